@@ -1,0 +1,83 @@
+import yargs from 'yargs'
+import { ConfigError } from '../config/errors.js'
+import { type LoadedConfig, loadConfig } from '../config/load.js'
+import type { CommandName } from '../config/options.js'
+import { IdentityError } from '../identity/identity.js'
+import { VERSION } from '../version.js'
+import { runIdentity } from './identityCommand.js'
+import { runStart } from './startCommand.js'
+import { yargsOptionsFor } from './yargsOptions.js'
+
+/** Exit codes: 0 ok, 1 start-up or runtime failure, 2 bad command line or configuration. */
+export const EXIT_FAILURE = 1
+export const EXIT_USAGE = 2
+
+type Runner = (loaded: LoadedConfig) => Promise<number>
+
+const COMMANDS: Record<CommandName, { describe: string; run: Runner } | undefined> = {
+  start: { describe: 'Join the beacon network and relay requests and gossip', run: runStart },
+  identity: {
+    describe: 'Print the node identity (peer id, listen multiaddrs); creates it if missing',
+    run: runIdentity,
+  },
+  devnet: undefined,
+}
+
+/** Parses argv, loads the configuration and runs the command; resolves with the process exit code. */
+export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  let chosen: { command: CommandName; flags: Record<string, unknown> } | null = null
+  let usageError: string | null = null
+
+  const parser = yargs(argv)
+    .scriptName('contower')
+    .usage('$0 <command> [options]\n\nA relay for Ethereum’s consensus-layer p2p network.')
+    .version(VERSION)
+    .strict()
+    .demandCommand(1, 'give a command: start or identity')
+    .recommendCommands()
+    .wrap(Math.min(120, process.stdout.columns ?? 120))
+    .epilogue('Configuration precedence: defaults < --config file < CONTOWER_* environment < flags.')
+    .fail((msg, err) => {
+      usageError = msg ?? err?.message ?? 'invalid command line'
+    })
+
+  for (const [name, command] of Object.entries(COMMANDS)) {
+    if (!command) continue
+    parser.command(
+      name,
+      command.describe,
+      (y) => y.options(yargsOptionsFor(name as CommandName)),
+      (args) => {
+        chosen = { command: name as CommandName, flags: args as Record<string, unknown> }
+      },
+    )
+  }
+
+  await parser.parseAsync()
+  if (usageError !== null) {
+    process.stderr.write(`contower: ${usageError}\nRun 'contower --help' for usage.\n`)
+    return EXIT_USAGE
+  }
+  if (chosen === null) return 0 // --help or --version was printed
+  const { command, flags } = chosen as { command: CommandName; flags: Record<string, unknown> }
+
+  let loaded: LoadedConfig
+  try {
+    loaded = loadConfig({ command, flags, env })
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`contower: ${e.message}\n`)
+      return EXIT_USAGE
+    }
+    throw e
+  }
+  try {
+    return await COMMANDS[command]!.run(loaded)
+  } catch (e) {
+    if (e instanceof IdentityError) {
+      process.stderr.write(`contower: ${e.message}\n`)
+      return EXIT_FAILURE
+    }
+    throw e
+  }
+}

@@ -1,0 +1,34 @@
+import type { LoadedConfig } from '../config/load.js'
+import { loadOrCreateIdentity } from '../identity/identity.js'
+import { createLogger } from '../logger.js'
+import { VERSION } from '../version.js'
+import { waitForShutdown } from './lifecycle.js'
+
+/** `contower start`: run the node until SIGINT/SIGTERM. */
+export async function runStart({ config, warnings }: LoadedConfig): Promise<number> {
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat })
+  for (const warning of warnings) logger.warn(warning)
+  logger.info({ version: VERSION, network: config.network }, 'contower starting')
+
+  const identity = await loadOrCreateIdentity(config.dataDir)
+  if (identity.created) logger.info({ file: identity.file }, 'created a new node identity')
+  if (identity.insecureMode !== undefined) {
+    logger.warn({ file: identity.file, mode: identity.insecureMode.toString(8) }, 'identity key is readable by others')
+  }
+
+  // Loaded after the configuration: later parts import SSZ types, whose preset must be chosen first.
+  const { ContowerNode, StartupError } = await import('../node.js')
+  const node = new ContowerNode({ identity, logger }, config)
+  const shutdown = waitForShutdown(node, logger)
+  try {
+    await node.start()
+  } catch (e) {
+    await node.stop().catch(() => {})
+    if (e instanceof StartupError) {
+      logger.fatal(e.message)
+      return 1
+    }
+    throw e
+  }
+  return shutdown
+}

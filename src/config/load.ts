@@ -1,0 +1,239 @@
+import { readFileSync } from 'node:fs'
+import { isIPv4 } from 'node:net'
+import { multiaddr } from '@multiformats/multiaddr'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+import { ConfigError, describeSource, type ValueSource } from './errors.js'
+import { type CommandName, envName, type OptionDef, optionsFor } from './options.js'
+import type { ContowerConfig } from './types.js'
+
+export interface LoadConfigInput {
+  command: CommandName
+  /** Values given on the command line, by kebab-case option name; undefined = not given. */
+  flags: Record<string, unknown>
+  env: Record<string, string | undefined>
+}
+
+export interface LoadedConfig {
+  config: ContowerConfig
+  /** Non-fatal findings, e.g. an unknown CONTOWER_* variable; logged at start. */
+  warnings: string[]
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on'])
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off'])
+
+function expected(def: OptionDef): string {
+  switch (def.type) {
+    case 'integer':
+      return `an integer${def.min !== undefined ? ` from ${def.min}` : ''}${def.max !== undefined ? ` to ${def.max}` : ''}`
+    case 'boolean':
+      return 'true or false'
+    case 'enum':
+      return `one of ${def.choices?.join(', ')}`
+    case 'list':
+      return 'a comma-separated list'
+    case 'multiaddrs':
+      return 'comma-separated multiaddrs such as /ip4/127.0.0.1/tcp/9000/p2p/16Uiu2…'
+    case 'hex32':
+      return '0x followed by 64 hex digits'
+    case 'ipv4':
+      return 'an IPv4 address such as 127.0.0.1'
+    case 'string':
+      return 'a non-empty string'
+  }
+}
+
+function splitList(v: unknown): unknown {
+  return typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+    : v
+}
+
+function isMultiaddr(s: string): boolean {
+  try {
+    return multiaddr(s).getComponents().length > 0
+  } catch {
+    return false
+  }
+}
+
+/** One zod schema per option type; strings from env and flags are coerced here. */
+function schemaFor(def: OptionDef): z.ZodType {
+  switch (def.type) {
+    case 'integer': {
+      let n = z.number().int()
+      if (def.min !== undefined) n = n.min(def.min)
+      if (def.max !== undefined) n = n.max(def.max)
+      return z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v), n)
+    }
+    case 'boolean':
+      return z.preprocess((v) => {
+        if (typeof v !== 'string') return v
+        const w = v.trim().toLowerCase()
+        return TRUE_WORDS.has(w) ? true : FALSE_WORDS.has(w) ? false : v
+      }, z.boolean())
+    case 'enum':
+      return z.enum(def.choices as [string, ...string[]])
+    case 'list':
+      return z.preprocess(splitList, z.array(z.string().min(1)))
+    case 'multiaddrs':
+      return z.preprocess(splitList, z.array(z.string().refine(isMultiaddr)))
+    case 'hex32':
+      return z.string().regex(/^0x[0-9a-fA-F]{64}$/)
+    case 'ipv4':
+      return z.string().refine((s) => isIPv4(s))
+    case 'string':
+      return z.string().min(1)
+  }
+}
+
+function readConfigFile(path: string, source: ValueSource): Record<string, unknown> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${path} (from ${describeSource(source)}): ${(e as Error).message}`)
+  }
+  let parsed: unknown
+  try {
+    parsed = parseYaml(text) // YAML 1.2 is a superset of JSON: one parser for both
+  } catch (e) {
+    throw new ConfigError(`config file ${path} is not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`)
+  }
+  if (parsed === null || parsed === undefined) return {}
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path} must hold a mapping of option names to values`)
+  }
+  return parsed as Record<string, unknown>
+}
+
+/**
+ * Merges defaults < config file < CONTOWER_* env < CLI flags, validating each value where it enters so the
+ * error can say where it came from.
+ */
+export function loadConfig(input: LoadConfigInput): LoadedConfig {
+  const defs = optionsFor(input.command)
+  const byName = new Map(defs.map((d) => [d.name, d]))
+  const values = new Map<string, { value: unknown; source: ValueSource }>()
+  const warnings: string[] = []
+
+  const set = (def: OptionDef, raw: unknown, source: ValueSource) => {
+    const parsed = schemaFor(def).safeParse(raw)
+    if (!parsed.success) throw ConfigError.invalidValue(def.name, raw, source, expected(def))
+    values.set(def.name, { value: parsed.data, source })
+  }
+
+  for (const def of defs)
+    if (def.default !== undefined) values.set(def.name, { value: def.default, source: { kind: 'default' } })
+
+  // The config file's own path may come from env or flag.
+  const configDef = byName.get('config')!
+  const configPath =
+    input.flags['config'] !== undefined
+      ? { raw: input.flags['config'], source: { kind: 'flag', name: 'config' } as ValueSource }
+      : input.env[envName('config')] !== undefined
+        ? { raw: input.env[envName('config')], source: { kind: 'env', name: envName('config') } as ValueSource }
+        : undefined
+  if (configPath) {
+    set(configDef, configPath.raw, configPath.source)
+    const path = values.get('config')!.value as string
+    for (const [key, raw] of Object.entries(readConfigFile(path, configPath.source))) {
+      const def = byName.get(key)
+      if (!def || key === 'config') {
+        throw new ConfigError(`unknown option '${key}' in config file ${path} (options are kebab-case, see --help)`)
+      }
+      set(def, raw, { kind: 'file', path })
+    }
+  }
+
+  const envNames = new Map(defs.map((d) => [envName(d.name), d]))
+  for (const [name, raw] of Object.entries(input.env)) {
+    if (!name.startsWith('CONTOWER_') || raw === undefined) continue
+    const def = envNames.get(name)
+    if (!def) {
+      warnings.push(`unknown environment variable ${name} ignored (not an option of '${input.command}')`)
+      continue
+    }
+    if (def.name !== 'config') set(def, raw, { kind: 'env', name })
+  }
+
+  for (const def of defs) {
+    const raw = input.flags[def.name]
+    if (raw !== undefined && def.name !== 'config') set(def, raw, { kind: 'flag', name: def.name })
+  }
+
+  return { config: finish(values), warnings }
+}
+
+/** Derived defaults and rules that involve more than one option. */
+function finish(values: Map<string, { value: unknown; source: ValueSource }>): ContowerConfig {
+  const get = <T>(name: string): T | undefined => values.get(name)?.value as T | undefined
+  const port = get<number>('port')
+  const targetPeers = get<number>('target-peers')
+  const config = {
+    network: get('network'),
+    chainConfig: get('chain-config'),
+    genesisState: get('genesis-state'),
+    genesisTime: get('genesis-time'),
+    genesisValidatorsRoot: get('genesis-validators-root'),
+    dataDir: get('data-dir'),
+    listenAddress: get('listen-address'),
+    port,
+    discoveryPort: get('discovery-port') ?? port,
+    enrAddress: get('enr-address'),
+    enrTcpPort: get('enr-tcp-port'),
+    enrUdpPort: get('enr-udp-port'),
+    bootnodes: get('bootnodes'),
+    staticPeers: get('static-peers'),
+    targetPeers,
+    maxPeers: get('max-peers') ?? (targetPeers !== undefined ? Math.ceil(targetPeers * 1.1) : undefined),
+    metrics: get('metrics'),
+    metricsAddress: get('metrics-address'),
+    metricsPort: get('metrics-port'),
+    logLevel: get('log-level'),
+    logFormat: get('log-format'),
+  } as ContowerConfig
+
+  const source = (name: string) => values.get(name)?.source ?? { kind: 'default' }
+  if (config.maxPeers !== undefined && targetPeers !== undefined && config.maxPeers < targetPeers) {
+    throw ConfigError.invalidValue(
+      'max-peers',
+      config.maxPeers,
+      source('max-peers'),
+      `at least target-peers (${targetPeers})`,
+    )
+  }
+  const customOnly = ['chain-config', 'genesis-state', 'genesis-time', 'genesis-validators-root']
+  if (config.network !== undefined && config.network !== 'custom') {
+    for (const name of customOnly) {
+      if (values.has(name)) {
+        throw new ConfigError(
+          `'${name}' from ${describeSource(source(name))} is only used with --network custom (network is ${config.network})`,
+          name,
+        )
+      }
+    }
+  }
+  if (config.network === 'custom') {
+    if (!config.chainConfig)
+      throw new ConfigError(`--network custom needs 'chain-config' (a config.yaml file)`, 'chain-config')
+    const hasPair = config.genesisTime !== undefined && config.genesisValidatorsRoot !== undefined
+    if (!config.genesisState && !hasPair) {
+      throw new ConfigError(
+        `--network custom needs 'genesis-state', or both 'genesis-time' and 'genesis-validators-root'`,
+        'genesis-state',
+      )
+    }
+    if (config.genesisState && (config.genesisTime !== undefined || config.genesisValidatorsRoot !== undefined)) {
+      throw new ConfigError(
+        `give either 'genesis-state' or 'genesis-time' + 'genesis-validators-root', not both`,
+        'genesis-state',
+      )
+    }
+  }
+  return config
+}

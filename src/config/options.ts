@@ -1,0 +1,198 @@
+// Every configuration option, as data: the CLI, the environment reader, the config-file loader, the
+// validator and the README's configuration table are all generated from this one list.
+
+export type OptionType = 'string' | 'integer' | 'boolean' | 'enum' | 'list' | 'hex32' | 'ipv4' | 'multiaddrs'
+
+export type CommandName = 'start' | 'identity' | 'devnet'
+
+export interface OptionDef {
+  /** kebab-case name: the CLI flag and the config-file key. The env name is derived from it. */
+  name: string
+  type: OptionType
+  description: string
+  /** Absent means "no default": the option is unset unless given. */
+  default?: string | number | boolean | readonly string[]
+  /** Why the default is what it is (one line; shown in the README). */
+  defaultReason?: string
+  choices?: readonly string[]
+  min?: number
+  max?: number
+  commands: readonly CommandName[]
+}
+
+const ALL: readonly CommandName[] = ['start', 'identity', 'devnet']
+const RUN: readonly CommandName[] = ['start', 'devnet']
+const START: readonly CommandName[] = ['start']
+const PORT = { min: 0, max: 65535 } as const
+
+export const NETWORKS = ['mainnet', 'sepolia', 'hoodi', 'custom'] as const
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const
+
+export const OPTIONS: readonly OptionDef[] = [
+  {
+    name: 'config',
+    type: 'string',
+    description: 'YAML or JSON file with any of these options (kebab-case keys)',
+    commands: ALL,
+  },
+  {
+    name: 'network',
+    type: 'enum',
+    choices: NETWORKS,
+    default: 'mainnet',
+    defaultReason: 'the network most operators relay for',
+    description: 'Beacon network to join; custom needs --chain-config and genesis information',
+    commands: START,
+  },
+  {
+    name: 'chain-config',
+    type: 'string',
+    description: 'consensus-specs config.yaml of a custom network (with --network custom)',
+    commands: START,
+  },
+  {
+    name: 'genesis-state',
+    type: 'string',
+    description: 'genesis.ssz of a custom network: genesis time and validators root are read from it',
+    commands: START,
+  },
+  {
+    name: 'genesis-time',
+    type: 'integer',
+    min: 0,
+    description: 'Genesis time (unix seconds) of a custom network, instead of --genesis-state',
+    commands: START,
+  },
+  {
+    name: 'genesis-validators-root',
+    type: 'hex32',
+    description: 'Genesis validators root (0x + 64 hex) of a custom network, instead of --genesis-state',
+    commands: START,
+  },
+  {
+    name: 'data-dir',
+    type: 'string',
+    default: '.contower',
+    defaultReason: 'relative to the working directory; Docker sets /data',
+    description: 'Directory for the node identity key (the only state that survives a restart)',
+    commands: ALL,
+  },
+  {
+    name: 'listen-address',
+    type: 'ipv4',
+    default: '0.0.0.0',
+    defaultReason: 'a public relay must be reachable by peers',
+    description: 'IPv4 address the libp2p TCP listener binds to',
+    commands: START,
+  },
+  {
+    name: 'port',
+    type: 'integer',
+    ...PORT,
+    default: 9000,
+    defaultReason: 'the consensus clients’ conventional p2p port',
+    description: 'libp2p TCP port (0 picks a free port)',
+    commands: START,
+  },
+  {
+    name: 'discovery-port',
+    type: 'integer',
+    ...PORT,
+    description: 'discv5 UDP port [default: same as --port]',
+    commands: START,
+  },
+  {
+    name: 'enr-address',
+    type: 'ipv4',
+    description: 'IPv4 address advertised in our ENR (when the listen address is not the public one)',
+    commands: START,
+  },
+  { name: 'enr-tcp-port', type: 'integer', ...PORT, description: 'TCP port advertised in our ENR', commands: START },
+  { name: 'enr-udp-port', type: 'integer', ...PORT, description: 'UDP port advertised in our ENR', commands: START },
+  {
+    name: 'bootnodes',
+    type: 'list',
+    description: 'Comma-separated ENRs to bootstrap discovery from (replaces the network’s list)',
+    commands: START,
+  },
+  {
+    name: 'static-peers',
+    type: 'multiaddrs',
+    default: [],
+    description: 'Comma-separated multiaddrs (with /p2p/<peer id>) that are always dialled and kept',
+    commands: START,
+  },
+  {
+    name: 'target-peers',
+    type: 'integer',
+    min: 1,
+    max: 10_000,
+    default: 50,
+    defaultReason: 'enough upstream choice for relaying without crowding a small VPS',
+    description: 'Number of connected peers the node aims for',
+    commands: START,
+  },
+  {
+    name: 'max-peers',
+    type: 'integer',
+    min: 1,
+    max: 10_000,
+    description: 'Hard limit on connections [default: target-peers + 10%]',
+    commands: START,
+  },
+  {
+    name: 'metrics',
+    type: 'boolean',
+    default: true,
+    defaultReason: 'operators scrape it; it binds to loopback only',
+    description: 'Serve Prometheus /metrics and /health (--no-metrics to turn off)',
+    commands: RUN,
+  },
+  {
+    name: 'metrics-address',
+    type: 'ipv4',
+    default: '127.0.0.1',
+    defaultReason: 'nothing is exposed beyond the host unless asked',
+    description: 'Address of the metrics and health HTTP server',
+    commands: RUN,
+  },
+  {
+    name: 'metrics-port',
+    type: 'integer',
+    ...PORT,
+    default: 8008,
+    defaultReason: 'the port Lodestar and Lighthouse use for metrics',
+    description: 'Port of the metrics and health HTTP server',
+    commands: RUN,
+  },
+  {
+    name: 'log-level',
+    type: 'enum',
+    choices: LOG_LEVELS,
+    default: 'info',
+    description: 'Lowest log level written',
+    commands: ALL,
+  },
+  {
+    name: 'log-format',
+    type: 'enum',
+    choices: LOG_FORMATS,
+    default: 'auto',
+    defaultReason: 'pretty for a person at a terminal, JSON for log collectors',
+    description: 'Log format: json, pretty, or auto (pretty on a TTY, JSON otherwise)',
+    commands: ALL,
+  },
+]
+
+export function envName(optionName: string): string {
+  return `CONTOWER_${optionName.replaceAll('-', '_').toUpperCase()}`
+}
+
+export function camelName(optionName: string): string {
+  return optionName.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+}
+
+export function optionsFor(command: CommandName): OptionDef[] {
+  return OPTIONS.filter((o) => o.commands.includes(command))
+}

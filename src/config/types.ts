@@ -1,0 +1,33 @@
+import type { LOG_FORMATS, LOG_LEVELS, NETWORKS } from './options.js'
+
+export type NetworkName = (typeof NETWORKS)[number]
+export type LogLevel = (typeof LOG_LEVELS)[number]
+export type LogFormat = (typeof LOG_FORMATS)[number]
+
+/**
+ * The validated, merged configuration. Options that belong to another command are undefined
+ * (e.g. `identity` has no ports); see options.ts for meanings and defaults.
+ */
+export interface ContowerConfig {
+  network: NetworkName
+  chainConfig?: string
+  genesisState?: string
+  genesisTime?: number
+  genesisValidatorsRoot?: string
+  dataDir: string
+  listenAddress: string
+  port: number
+  discoveryPort: number
+  enrAddress?: string
+  enrTcpPort?: number
+  enrUdpPort?: number
+  bootnodes?: string[]
+  staticPeers: string[]
+  targetPeers: number
+  maxPeers: number
+  metrics: boolean
+  metricsAddress: string
+  metricsPort: number
+  logLevel: LogLevel
+  logFormat: LogFormat
+}

@@ -1,0 +1,27 @@
+import { type DestinationStream, type Logger, pino } from 'pino'
+import pretty from 'pino-pretty'
+import type { LogFormat, LogLevel } from './config/types.js'
+
+export type { Logger }
+
+export interface LoggerOptions {
+  level: LogLevel
+  format: LogFormat
+  /** Defaults to stdout; tests pass a stream to read what was logged. */
+  destination?: DestinationStream
+}
+
+/**
+ * One root logger; each area takes a child (`logger.child({ module: 'reqresp' })`) and adds structured
+ * fields (peer, protocol, durationMs) rather than formatting them into the message.
+ */
+export function createLogger(opts: LoggerOptions): Logger {
+  const usePretty = opts.format === 'pretty' || (opts.format === 'auto' && process.stdout.isTTY === true)
+  // pino-pretty as an in-process stream, not a transport: no worker thread to outlive shutdown.
+  const destination =
+    opts.destination ??
+    (usePretty
+      ? pretty({ colorize: process.stdout.isTTY === true, ignore: 'pid,hostname' })
+      : pino.destination({ dest: 1, sync: true }))
+  return pino({ level: opts.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination)
+}

@@ -1,0 +1,84 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Registry } from 'prom-client'
+import type { Logger } from '../logger.js'
+
+export interface HealthReport {
+  status: 'ok'
+  version: string
+  peers: number
+  uptimeSeconds: number
+}
+
+export interface MetricsServerModules {
+  registry: Registry
+  health: () => HealthReport
+  logger: Logger
+}
+
+export interface MetricsServerOptions {
+  address: string
+  port: number
+}
+
+/** A scrape or health probe that takes longer than this is a bug or an attack; drop it. */
+const REQUEST_TIMEOUT_MS = 10_000
+
+/** Serves /metrics (Prometheus text format) and /health (JSON liveness) on a loopback address by default. */
+export class MetricsServer {
+  private server: Server | null = null
+
+  constructor(
+    private readonly modules: MetricsServerModules,
+    private readonly opts: MetricsServerOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((e) => {
+        this.modules.logger.error({ err: e, path: req.url }, 'metrics request failed')
+        if (!res.headersSent) res.writeHead(500).end()
+        else res.destroy()
+      })
+    })
+    server.requestTimeout = REQUEST_TIMEOUT_MS
+    server.headersTimeout = REQUEST_TIMEOUT_MS
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.opts.port, this.opts.address, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    this.server = server
+  }
+
+  /** The bound address (port resolved when 0 was asked for). */
+  get address(): AddressInfo | null {
+    return (this.server?.address() as AddressInfo | null) ?? null
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server
+    if (!server) return
+    this.server = null
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end()
+      return
+    }
+    if (path === '/metrics') {
+      const body = await this.modules.registry.metrics()
+      res.writeHead(200, { 'content-type': this.modules.registry.contentType }).end(body)
+    } else if (path === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.modules.health()))
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /health\n')
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { mplex } from '@libp2p/mplex'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import type { Registry } from 'prom-client'
+
+export const HOST_DEFAULTS = {
+  /**
+   * mplex 12 aborts the whole connection when a peer opens more than this many streams per second (its
+   * default is 5). A relay receives bursts of requests from one peer; beacon clients allow far more.
+   */
+  mplexNewStreamsPerSecond: 256,
+  /** Concurrent inbound streams per connection: 2 per protocol per peer (spec) over ~20 protocols, plus slack. */
+  maxInboundStreams: 256,
+  /** Outbound streams per connection: the relay self-limits far below this; it only stops runaway bugs. */
+  maxOutboundStreams: 256,
+  /** Noise + multistream handshakes that take longer than this are dropped (Lodestar dials with 5 s). */
+  dialTimeoutMs: 5_000,
+  /** Inbound connections still in their handshake, to bound work done for unauthenticated sockets. */
+  maxIncomingPendingConnections: 32,
+} as const
+
+export interface HostModules {
+  privateKey: PrivateKey
+  /** Registry for libp2p's own metrics (and the process metrics it collects); null = no metrics. */
+  registry: Registry | null
+}
+
+export interface HostOptions {
+  listenAddress: string
+  port: number
+  maxPeers: number
+  agentVersion: string
+}
+
+export type ContowerHost = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>> }>
+
+/**
+ * The libp2p host beacon peers meet: TCP + noise, yamux preferred and mplex always offered (Lodestar speaks
+ * only mplex), identify with our agent version. Created stopped; the caller starts it.
+ */
+export async function createHost(modules: HostModules, opts: HostOptions): Promise<ContowerHost> {
+  const muxerLimits = {
+    maxInboundStreams: HOST_DEFAULTS.maxInboundStreams,
+    maxOutboundStreams: HOST_DEFAULTS.maxOutboundStreams,
+  }
+  return createLibp2p({
+    start: false,
+    privateKey: modules.privateKey,
+    addresses: { listen: [`/ip4/${opts.listenAddress}/tcp/${opts.port}`] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [
+      yamux(muxerLimits),
+      mplex({ ...muxerLimits, disconnectThreshold: HOST_DEFAULTS.mplexNewStreamsPerSecond }),
+    ],
+    connectionManager: {
+      maxConnections: opts.maxPeers,
+      dialTimeout: HOST_DEFAULTS.dialTimeoutMs,
+      maxIncomingPendingConnections: HOST_DEFAULTS.maxIncomingPendingConnections,
+    },
+    // identify announces nodeInfo.userAgent as our agent version.
+    nodeInfo: { name: 'contower', userAgent: opts.agentVersion },
+    services: { identify: identify() },
+    metrics: modules.registry
+      ? prometheusMetrics({ registry: modules.registry, preserveExistingMetrics: true })
+      : undefined,
+  })
+}

@@ -32,6 +32,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     .scriptName('contower')
     .usage('$0 <command> [options]\n\nA relay for Ethereum’s consensus-layer p2p network.')
     .version(VERSION)
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .strict()
     .demandCommand(1, 'give a command: start or identity')
     .recommendCommands()

@@ -190,7 +190,7 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
     bootnodes: get('bootnodes'),
     staticPeers: get('static-peers'),
     targetPeers,
-    maxPeers: get('max-peers') ?? (targetPeers !== undefined ? Math.ceil(targetPeers * 1.1) : undefined),
+    maxPeers: get('max-peers') ?? (targetPeers !== undefined ? targetPeers + Math.ceil(targetPeers / 10) : undefined),
     metrics: get('metrics'),
     metricsAddress: get('metrics-address'),
     metricsPort: get('metrics-port'),

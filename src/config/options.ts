@@ -84,7 +84,7 @@ export const OPTIONS: readonly OptionDef[] = [
     default: '0.0.0.0',
     defaultReason: 'a public relay must be reachable by peers',
     description: 'IPv4 address the libp2p TCP listener binds to',
-    commands: START,
+    commands: ALL,
   },
   {
     name: 'port',
@@ -93,7 +93,7 @@ export const OPTIONS: readonly OptionDef[] = [
     default: 9000,
     defaultReason: 'the consensus clients’ conventional p2p port',
     description: 'libp2p TCP port (0 picks a free port)',
-    commands: START,
+    commands: ALL,
   },
   {
     name: 'discovery-port',

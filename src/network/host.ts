@@ -22,6 +22,11 @@ export const HOST_DEFAULTS = {
   dialTimeoutMs: 5_000,
   /** Inbound connections still in their handshake, to bound work done for unauthenticated sockets. */
   maxIncomingPendingConnections: 32,
+  /**
+   * New inbound connections per second from one IP (libp2p's default is 5). A local devnet puts every peer
+   * on 127.0.0.1; per-IP connection counts are the peer manager's job.
+   */
+  inboundConnectionsPerIpPerSecond: 64,
 } as const
 
 export interface HostModules {
@@ -62,6 +67,7 @@ export async function createHost(modules: HostModules, opts: HostOptions): Promi
       maxConnections: opts.maxPeers,
       dialTimeout: HOST_DEFAULTS.dialTimeoutMs,
       maxIncomingPendingConnections: HOST_DEFAULTS.maxIncomingPendingConnections,
+      inboundConnectionThreshold: HOST_DEFAULTS.inboundConnectionsPerIpPerSecond,
     },
     // identify announces nodeInfo.userAgent as our agent version.
     nodeInfo: { name: 'contower', userAgent: opts.agentVersion },

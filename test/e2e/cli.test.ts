@@ -1,0 +1,142 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { CliProcess, runCli } from '../helpers/cli.js'
+
+// Every test binds loopback only, with OS-chosen ports.
+const LOOPBACK = ['--listen-address', '127.0.0.1', '--port', '0', '--metrics-port', '0']
+const running: CliProcess[] = []
+afterEach(() => {
+  for (const p of running.splice(0)) p.kill()
+})
+
+function dataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'contower-e2e-'))
+}
+
+function start(args: string[], env: Record<string, string> = {}): CliProcess {
+  const p = new CliProcess(['start', ...args], env)
+  running.push(p)
+  return p
+}
+
+describe('contower start', () => {
+  it('serves /metrics and /health on loopback and exits 0 within 5 s of SIGTERM', async () => {
+    const p = start(['--data-dir', dataDir(), ...LOOPBACK])
+    const port = await p.metricsPort()
+    const health = await fetch(`http://127.0.0.1:${port}/health`)
+    expect(health.status).toBe(200)
+    const body = (await health.json()) as Record<string, unknown>
+    expect(body).toMatchObject({ status: 'ok', peers: 0, version: expect.any(String) })
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+    expect(metrics).toMatch(/^libp2p_peers 0$/m)
+    expect(metrics).toMatch(/^contower_build_info\{version="[^"]+",commit="[^"]+"\} 1$/m)
+    expect(metrics).toMatch(/^process_resident_memory_bytes \d+/m)
+    expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404)
+
+    const sentAt = Date.now()
+    p.proc.kill('SIGTERM')
+    const { code } = await p.exited
+    expect(code).toBe(0)
+    expect(Date.now() - sentAt).toBeLessThan(5_000)
+  })
+
+  it('applies precedence file < env < flag (seen in the metrics port it binds)', async () => {
+    const [a, b, c] = await Promise.all([freePort(), freePort(), freePort()])
+    const dir = dataDir()
+    const config = join(dir, 'contower.yaml')
+    writeFileSync(config, `metrics-port: ${a}\nlisten-address: 127.0.0.1\nport: 0\n`)
+    const common = ['--config', config, '--data-dir', dir]
+
+    const fromFile = start(common)
+    expect(await fromFile.metricsPort()).toBe(a)
+    fromFile.kill()
+    await fromFile.exited
+    const fromEnv = start(common, { CONTOWER_METRICS_PORT: String(b) })
+    expect(await fromEnv.metricsPort()).toBe(b)
+    fromEnv.kill()
+    await fromEnv.exited
+    const fromFlag = start([...common, '--metrics-port', String(c)], { CONTOWER_METRICS_PORT: String(b) })
+    expect(await fromFlag.metricsPort()).toBe(c)
+  })
+
+  it('keeps its peer id across restarts, with the key file at mode 0600', async () => {
+    const dir = dataDir()
+    const first = start(['--data-dir', dir, ...LOOPBACK])
+    const id1 = (await first.listenAddrs())[0].split('/p2p/')[1]
+    first.proc.kill('SIGTERM')
+    expect((await first.exited).code).toBe(0)
+    expect(statSync(join(dir, 'identity.key')).mode & 0o777).toBe(0o600)
+
+    const second = start(['--data-dir', dir, ...LOOPBACK])
+    const id2 = (await second.listenAddrs())[0].split('/p2p/')[1]
+    expect(id2).toBe(id1)
+    const identity = await runCli(['identity', '--data-dir', dir])
+    expect(identity.code).toBe(0)
+    expect(identity.stdout).toContain(`peer id   ${id1}`)
+  })
+
+  it('refuses a corrupt key file, names it, and leaves it untouched', async () => {
+    const dir = dataDir()
+    const keyFile = join(dir, 'identity.key')
+    writeFileSync(keyFile, 'not a key\n', { mode: 0o600 })
+    const result = await runCli(['start', '--data-dir', dir, ...LOOPBACK])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain(`identity key ${keyFile} is corrupt`)
+    expect(readFileSync(keyFile, 'utf8')).toBe('not a key\n')
+  })
+
+  it('exits 1 with one clear line when its port is taken', async () => {
+    const server = createServer()
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const taken = (server.address() as { port: number }).port
+    try {
+      const result = await runCli(['start', '--data-dir', dataDir(), ...LOOPBACK, '--metrics-port', String(taken)])
+      expect(result.code).toBe(1)
+      expect(result.stdout).toContain(`cannot serve metrics on 127.0.0.1:${taken}: address already in use`)
+    } finally {
+      server.close()
+    }
+  })
+})
+
+describe('bad command lines and configuration exit 2 with a message naming the problem', () => {
+  it.each([
+    [['start', '--port', 'abc'], {}, `invalid value for 'port' from flag --port: "abc"`],
+    [['start'], { CONTOWER_LOG_LEVEL: 'loud' }, `'log-level' from env CONTOWER_LOG_LEVEL: "loud" (expected one of`],
+    [['start', '--no-such-flag'], {}, 'Unknown argument'],
+    [['launch'], {}, 'Unknown argument: launch'],
+    [['start', '--network', 'custom'], {}, `--network custom needs 'chain-config'`],
+  ])('%j %j', async (args, env, message) => {
+    const result = await runCli(args, env)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(message)
+  })
+
+  it('lists every option with its default and env variable in --help', async () => {
+    const { code, stdout } = await runCli(['start', '--help'])
+    expect(code).toBe(0)
+    const flat = stdout.replace(/\s+/g, ' ')
+    for (const needle of [
+      '--metrics-port',
+      'CONTOWER_METRICS_PORT',
+      '[default: 8008]',
+      '--static-peers',
+      'CONTOWER_DATA_DIR',
+    ]) {
+      expect(flat).toContain(needle)
+    }
+  })
+})
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
+  })
+}

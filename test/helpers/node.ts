@@ -1,0 +1,25 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../../src/config/load.js'
+import type { ContowerConfig } from '../../src/config/types.js'
+import { loadOrCreateIdentity } from '../../src/identity/identity.js'
+import { createLogger } from '../../src/logger.js'
+import { ContowerNode } from '../../src/node.js'
+
+/** A Contower node in this process, on loopback with OS-chosen ports; flags as on the command line. */
+export async function startTestNode(flags: Record<string, string> = {}): Promise<ContowerNode> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'contower-node-'))
+  const { config } = loadConfig({
+    command: 'start',
+    flags: { 'data-dir': dataDir, 'listen-address': '127.0.0.1', port: '0', 'metrics-port': '0', ...flags },
+    env: {},
+  })
+  const logger = createLogger({
+    level: (process.env.TEST_LOG_LEVEL as ContowerConfig['logLevel']) ?? 'silent',
+    format: 'json',
+  })
+  const node = new ContowerNode({ identity: await loadOrCreateIdentity(dataDir), logger }, config)
+  await node.start()
+  return node
+}

@@ -14,13 +14,12 @@ export const EXIT_USAGE = 2
 
 type Runner = (loaded: LoadedConfig) => Promise<number>
 
-const COMMANDS: Record<CommandName, { describe: string; run: Runner } | undefined> = {
+const COMMANDS: Record<CommandName, { describe: string; run: Runner }> = {
   start: { describe: 'Join the beacon network and relay requests and gossip', run: runStart },
   identity: {
     describe: 'Print the node identity (peer id, listen multiaddrs); creates it if missing',
     run: runIdentity,
   },
-  devnet: undefined,
 }
 
 /** Parses argv, loads the configuration and runs the command; resolves with the process exit code. */
@@ -43,7 +42,6 @@ export async function main(argv: string[], env: Record<string, string | undefine
     })
 
   for (const [name, command] of Object.entries(COMMANDS)) {
-    if (!command) continue
     parser.command(
       name,
       command.describe,

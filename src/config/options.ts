@@ -3,7 +3,7 @@
 
 export type OptionType = 'string' | 'integer' | 'boolean' | 'enum' | 'list' | 'hex32' | 'ipv4' | 'multiaddrs'
 
-export type CommandName = 'start' | 'identity' | 'devnet'
+export type CommandName = 'start' | 'identity'
 
 export interface OptionDef {
   /** kebab-case name: the CLI flag and the config-file key. The env name is derived from it. */
@@ -20,8 +20,7 @@ export interface OptionDef {
   commands: readonly CommandName[]
 }
 
-const ALL: readonly CommandName[] = ['start', 'identity', 'devnet']
-const RUN: readonly CommandName[] = ['start', 'devnet']
+const ALL: readonly CommandName[] = ['start', 'identity']
 const START: readonly CommandName[] = ['start']
 const PORT = { min: 0, max: 65535 } as const
 
@@ -147,7 +146,7 @@ export const OPTIONS: readonly OptionDef[] = [
     default: true,
     defaultReason: 'operators scrape it; it binds to loopback only',
     description: 'Serve Prometheus /metrics and /health (--no-metrics to turn off)',
-    commands: RUN,
+    commands: START,
   },
   {
     name: 'metrics-address',
@@ -155,7 +154,7 @@ export const OPTIONS: readonly OptionDef[] = [
     default: '127.0.0.1',
     defaultReason: 'nothing is exposed beyond the host unless asked',
     description: 'Address of the metrics and health HTTP server',
-    commands: RUN,
+    commands: START,
   },
   {
     name: 'metrics-port',
@@ -164,7 +163,7 @@ export const OPTIONS: readonly OptionDef[] = [
     default: 8008,
     defaultReason: 'the port Lodestar and Lighthouse use for metrics',
     description: 'Port of the metrics and health HTTP server',
-    commands: RUN,
+    commands: START,
   },
   {
     name: 'log-level',

@@ -5,7 +5,7 @@ import { AGENT_VERSION } from '../../src/version.js'
 import { startTestNode } from '../helpers/node.js'
 import { createTestPeer } from '../helpers/peers.js'
 
-const cleanup: Array<{ stop(): Promise<void> }> = []
+const cleanup: Array<{ stop(): unknown }> = []
 afterEach(async () => {
   await Promise.all(cleanup.splice(0).map((c) => c.stop()))
 })

@@ -1,0 +1,190 @@
+/**
+ * Snappy framing format (google/snappy `framing_format.txt`) as ssz_snappy uses it: the stream identifier, then data
+ * chunks of at most 65536 uncompressed bytes, each `type, u24le length, u32le masked CRC32C(uncompressed), data`.
+ */
+import type { ByteReader } from './byteReader.js'
+import { concatBytes } from './byteReader.js'
+import {
+  SNAPPY_CHECKSUM_BYTES,
+  SNAPPY_CHUNK_HEADER_BYTES,
+  SNAPPY_MAX_COMPRESSED_BLOCK_BYTES,
+  SNAPPY_MAX_UNCOMPRESSED_CHUNK_BYTES,
+  SNAPPY_STREAM_IDENTIFIER,
+  SnappyChunkType,
+} from './constants.js'
+import { maskedCrc32c } from './crc32c.js'
+import { WireError, WireErrorCode } from './errors.js'
+import { blockUncompressedLength, compressBlock, decompressBlock } from './snappyBlock.js'
+
+const EMPTY = new Uint8Array(0)
+
+/**
+ * Snappy's worst-case compressed size for n bytes; a reader MUST NOT read more than this after the length prefix.
+ * p2p-interface.md `max_compressed_len(n) = 32 + n + n / 6` (Uint64 division, hence floor).
+ */
+export function maxCompressedLength(n: number): number {
+  return 32 + n + Math.floor(n / 6)
+}
+
+/**
+ * Frames `data`: stream identifier, then one chunk per 65536 bytes, compressed unless compression does not shrink
+ * it (the same choice Lodestar and golang/snappy make). The output starts with `prefix`, so a caller can put the
+ * result byte, context bytes and length prefix in front without another copy.
+ */
+export function encodeSnappyFrames(data: Uint8Array, prefix: Uint8Array = EMPTY): Uint8Array {
+  const chunkCount = Math.ceil(data.length / SNAPPY_MAX_UNCOMPRESSED_CHUNK_BYTES)
+  const bodies: Uint8Array[] = new Array(chunkCount)
+  const types = new Uint8Array(chunkCount)
+  const crcs = new Uint32Array(chunkCount)
+  let total = prefix.length + SNAPPY_STREAM_IDENTIFIER.length
+
+  for (let i = 0; i < chunkCount; i++) {
+    const start = i * SNAPPY_MAX_UNCOMPRESSED_CHUNK_BYTES
+    const chunk = data.subarray(start, start + SNAPPY_MAX_UNCOMPRESSED_CHUNK_BYTES)
+    const compressed = compressBlock(chunk)
+    const useCompressed = compressed.length < chunk.length
+    bodies[i] = useCompressed ? compressed : chunk
+    types[i] = useCompressed ? SnappyChunkType.COMPRESSED : SnappyChunkType.UNCOMPRESSED
+    crcs[i] = maskedCrc32c(chunk)
+    total += SNAPPY_CHUNK_HEADER_BYTES + SNAPPY_CHECKSUM_BYTES + bodies[i]!.length
+  }
+
+  const out = new Uint8Array(total)
+  out.set(prefix, 0)
+  out.set(SNAPPY_STREAM_IDENTIFIER, prefix.length)
+  let offset = prefix.length + SNAPPY_STREAM_IDENTIFIER.length
+  for (let i = 0; i < chunkCount; i++) {
+    const body = bodies[i]!
+    const chunkLength = SNAPPY_CHECKSUM_BYTES + body.length
+    out[offset] = types[i]!
+    out[offset + 1] = chunkLength & 0xff
+    out[offset + 2] = (chunkLength >>> 8) & 0xff
+    out[offset + 3] = chunkLength >>> 16
+    writeU32le(out, offset + 4, crcs[i]!)
+    out.set(body, offset + 8)
+    offset += 8 + body.length
+  }
+  return out
+}
+
+/**
+ * Reads snappy frames from `reader` until exactly `n` uncompressed bytes are produced and returns them. Never consumes
+ * more than `maxCompressedLength(n)` bytes: a chunk header or body that would cross that budget fails before it is
+ * read. Padding (0xfe) and reserved skippable chunks (0x80-0xfd) are skipped; later stream identifiers are allowed.
+ *
+ * n = 0: frames are optional (Lodestar sends a lone stream identifier, a lazy framing writer sends nothing), so a
+ * stream identifier is consumed only if it comes next; otherwise nothing is read. This waits for 10 bytes or EOF.
+ */
+export async function readSnappyFrames(reader: ByteReader, n: number, signal?: AbortSignal): Promise<Uint8Array> {
+  if (n === 0) {
+    const next = await reader.peek(SNAPPY_STREAM_IDENTIFIER.length, signal)
+    if (bytesEqual(next, SNAPPY_STREAM_IDENTIFIER)) await reader.skip(next.length, signal)
+    return EMPTY
+  }
+
+  const budget = maxCompressedLength(n)
+  const parts: Uint8Array[] = []
+  let consumed = 0
+  let produced = 0
+  let sawIdentifier = false
+
+  while (produced < n) {
+    if (consumed + SNAPPY_CHUNK_HEADER_BYTES > budget) throw tooManyBytes(consumed + SNAPPY_CHUNK_HEADER_BYTES, budget)
+    const header = await reader.readExact(SNAPPY_CHUNK_HEADER_BYTES, signal)
+    const type = header[0]!
+    const length = header[1]! | (header[2]! << 8) | (header[3]! << 16)
+    consumed += SNAPPY_CHUNK_HEADER_BYTES
+    if (consumed + length > budget) throw tooManyBytes(consumed + length, budget)
+
+    if (!sawIdentifier && type !== SnappyChunkType.STREAM_IDENTIFIER) {
+      throw new WireError(WireErrorCode.BAD_STREAM_IDENTIFIER, { reason: 'stream does not start with one', type })
+    }
+
+    if (type === SnappyChunkType.STREAM_IDENTIFIER) {
+      if (length !== SNAPPY_STREAM_IDENTIFIER.length - SNAPPY_CHUNK_HEADER_BYTES) {
+        throw new WireError(WireErrorCode.BAD_STREAM_IDENTIFIER, { length })
+      }
+      const body = await reader.readExact(length, signal)
+      if (!bytesEqual(body, SNAPPY_STREAM_IDENTIFIER.subarray(SNAPPY_CHUNK_HEADER_BYTES))) {
+        throw new WireError(WireErrorCode.BAD_STREAM_IDENTIFIER, { reason: 'wrong magic' })
+      }
+      sawIdentifier = true
+    } else if (type === SnappyChunkType.COMPRESSED || type === SnappyChunkType.UNCOMPRESSED) {
+      const data = await readDataChunk(reader, type, length, n - produced, signal)
+      parts.push(data)
+      produced += data.length
+    } else if (type >= SnappyChunkType.RESERVED_SKIPPABLE_FIRST) {
+      // 0x80-0xfd reserved skippable and 0xfe padding: contents are ignored.
+      await reader.skip(length, signal)
+    } else {
+      throw new WireError(WireErrorCode.BAD_CHUNK_TYPE, { type })
+    }
+    consumed += length
+  }
+
+  return concatBytes(parts)
+}
+
+/** Reads one data chunk's body, decompresses it if needed and verifies its checksum. */
+async function readDataChunk(
+  reader: ByteReader,
+  type: number,
+  length: number,
+  remaining: number,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array> {
+  if (length < SNAPPY_CHECKSUM_BYTES) throw new WireError(WireErrorCode.CHUNK_TOO_SHORT, { type, length })
+  const maxBody =
+    type === SnappyChunkType.COMPRESSED ? SNAPPY_MAX_COMPRESSED_BLOCK_BYTES : SNAPPY_MAX_UNCOMPRESSED_CHUNK_BYTES
+  if (length - SNAPPY_CHECKSUM_BYTES > maxBody) throw new WireError(WireErrorCode.CHUNK_TOO_LARGE, { type, length })
+
+  const body = await reader.readExact(length, signal)
+  const expectedCrc = readU32le(body, 0)
+  const payload = body.subarray(SNAPPY_CHECKSUM_BYTES)
+
+  let data: Uint8Array
+  if (type === SnappyChunkType.COMPRESSED) {
+    const declared = blockUncompressedLength(payload).length
+    checkChunkOutput(declared, remaining)
+    data = decompressBlock(payload, declared)
+  } else {
+    checkChunkOutput(payload.length, remaining)
+    data = payload
+  }
+
+  const actualCrc = maskedCrc32c(data)
+  if (actualCrc !== expectedCrc) {
+    throw new WireError(WireErrorCode.BAD_CRC, { expected: expectedCrc, actual: actualCrc })
+  }
+  return data
+}
+
+function checkChunkOutput(size: number, remaining: number): void {
+  if (size > SNAPPY_MAX_UNCOMPRESSED_CHUNK_BYTES) {
+    throw new WireError(WireErrorCode.CHUNK_TOO_LARGE, { uncompressed: size })
+  }
+  if (size > remaining) {
+    throw new WireError(WireErrorCode.UNCOMPRESSED_LENGTH_MISMATCH, { chunk: size, remaining })
+  }
+}
+
+function tooManyBytes(wouldRead: number, budget: number): WireError {
+  return new WireError(WireErrorCode.TOO_MANY_COMPRESSED_BYTES, { wouldRead, budget })
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+function readU32le(b: Uint8Array, offset: number): number {
+  return (b[offset]! | (b[offset + 1]! << 8) | (b[offset + 2]! << 16) | (b[offset + 3]! << 24)) >>> 0
+}
+
+function writeU32le(b: Uint8Array, offset: number, value: number): void {
+  b[offset] = value & 0xff
+  b[offset + 1] = (value >>> 8) & 0xff
+  b[offset + 2] = (value >>> 16) & 0xff
+  b[offset + 3] = value >>> 24
+}

@@ -1,11 +1,24 @@
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Registry } from 'prom-client'
+import { ChainView } from './chain/chainView.js'
+import { Clock, ForkSchedule, type Network } from './chain/index.js'
 import type { ContowerConfig } from './config/types.js'
 import type { Identity } from './identity/identity.js'
 import type { Logger } from './logger.js'
 import { createRegistry, registerNodeMetrics } from './metrics/registry.js'
 import { type HealthReport, MetricsServer } from './metrics/server.js'
 import { type ContowerHost, createHost } from './network/host.js'
+import { BanList } from './peers/banList.js'
+import { HandshakeService } from './peers/handshake.js'
+import { createPeerMetrics } from './peers/metrics.js'
+import { PeerStore } from './peers/peerStore.js'
+import { PeerScores } from './peers/score.js'
+import { ReqRespClient } from './reqresp/client.js'
+import { createLocalHandlers } from './reqresp/localHandlers.js'
+import type { LocalMetadata } from './reqresp/messages.js'
+import { createReqRespMetrics } from './reqresp/metrics.js'
+import { ResponseTypes } from './reqresp/responseTypes.js'
+import { ReqRespServer } from './reqresp/server.js'
 import { AGENT_VERSION, COMMIT, VERSION } from './version.js'
 
 /** A start-up failure worth one clear line (port in use, bad key…): the CLI prints it and exits 1. */
@@ -19,12 +32,22 @@ export class StartupError extends Error {
 export interface NodeModules {
   identity: Identity
   logger: Logger
+  network: Network
 }
 
 /** Assembles Contower's parts and owns their lifecycle: started in order, stopped in reverse. */
 export class ContowerNode {
   readonly registry: Registry | null
+  readonly forkSchedule: ForkSchedule
+  readonly clock: Clock
+  readonly peerStore = new PeerStore()
+  readonly scores = new PeerScores()
+  readonly bans = new BanList()
+  readonly chainView: ChainView
+  readonly metadata: LocalMetadata
   private host: ContowerHost | null = null
+  private server: ReqRespServer | null = null
+  private handshake: HandshakeService | null = null
   private metricsServer: MetricsServer | null = null
   private startedAtMs = 0
   private stopping: Promise<void> | null = null
@@ -34,6 +57,26 @@ export class ContowerNode {
     private readonly config: ContowerConfig,
   ) {
     this.registry = config.metrics ? createRegistry() : null
+    const { network } = modules
+    this.forkSchedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
+    this.clock = Clock.fromChainConfig(network.config, network.genesisTime)
+    this.chainView = new ChainView({
+      clock: this.clock,
+      forkSchedule: this.forkSchedule,
+      peerStatuses: () => this.handshakenStatuses(),
+    })
+    this.metadata = {
+      // Only the identity key survives a restart, so the sequence number is the start time: it still grows
+      // across restarts, which is what peers need to refetch our MetaData.
+      seqNumber: BigInt(Math.floor(Date.now() / 1000)),
+      attnets: config.attnets,
+      syncnets: config.syncnets,
+      custodyGroupCount: config.custodyGroupCount,
+    }
+  }
+
+  private *handshakenStatuses() {
+    for (const p of this.peerStore.all()) if (p.handshaken && p.status) yield p.status
   }
 
   get libp2p(): ContowerHost {
@@ -54,8 +97,24 @@ export class ContowerNode {
     const { config } = this
     this.startedAtMs = Date.now()
 
+    const epoch = this.clock.currentEpoch
+    logger.info(
+      {
+        network: this.modules.network.name,
+        fork: this.forkSchedule.forkAtEpoch(epoch).name,
+        forkDigest: Buffer.from(this.forkSchedule.digestAtEpoch(epoch)).toString('hex'),
+        epoch,
+        slot: this.clock.currentSlot,
+      },
+      'chain',
+    )
+
     this.host = await createHost(
-      { privateKey: identity.privateKey, registry: this.registry },
+      {
+        privateKey: identity.privateKey,
+        registry: this.registry,
+        isBanned: (peer) => this.bans.isBanned(peer.toString()),
+      },
       {
         listenAddress: config.listenAddress,
         port: config.port,
@@ -63,6 +122,29 @@ export class ContowerNode {
         agentVersion: AGENT_VERSION,
       },
     )
+    const host = this.host
+    const responseTypes = new ResponseTypes({ forkSchedule: this.forkSchedule, clock: this.clock })
+    const reqrespMetrics = this.registry ? createReqRespMetrics(this.registry) : null
+    const client = new ReqRespClient({ host, responseTypes, metrics: reqrespMetrics })
+    this.handshake = new HandshakeService({
+      host,
+      client,
+      peerStore: this.peerStore,
+      chainView: this.chainView,
+      scores: this.scores,
+      bans: this.bans,
+      responseTypes,
+      metadata: this.metadata,
+      metrics: this.registry ? createPeerMetrics(this.registry, this.peerStore) : null,
+      logger: logger.child({ module: 'peers' }),
+    })
+    this.server = new ReqRespServer(
+      { host, scores: this.scores, metrics: reqrespMetrics, logger: logger.child({ module: 'reqresp' }) },
+      createLocalHandlers({ handshake: this.handshake, chainView: this.chainView, metadata: this.metadata }),
+    )
+    // Handlers and listeners first, so the first inbound stream already finds them.
+    await this.server.start()
+    this.handshake.start()
     try {
       await this.host.start()
     } catch (e) {
@@ -114,6 +196,8 @@ export class ContowerNode {
 
   private async stopParts(): Promise<void> {
     await this.metricsServer?.stop()
+    await this.handshake?.stop() // Goodbye(1) to every peer while the host is still up
+    await this.server?.stop()
     await this.host?.stop()
     this.modules.logger.info('stopped')
   }

@@ -45,3 +45,4 @@ export {
   networkConfigDir,
   parseGenesisYaml,
 } from './networks.js'
+export * from './resolveNetwork.js'

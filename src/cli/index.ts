@@ -1,4 +1,5 @@
 import yargs from 'yargs'
+import { ChainConfigError, GenesisError } from '../chain/errors.js'
 import { ConfigError } from '../config/errors.js'
 import { type LoadedConfig, loadConfig } from '../config/load.js'
 import type { CommandName } from '../config/options.js'
@@ -73,6 +74,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
   try {
     return await COMMANDS[command]!.run(loaded)
   } catch (e) {
+    if (e instanceof ChainConfigError || e instanceof GenesisError) {
+      process.stderr.write(`contower: ${e.message}\n`)
+      return EXIT_USAGE
+    }
     if (e instanceof IdentityError) {
       process.stderr.write(`contower: ${e.message}\n`)
       return EXIT_FAILURE

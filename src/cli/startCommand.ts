@@ -1,3 +1,5 @@
+import { type PresetName, setActivePreset } from '@lodestar/params/setPreset'
+import { resolveNetwork } from '../chain/resolveNetwork.js'
 import type { LoadedConfig } from '../config/load.js'
 import { loadOrCreateIdentity } from '../identity/identity.js'
 import { createLogger } from '../logger.js'
@@ -10,15 +12,17 @@ export async function runStart({ config, warnings }: LoadedConfig): Promise<numb
   for (const warning of warnings) logger.warn(warning)
   logger.info({ version: VERSION, network: config.network }, 'contower starting')
 
+  const network = await resolveNetwork(config)
   const identity = await loadOrCreateIdentity(config.dataDir)
   if (identity.created) logger.info({ file: identity.file }, 'created a new node identity')
   if (identity.insecureMode !== undefined) {
     logger.warn({ file: identity.file, mode: identity.insecureMode.toString(8) }, 'identity key is readable by others')
   }
 
-  // Loaded after the configuration: later parts import SSZ types, whose preset must be chosen first.
+  // SSZ types are built when @lodestar/types loads, with the active preset: choose it before loading the node.
+  setActivePreset(network.config.presetBase as PresetName)
   const { ContowerNode, StartupError } = await import('../node.js')
-  const node = new ContowerNode({ identity, logger }, config)
+  const node = new ContowerNode({ identity, logger, network }, config)
   const shutdown = waitForShutdown(node, logger)
   try {
     await node.start()

@@ -37,6 +37,8 @@ function expected(def: OptionDef): string {
       return 'comma-separated multiaddrs such as /ip4/127.0.0.1/tcp/9000/p2p/16Uiu2…'
     case 'hex32':
       return '0x followed by 64 hex digits'
+    case 'subnets':
+      return `comma-separated subnet ids from 0 to ${(def.max ?? 1) - 1}, or all`
     case 'ipv4':
       return 'an IPv4 address such as 127.0.0.1'
     case 'string':
@@ -84,6 +86,27 @@ function schemaFor(def: OptionDef): z.ZodType {
       return z.preprocess(splitList, z.array(z.string().refine(isMultiaddr)))
     case 'hex32':
       return z.string().regex(/^0x[0-9a-fA-F]{64}$/)
+    case 'subnets': {
+      const count = def.max ?? 0
+      return z.preprocess(
+        (v) => {
+          if (typeof v === 'string' && v.trim() === 'all') return Array.from({ length: count }, (_, i) => i)
+          const items = splitList(v)
+          return Array.isArray(items)
+            ? items.map((x) => (typeof x === 'string' && /^\d+$/.test(x) ? Number(x) : x))
+            : items
+        },
+        z
+          .array(
+            z
+              .number()
+              .int()
+              .min(0)
+              .max(count - 1),
+          )
+          .transform((ids) => [...new Set(ids)].sort((a, b) => a - b)),
+      )
+    }
     case 'ipv4':
       return z.string().refine((s) => isIPv4(s))
     case 'string':
@@ -191,6 +214,9 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
     staticPeers: get('static-peers'),
     targetPeers,
     maxPeers: get('max-peers') ?? (targetPeers !== undefined ? targetPeers + Math.ceil(targetPeers / 10) : undefined),
+    attnets: get('attnets'),
+    syncnets: get('syncnets'),
+    custodyGroupCount: get('custody-group-count'),
     metrics: get('metrics'),
     metricsAddress: get('metrics-address'),
     metricsPort: get('metrics-port'),

@@ -1,7 +1,16 @@
 // Every configuration option, as data: the CLI, the environment reader, the config-file loader, the
 // validator and the README's configuration table are all generated from this one list.
 
-export type OptionType = 'string' | 'integer' | 'boolean' | 'enum' | 'list' | 'hex32' | 'ipv4' | 'multiaddrs'
+export type OptionType =
+  | 'string'
+  | 'integer'
+  | 'boolean'
+  | 'enum'
+  | 'list'
+  | 'hex32'
+  | 'ipv4'
+  | 'multiaddrs'
+  | 'subnets'
 
 export type CommandName = 'start' | 'identity'
 
@@ -138,6 +147,33 @@ export const OPTIONS: readonly OptionDef[] = [
     min: 1,
     max: 10_000,
     description: 'Hard limit on connections [default: target-peers + 10%]',
+    commands: START,
+  },
+  {
+    name: 'attnets',
+    type: 'subnets',
+    max: 64,
+    default: [],
+    defaultReason: 'advertise only subnets that are actually served',
+    description: 'Attestation subnets advertised in MetaData and the ENR: comma-separated ids 0-63, or all',
+    commands: START,
+  },
+  {
+    name: 'syncnets',
+    type: 'subnets',
+    max: 4,
+    default: [],
+    description: 'Sync committee subnets advertised in MetaData and the ENR: comma-separated ids 0-3, or all',
+    commands: START,
+  },
+  {
+    name: 'custody-group-count',
+    type: 'integer',
+    min: 4,
+    max: 128,
+    default: 4,
+    defaultReason: 'CUSTODY_REQUIREMENT, the least a Fulu node may custody',
+    description: 'Custody group count advertised in MetaData v3 and the ENR (cgc)',
     commands: START,
   },
   {

@@ -25,6 +25,9 @@ export interface ContowerConfig {
   staticPeers: string[]
   targetPeers: number
   maxPeers: number
+  attnets: number[]
+  syncnets: number[]
+  custodyGroupCount: number
   metrics: boolean
   metricsAddress: string
   metricsPort: number

@@ -1,7 +1,7 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import { mplex } from '@libp2p/mplex'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
@@ -33,6 +33,8 @@ export interface HostModules {
   privateKey: PrivateKey
   /** Registry for libp2p's own metrics (and the process metrics it collects); null = no metrics. */
   registry: Registry | null
+  /** Peers refused in both directions (bans and cool-downs). */
+  isBanned: (peer: PeerId) => boolean
 }
 
 export interface HostOptions {
@@ -72,6 +74,10 @@ export async function createHost(modules: HostModules, opts: HostOptions): Promi
     // identify announces nodeInfo.userAgent as our agent version.
     nodeInfo: { name: 'contower', userAgent: opts.agentVersion },
     services: { identify: identify() },
+    connectionGater: {
+      denyDialPeer: (peer) => modules.isBanned(peer),
+      denyInboundEncryptedConnection: (peer) => modules.isBanned(peer),
+    },
     metrics: modules.registry
       ? prometheusMetrics({ registry: modules.registry, preserveExistingMetrics: true })
       : undefined,

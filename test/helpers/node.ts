@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { loadNetworkPreset, type Network } from '../../src/chain/index.js'
 import { loadConfig } from '../../src/config/load.js'
 import type { ContowerConfig } from '../../src/config/types.js'
 import { loadOrCreateIdentity } from '../../src/identity/identity.js'
@@ -8,7 +9,10 @@ import { createLogger } from '../../src/logger.js'
 import { ContowerNode } from '../../src/node.js'
 
 /** A Contower node in this process, on loopback with OS-chosen ports; flags as on the command line. */
-export async function startTestNode(flags: Record<string, string> = {}): Promise<ContowerNode> {
+export async function startTestNode(
+  flags: Record<string, string> = {},
+  network: Network = loadNetworkPreset('mainnet'),
+): Promise<ContowerNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'contower-node-'))
   const { config } = loadConfig({
     command: 'start',
@@ -19,7 +23,7 @@ export async function startTestNode(flags: Record<string, string> = {}): Promise
     level: (process.env.TEST_LOG_LEVEL as ContowerConfig['logLevel']) ?? 'silent',
     format: 'json',
   })
-  const node = new ContowerNode({ identity: await loadOrCreateIdentity(dataDir), logger }, config)
+  const node = new ContowerNode({ identity: await loadOrCreateIdentity(dataDir), logger, network }, config)
   await node.start()
   return node
 }

@@ -1,0 +1,319 @@
+import type { Connection, IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
+import { ForkSeq } from '@lodestar/params'
+import type { ChainView } from '../chain/chainView.js'
+import type { Logger } from '../logger.js'
+import type { ReqRespClient } from '../reqresp/client.js'
+import {
+  decodeMetadata,
+  decodeStatus,
+  decodeUint64,
+  encodeStatus,
+  encodeUint64,
+  type LocalMetadata,
+} from '../reqresp/messages.js'
+import { getProtocol, type ProtocolDef } from '../reqresp/protocols.js'
+import type { ResponseTypes } from '../reqresp/responseTypes.js'
+import type { BanList } from './banList.js'
+import type { PeerMetrics } from './metrics.js'
+import type { PeerData, PeerStatus, PeerStore } from './peerStore.js'
+import { isRequestError, penaltyForRequestError } from './penalties.js'
+import { PeerAction, type PeerScores, type ScoreState } from './score.js'
+
+/** consensus-specs phase0 Goodbye reasons, plus the client codes Lodestar and Teku use. */
+export enum GoodbyeReason {
+  ClientShutdown = 1,
+  IrrelevantNetwork = 2,
+  Fault = 3,
+  UnableToVerifyNetwork = 128,
+  TooManyPeers = 129,
+  ScoreTooLow = 250,
+  Banned = 251,
+}
+
+export const HANDSHAKE_DEFAULTS = {
+  /** Lodestar waits this long for an inbound peer's Status before sending its own. */
+  inboundStatusWaitMs: 15_000,
+  /** Lodestar re-exchanges Status every 5 minutes. */
+  statusIntervalMs: 5 * 60_000,
+  /** Lodestar pings inbound peers every 15 s and outbound peers every 20 s. */
+  pingIntervalInboundMs: 15_000,
+  pingIntervalOutboundMs: 20_000,
+  /** How often due Status/Ping exchanges are looked for. */
+  heartbeatMs: 1_000,
+  /** A Goodbye is a courtesy: never let it hold up a disconnect or shutdown for long. */
+  goodbyeTimeoutMs: 1_000,
+  /** Lodestar's cool-down for a peer on another network or chain. */
+  irrelevantCooldownMs: 240 * 60_000,
+  /** How long a peer whose score fell to the ban threshold is refused. */
+  banDurationMs: 60 * 60_000,
+}
+
+export interface HandshakeModules {
+  host: Libp2p
+  client: ReqRespClient
+  peerStore: PeerStore
+  chainView: ChainView
+  scores: PeerScores
+  bans: BanList
+  responseTypes: ResponseTypes
+  metadata: LocalMetadata
+  metrics: PeerMetrics | null
+  logger: Logger
+}
+
+/**
+ * Makes Contower behave like a beacon node towards each peer: Status (and Ping) on connect, re-Status and
+ * Ping on schedule, MetaData when a Ping shows a new sequence number, Goodbye and disconnect for peers on
+ * another chain or with a score too low, Goodbye(1) to everyone on shutdown.
+ */
+export class HandshakeService {
+  private heartbeat: NodeJS.Timeout | null = null
+  private readonly inboundTimers = new Map<string, NodeJS.Timeout>()
+  private readonly inFlight = new Set<string>()
+  private stopping = false
+
+  constructor(
+    private readonly modules: HandshakeModules,
+    private readonly opts = HANDSHAKE_DEFAULTS,
+  ) {}
+
+  start(): void {
+    const { host, scores } = this.modules
+    host.addEventListener('connection:open', this.onConnectionOpen)
+    host.addEventListener('peer:disconnect', this.onPeerDisconnect)
+    host.addEventListener('peer:identify', this.onIdentify)
+    scores.onAction(this.onScoreAction)
+    this.heartbeat = setInterval(() => this.onHeartbeat(), this.opts.heartbeatMs)
+  }
+
+  /** Says Goodbye(1) to every peer (bounded by goodbyeTimeoutMs), then stops listening. */
+  async stop(): Promise<void> {
+    if (this.stopping) return
+    this.stopping = true
+    if (this.heartbeat) clearInterval(this.heartbeat)
+    for (const t of this.inboundTimers.values()) clearTimeout(t)
+    this.inboundTimers.clear()
+    const peers = [...this.modules.peerStore.all()].map((p) => p.peerId)
+    await Promise.allSettled(peers.map((p) => this.sendGoodbye(p, GoodbyeReason.ClientShutdown)))
+    const { host } = this.modules
+    host.removeEventListener('connection:open', this.onConnectionOpen)
+    host.removeEventListener('peer:disconnect', this.onPeerDisconnect)
+    host.removeEventListener('peer:identify', this.onIdentify)
+  }
+
+  // --- called by the local request handlers ---
+
+  /** A peer sent us its Status: record it, and disconnect it after our answer if it is irrelevant. */
+  onStatusRequest(peerId: PeerId, status: PeerStatus): void {
+    this.acceptStatus(peerId, status, 'inbound')
+  }
+
+  onPingRequest(peerId: PeerId, seq: bigint): void {
+    const peer = this.modules.peerStore.get(peerId)
+    if (!peer) return
+    this.notePingSeq(peer, seq)
+  }
+
+  onGoodbyeRequest(peerId: PeerId, reason: bigint): void {
+    this.modules.metrics?.goodbyes.inc({ direction: 'received', reason: reasonLabel(reason) })
+    this.modules.logger.debug({ peer: peerId.toString(), reason: Number(reason) }, 'goodbye received')
+    // Answer first, then close: the handler's response is written before this timer fires.
+    setTimeout(() => void this.modules.host.hangUp(peerId).catch(() => {}), 100).unref()
+  }
+
+  // --- outbound exchanges ---
+
+  statusProtocol(): ProtocolDef {
+    return getProtocol('status', this.isFulu() ? 2 : 1)
+  }
+
+  metadataProtocol(): ProtocolDef {
+    return getProtocol('metadata', this.isFulu() ? 3 : 2)
+  }
+
+  private isFulu(): boolean {
+    return ForkSeq[this.modules.responseTypes.currentFork()] >= ForkSeq.fulu
+  }
+
+  async requestStatus(peerId: PeerId): Promise<void> {
+    const def = this.statusProtocol()
+    await this.exchange(peerId, 'status', async () => {
+      const ours = encodeStatus(def, this.modules.chainView.status())
+      const chunk = await this.modules.client.requestOne(peerId, def, ours)
+      this.acceptStatus(
+        peerId,
+        this.decodeOrPenalise(peerId, () => decodeStatus(def, chunk.ssz!)),
+        'outbound',
+      )
+    })
+  }
+
+  async ping(peerId: PeerId): Promise<void> {
+    await this.exchange(peerId, 'ping', async () => {
+      const started = performance.now()
+      const chunk = await this.modules.client.requestOne(
+        peerId,
+        getProtocol('ping', 1),
+        encodeUint64(this.modules.metadata.seqNumber),
+      )
+      const peer = this.modules.peerStore.get(peerId)
+      if (!peer) return
+      peer.pingRttMs = performance.now() - started
+      peer.lastPingAtMs = Date.now()
+      this.notePingSeq(
+        peer,
+        this.decodeOrPenalise(peerId, () => decodeUint64(chunk.ssz!)),
+      )
+    })
+  }
+
+  async requestMetadata(peerId: PeerId): Promise<void> {
+    const def = this.metadataProtocol()
+    await this.exchange(peerId, 'metadata', async () => {
+      const chunk = await this.modules.client.requestOne(peerId, def, null)
+      const peer = this.modules.peerStore.get(peerId)
+      if (peer) peer.metadata = this.decodeOrPenalise(peerId, () => decodeMetadata(def, chunk.ssz!))
+    })
+  }
+
+  /** Goodbye with a reason, then hang up; bounded, never throws. */
+  async disconnect(peerId: PeerId, reason: GoodbyeReason): Promise<void> {
+    await this.sendGoodbye(peerId, reason)
+    await this.modules.host.hangUp(peerId).catch(() => {})
+  }
+
+  // --- internals ---
+
+  private acceptStatus(peerId: PeerId, status: PeerStatus, direction: 'inbound' | 'outbound'): void {
+    const peer = this.modules.peerStore.get(peerId)
+    if (!peer) return
+    const verdict = this.modules.chainView.relevance(status)
+    if (!verdict.relevant) {
+      this.modules.metrics?.handshakes.inc({ direction, result: `irrelevant_${verdict.reason}` })
+      this.modules.logger.debug({ peer: peerId.toString(), reason: verdict.reason }, 'irrelevant peer')
+      this.modules.bans.ban(peerId.toString(), this.opts.irrelevantCooldownMs)
+      // Inbound: let our Status answer go out first.
+      setTimeout(() => void this.disconnect(peerId, GoodbyeReason.IrrelevantNetwork), 0).unref()
+      return
+    }
+    const first = !peer.handshaken
+    peer.status = status
+    peer.statusAtMs = Date.now()
+    peer.handshaken = true
+    this.clearInboundTimer(peerId)
+    if (first) {
+      this.modules.metrics?.handshakes.inc({ direction, result: 'success' })
+      this.modules.logger.debug(
+        { peer: peerId.toString(), headSlot: status.headSlot, client: peer.client },
+        'peer handshaken',
+      )
+      if (!peer.metadata) void this.requestMetadata(peerId)
+    }
+  }
+
+  private notePingSeq(peer: PeerData, seq: bigint): void {
+    peer.pingSeq = peer.pingSeq === undefined || seq > peer.pingSeq ? seq : peer.pingSeq
+    if (peer.handshaken && (peer.metadata === undefined || seq > peer.metadata.seqNumber)) {
+      void this.requestMetadata(peer.peerId)
+    }
+  }
+
+  /** Runs one request kind per peer at a time; failures are penalised through the one mapping. */
+  private async exchange(peerId: PeerId, kind: string, run: () => Promise<void>): Promise<void> {
+    const key = `${peerId.toString()}/${kind}`
+    if (this.inFlight.has(key) || this.stopping) return
+    this.inFlight.add(key)
+    try {
+      await run()
+    } catch (e) {
+      if (!this.modules.peerStore.get(peerId)) return // disconnected meanwhile: nobody to blame
+      const action = isRequestError(e) ? penaltyForRequestError(e) : null
+      this.modules.logger.debug({ peer: peerId.toString(), kind, err: (e as Error).message }, 'exchange failed')
+      if (action)
+        this.modules.scores.apply(peerId.toString(), action, `${kind}_${isRequestError(e) ? e.code : 'error'}`)
+      if (kind === 'status' && !this.modules.peerStore.get(peerId)?.handshaken) {
+        this.modules.metrics?.handshakes.inc({ direction: 'outbound', result: 'failed' })
+        await this.disconnect(peerId, GoodbyeReason.Fault)
+      }
+    } finally {
+      this.inFlight.delete(key)
+    }
+  }
+
+  private decodeOrPenalise<T>(peerId: PeerId, decode: () => T): T {
+    try {
+      return decode()
+    } catch (e) {
+      this.modules.scores.apply(peerId.toString(), PeerAction.LowToleranceError, 'undecodable_response')
+      throw e
+    }
+  }
+
+  private async sendGoodbye(peerId: PeerId, reason: GoodbyeReason): Promise<void> {
+    this.modules.metrics?.goodbyes.inc({ direction: 'sent', reason: String(reason) })
+    const signal = AbortSignal.timeout(this.opts.goodbyeTimeoutMs)
+    await this.modules.client
+      .requestOne(peerId, getProtocol('goodbye', 1), encodeUint64(BigInt(reason)), signal)
+      .catch(() => {}) // peers often close without answering a Goodbye
+  }
+
+  private clearInboundTimer(peerId: PeerId): void {
+    const key = peerId.toString()
+    const timer = this.inboundTimers.get(key)
+    if (timer) clearTimeout(timer)
+    this.inboundTimers.delete(key)
+  }
+
+  private onHeartbeat(): void {
+    const now = Date.now()
+    for (const peer of this.modules.peerStore.all()) {
+      if (!peer.handshaken) continue
+      if (now - (peer.statusAtMs ?? 0) >= this.opts.statusIntervalMs) void this.requestStatus(peer.peerId)
+      const pingEvery =
+        peer.direction === 'inbound' ? this.opts.pingIntervalInboundMs : this.opts.pingIntervalOutboundMs
+      if (now - (peer.lastPingAtMs ?? peer.connectedAtMs) >= pingEvery) void this.ping(peer.peerId)
+    }
+  }
+
+  private readonly onConnectionOpen = (evt: CustomEvent<Connection>): void => {
+    if (this.stopping) return
+    const connection = evt.detail
+    const peerId = connection.remotePeer
+    if (this.modules.peerStore.get(peerId)) return // a second connection to a known peer
+    const direction = connection.direction
+    this.modules.peerStore.add(peerId, direction)
+    if (direction === 'outbound') {
+      void this.requestStatus(peerId)
+      void this.ping(peerId)
+    } else {
+      const timer = setTimeout(() => {
+        this.inboundTimers.delete(peerId.toString())
+        if (!this.modules.peerStore.get(peerId)?.handshaken) void this.requestStatus(peerId)
+      }, this.opts.inboundStatusWaitMs)
+      timer.unref()
+      this.inboundTimers.set(peerId.toString(), timer)
+    }
+  }
+
+  private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => {
+    this.clearInboundTimer(evt.detail)
+    this.modules.peerStore.delete(evt.detail)
+  }
+
+  private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+    const { peerId, agentVersion } = evt.detail
+    if (agentVersion) this.modules.peerStore.setAgent(peerId, agentVersion)
+  }
+
+  private readonly onScoreAction = (peer: string, action: PeerAction, reason: string, state: ScoreState): void => {
+    this.modules.metrics?.penalties.inc({ action, reason })
+    if (state === 'healthy' || this.stopping) return
+    const data = this.modules.peerStore.get(peer)
+    if (state === 'ban') this.modules.bans.ban(peer, this.opts.banDurationMs)
+    if (data) void this.disconnect(data.peerId, state === 'ban' ? GoodbyeReason.Banned : GoodbyeReason.ScoreTooLow)
+  }
+}
+
+function reasonLabel(reason: bigint): string {
+  return Object.values(GoodbyeReason).includes(Number(reason)) ? String(reason) : 'other'
+}

@@ -1,0 +1,92 @@
+import type { PeerId } from '@libp2p/interface'
+
+/** Client families by agent string, for metrics and (later) upstream choice. */
+export const CLIENTS = [
+  'lodestar',
+  'lighthouse',
+  'prysm',
+  'teku',
+  'nimbus',
+  'grandine',
+  'erigon',
+  'contower',
+  'other',
+] as const
+export type ClientName = (typeof CLIENTS)[number]
+
+export function clientFromAgent(agent: string | undefined): ClientName {
+  const lower = (agent ?? '').toLowerCase()
+  return CLIENTS.find((c) => c !== 'other' && lower.includes(c)) ?? 'other'
+}
+
+/** A peer's Status as we use it (Status v1 peers have no earliest available slot: 0). */
+export interface PeerStatus {
+  forkDigest: Uint8Array
+  finalizedRoot: Uint8Array
+  finalizedEpoch: number
+  headRoot: Uint8Array
+  headSlot: number
+  earliestAvailableSlot: number
+}
+
+export interface PeerMetadata {
+  seqNumber: bigint
+  attnets: Uint8Array
+  syncnets: Uint8Array
+  custodyGroupCount?: number
+}
+
+export interface PeerData {
+  peerId: PeerId
+  direction: 'inbound' | 'outbound'
+  connectedAtMs: number
+  agent?: string
+  client: ClientName
+  status?: PeerStatus
+  statusAtMs?: number
+  metadata?: PeerMetadata
+  /** Highest metadata seq number seen in a Ping. */
+  pingSeq?: bigint
+  lastPingAtMs?: number
+  pingRttMs?: number
+  /** Status exchanged and found relevant. */
+  handshaken: boolean
+}
+
+/** What Contower knows about each connected peer; entries live from connect to disconnect. */
+export class PeerStore {
+  private readonly peers = new Map<string, PeerData>()
+
+  add(peerId: PeerId, direction: 'inbound' | 'outbound', nowMs = Date.now()): PeerData {
+    const key = peerId.toString()
+    const existing = this.peers.get(key)
+    if (existing) return existing
+    const data: PeerData = { peerId, direction, connectedAtMs: nowMs, client: 'other', handshaken: false }
+    this.peers.set(key, data)
+    return data
+  }
+
+  get(peer: PeerId | string): PeerData | undefined {
+    return this.peers.get(peer.toString())
+  }
+
+  delete(peer: PeerId | string): void {
+    this.peers.delete(peer.toString())
+  }
+
+  setAgent(peer: PeerId | string, agent: string): void {
+    const data = this.get(peer)
+    if (data) {
+      data.agent = agent
+      data.client = clientFromAgent(agent)
+    }
+  }
+
+  all(): IterableIterator<PeerData> {
+    return this.peers.values()
+  }
+
+  get size(): number {
+    return this.peers.size
+  }
+}

@@ -1,0 +1,133 @@
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import {
+  ByteReader,
+  encodeRequest,
+  isWireError,
+  RespCode,
+  type ResponseChunk,
+  readResponseChunk,
+  WireErrorCode,
+} from '../wire/index.js'
+import { DIAL_TIMEOUT_MS, RESP_TIMEOUT_MS, TTFB_TIMEOUT_MS } from './constants.js'
+import { RequestError, RequestErrorCode } from './errors.js'
+import type { ReqRespMetrics } from './metrics.js'
+import type { ProtocolDef } from './protocols.js'
+import type { ResponseTypes } from './responseTypes.js'
+
+export interface ReqRespClientModules {
+  host: Libp2p
+  responseTypes: ResponseTypes
+  metrics: ReqRespMetrics | null
+}
+
+export const CLIENT_DEFAULTS = {
+  dialTimeoutMs: DIAL_TIMEOUT_MS,
+  ttfbTimeoutMs: TTFB_TIMEOUT_MS,
+  respTimeoutMs: RESP_TIMEOUT_MS,
+}
+
+export interface RequestOptions {
+  /** Most chunks a valid response may have (the protocol's limit for this request). */
+  maxChunks: number
+  signal?: AbortSignal
+}
+
+/**
+ * Sends one request and yields its success chunks as they arrive (framing, bounds and context bytes checked,
+ * raw wire bytes kept for forwarding). Every wait is bounded; failures are RequestErrors.
+ */
+export class ReqRespClient {
+  constructor(
+    private readonly modules: ReqRespClientModules,
+    private readonly opts = CLIENT_DEFAULTS,
+  ) {}
+
+  async *request(
+    peerId: PeerId,
+    def: ProtocolDef,
+    requestSsz: Uint8Array | null,
+    opts: RequestOptions,
+  ): AsyncGenerator<ResponseChunk, void, undefined> {
+    const label = `${def.name}/${def.version}`
+    const startedMs = Date.now()
+    let result = 'success'
+    const outer = opts.signal ?? new AbortController().signal
+    let stream: Stream | undefined
+    try {
+      try {
+        stream = await this.modules.host.dialProtocol(peerId, def.id, {
+          signal: AbortSignal.any([outer, AbortSignal.timeout(this.opts.dialTimeoutMs)]),
+        })
+        if (requestSsz !== null) stream.send(encodeRequest(requestSsz))
+        await stream.close({ signal: outer }) // half-close: the request is complete
+      } catch (e) {
+        throw new RequestError(RequestErrorCode.DIAL_FAILED, def.id, (e as Error).message, { cause: e })
+      }
+
+      const reader = new ByteReader(stream)
+      const chunkOpts = { contextBytes: def.contextBytes, boundsFor: this.modules.responseTypes.boundsFor(def) }
+      for (let count = 0; ; count++) {
+        const first = count === 0
+        const timeoutMs = first ? this.opts.ttfbTimeoutMs : this.opts.respTimeoutMs
+        const signal = AbortSignal.any([outer, AbortSignal.timeout(timeoutMs)])
+        let chunk: ResponseChunk | null
+        try {
+          // TTFB covers the wait for the first byte; each chunk then has RESP_TIMEOUT to complete.
+          if (first && (await reader.isEnd(signal))) return
+          chunk = await readResponseChunk(
+            reader,
+            chunkOpts,
+            first ? AbortSignal.any([outer, AbortSignal.timeout(this.opts.respTimeoutMs)]) : signal,
+          )
+        } catch (e) {
+          throw this.toRequestError(def, e, first && reader.bytesConsumed === 0, outer)
+        }
+        if (chunk === null) return
+        if (chunk.result !== RespCode.Success) {
+          throw new RequestError(
+            RequestErrorCode.ERROR_RESPONSE,
+            def.id,
+            `code ${chunk.result}: ${chunk.errorMessage}`,
+            {
+              respCode: chunk.result,
+            },
+          )
+        }
+        if (count >= opts.maxChunks) {
+          throw new RequestError(RequestErrorCode.TOO_MANY_CHUNKS, def.id, `more than ${opts.maxChunks} chunks`)
+        }
+        yield chunk
+      }
+    } catch (e) {
+      result = e instanceof RequestError ? e.code : 'error'
+      stream?.abort(e as Error)
+      throw e
+    } finally {
+      this.modules.metrics?.outboundRequests.inc({ protocol: label, result })
+      this.modules.metrics?.outboundSeconds.observe({ protocol: label }, (Date.now() - startedMs) / 1000)
+    }
+  }
+
+  /** Sends a request expecting exactly one success chunk (Status, Ping, MetaData). */
+  async requestOne(
+    peerId: PeerId,
+    def: ProtocolDef,
+    requestSsz: Uint8Array | null,
+    signal?: AbortSignal,
+  ): Promise<ResponseChunk> {
+    for await (const chunk of this.request(peerId, def, requestSsz, { maxChunks: 1, signal })) return chunk
+    throw new RequestError(RequestErrorCode.INVALID_RESPONSE, def.id, 'no response chunk')
+  }
+
+  private toRequestError(def: ProtocolDef, e: unknown, beforeFirstByte: boolean, outer: AbortSignal): RequestError {
+    if (isWireError(e, WireErrorCode.ABORTED) && !outer.aborted) {
+      return beforeFirstByte
+        ? new RequestError(RequestErrorCode.TTFB_TIMEOUT, def.id, 'no response in time', { cause: e })
+        : new RequestError(RequestErrorCode.RESP_TIMEOUT, def.id, 'response chunk too slow', { cause: e })
+    }
+    if (isWireError(e, WireErrorCode.SOURCE_ERROR) || isWireError(e, WireErrorCode.ABORTED)) {
+      return new RequestError(RequestErrorCode.STREAM_FAILED, def.id, (e as Error).message, { cause: e })
+    }
+    return new RequestError(RequestErrorCode.INVALID_RESPONSE, def.id, (e as Error).message, { cause: e })
+  }
+}

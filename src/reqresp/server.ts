@@ -1,0 +1,152 @@
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { Logger } from '../logger.js'
+import { PeerAction, type PeerScores } from '../peers/score.js'
+import { ByteReader, encodeErrorChunk, isWireError, RespCode, readRequest, WireErrorCode } from '../wire/index.js'
+import { REQUEST_TIMEOUT_MS } from './constants.js'
+import { ResponseError } from './errors.js'
+import type { ReqRespMetrics } from './metrics.js'
+import { type ProtocolDef, sszBounds } from './protocols.js'
+
+export interface InboundRequest {
+  peerId: PeerId
+  protocol: ProtocolDef
+  /** The decoded request (null for protocols with an empty request). */
+  request: unknown
+  /** The request's SSZ bytes, validated against the type (null for empty requests). */
+  requestSsz: Uint8Array | null
+  /** Aborted when the server stops or the stream fails. */
+  signal: AbortSignal
+}
+
+/** Yields encoded response chunks (wire bytes); throws ResponseError for a spec error answer. */
+export type RequestHandler = (req: InboundRequest) => AsyncIterable<Uint8Array>
+
+export interface ReqRespServerModules {
+  host: Libp2p
+  scores: PeerScores
+  metrics: ReqRespMetrics | null
+  logger: Logger
+}
+
+export const SERVER_DEFAULTS = {
+  /** Per protocol per connection; the spec allows a peer 2 concurrent requests per protocol, allow slack. */
+  maxInboundStreamsPerProtocol: 8,
+  requestTimeoutMs: REQUEST_TIMEOUT_MS,
+} as const
+
+type Outcome = 'success' | 'invalid_request' | 'server_error' | 'resource_unavailable' | 'timeout' | 'aborted'
+
+/**
+ * Serves inbound req/resp streams: reads and validates the request (bounded in size and time), runs the
+ * protocol's handler and writes its chunks with backpressure. Malformed requests get InvalidRequest and a
+ * penalty for the sender; one peer's bad stream never affects another's.
+ */
+export class ReqRespServer {
+  private readonly inFlight = new Set<AbortController>()
+  private readonly registered: string[] = []
+
+  constructor(
+    private readonly modules: ReqRespServerModules,
+    private readonly handlers: ReadonlyMap<ProtocolDef, RequestHandler>,
+    private readonly opts = SERVER_DEFAULTS,
+  ) {}
+
+  async start(): Promise<void> {
+    for (const [def, handler] of this.handlers) {
+      await this.modules.host.handle(def.id, (stream, connection) => this.onStream(def, handler, stream, connection), {
+        maxInboundStreams: this.opts.maxInboundStreamsPerProtocol,
+      })
+      this.registered.push(def.id)
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.modules.host.unhandle(this.registered.splice(0))
+    for (const controller of this.inFlight) controller.abort(new Error('server stopping'))
+  }
+
+  private async onStream(def: ProtocolDef, handler: RequestHandler, stream: Stream, connection: Connection) {
+    const peerId = connection.remotePeer
+    const controller = new AbortController()
+    this.inFlight.add(controller)
+    const outcome = await this.serve(def, handler, stream, peerId, controller.signal).finally(() =>
+      this.inFlight.delete(controller),
+    )
+    this.modules.metrics?.inboundRequests.inc({ protocol: `${def.name}/${def.version}`, result: outcome })
+  }
+
+  private async serve(
+    def: ProtocolDef,
+    handler: RequestHandler,
+    stream: Stream,
+    peerId: PeerId,
+    signal: AbortSignal,
+  ): Promise<Outcome> {
+    const log = this.modules.logger
+    let requestSsz: Uint8Array | null = null
+    let request: unknown = null
+    if (def.request) {
+      try {
+        const readSignal = AbortSignal.any([signal, AbortSignal.timeout(this.opts.requestTimeoutMs)])
+        requestSsz = await readRequest(new ByteReader(stream), sszBounds(def.request), readSignal)
+        request = def.request.deserialize(requestSsz)
+      } catch (e) {
+        if (signal.aborted) return abortStream(stream, 'aborted')
+        if (isWireError(e, WireErrorCode.ABORTED)) {
+          this.penalise(peerId, PeerAction.HighToleranceError, 'request_timeout')
+          return abortStream(stream, 'timeout')
+        }
+        if (isWireError(e, WireErrorCode.SOURCE_ERROR)) return abortStream(stream, 'aborted')
+        const reason = isWireError(e) ? e.code : 'ssz_decode'
+        this.penalise(peerId, PeerAction.LowToleranceError, `invalid_request_${reason}`)
+        log.debug({ peer: peerId.toString(), protocol: def.id, reason }, 'invalid request')
+        await sendError(stream, RespCode.InvalidRequest, `invalid request: ${reason}`, signal)
+        return 'invalid_request'
+      }
+    }
+
+    try {
+      for await (const chunk of handler({ peerId, protocol: def, request, requestSsz, signal })) {
+        await send(stream, chunk, signal)
+      }
+      await stream.close({ signal })
+      return 'success'
+    } catch (e) {
+      if (signal.aborted) return abortStream(stream, 'aborted')
+      if (e instanceof ResponseError) {
+        await sendError(stream, e.code, e.message, signal)
+        return e.code === RespCode.InvalidRequest
+          ? 'invalid_request'
+          : e.code === RespCode.ResourceUnavailable
+            ? 'resource_unavailable'
+            : 'server_error'
+      }
+      log.warn({ err: e, peer: peerId.toString(), protocol: def.id }, 'request handler failed')
+      await sendError(stream, RespCode.ServerError, 'internal error', signal)
+      return 'server_error'
+    }
+  }
+
+  private penalise(peerId: PeerId, action: PeerAction, reason: string): void {
+    this.modules.scores.apply(peerId.toString(), action, reason)
+  }
+}
+
+/** Writes with backpressure: waits for the muxer to drain instead of buffering without bound. */
+export async function send(stream: Stream, bytes: Uint8Array, signal: AbortSignal): Promise<void> {
+  if (!stream.send(bytes)) await stream.onDrain({ signal })
+}
+
+async function sendError(stream: Stream, code: RespCode, message: string, signal: AbortSignal): Promise<void> {
+  try {
+    await send(stream, encodeErrorChunk(code, message), signal)
+    await stream.close({ signal })
+  } catch {
+    stream.abort(new Error('could not send error response'))
+  }
+}
+
+function abortStream(stream: Stream, outcome: Outcome): Outcome {
+  stream.abort(new Error(`request ${outcome}`))
+  return outcome
+}

@@ -111,7 +111,9 @@ function main(): void {
         let current = ''
         try {
           current = readFileSync(path, 'utf8')
-        } catch {}
+        } catch {
+          // a missing file is stale, like a differing one
+        }
         if (current !== text) {
           console.error(`stale: config/networks/${file}`)
           stale++

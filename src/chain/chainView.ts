@@ -8,8 +8,7 @@ const ZERO_ROOT = new Uint8Array(32)
 export const FUTURE_SLOT_TOLERANCE = 1
 
 export type Relevance =
-  | { relevant: true }
-  | { relevant: false; reason: 'fork_digest' | 'head_in_future' | 'finalized_root' }
+  { relevant: true } | { relevant: false; reason: 'fork_digest' | 'head_in_future' | 'finalized_root' }
 
 export interface ChainViewModules {
   clock: Clock

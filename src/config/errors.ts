@@ -1,9 +1,6 @@
 /** Where a configuration value came from; named in every error so the operator knows what to fix. */
 export type ValueSource =
-  | { kind: 'default' }
-  | { kind: 'file'; path: string }
-  | { kind: 'env'; name: string }
-  | { kind: 'flag'; name: string }
+  { kind: 'default' } | { kind: 'file'; path: string } | { kind: 'env'; name: string } | { kind: 'flag'; name: string }
 
 export function describeSource(source: ValueSource): string {
   switch (source.kind) {

@@ -2,15 +2,7 @@
 // validator and the README's configuration table are all generated from this one list.
 
 export type OptionType =
-  | 'string'
-  | 'integer'
-  | 'boolean'
-  | 'enum'
-  | 'list'
-  | 'hex32'
-  | 'ipv4'
-  | 'multiaddrs'
-  | 'subnets'
+  'string' | 'integer' | 'boolean' | 'enum' | 'list' | 'hex32' | 'ipv4' | 'multiaddrs' | 'subnets'
 
 export type CommandName = 'start' | 'identity'
 

@@ -9,7 +9,7 @@ import {
   PROTOCOL_PREFIX,
 } from './constants.js'
 
-// biome-ignore lint/suspicious/noExplicitAny: SSZ types of every shape live in one registry
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- SSZ types of every shape live in one registry
 export type SszType = Type<any>
 
 export type ProtocolName =

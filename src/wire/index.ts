@@ -11,12 +11,7 @@ export {
   readResponseChunks,
   readSszSnappy,
 } from './chunks.js'
-export {
-  CONTEXT_BYTES_LENGTH,
-  MAX_ERROR_MESSAGE_BYTES,
-  MAX_PAYLOAD_SIZE_BYTES,
-  RespCode,
-} from './constants.js'
+export { CONTEXT_BYTES_LENGTH, MAX_ERROR_MESSAGE_BYTES, MAX_PAYLOAD_SIZE_BYTES, RespCode } from './constants.js'
 export { crc32c, maskedCrc32c } from './crc32c.js'
 export type { WireErrorDetail } from './errors.js'
 export { isWireError, WireError, WireErrorCode } from './errors.js'

@@ -42,7 +42,7 @@ function compressedChunk(data: Uint8Array, block = snappy.compress(data)): Uint8
 /** Walks a framed stream and lists its chunks, to check what the encoder chose. */
 function chunkTypes(framed: Uint8Array): { type: number; length: number }[] {
   const out: { type: number; length: number }[] = []
-  for (let p = 0; p < framed.length; ) {
+  for (let p = 0; p < framed.length;) {
     const length = framed[p + 1]! | (framed[p + 2]! << 8) | (framed[p + 3]! << 16)
     out.push({ type: framed[p]!, length })
     p += 4 + length

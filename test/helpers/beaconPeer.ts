@@ -1,0 +1,93 @@
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { ssz } from '@lodestar/types'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { protocolId } from '../../src/reqresp/protocols.js'
+import {
+  ByteReader,
+  encodeResponseChunk,
+  RespCode,
+  type ResponseChunk,
+  readRequest,
+  readResponseChunk,
+  type SszBounds,
+} from '../../src/wire/index.js'
+
+export const STATUS_V2 = protocolId('status', 2)
+export const PING = protocolId('ping', 1)
+export const METADATA_V3 = protocolId('metadata', 3)
+export const GOODBYE = protocolId('goodbye', 1)
+
+/** Opens a stream, writes `payload` as is (possibly malformed), half-closes and returns every byte received. */
+export async function rawExchange(
+  from: Libp2p,
+  to: PeerId | Multiaddr,
+  protocol: string,
+  payload: Uint8Array | null,
+  timeoutMs = 10_000,
+): Promise<Uint8Array> {
+  const signal = AbortSignal.timeout(timeoutMs)
+  const stream = await from.dialProtocol(to, protocol, { signal })
+  if (payload) stream.send(payload)
+  await stream.close({ signal })
+  const parts: Uint8Array[] = []
+  try {
+    for await (const chunk of stream) parts.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())
+  } catch {
+    // a reset stream: return what arrived
+  }
+  return Buffer.concat(parts)
+}
+
+export async function firstChunk(bytes: Uint8Array, bounds: SszBounds): Promise<ResponseChunk | null> {
+  const source = (async function* () {
+    yield bytes
+  })()
+  return readResponseChunk(new ByteReader(source), { contextBytes: false, boundsFor: () => bounds })
+}
+
+export interface StatusFields {
+  forkDigest: Uint8Array
+  finalizedRoot: Uint8Array
+  finalizedEpoch: number
+  headRoot: Uint8Array
+  headSlot: number
+  earliestAvailableSlot: number
+}
+
+export interface RecordedPeer {
+  statuses: StatusFields[]
+  pings: bigint[]
+  goodbyes: bigint[]
+  metadataRequests: number
+}
+
+/**
+ * Makes a test host behave like a beacon node towards whoever connects: answers Status v2 with `status()`,
+ * Ping, MetaData v3 and Goodbye, recording what it was sent.
+ */
+export async function serveBeaconProtocols(host: Libp2p, status: () => StatusFields): Promise<RecordedPeer> {
+  const seen: RecordedPeer = { statuses: [], pings: [], goodbyes: [], metadataRequests: 0 }
+  const respond = async (stream: Stream, ssz: Uint8Array) => {
+    stream.send(encodeResponseChunk(RespCode.Success, ssz))
+    await stream.close()
+  }
+  await host.handle(STATUS_V2, async (stream) => {
+    seen.statuses.push(ssz.fulu.Status.deserialize(await readRequest(new ByteReader(stream), ssz.fulu.Status)))
+    await respond(stream, ssz.fulu.Status.serialize(status()))
+  })
+  await host.handle(PING, async (stream) => {
+    seen.pings.push(ssz.phase0.Ping.deserialize(await readRequest(new ByteReader(stream), ssz.phase0.Ping)))
+    await respond(stream, ssz.phase0.Ping.serialize(7n))
+  })
+  await host.handle(METADATA_V3, async (stream) => {
+    seen.metadataRequests++
+    const md = ssz.fulu.Metadata.defaultValue()
+    md.seqNumber = 7n
+    await respond(stream, ssz.fulu.Metadata.serialize(md))
+  })
+  await host.handle(GOODBYE, async (stream) => {
+    seen.goodbyes.push(ssz.phase0.Goodbye.deserialize(await readRequest(new ByteReader(stream), ssz.phase0.Goodbye)))
+    await respond(stream, ssz.phase0.Goodbye.serialize(0n))
+  })
+  return seen
+}

@@ -159,7 +159,6 @@ export class HandshakeService {
       const peer = this.modules.peerStore.get(peerId)
       if (!peer) return
       peer.pingRttMs = performance.now() - started
-      peer.lastPingAtMs = Date.now()
       this.notePingSeq(
         peer,
         this.decodeOrPenalise(peerId, () => decodeUint64(chunk.ssz!)),
@@ -202,6 +201,9 @@ export class HandshakeService {
     peer.handshaken = true
     this.clearInboundTimer(peerId)
     if (first) {
+      const now = Date.now()
+      peer.nextStatusAtMs = now + this.opts.statusIntervalMs
+      peer.nextPingAtMs = now + this.pingInterval(peer)
       this.modules.metrics?.handshakes.inc({ direction, result: 'success' })
       this.modules.logger.debug(
         { peer: peerId.toString(), headSlot: status.headSlot, client: peer.client },
@@ -264,14 +266,23 @@ export class HandshakeService {
     this.inboundTimers.delete(key)
   }
 
+  private pingInterval(peer: PeerData): number {
+    return peer.direction === 'inbound' ? this.opts.pingIntervalInboundMs : this.opts.pingIntervalOutboundMs
+  }
+
+  /** Fires the exchanges that are due; the next one is scheduled from the attempt, so failures do not spin. */
   private onHeartbeat(): void {
     const now = Date.now()
     for (const peer of this.modules.peerStore.all()) {
       if (!peer.handshaken) continue
-      if (now - (peer.statusAtMs ?? 0) >= this.opts.statusIntervalMs) void this.requestStatus(peer.peerId)
-      const pingEvery =
-        peer.direction === 'inbound' ? this.opts.pingIntervalInboundMs : this.opts.pingIntervalOutboundMs
-      if (now - (peer.lastPingAtMs ?? peer.connectedAtMs) >= pingEvery) void this.ping(peer.peerId)
+      if (now >= (peer.nextStatusAtMs ?? 0)) {
+        peer.nextStatusAtMs = now + this.opts.statusIntervalMs
+        void this.requestStatus(peer.peerId)
+      }
+      if (now >= (peer.nextPingAtMs ?? 0)) {
+        peer.nextPingAtMs = now + this.pingInterval(peer)
+        void this.ping(peer.peerId)
+      }
     }
   }
 

@@ -47,8 +47,10 @@ export interface PeerData {
   metadata?: PeerMetadata
   /** Highest metadata seq number seen in a Ping. */
   pingSeq?: bigint
-  lastPingAtMs?: number
   pingRttMs?: number
+  /** When the next Status re-exchange and Ping are due (set once handshaken; attempts, not successes). */
+  nextStatusAtMs?: number
+  nextPingAtMs?: number
   /** Status exchanged and found relevant. */
   handshaken: boolean
 }

@@ -1,7 +1,15 @@
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Logger } from '../logger.js'
 import { PeerAction, type PeerScores } from '../peers/score.js'
-import { ByteReader, encodeErrorChunk, isWireError, RespCode, readRequest, WireErrorCode } from '../wire/index.js'
+import {
+  ByteReader,
+  encodeErrorChunk,
+  isWireError,
+  RespCode,
+  readRequest,
+  WireError,
+  WireErrorCode,
+} from '../wire/index.js'
 import { REQUEST_TIMEOUT_MS } from './constants.js'
 import { ResponseError } from './errors.js'
 import type { ReqRespMetrics } from './metrics.js'
@@ -85,24 +93,28 @@ export class ReqRespServer {
     const log = this.modules.logger
     let requestSsz: Uint8Array | null = null
     let request: unknown = null
-    if (def.request) {
-      try {
-        const readSignal = AbortSignal.any([signal, AbortSignal.timeout(this.opts.requestTimeoutMs)])
-        requestSsz = await readRequest(new ByteReader(stream), sszBounds(def.request), readSignal)
+    try {
+      const reader = new ByteReader(stream)
+      const readSignal = AbortSignal.any([signal, AbortSignal.timeout(this.opts.requestTimeoutMs)])
+      if (def.request) {
+        requestSsz = await readRequest(reader, sszBounds(def.request), readSignal)
         request = def.request.deserialize(requestSsz)
-      } catch (e) {
-        if (signal.aborted) return abortStream(stream, 'aborted')
-        if (isWireError(e, WireErrorCode.ABORTED)) {
-          this.penalise(peerId, PeerAction.HighToleranceError, 'request_timeout')
-          return abortStream(stream, 'timeout')
-        }
-        if (isWireError(e, WireErrorCode.SOURCE_ERROR)) return abortStream(stream, 'aborted')
-        const reason = isWireError(e) ? e.code : 'ssz_decode'
-        this.penalise(peerId, PeerAction.LowToleranceError, `invalid_request_${reason}`)
-        log.debug({ peer: peerId.toString(), protocol: def.id, reason }, 'invalid request')
-        await sendError(stream, RespCode.InvalidRequest, `invalid request: ${reason}`, signal)
-        return 'invalid_request'
+      } else if (!(await reader.isEnd(readSignal))) {
+        // An empty request: the requester must half-close without sending anything.
+        throw new WireError(WireErrorCode.TRAILING_BYTES, { after: 0 })
       }
+    } catch (e) {
+      if (signal.aborted) return abortStream(stream, 'aborted')
+      if (isWireError(e, WireErrorCode.ABORTED)) {
+        this.penalise(peerId, PeerAction.HighToleranceError, 'request_timeout')
+        return abortStream(stream, 'timeout')
+      }
+      if (isWireError(e, WireErrorCode.SOURCE_ERROR)) return abortStream(stream, 'aborted')
+      const reason = isWireError(e) ? e.code : 'ssz_decode'
+      this.penalise(peerId, PeerAction.LowToleranceError, `invalid_request_${reason}`)
+      log.debug({ peer: peerId.toString(), protocol: def.id, reason }, 'invalid request')
+      await sendError(stream, RespCode.InvalidRequest, `invalid request: ${reason}`, signal)
+      return 'invalid_request'
     }
 
     try {

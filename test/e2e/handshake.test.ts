@@ -1,0 +1,229 @@
+import type { Libp2p } from '@libp2p/interface'
+import { ssz } from '@lodestar/types'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { ContowerNode } from '../../src/node.js'
+import { PEER_ACTION_SCORE, PeerAction, SCORE_DEFAULTS } from '../../src/peers/score.js'
+import { encodeRequest, encodeSnappyFrames, encodeVarint, RespCode } from '../../src/wire/index.js'
+import {
+  firstChunk,
+  GOODBYE,
+  METADATA_V3,
+  PING,
+  rawExchange,
+  STATUS_V2,
+  type StatusFields,
+  serveBeaconProtocols,
+} from '../helpers/beaconPeer.js'
+import { startTestNode } from '../helpers/node.js'
+import { createTestPeer } from '../helpers/peers.js'
+
+const cleanup: Array<{ stop(): unknown }> = []
+afterEach(async () => {
+  await Promise.all(cleanup.splice(0).map((c) => c.stop()))
+})
+
+async function node(flags: Record<string, string> = {}): Promise<ContowerNode> {
+  const n = await startTestNode(flags)
+  cleanup.push(n)
+  return n
+}
+
+async function peer(opts: { listen?: boolean } = {}): Promise<Libp2p> {
+  const p = (await createTestPeer({ muxers: 'mplex', listen: opts.listen ?? false })) as Libp2p
+  cleanup.push(p)
+  await p.start()
+  return p
+}
+
+/** A Status that Contower finds relevant: its own digest, head one slot behind the wall clock. */
+function goodStatus(n: ContowerNode, finalizedEpoch = 100): StatusFields {
+  return {
+    forkDigest: n.chainView.currentDigest(),
+    finalizedRoot: new Uint8Array(32).fill(0xaa),
+    finalizedEpoch,
+    headRoot: new Uint8Array(32).fill(0xbb),
+    headSlot: n.clock.currentSlot - 1,
+    earliestAvailableSlot: 1234,
+  }
+}
+
+const pingRequest = () => encodeRequest(ssz.phase0.Ping.serialize(1n))
+
+async function ping(from: Libp2p, n: ContowerNode): Promise<bigint> {
+  const chunk = await firstChunk(await rawExchange(from, n.listenAddresses[0], PING, pingRequest()), ssz.phase0.Ping)
+  expect(chunk?.result).toBe(RespCode.Success)
+  return ssz.phase0.Ping.deserialize(chunk!.ssz!)
+}
+
+describe('handshake protocols answered by Contower', () => {
+  it('completes Status v2, Ping and MetaData v3 with an mplex-only peer, with the wall-clock digest', async () => {
+    const n = await node({ attnets: '1,5', syncnets: '2', 'custody-group-count': '8' })
+    const p = await peer()
+    const addr = n.listenAddresses[0]
+
+    const sent = goodStatus(n)
+    const reply = await firstChunk(
+      await rawExchange(p, addr, STATUS_V2, encodeRequest(ssz.fulu.Status.serialize(sent))),
+      ssz.fulu.Status,
+    )
+    expect(reply?.result).toBe(RespCode.Success)
+    const theirs = ssz.fulu.Status.deserialize(reply!.ssz!)
+    // mainnet at today's wall clock: BPO2 (the digest doc's vector), computed from our fork schedule
+    expect(Buffer.from(theirs.forkDigest).toString('hex')).toBe(
+      Buffer.from(n.forkSchedule.digestAtEpoch(n.clock.currentEpoch)).toString('hex'),
+    )
+    expect(theirs.headSlot).toBeLessThanOrEqual(n.clock.currentSlot)
+    expect(n.peerStore.get(p.peerId)?.handshaken).toBe(true)
+
+    // Our Status now follows the peers': their finalized checkpoint, head and earliest slot.
+    const again = ssz.fulu.Status.deserialize(
+      (await firstChunk(
+        await rawExchange(p, addr, STATUS_V2, encodeRequest(ssz.fulu.Status.serialize(sent))),
+        ssz.fulu.Status,
+      ))!.ssz!,
+    )
+    expect(again).toMatchObject({ finalizedEpoch: 100, headSlot: sent.headSlot, earliestAvailableSlot: 1234 })
+    expect(again.finalizedRoot).toEqual(sent.finalizedRoot)
+
+    expect(await ping(p, n)).toBe(n.metadata.seqNumber)
+
+    const md = await firstChunk(await rawExchange(p, addr, METADATA_V3, null), ssz.fulu.Metadata)
+    expect(md?.ssz).toHaveLength(25)
+    const metadata = ssz.fulu.Metadata.deserialize(md!.ssz!)
+    expect(metadata.seqNumber).toBe(n.metadata.seqNumber)
+    expect(metadata.attnets.getTrueBitIndexes()).toEqual([1, 5])
+    expect(metadata.syncnets.getTrueBitIndexes()).toEqual([2])
+    expect(metadata.custodyGroupCount).toBe(8)
+  })
+
+  it('on an outbound connection sends Status and Ping at once, then asks for MetaData', async () => {
+    const n = await node()
+    const remote = await peer({ listen: true })
+    const seen = await serveBeaconProtocols(remote, () => goodStatus(n))
+    await n.libp2p.dial(remote.getMultiaddrs()[0])
+
+    await expect.poll(() => seen.statuses.length + seen.pings.length).toBeGreaterThanOrEqual(2)
+    expect(Buffer.from(seen.statuses[0].forkDigest)).toEqual(Buffer.from(n.chainView.currentDigest()))
+    expect(seen.pings[0]).toBe(n.metadata.seqNumber)
+    await expect.poll(() => seen.metadataRequests).toBe(1)
+    const data = n.peerStore.get(remote.peerId)
+    expect(data?.handshaken).toBe(true)
+    expect(data?.metadata?.seqNumber).toBe(7n)
+    expect(data?.client).toBe('other')
+  })
+
+  it('answers a peer on another fork digest, then says Goodbye(2), disconnects and refuses it', async () => {
+    const n = await node()
+    const p = await peer({ listen: true })
+    const seen = await serveBeaconProtocols(p, () => goodStatus(n))
+    const wrong = { ...goodStatus(n), forkDigest: Uint8Array.from([0xde, 0xad, 0xbe, 0xef]) }
+    const reply = await firstChunk(
+      await rawExchange(p, n.listenAddresses[0], STATUS_V2, encodeRequest(ssz.fulu.Status.serialize(wrong))),
+      ssz.fulu.Status,
+    )
+    expect(reply?.result).toBe(RespCode.Success)
+    await expect.poll(() => seen.goodbyes).toEqual([2n])
+    await expect.poll(() => p.getConnections(n.libp2p.peerId).length).toBe(0)
+    await expect.poll(() => n.peerStore.get(p.peerId) === undefined).toBe(true)
+    expect(n.bans.isBanned(p.peerId.toString())).toBe(true)
+    // A redial is cut off by the connection gater right after encryption (the dialer's optimistic muxer
+    // selection may report it open for a moment).
+    await p.dial(n.listenAddresses[0]).catch(() => {})
+    await expect.poll(() => p.getConnections(n.libp2p.peerId).length).toBe(0)
+    expect(n.libp2p.getConnections(p.peerId)).toHaveLength(0)
+    expect(n.peerStore.get(p.peerId) === undefined).toBe(true)
+  })
+
+  it('rejects a peer whose head is ahead of the wall clock', async () => {
+    const n = await node()
+    const p = await peer({ listen: true })
+    const seen = await serveBeaconProtocols(p, () => goodStatus(n))
+    const ahead = { ...goodStatus(n), headSlot: n.clock.currentSlot + 5 }
+    await rawExchange(p, n.listenAddresses[0], STATUS_V2, encodeRequest(ssz.fulu.Status.serialize(ahead)))
+    await expect.poll(() => seen.goodbyes).toEqual([2n])
+  })
+
+  it('says Goodbye(1) to every peer when it stops', async () => {
+    const n = await node()
+    const remotes = [await peer({ listen: true }), await peer({ listen: true })]
+    const seen = await Promise.all(remotes.map((r) => serveBeaconProtocols(r, () => goodStatus(n))))
+    for (const r of remotes) await n.libp2p.dial(r.getMultiaddrs()[0])
+    await expect.poll(() => n.peerStore.size).toBe(2)
+    await n.stop()
+    expect(seen.map((s) => s.goodbyes)).toEqual([[1n], [1n]])
+  })
+
+  it('serves a burst of 30 requests on one mplex connection (well above mplex’s default 5 new streams/s)', async () => {
+    const n = await node()
+    const p = await peer()
+    await p.dial(n.listenAddresses[0])
+    for (let i = 0; i < 15; i++) {
+      // two at a time, as the spec lets a requester do
+      expect(await Promise.all([ping(p, n), ping(p, n)])).toEqual([n.metadata.seqNumber, n.metadata.seqNumber])
+    }
+    expect(p.getConnections(n.libp2p.peerId)).toHaveLength(1)
+  })
+})
+
+describe('malformed requests get InvalidRequest or a closed stream, cost the sender, and harm no one else', () => {
+  const pingFrames = encodeRequest(ssz.phase0.Ping.serialize(1n))
+  const withFlippedCrc = (() => {
+    const b = Uint8Array.from(pingFrames)
+    b[1 + 10 + 4] ^= 0xff // varint(8), stream identifier, chunk header, then the first CRC byte
+    return b
+  })()
+  const cases: Array<[string, string, Uint8Array]> = [
+    ['bad varint', PING, new Uint8Array(11).fill(0xff)],
+    [
+      'declared length above the type bound',
+      PING,
+      Buffer.concat([encodeVarint(1000), encodeSnappyFrames(new Uint8Array(1000))]),
+    ],
+    ['declared length above MAX_PAYLOAD_SIZE', STATUS_V2, encodeVarint(20_000_000)],
+    ['bad CRC', PING, withFlippedCrc],
+    ['truncated frame', STATUS_V2, encodeRequest(new Uint8Array(92)).subarray(0, 20)],
+    ['trailing bytes', PING, Buffer.concat([pingFrames, Uint8Array.of(0)])],
+    ['wrong SSZ size', STATUS_V2, encodeRequest(new Uint8Array(90))],
+    ['undecodable SSZ (bad offset) in a Goodbye-sized shape', GOODBYE, encodeRequest(new Uint8Array(9))],
+  ]
+
+  it.each(cases)('%s', async (_name, protocol, payload) => {
+    const n = await node()
+    const bad = await peer()
+    const good = await peer()
+    const response = await rawExchange(bad, n.listenAddresses[0], protocol, payload)
+    if (response.length > 0) {
+      const chunk = await firstChunk(response, { minSize: 0, maxSize: 256 })
+      expect(chunk?.result).toBe(RespCode.InvalidRequest)
+    }
+    expect(n.scores.score(bad.peerId.toString())).toBeLessThan(0)
+    expect(await ping(good, n)).toBe(n.metadata.seqNumber)
+    expect(n.scores.score(good.peerId.toString())).toBe(0)
+  })
+
+  it('closes the stream for an unknown protocol', async () => {
+    const n = await node()
+    const p = await peer()
+    await expect(
+      rawExchange(p, n.listenAddresses[0], '/eth2/beacon_chain/req/nope/1/ssz_snappy', pingFrames),
+    ).rejects.toThrow()
+    expect(await ping(p, n)).toBe(n.metadata.seqNumber)
+  })
+
+  it('disconnects a peer that keeps sending garbage (Goodbye 250 at the disconnect threshold)', async () => {
+    const n = await node()
+    const bad = await peer({ listen: true })
+    const seen = await serveBeaconProtocols(bad, () => goodStatus(n))
+    // Each undecodable request costs a LowToleranceError; scores decay, so count until the threshold is crossed.
+    let sent = 0
+    while (n.scores.state(bad.peerId.toString()) === 'healthy') {
+      await rawExchange(bad, n.listenAddresses[0], PING, new Uint8Array(11).fill(0xff))
+      sent++
+    }
+    expect(sent).toBe(
+      Math.ceil(-SCORE_DEFAULTS.disconnectThreshold / -PEER_ACTION_SCORE[PeerAction.LowToleranceError]) + 1,
+    )
+    await expect.poll(() => seen.goodbyes).toEqual([250n])
+    await expect.poll(() => bad.getConnections(n.libp2p.peerId).length).toBe(0)
+  })
+})

@@ -1,3 +1,4 @@
+import { ACTIVE_PRESET } from '@lodestar/params'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Registry } from 'prom-client'
 import { ChainView } from './chain/chainView.js'
@@ -58,6 +59,12 @@ export class ContowerNode {
   ) {
     this.registry = config.metrics ? createRegistry() : null
     const { network } = modules
+    if (ACTIVE_PRESET !== network.config.presetBase) {
+      // SSZ types were built for another preset: every size bound would be wrong.
+      throw new StartupError(
+        `SSZ preset ${ACTIVE_PRESET} is active but ${network.name} uses ${network.config.presetBase}; set it before loading the node`,
+      )
+    }
     this.forkSchedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
     this.clock = Clock.fromChainConfig(network.config, network.genesisTime)
     this.chainView = new ChainView({
@@ -101,6 +108,7 @@ export class ContowerNode {
     logger.info(
       {
         network: this.modules.network.name,
+        preset: ACTIVE_PRESET,
         fork: this.forkSchedule.forkAtEpoch(epoch).name,
         forkDigest: Buffer.from(this.forkSchedule.digestAtEpoch(epoch)).toString('hex'),
         epoch,

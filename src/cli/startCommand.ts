@@ -22,17 +22,18 @@ export async function runStart({ config, warnings }: LoadedConfig): Promise<numb
   // SSZ types are built when @lodestar/types loads, with the active preset: choose it before loading the node.
   setActivePreset(network.config.presetBase as PresetName)
   const { ContowerNode, StartupError } = await import('../node.js')
-  const node = new ContowerNode({ identity, logger, network }, config)
-  const shutdown = waitForShutdown(node, logger)
+  let node: InstanceType<typeof ContowerNode> | null = null
   try {
+    node = new ContowerNode({ identity, logger, network }, config)
+    const shutdown = waitForShutdown(node, logger)
     await node.start()
+    return await shutdown
   } catch (e) {
-    await node.stop().catch(() => {})
+    await node?.stop().catch(() => {})
     if (e instanceof StartupError) {
       logger.fatal(e.message)
       return 1
     }
     throw e
   }
-  return shutdown
 }

@@ -165,6 +165,49 @@ describe('handshake protocols answered by Contower', () => {
   })
 })
 
+describe('metrics', () => {
+  it('count requests by protocol and result, handshakes, goodbyes and peers by client', async () => {
+    const n = await node()
+    const p = (await createTestPeer({
+      muxers: 'mplex',
+      listen: false,
+      agentVersion: 'Lighthouse/v7.1.0-abc/x86_64-linux',
+    })) as Libp2p
+    cleanup.push(p)
+    await p.start()
+    const addr = n.listenAddresses[0]
+    await rawExchange(p, addr, STATUS_V2, encodeRequest(ssz.fulu.Status.serialize(goodStatus(n))))
+    await rawExchange(p, addr, PING, pingRequest())
+    await rawExchange(p, addr, PING, new Uint8Array(11).fill(0xff))
+    await rawExchange(p, addr, GOODBYE, encodeRequest(ssz.phase0.Goodbye.serialize(3n)))
+    const scrape = async () => (await fetch(`http://127.0.0.1:${n.metricsAddress!.port}/metrics`)).text()
+    await expect.poll(scrape).toMatch(/^contower_goodbyes_total\{direction="received",reason="3"\} 1$/m)
+    const text = await scrape()
+    expect(text).toMatch(/^contower_reqresp_inbound_requests_total\{protocol="status\/2",result="success"\} 1$/m)
+    expect(text).toMatch(/^contower_reqresp_inbound_requests_total\{protocol="ping\/1",result="success"\} 1$/m)
+    expect(text).toMatch(/^contower_reqresp_inbound_requests_total\{protocol="ping\/1",result="invalid_request"\} 1$/m)
+    expect(text).toMatch(/^contower_handshakes_total\{direction="inbound",result="success"\} 1$/m)
+    expect(text).toMatch(
+      /^contower_peer_penalties_total\{action="low_tolerance",reason="invalid_request_VARINT_OVERFLOW"\} 1$/m,
+    )
+  })
+
+  it('count peers by client from the identify agent string', async () => {
+    const n = await node()
+    const p = (await createTestPeer({
+      muxers: 'mplex',
+      listen: false,
+      agentVersion: 'Lighthouse/v7.1.0-abc/x86_64-linux',
+    })) as Libp2p
+    cleanup.push(p)
+    await p.start()
+    await p.dial(n.listenAddresses[0])
+    const scrape = async () => (await fetch(`http://127.0.0.1:${n.metricsAddress!.port}/metrics`)).text()
+    await expect.poll(scrape).toMatch(/^contower_peers_by_client\{client="lighthouse"\} 1$/m)
+    expect(await scrape()).toMatch(/^contower_peers_by_client\{client="lodestar"\} 0$/m)
+  })
+})
+
 describe('malformed requests get InvalidRequest or a closed stream, cost the sender, and harm no one else', () => {
   const pingFrames = encodeRequest(ssz.phase0.Ping.serialize(1n))
   const withFlippedCrc = (() => {

@@ -2,7 +2,7 @@ import { ACTIVE_PRESET } from '@lodestar/params'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Registry } from 'prom-client'
 import { ChainView } from './chain/chainView.js'
-import { Clock, ForkSchedule, type Network } from './chain/index.js'
+import { BeaconApiSeeder, Clock, ForkSchedule, type Network } from './chain/index.js'
 import type { ContowerConfig } from './config/types.js'
 import type { Identity } from './identity/identity.js'
 import type { Logger } from './logger.js'
@@ -46,6 +46,7 @@ export class ContowerNode {
   readonly bans = new BanList()
   readonly chainView: ChainView
   readonly metadata: LocalMetadata
+  private readonly seeder: BeaconApiSeeder | null
   private host: ContowerHost | null = null
   private server: ReqRespServer | null = null
   private handshake: HandshakeService | null = null
@@ -71,7 +72,11 @@ export class ContowerNode {
       clock: this.clock,
       forkSchedule: this.forkSchedule,
       peerStatuses: () => this.handshakenStatuses(),
+      seed: () => this.seeder?.seed ?? null,
     })
+    this.seeder = config.beaconApi
+      ? new BeaconApiSeeder({ logger: modules.logger.child({ module: 'beacon-api' }) }, { url: config.beaconApi })
+      : null
     this.metadata = {
       // Only the identity key survives a restart, so the sequence number is the start time: it still grows
       // across restarts, which is what peers need to refetch our MetaData.
@@ -104,6 +109,7 @@ export class ContowerNode {
     const { config } = this
     this.startedAtMs = Date.now()
 
+    await this.seeder?.start()
     const epoch = this.clock.currentEpoch
     logger.info(
       {
@@ -204,6 +210,7 @@ export class ContowerNode {
 
   private async stopParts(): Promise<void> {
     await this.metricsServer?.stop()
+    this.seeder?.stop()
     await this.handshake?.stop() // Goodbye(1) to every peer while the host is still up
     await this.server?.stop()
     await this.host?.stop()

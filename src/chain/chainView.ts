@@ -1,4 +1,5 @@
 import type { PeerStatus } from '../peers/peerStore.js'
+import type { ChainSeed } from './beaconApi.js'
 import type { Clock } from './clock.js'
 import type { ForkSchedule } from './forkSchedule.js'
 
@@ -15,11 +16,13 @@ export interface ChainViewModules {
   forkSchedule: ForkSchedule
   /** The Status of each peer that completed a handshake. */
   peerStatuses: () => Iterable<PeerStatus>
+  /** A trusted beacon node's view (--beacon-api), which outranks the peers' majority. */
+  seed?: () => ChainSeed | null
 }
 
 /**
- * Contower has no chain: its Status is what its peers agree on. Finalized = the most common checkpoint among
- * peers on the wall-clock fork digest; head = the best head among the peers sharing it, never past the current
+ * Contower has no chain: its Status is what its peers agree on. Finalized = the trusted beacon node's checkpoint
+ * when --beacon-api is given, else the most common checkpoint among peers on the wall-clock fork digest; head = the best head among the peers sharing it, never past the current
  * slot; earliest_available_slot = the lowest any of them can serve. With no peers: genesis (a Status every
  * client accepts, since finalized roots are compared only at equal epochs and epoch 0 allows a zero root).
  */
@@ -34,17 +37,9 @@ export class ChainView {
     const digest = this.currentDigest()
     const currentSlot = this.modules.clock.currentSlot
     const peers = [...this.modules.peerStatuses()].filter((s) => equalBytes(s.forkDigest, digest))
+    const seed = this.modules.seed?.() ?? null
 
-    const votes = new Map<string, { status: PeerStatus; count: number }>()
-    for (const s of peers) {
-      const key = `${s.finalizedEpoch}:${hex(s.finalizedRoot)}`
-      const vote = votes.get(key) ?? { status: s, count: 0 }
-      vote.count++
-      votes.set(key, vote)
-    }
-    const finalized = [...votes.values()].sort(
-      (a, b) => b.count - a.count || b.status.finalizedEpoch - a.status.finalizedEpoch,
-    )[0]?.status
+    const finalized = seed ?? mostCommonFinalized(peers)
     if (!finalized) {
       return {
         forkDigest: digest,
@@ -55,18 +50,18 @@ export class ChainView {
         earliestAvailableSlot: 0,
       }
     }
-
     const agreeing = peers.filter(
       (s) => s.finalizedEpoch === finalized.finalizedEpoch && equalBytes(s.finalizedRoot, finalized.finalizedRoot),
     )
-    const head = agreeing.filter((s) => s.headSlot <= currentSlot).sort((a, b) => b.headSlot - a.headSlot)[0]
+    const heads: Array<{ headSlot: number; headRoot: Uint8Array }> = seed ? [seed, ...agreeing] : agreeing
+    const head = heads.filter((s) => s.headSlot <= currentSlot).sort((a, b) => b.headSlot - a.headSlot)[0]
     return {
       forkDigest: digest,
       finalizedRoot: finalized.finalizedRoot,
       finalizedEpoch: finalized.finalizedEpoch,
       headRoot: head?.headRoot ?? finalized.finalizedRoot,
       headSlot: head?.headSlot ?? finalized.finalizedEpoch * this.modules.clock.slotsPerEpoch,
-      earliestAvailableSlot: Math.min(...agreeing.map((s) => s.earliestAvailableSlot)),
+      earliestAvailableSlot: agreeing.length > 0 ? Math.min(...agreeing.map((s) => s.earliestAvailableSlot)) : 0,
     }
   }
 
@@ -88,10 +83,22 @@ export class ChainView {
   }
 }
 
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0
+type Checkpoint = Pick<PeerStatus, 'finalizedEpoch' | 'finalizedRoot'>
+
+/** The finalized checkpoint most peers report; ties go to the higher epoch. */
+function mostCommonFinalized(peers: PeerStatus[]): Checkpoint | undefined {
+  const votes = new Map<string, { checkpoint: Checkpoint; count: number }>()
+  for (const s of peers) {
+    const key = `${s.finalizedEpoch}:${Buffer.from(s.finalizedRoot).toString('hex')}`
+    const vote = votes.get(key) ?? { checkpoint: s, count: 0 }
+    vote.count++
+    votes.set(key, vote)
+  }
+  return [...votes.values()].sort(
+    (a, b) => b.count - a.count || b.checkpoint.finalizedEpoch - a.checkpoint.finalizedEpoch,
+  )[0]?.checkpoint
 }
 
-function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex')
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0
 }

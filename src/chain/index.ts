@@ -46,3 +46,4 @@ export {
   parseGenesisYaml,
 } from './networks.js'
 export * from './resolveNetwork.js'
+export * from './beaconApi.js'

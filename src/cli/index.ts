@@ -1,4 +1,5 @@
 import yargs from 'yargs'
+import { BeaconApiError } from '../chain/beaconApi.js'
 import { ChainConfigError, GenesisError } from '../chain/errors.js'
 import { ConfigError } from '../config/errors.js'
 import { type LoadedConfig, loadConfig } from '../config/load.js'
@@ -78,7 +79,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       process.stderr.write(`contower: ${e.message}\n`)
       return EXIT_USAGE
     }
-    if (e instanceof IdentityError) {
+    if (e instanceof IdentityError || e instanceof BeaconApiError) {
       process.stderr.write(`contower: ${e.message}\n`)
       return EXIT_FAILURE
     }

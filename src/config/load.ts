@@ -41,6 +41,8 @@ function expected(def: OptionDef): string {
       return `comma-separated subnet ids from 0 to ${(def.max ?? 1) - 1}, or all`
     case 'ipv4':
       return 'an IPv4 address such as 127.0.0.1'
+    case 'url':
+      return 'an http:// or https:// URL'
     case 'string':
       return 'a non-empty string'
   }
@@ -109,6 +111,8 @@ function schemaFor(def: OptionDef): z.ZodType {
     }
     case 'ipv4':
       return z.string().refine((s) => isIPv4(s))
+    case 'url':
+      return z.string().refine((s) => URL.canParse(s) && ['http:', 'https:'].includes(new URL(s).protocol))
     case 'string':
       return z.string().min(1)
   }
@@ -203,6 +207,7 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
     genesisState: get('genesis-state'),
     genesisTime: get('genesis-time'),
     genesisValidatorsRoot: get('genesis-validators-root'),
+    beaconApi: get('beacon-api'),
     dataDir: get('data-dir'),
     listenAddress: get('listen-address'),
     port,
@@ -245,12 +250,16 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
     }
   }
   if (config.network === 'custom') {
-    if (!config.chainConfig)
-      throw new ConfigError(`--network custom needs 'chain-config' (a config.yaml file)`, 'chain-config')
-    const hasPair = config.genesisTime !== undefined && config.genesisValidatorsRoot !== undefined
-    if (!config.genesisState && !hasPair) {
+    if (!config.chainConfig && !config.beaconApi) {
       throw new ConfigError(
-        `--network custom needs 'genesis-state', or both 'genesis-time' and 'genesis-validators-root'`,
+        `--network custom needs 'chain-config' (a config.yaml file) or 'beacon-api'`,
+        'chain-config',
+      )
+    }
+    const hasPair = config.genesisTime !== undefined && config.genesisValidatorsRoot !== undefined
+    if (!config.genesisState && !hasPair && !config.beaconApi) {
+      throw new ConfigError(
+        `--network custom needs 'genesis-state', both 'genesis-time' and 'genesis-validators-root', or 'beacon-api'`,
         'genesis-state',
       )
     }

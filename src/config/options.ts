@@ -2,7 +2,7 @@
 // validator and the README's configuration table are all generated from this one list.
 
 export type OptionType =
-  'string' | 'integer' | 'boolean' | 'enum' | 'list' | 'hex32' | 'ipv4' | 'multiaddrs' | 'subnets'
+  'string' | 'integer' | 'boolean' | 'enum' | 'list' | 'hex32' | 'ipv4' | 'multiaddrs' | 'subnets' | 'url'
 
 export type CommandName = 'start' | 'identity'
 
@@ -68,6 +68,13 @@ export const OPTIONS: readonly OptionDef[] = [
     name: 'genesis-validators-root',
     type: 'hex32',
     description: 'Genesis validators root (0x + 64 hex) of a custom network, instead of --genesis-state',
+    commands: START,
+  },
+  {
+    name: 'beacon-api',
+    type: 'url',
+    description:
+      'REST API of a trusted beacon node: seeds our Status before peers answer, and for custom networks gives the spec and genesis when files are not given',
     commands: START,
   },
   {

@@ -14,6 +14,7 @@ export interface ContowerConfig {
   genesisState?: string
   genesisTime?: number
   genesisValidatorsRoot?: string
+  beaconApi?: string
   dataDir: string
   listenAddress: string
   port: number

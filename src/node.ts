@@ -10,7 +10,7 @@ import { createRegistry, registerNodeMetrics } from './metrics/registry.js'
 import { type HealthReport, MetricsServer } from './metrics/server.js'
 import { type ContowerHost, createHost } from './network/host.js'
 import { BanList } from './peers/banList.js'
-import { HandshakeService } from './peers/handshake.js'
+import { HANDSHAKE_DEFAULTS, HandshakeService } from './peers/handshake.js'
 import { createPeerMetrics } from './peers/metrics.js'
 import { PeerStore } from './peers/peerStore.js'
 import { PeerScores } from './peers/score.js'
@@ -28,6 +28,11 @@ export class StartupError extends Error {
     super(message, options)
     this.name = 'StartupError'
   }
+}
+
+/** Overrides of the parts' defaults, for tests that need the schedules in milliseconds. */
+export interface NodeOverrides {
+  handshake?: Partial<typeof HANDSHAKE_DEFAULTS>
 }
 
 export interface NodeModules {
@@ -57,6 +62,7 @@ export class ContowerNode {
   constructor(
     private readonly modules: NodeModules,
     private readonly config: ContowerConfig,
+    private readonly overrides: NodeOverrides = {},
   ) {
     this.registry = config.metrics ? createRegistry() : null
     const { network } = modules
@@ -140,18 +146,21 @@ export class ContowerNode {
     const responseTypes = new ResponseTypes({ forkSchedule: this.forkSchedule, clock: this.clock })
     const reqrespMetrics = this.registry ? createReqRespMetrics(this.registry) : null
     const client = new ReqRespClient({ host, responseTypes, metrics: reqrespMetrics })
-    this.handshake = new HandshakeService({
-      host,
-      client,
-      peerStore: this.peerStore,
-      chainView: this.chainView,
-      scores: this.scores,
-      bans: this.bans,
-      responseTypes,
-      metadata: this.metadata,
-      metrics: this.registry ? createPeerMetrics(this.registry, this.peerStore) : null,
-      logger: logger.child({ module: 'peers' }),
-    })
+    this.handshake = new HandshakeService(
+      {
+        host,
+        client,
+        peerStore: this.peerStore,
+        chainView: this.chainView,
+        scores: this.scores,
+        bans: this.bans,
+        responseTypes,
+        metadata: this.metadata,
+        metrics: this.registry ? createPeerMetrics(this.registry, this.peerStore) : null,
+        logger: logger.child({ module: 'peers' }),
+      },
+      { ...HANDSHAKE_DEFAULTS, ...this.overrides.handshake },
+    )
     this.server = new ReqRespServer(
       { host, scores: this.scores, metrics: reqrespMetrics, logger: logger.child({ module: 'reqresp' }) },
       createLocalHandlers({ handshake: this.handshake, chainView: this.chainView, metadata: this.metadata }),

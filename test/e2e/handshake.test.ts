@@ -165,6 +165,32 @@ describe('handshake protocols answered by Contower', () => {
   })
 })
 
+describe('handshake schedule (timings shortened)', () => {
+  it('sends its own Status when an inbound peer stays silent, then re-Statuses, pings, and refetches MetaData on a new seq', async () => {
+    const n = await startTestNode({}, undefined, {
+      handshake: { inboundStatusWaitMs: 300, statusIntervalMs: 600, pingIntervalInboundMs: 200, heartbeatMs: 50 },
+    })
+    cleanup.push(n)
+    const p = await peer({ listen: true })
+    let seq = 7n
+    const seen = await serveBeaconProtocols(
+      p,
+      () => goodStatus(n),
+      () => seq,
+    )
+    await p.dial(n.listenAddresses[0]) // inbound for Contower; the peer sends no Status
+    await new Promise((r) => setTimeout(r, 150))
+    expect(seen.statuses).toHaveLength(0) // still within the inbound wait
+    await expect.poll(() => seen.statuses.length).toBe(1)
+    await expect.poll(() => seen.metadataRequests).toBe(1)
+    await expect.poll(() => seen.pings.length).toBeGreaterThanOrEqual(2)
+    await expect.poll(() => seen.statuses.length, { timeout: 3_000 }).toBeGreaterThanOrEqual(2)
+    seq = 8n
+    await expect.poll(() => seen.metadataRequests).toBe(2)
+    await expect.poll(() => n.peerStore.get(p.peerId)?.metadata?.seqNumber).toBe(8n)
+  })
+})
+
 describe('metrics', () => {
   it('count requests by protocol and result, handshakes, goodbyes and peers by client', async () => {
     const n = await node()

@@ -63,9 +63,13 @@ export interface RecordedPeer {
 
 /**
  * Makes a test host behave like a beacon node towards whoever connects: answers Status v2 with `status()`,
- * Ping, MetaData v3 and Goodbye, recording what it was sent.
+ * Ping and MetaData v3 (with `metadataSeq()`) and Goodbye, recording what it was sent.
  */
-export async function serveBeaconProtocols(host: Libp2p, status: () => StatusFields): Promise<RecordedPeer> {
+export async function serveBeaconProtocols(
+  host: Libp2p,
+  status: () => StatusFields,
+  metadataSeq: () => bigint = () => 7n,
+): Promise<RecordedPeer> {
   const seen: RecordedPeer = { statuses: [], pings: [], goodbyes: [], metadataRequests: 0 }
   const respond = async (stream: Stream, ssz: Uint8Array) => {
     stream.send(encodeResponseChunk(RespCode.Success, ssz))
@@ -77,12 +81,12 @@ export async function serveBeaconProtocols(host: Libp2p, status: () => StatusFie
   })
   await host.handle(PING, async (stream) => {
     seen.pings.push(ssz.phase0.Ping.deserialize(await readRequest(new ByteReader(stream), ssz.phase0.Ping)))
-    await respond(stream, ssz.phase0.Ping.serialize(7n))
+    await respond(stream, ssz.phase0.Ping.serialize(metadataSeq()))
   })
   await host.handle(METADATA_V3, async (stream) => {
     seen.metadataRequests++
     const md = ssz.fulu.Metadata.defaultValue()
-    md.seqNumber = 7n
+    md.seqNumber = metadataSeq()
     await respond(stream, ssz.fulu.Metadata.serialize(md))
   })
   await host.handle(GOODBYE, async (stream) => {

@@ -6,12 +6,13 @@ import { loadConfig } from '../../src/config/load.js'
 import type { ContowerConfig } from '../../src/config/types.js'
 import { loadOrCreateIdentity } from '../../src/identity/identity.js'
 import { createLogger } from '../../src/logger.js'
-import { ContowerNode } from '../../src/node.js'
+import { ContowerNode, type NodeOverrides } from '../../src/node.js'
 
 /** A Contower node in this process, on loopback with OS-chosen ports; flags as on the command line. */
 export async function startTestNode(
   flags: Record<string, string> = {},
   network: Network = loadNetworkPreset('mainnet'),
+  overrides: NodeOverrides = {},
 ): Promise<ContowerNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'contower-node-'))
   const { config } = loadConfig({
@@ -23,7 +24,7 @@ export async function startTestNode(
     level: (process.env.TEST_LOG_LEVEL as ContowerConfig['logLevel']) ?? 'silent',
     format: 'json',
   })
-  const node = new ContowerNode({ identity: await loadOrCreateIdentity(dataDir), logger, network }, config)
+  const node = new ContowerNode({ identity: await loadOrCreateIdentity(dataDir), logger, network }, config, overrides)
   await node.start()
   return node
 }

@@ -14,6 +14,7 @@ import { HANDSHAKE_DEFAULTS, HandshakeService } from './peers/handshake.js'
 import { createPeerMetrics } from './peers/metrics.js'
 import { PeerStore } from './peers/peerStore.js'
 import { PeerScores } from './peers/score.js'
+import { StaticPeers } from './peers/staticPeers.js'
 import { ReqRespClient } from './reqresp/client.js'
 import { createLocalHandlers } from './reqresp/localHandlers.js'
 import type { LocalMetadata } from './reqresp/messages.js'
@@ -52,6 +53,7 @@ export class ContowerNode {
   readonly chainView: ChainView
   readonly metadata: LocalMetadata
   private readonly seeder: BeaconApiSeeder | null
+  private staticPeers: StaticPeers | null = null
   private host: ContowerHost | null = null
   private server: ReqRespServer | null = null
   private handshake: HandshakeService | null = null
@@ -133,7 +135,8 @@ export class ContowerNode {
       {
         privateKey: identity.privateKey,
         registry: this.registry,
-        isBanned: (peer) => this.bans.isBanned(peer.toString()),
+        // Static peers are trusted by the operator: never refused, whatever their score.
+        isBanned: (peer) => !this.staticPeers?.isStatic(peer) && this.bans.isBanned(peer.toString()),
       },
       {
         listenAddress: config.listenAddress,
@@ -177,6 +180,8 @@ export class ContowerNode {
       )
     }
     logger.info({ peerId: identity.peerId.toString(), addrs: this.listenAddresses.map(String) }, 'libp2p host started')
+    this.staticPeers = new StaticPeers({ host, logger: logger.child({ module: 'static-peers' }) }, config.staticPeers)
+    await this.staticPeers.start()
 
     if (this.registry) {
       registerNodeMetrics(this.registry, {
@@ -220,6 +225,7 @@ export class ContowerNode {
   private async stopParts(): Promise<void> {
     await this.metricsServer?.stop()
     this.seeder?.stop()
+    this.staticPeers?.stop() // no redials while saying Goodbye
     await this.handshake?.stop() // Goodbye(1) to every peer while the host is still up
     await this.server?.stop()
     await this.host?.stop()

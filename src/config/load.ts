@@ -57,9 +57,12 @@ function splitList(v: unknown): unknown {
     : v
 }
 
-function isMultiaddr(s: string): boolean {
+/** A dialable peer address: a multiaddr that names the peer (/p2p/<peer id>). */
+function isPeerMultiaddr(s: string): boolean {
   try {
-    return multiaddr(s).getComponents().length > 0
+    return multiaddr(s)
+      .getComponents()
+      .some((c) => c.name === 'p2p')
   } catch {
     return false
   }
@@ -85,7 +88,7 @@ function schemaFor(def: OptionDef): z.ZodType {
     case 'list':
       return z.preprocess(splitList, z.array(z.string().min(1)))
     case 'multiaddrs':
-      return z.preprocess(splitList, z.array(z.string().refine(isMultiaddr)))
+      return z.preprocess(splitList, z.array(z.string().refine(isPeerMultiaddr)))
     case 'hex32':
       return z.string().regex(/^0x[0-9a-fA-F]{64}$/)
     case 'subnets': {

@@ -17,6 +17,8 @@ export function penaltyForRequestError(err: RequestError): PeerAction | null {
     case RequestErrorCode.DIAL_FAILED:
     case RequestErrorCode.STREAM_FAILED:
       return PeerAction.HighToleranceError
+    case RequestErrorCode.ABORTED:
+      return null
     case RequestErrorCode.ERROR_RESPONSE:
       // ResourceUnavailable is an honest "don't have it"; ServerError/InvalidRequest hint at a broken peer.
       return err.detail.respCode === RespCode.ResourceUnavailable ? null : PeerAction.HighToleranceError

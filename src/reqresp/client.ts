@@ -53,6 +53,8 @@ export class ReqRespClient {
     let result = 'success'
     const outer = opts.signal ?? new AbortController().signal
     let stream: Stream | undefined
+    let reader: ByteReader | undefined
+    let ended = false // the response reached its end (EOF) or failed: nothing left to release
     try {
       try {
         stream = await this.modules.host.dialProtocol(peerId, def.id, {
@@ -61,10 +63,12 @@ export class ReqRespClient {
         if (requestSsz !== null) stream.send(encodeRequest(requestSsz))
         await stream.close({ signal: outer }) // half-close: the request is complete
       } catch (e) {
+        if (outer.aborted)
+          throw new RequestError(RequestErrorCode.ABORTED, def.id, 'aborted by the caller', { cause: e })
         throw new RequestError(RequestErrorCode.DIAL_FAILED, def.id, (e as Error).message, { cause: e })
       }
 
-      const reader = new ByteReader(stream)
+      reader = new ByteReader(stream)
       const chunkOpts = { contextBytes: def.contextBytes, boundsFor: this.modules.responseTypes.boundsFor(def) }
       for (let count = 0; ; count++) {
         const first = count === 0
@@ -73,7 +77,10 @@ export class ReqRespClient {
         let chunk: ResponseChunk | null
         try {
           // TTFB covers the wait for the first byte; each chunk then has RESP_TIMEOUT to complete.
-          if (first && (await reader.isEnd(signal))) return
+          if (first && (await reader.isEnd(signal))) {
+            ended = true
+            return
+          }
           chunk = await readResponseChunk(
             reader,
             chunkOpts,
@@ -82,7 +89,10 @@ export class ReqRespClient {
         } catch (e) {
           throw this.toRequestError(def, e, first && reader.bytesConsumed === 0, outer)
         }
-        if (chunk === null) return
+        if (chunk === null) {
+          ended = true
+          return
+        }
         if (chunk.result !== RespCode.Success) {
           throw new RequestError(
             RequestErrorCode.ERROR_RESPONSE,
@@ -99,10 +109,13 @@ export class ReqRespClient {
         yield chunk
       }
     } catch (e) {
+      ended = true
       result = e instanceof RequestError ? e.code : 'error'
       stream?.abort(e as Error)
       throw e
     } finally {
+      // The caller stopped early (e.g. requestOne): let the responder close in its own time, bounded.
+      if (!ended && stream && reader) void this.release(stream, reader)
       this.modules.metrics?.outboundRequests.inc({ protocol: label, result })
       this.modules.metrics?.outboundSeconds.observe({ protocol: label }, (Date.now() - startedMs) / 1000)
     }
@@ -119,8 +132,15 @@ export class ReqRespClient {
     throw new RequestError(RequestErrorCode.INVALID_RESPONSE, def.id, 'no response chunk')
   }
 
+  /** Waits up to RESP_TIMEOUT for the responder's end of stream; resets the stream on extra data or silence. */
+  private async release(stream: Stream, reader: ByteReader): Promise<void> {
+    const clean = await reader.isEnd(AbortSignal.timeout(this.opts.respTimeoutMs)).catch(() => false)
+    if (!clean) stream.abort(new Error('response did not end after its last expected chunk'))
+  }
+
   private toRequestError(def: ProtocolDef, e: unknown, beforeFirstByte: boolean, outer: AbortSignal): RequestError {
-    if (isWireError(e, WireErrorCode.ABORTED) && !outer.aborted) {
+    if (outer.aborted) return new RequestError(RequestErrorCode.ABORTED, def.id, 'aborted by the caller', { cause: e })
+    if (isWireError(e, WireErrorCode.ABORTED)) {
       return beforeFirstByte
         ? new RequestError(RequestErrorCode.TTFB_TIMEOUT, def.id, 'no response in time', { cause: e })
         : new RequestError(RequestErrorCode.RESP_TIMEOUT, def.id, 'response chunk too slow', { cause: e })

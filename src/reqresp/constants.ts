@@ -3,6 +3,8 @@
 
 /** deneb: max blocks in one BlocksByRange/ByRoot request. */
 export const MAX_REQUEST_BLOCKS_DENEB = 128
+/** electra: blobs per block; blob sidecars are served for pre-Fulu blocks only, so this bounds them. */
+export const MAX_BLOBS_PER_BLOCK_ELECTRA = 9
 /** electra: MAX_REQUEST_BLOCKS_DENEB * MAX_BLOBS_PER_BLOCK_ELECTRA. */
 export const MAX_REQUEST_BLOB_SIDECARS_ELECTRA = 1152
 /** fulu: MAX_REQUEST_BLOCKS_DENEB * NUMBER_OF_COLUMNS. */

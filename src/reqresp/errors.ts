@@ -26,6 +26,8 @@ export enum RequestErrorCode {
   ERROR_RESPONSE = 'ERROR_RESPONSE',
   /** The stream was reset or the connection closed mid-response. */
   STREAM_FAILED = 'STREAM_FAILED',
+  /** Our caller gave up (its signal fired): no fault of the peer's. */
+  ABORTED = 'ABORTED',
 }
 
 /** An outbound request that failed, with what the caller needs to penalise or fail over. */

@@ -2,6 +2,7 @@ import { ByteVectorType, ListCompositeType, type Type } from '@chainsafe/ssz'
 import type { ForkName } from '@lodestar/params'
 import { ssz, sszTypesFor } from '@lodestar/types'
 import {
+  MAX_BLOBS_PER_BLOCK_ELECTRA,
   MAX_REQUEST_BLOB_SIDECARS_ELECTRA,
   MAX_REQUEST_BLOCKS_DENEB,
   MAX_REQUEST_DATA_COLUMN_SIDECARS,
@@ -147,7 +148,8 @@ const SPECS: Spec[] = [
     contextBytes: true,
     request: ssz.deneb.BlobSidecarsByRangeRequest,
     response: () => ssz.deneb.BlobSidecar,
-    maxResponseChunks: () => MAX_REQUEST_BLOB_SIDECARS_ELECTRA,
+    maxResponseChunks: (r) =>
+      Math.min((r as Range).count * MAX_BLOBS_PER_BLOCK_ELECTRA, MAX_REQUEST_BLOB_SIDECARS_ELECTRA),
     requestCost: (r) => (r as Range).count,
   },
   {

@@ -81,6 +81,11 @@ describe('loadConfig errors name key, value, source and expectation', () => {
       `'listen-address' from flag --listen-address: "localhost" (expected an IPv4 address`,
     ],
     [{ 'static-peers': '/ip4/1.2.3' }, {}, `'static-peers' from flag --static-peers: "/ip4/1.2.3"`],
+    [
+      { 'static-peers': '/ip4/127.0.0.1/tcp/9000' },
+      {},
+      `"/ip4/127.0.0.1/tcp/9000" (expected comma-separated multiaddrs`,
+    ],
     [{ 'target-peers': '0' }, {}, `'target-peers' from flag --target-peers: "0" (expected an integer from 1 to 10000)`],
   ])('%j %j', (flags, env, message) => {
     expect(errorOf(() => load(flags, env)).message).toContain(message)

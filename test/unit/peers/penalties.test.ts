@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest'
+import { isRequestError, penaltyForRequestError } from '../../../src/peers/penalties.js'
+import { PeerAction } from '../../../src/peers/score.js'
+import { RequestError, RequestErrorCode } from '../../../src/reqresp/errors.js'
+import { RespCode } from '../../../src/wire/index.js'
+
+const ID = '/eth2/beacon_chain/req/beacon_blocks_by_range/2/ssz_snappy'
+const err = (code: RequestErrorCode, respCode?: number) =>
+  new RequestError(code, ID, 'test', respCode === undefined ? {} : { respCode })
+
+describe('penaltyForRequestError', () => {
+  it.each([
+    [RequestErrorCode.INVALID_RESPONSE, PeerAction.LowToleranceError],
+    [RequestErrorCode.TOO_MANY_CHUNKS, PeerAction.LowToleranceError],
+    [RequestErrorCode.TTFB_TIMEOUT, PeerAction.MidToleranceError],
+    [RequestErrorCode.RESP_TIMEOUT, PeerAction.MidToleranceError],
+    [RequestErrorCode.DIAL_FAILED, PeerAction.HighToleranceError],
+    [RequestErrorCode.STREAM_FAILED, PeerAction.HighToleranceError],
+    [RequestErrorCode.ABORTED, null],
+  ])('%s → %s', (code, action) => {
+    expect(penaltyForRequestError(err(code))).toBe(action)
+  })
+
+  it.each([
+    ['InvalidRequest', RespCode.InvalidRequest, PeerAction.HighToleranceError],
+    ['ServerError', RespCode.ServerError, PeerAction.HighToleranceError],
+    ['ResourceUnavailable', RespCode.ResourceUnavailable, null],
+    ['client-specific 128', 128, PeerAction.HighToleranceError],
+    ['client-specific 255', 255, PeerAction.HighToleranceError],
+  ])('ERROR_RESPONSE with %s (%i) → %s', (_name, respCode, action) => {
+    expect(penaltyForRequestError(err(RequestErrorCode.ERROR_RESPONSE, respCode))).toBe(action)
+  })
+
+  it('ERROR_RESPONSE without a respCode is not mistaken for ResourceUnavailable', () => {
+    expect(penaltyForRequestError(err(RequestErrorCode.ERROR_RESPONSE))).toBe(PeerAction.HighToleranceError)
+  })
+
+  it('covers every RequestErrorCode with a defined answer', () => {
+    for (const code of Object.values(RequestErrorCode)) {
+      expect(penaltyForRequestError(err(code, RespCode.ServerError))).not.toBeUndefined()
+    }
+    expect(Object.values(RequestErrorCode)).toHaveLength(8)
+  })
+
+  it('isRequestError tells RequestErrors from other errors', () => {
+    expect(isRequestError(err(RequestErrorCode.DIAL_FAILED))).toBe(true)
+    expect(isRequestError(new Error('x'))).toBe(false)
+    expect(isRequestError(null)).toBe(false)
+  })
+
+  it('RequestError carries code, protocol and a message naming both', () => {
+    const e = new RequestError(RequestErrorCode.ERROR_RESPONSE, ID, 'code 3: gone', { respCode: 3 })
+    expect(e.message).toBe(`${ID}: ERROR_RESPONSE: code 3: gone`)
+    expect(e.name).toBe('RequestError')
+    expect(e.detail.respCode).toBe(3)
+  })
+})

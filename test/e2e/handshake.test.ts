@@ -28,8 +28,12 @@ async function node(flags: Record<string, string> = {}): Promise<ContowerNode> {
   return n
 }
 
-async function peer(opts: { listen?: boolean } = {}): Promise<Libp2p> {
-  const p = (await createTestPeer({ muxers: 'mplex', listen: opts.listen ?? false })) as Libp2p
+async function peer(opts: { listen?: boolean; agentVersion?: string } = {}): Promise<Libp2p> {
+  const p = (await createTestPeer({
+    muxers: 'mplex',
+    listen: opts.listen ?? false,
+    agentVersion: opts.agentVersion,
+  })) as Libp2p
   cleanup.push(p)
   await p.start()
   return p
@@ -46,6 +50,10 @@ function goodStatus(n: ContowerNode, finalizedEpoch = 100): StatusFields {
     earliestAvailableSlot: 1234,
   }
 }
+
+const LIGHTHOUSE_AGENT = 'Lighthouse/v7.1.0-abc/x86_64-linux'
+const scrapeMetrics = async (n: ContowerNode) =>
+  (await fetch(`http://127.0.0.1:${n.metricsAddress!.port}/metrics`)).text()
 
 const pingRequest = () => encodeRequest(ssz.phase0.Ping.serialize(1n))
 
@@ -194,19 +202,13 @@ describe('handshake schedule (timings shortened)', () => {
 describe('metrics', () => {
   it('count requests by protocol and result, handshakes, goodbyes and peers by client', async () => {
     const n = await node()
-    const p = (await createTestPeer({
-      muxers: 'mplex',
-      listen: false,
-      agentVersion: 'Lighthouse/v7.1.0-abc/x86_64-linux',
-    })) as Libp2p
-    cleanup.push(p)
-    await p.start()
+    const p = await peer({ agentVersion: LIGHTHOUSE_AGENT })
     const addr = n.listenAddresses[0]
     await rawExchange(p, addr, STATUS_V2, encodeRequest(ssz.fulu.Status.serialize(goodStatus(n))))
     await rawExchange(p, addr, PING, pingRequest())
     await rawExchange(p, addr, PING, new Uint8Array(11).fill(0xff))
     await rawExchange(p, addr, GOODBYE, encodeRequest(ssz.phase0.Goodbye.serialize(3n)))
-    const scrape = async () => (await fetch(`http://127.0.0.1:${n.metricsAddress!.port}/metrics`)).text()
+    const scrape = () => scrapeMetrics(n)
     await expect.poll(scrape).toMatch(/^contower_goodbyes_total\{direction="received",reason="3"\} 1$/m)
     const text = await scrape()
     expect(text).toMatch(/^contower_reqresp_inbound_requests_total\{protocol="status\/2",result="success"\} 1$/m)
@@ -220,15 +222,9 @@ describe('metrics', () => {
 
   it('count peers by client from the identify agent string', async () => {
     const n = await node()
-    const p = (await createTestPeer({
-      muxers: 'mplex',
-      listen: false,
-      agentVersion: 'Lighthouse/v7.1.0-abc/x86_64-linux',
-    })) as Libp2p
-    cleanup.push(p)
-    await p.start()
+    const p = await peer({ agentVersion: LIGHTHOUSE_AGENT })
     await p.dial(n.listenAddresses[0])
-    const scrape = async () => (await fetch(`http://127.0.0.1:${n.metricsAddress!.port}/metrics`)).text()
+    const scrape = () => scrapeMetrics(n)
     await expect.poll(scrape).toMatch(/^contower_peers_by_client\{client="lighthouse"\} 1$/m)
     expect(await scrape()).toMatch(/^contower_peers_by_client\{client="lodestar"\} 0$/m)
   })

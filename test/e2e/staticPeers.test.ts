@@ -1,5 +1,6 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ContowerNode } from '../../src/node.js'
 import { serveBeaconProtocols, type StatusFields } from '../helpers/beaconPeer.js'
@@ -22,6 +23,18 @@ function status(n: ContowerNode): StatusFields {
   }
 }
 
+/** The same peer (key and address) coming back after it was stopped. */
+async function restartAt(key: PrivateKey, addr: Multiaddr): Promise<Libp2p> {
+  const peer = (await createTestPeer({
+    muxers: 'mplex',
+    privateKey: key,
+    listenAddr: addr.decapsulateCode(421).toString(),
+  })) as Libp2p
+  cleanup.push(peer)
+  await peer.start()
+  return peer
+}
+
 describe('--static-peers', () => {
   it('dials a static peer at start, and redials it after it dies and comes back', async () => {
     const key = await generateKeyPair('secp256k1')
@@ -42,13 +55,7 @@ describe('--static-peers', () => {
     await first.stop()
     await expect.poll(() => n.peerStore.get(first.peerId) === undefined).toBe(true)
 
-    const again = (await createTestPeer({
-      muxers: 'mplex',
-      privateKey: key,
-      listenAddr: addr.decapsulateCode(421).toString(),
-    })) as Libp2p
-    cleanup.push(again)
-    await again.start()
+    const again = await restartAt(key, addr)
     const seen2 = await serveBeaconProtocols(again, () => status(n))
     await expect.poll(() => seen2.statuses.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1)
     await expect.poll(() => n.peerStore.get(again.peerId)?.handshaken).toBe(true)
@@ -64,13 +71,7 @@ describe('--static-peers', () => {
     const n = await startTestNode({ 'static-peers': addr.toString() })
     cleanup.push(n)
     await new Promise((r) => setTimeout(r, 1_500)) // at least one failed dial and one retry
-    const late = (await createTestPeer({
-      muxers: 'mplex',
-      privateKey: key,
-      listenAddr: addr.decapsulateCode(421).toString(),
-    })) as Libp2p
-    cleanup.push(late)
-    await late.start()
+    const late = await restartAt(key, addr)
     const seen = await serveBeaconProtocols(late, () => status(n))
     await expect.poll(() => seen.statuses.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1)
   })

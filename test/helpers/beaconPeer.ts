@@ -1,6 +1,7 @@
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { ssz } from '@lodestar/types'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { PeerStatus } from '../../src/peers/peerStore.js'
 import { protocolId } from '../../src/reqresp/protocols.js'
 import {
   ByteReader,
@@ -45,14 +46,8 @@ export async function firstChunk(bytes: Uint8Array, bounds: SszBounds): Promise<
   return readResponseChunk(new ByteReader(source), { contextBytes: false, boundsFor: () => bounds })
 }
 
-export interface StatusFields {
-  forkDigest: Uint8Array
-  finalizedRoot: Uint8Array
-  finalizedEpoch: number
-  headRoot: Uint8Array
-  headSlot: number
-  earliestAvailableSlot: number
-}
+/** A Status v2 as the peer store keeps it. */
+export type StatusFields = PeerStatus
 
 export interface RecordedPeer {
   statuses: StatusFields[]

@@ -17,7 +17,7 @@ export const EXIT_USAGE = 2
 type Runner = (loaded: LoadedConfig) => Promise<number>
 
 const COMMANDS: Record<CommandName, { describe: string; run: Runner }> = {
-  start: { describe: 'Join the beacon network and relay requests and gossip', run: runStart },
+  start: { describe: 'Run the node: join the beacon network and answer beacon peers', run: runStart },
   identity: {
     describe: 'Print the node identity (peer id, listen multiaddrs); creates it if missing',
     run: runIdentity,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The polyfill must run before libp2p loads, so everything else is imported after it.
-import '../dist/polyfill.js'
+// Setup (hasher, polyfill) must run before libp2p and SSZ load, so everything else is imported after it.
+import '../dist/setup.js'
 
 const { main } = await import('../dist/cli/index.js')
 process.exit(await main(process.argv.slice(2)))

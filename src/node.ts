@@ -21,6 +21,8 @@ import type { LocalMetadata } from './reqresp/messages.js'
 import { createReqRespMetrics } from './reqresp/metrics.js'
 import { ResponseTypes } from './reqresp/responseTypes.js'
 import { ReqRespServer } from './reqresp/server.js'
+import { RELAY_SERVICE_DEFAULTS, RelayService } from './relay/index.js'
+import type { ResponseCache } from './relay/responseCache.js'
 import { AGENT_VERSION, COMMIT, VERSION } from './version.js'
 
 /** A start-up failure worth one clear line (port in use, bad key…): the CLI prints it and exits 1. */
@@ -34,6 +36,7 @@ export class StartupError extends Error {
 /** Overrides of the parts' defaults, for tests that need the schedules in milliseconds. */
 export interface NodeOverrides {
   handshake?: Partial<typeof HANDSHAKE_DEFAULTS>
+  relay?: Partial<typeof RELAY_SERVICE_DEFAULTS>
 }
 
 export interface NodeModules {
@@ -57,6 +60,7 @@ export class ContowerNode {
   private host: ContowerHost | null = null
   private server: ReqRespServer | null = null
   private handshake: HandshakeService | null = null
+  private relayService: RelayService | null = null
   private metricsServer: MetricsServer | null = null
   private startedAtMs = 0
   private stopping: Promise<void> | null = null
@@ -102,6 +106,11 @@ export class ContowerNode {
   get libp2p(): ContowerHost {
     if (!this.host) throw new Error('node not started')
     return this.host
+  }
+
+  get relayCache(): ResponseCache {
+    if (!this.relayService) throw new Error('node not started')
+    return this.relayService.cache
   }
 
   get listenAddresses(): Multiaddr[] {
@@ -164,13 +173,32 @@ export class ContowerNode {
       },
       { ...HANDSHAKE_DEFAULTS, ...this.overrides.handshake },
     )
+    this.relayService = new RelayService(
+      {
+        host,
+        peerStore: this.peerStore,
+        scores: this.scores,
+        forkSchedule: this.forkSchedule,
+        chainView: this.chainView,
+        responseTypes,
+        reqrespMetrics,
+        registry: this.registry,
+        logger: logger.child({ module: 'relay' }),
+        isPreferred: (peer) => this.staticPeers?.isStatic(peer) ?? false,
+      },
+      { cacheMaxBytes: config.cacheMaxBytes, rateLimits: config.rateLimits, tuning: this.overrides.relay },
+    )
     this.server = new ReqRespServer(
       { host, scores: this.scores, metrics: reqrespMetrics, logger: logger.child({ module: 'reqresp' }) },
-      createLocalHandlers({ handshake: this.handshake, chainView: this.chainView, metadata: this.metadata }),
+      new Map([
+        ...createLocalHandlers({ handshake: this.handshake, chainView: this.chainView, metadata: this.metadata }),
+        ...this.relayService.handlers(),
+      ]),
     )
     // Handlers and listeners first, so the first inbound stream already finds them.
     await this.server.start()
     this.handshake.start()
+    this.relayService.start()
     try {
       await this.host.start()
     } catch (e) {
@@ -228,6 +256,7 @@ export class ContowerNode {
     this.staticPeers?.stop() // no redials while saying Goodbye
     await this.handshake?.stop() // Goodbye(1) to every peer while the host is still up
     await this.server?.stop()
+    this.relayService?.stop()
     await this.host?.stop()
     this.modules.logger.info('stopped')
   }

@@ -3,6 +3,7 @@ import { isIPv4 } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
+import { GLOBAL_QUOTA_KEY, LODESTAR_QUOTAS, parseQuotaSpec, QUOTA_SPEC_FORM } from '../limits/index.js'
 import { ConfigError, describeSource, type ValueSource } from './errors.js'
 import { type CommandName, envName, type OptionDef, optionsFor } from './options.js'
 import type { ContowerConfig } from './types.js'
@@ -45,6 +46,8 @@ function expected(def: OptionDef): string {
       return 'an http:// or https:// URL'
     case 'string':
       return 'a non-empty string'
+    case 'quotas':
+      return `comma-separated ${QUOTA_SPEC_FORM}, with protocol one of ${[...QUOTA_PROTOCOLS].join(', ')}`
   }
 }
 
@@ -63,6 +66,17 @@ function isPeerMultiaddr(s: string): boolean {
     return multiaddr(s)
       .getComponents()
       .some((c) => c.name === 'p2p')
+  } catch {
+    return false
+  }
+}
+
+/** Protocols a quota may name: the req/resp protocols Lodestar limits, and `global` for the all-peers bucket. */
+const QUOTA_PROTOCOLS = new Set([...Object.keys(LODESTAR_QUOTAS), GLOBAL_QUOTA_KEY])
+
+function isQuotaSpec(s: string): boolean {
+  try {
+    return QUOTA_PROTOCOLS.has(parseQuotaSpec(s).protocol)
   } catch {
     return false
   }
@@ -118,6 +132,8 @@ function schemaFor(def: OptionDef): z.ZodType {
       return z.string().refine((s) => URL.canParse(s) && ['http:', 'https:'].includes(new URL(s).protocol))
     case 'string':
       return z.string().min(1)
+    case 'quotas':
+      return z.preprocess(splitList, z.array(z.string().refine(isQuotaSpec)))
   }
 }
 
@@ -225,6 +241,8 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
     attnets: get('attnets'),
     syncnets: get('syncnets'),
     custodyGroupCount: get('custody-group-count'),
+    cacheMaxBytes: get('cache-max-bytes'),
+    rateLimits: get('rate-limits'),
     metrics: get('metrics'),
     metricsAddress: get('metrics-address'),
     metricsPort: get('metrics-port'),

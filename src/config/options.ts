@@ -2,7 +2,7 @@
 // validator and the README's configuration table are all generated from this one list.
 
 export type OptionType =
-  'string' | 'integer' | 'boolean' | 'enum' | 'list' | 'hex32' | 'ipv4' | 'multiaddrs' | 'subnets' | 'url'
+  'string' | 'integer' | 'boolean' | 'enum' | 'list' | 'hex32' | 'ipv4' | 'multiaddrs' | 'subnets' | 'url' | 'quotas'
 
 export type CommandName = 'start' | 'identity'
 
@@ -173,6 +173,25 @@ export const OPTIONS: readonly OptionDef[] = [
     default: 4,
     defaultReason: 'CUSTODY_REQUIREMENT, the least a Fulu node may custody',
     description: 'Custody group count advertised in MetaData v3 and the ENR (cgc)',
+    commands: START,
+  },
+  {
+    name: 'cache-max-bytes',
+    type: 'integer',
+    min: 1_048_576,
+    max: 68_719_476_736,
+    default: 268_435_456,
+    defaultReason: '256 MiB: a few thousand blocks, small next to a VPS’s memory',
+    description: 'Byte budget of the relay’s response cache',
+    commands: START,
+  },
+  {
+    name: 'rate-limits',
+    type: 'quotas',
+    default: [],
+    defaultReason: 'the quotas Lodestar enforces per peer, so Contower is as strict as the clients',
+    description:
+      'Per-peer inbound quotas replacing the defaults, as protocol:tokens/seconds (e.g. beacon_blocks_by_range:256/10); global:tokens/seconds adds one bucket over all peers',
     commands: START,
   },
   {

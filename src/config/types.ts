@@ -29,6 +29,9 @@ export interface ContowerConfig {
   attnets: number[]
   syncnets: number[]
   custodyGroupCount: number
+  cacheMaxBytes: number
+  /** protocol:tokens/seconds overrides of the inbound quotas (`global:` for the all-peers bucket). */
+  rateLimits: string[]
   metrics: boolean
   metricsAddress: string
   metricsPort: number

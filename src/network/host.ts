@@ -42,6 +42,8 @@ export interface HostOptions {
   port: number
   maxPeers: number
   agentVersion: string
+  /** Offer mplex alone, as Lodestar does (the devnet's simulated peers). */
+  mplexOnly?: boolean
 }
 
 export type ContowerHost = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>> }>
@@ -62,7 +64,7 @@ export async function createHost(modules: HostModules, opts: HostOptions): Promi
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [
-      yamux(muxerLimits),
+      ...(opts.mplexOnly ? [] : [yamux(muxerLimits)]),
       mplex({ ...muxerLimits, disconnectThreshold: HOST_DEFAULTS.mplexNewStreamsPerSecond }),
     ],
     connectionManager: {

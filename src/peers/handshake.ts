@@ -312,8 +312,9 @@ export class HandshakeService {
   }
 
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
-    const { peerId, agentVersion } = evt.detail
+    const { peerId, agentVersion, protocols } = evt.detail
     if (agentVersion) this.modules.peerStore.setAgent(peerId, agentVersion)
+    this.modules.peerStore.setProtocols(peerId, protocols)
   }
 
   private readonly onScoreAction = (peer: string, action: PeerAction, reason: string, state: ScoreState): void => {

@@ -48,6 +48,8 @@ export interface PeerData {
   /** Highest metadata seq number seen in a Ping. */
   pingSeq?: bigint
   pingRttMs?: number
+  /** Protocol ids the peer announced through identify (unknown until identify completes). */
+  protocols?: ReadonlySet<string>
   /** When the next Status re-exchange and Ping are due (set once handshaken; attempts, not successes). */
   nextStatusAtMs?: number
   nextPingAtMs?: number
@@ -82,6 +84,11 @@ export class PeerStore {
       data.agent = agent
       data.client = clientFromAgent(agent)
     }
+  }
+
+  setProtocols(peer: PeerId | string, protocols: readonly string[]): void {
+    const data = this.get(peer)
+    if (data) data.protocols = new Set(protocols)
   }
 
   all(): IterableIterator<PeerData> {

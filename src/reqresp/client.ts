@@ -114,8 +114,10 @@ export class ReqRespClient {
       stream?.abort(e as Error)
       throw e
     } finally {
-      // The caller stopped early (e.g. requestOne): let the responder close in its own time, bounded.
-      if (!ended && stream && reader) void this.release(stream, reader)
+      // The caller stopped early: after an abort (e.g. it refused a chunk) reset the stream; otherwise (e.g.
+      // requestOne) let the responder close in its own time, bounded.
+      if (!ended && stream && outer.aborted) stream.abort(new Error('aborted by the caller'))
+      else if (!ended && stream && reader) void this.release(stream, reader)
       this.modules.metrics?.outboundRequests.inc({ protocol: label, result })
       this.modules.metrics?.outboundSeconds.observe({ protocol: label }, (Date.now() - startedMs) / 1000)
     }

@@ -1,0 +1,154 @@
+import { createCipheriv, createHash } from 'node:crypto'
+import { type fulu, ssz } from '@lodestar/types'
+
+/** phase0 `BLSSignature = Bytes96`. */
+export const SIGNATURE_BYTES = 96
+/** deneb `KZGCommitment = Bytes48` (KZGProof has the same size). */
+export const KZG_BYTES = 48
+/** phase0 `Root = Bytes32`. */
+const ROOT_BYTES = 32
+/** bellatrix `ExecutionAddress = Bytes20`. */
+const ADDRESS_BYTES = 20
+/** deneb beacon-chain.md GAS_PER_BLOB = 2**17: blob_gas_used of a payload that carries n blobs. */
+const GAS_PER_BLOB = 131_072n
+/** Of the order of mainnet's gas limit in 2025; only a plausible number, nothing checks it. */
+const GAS_LIMIT = 60_000_000
+/** 1 gwei: a quiet-mainnet base fee. */
+const BASE_FEE_PER_GAS = 1_000_000_000n
+/** Proposer indices are drawn below this: a small validator set, as a devnet would have. */
+const PROPOSER_INDEX_RANGE = 1024
+/** Transaction sizes: a plain transfer is ~110 bytes, a contract call several hundred; mainnet averages ~600. */
+const MIN_TX_BYTES = 100
+const MAX_TX_BYTES = 1200
+/** ASCII, zero-padded to 32 bytes: lets a reader of a dump tell synthetic blocks apart. */
+const GRAFFITI = 'contower devnet'
+const EXTRA_DATA = new TextEncoder().encode('contower-devnet')
+/**
+ * 0xa5 repeated: the compression flag is set and the infinity flag clear, so a format check passes, but it is
+ * no curve point. Nobody verifies signatures on a devnet of a relay that never verifies them.
+ */
+const DUMMY_SIGNATURE = new Uint8Array(SIGNATURE_BYTES).fill(0xa5)
+/** altair beacon-chain.md: a sync aggregate with no participants carries G2_POINT_AT_INFINITY. */
+const G2_POINT_AT_INFINITY = Uint8Array.from([0xc0, ...new Uint8Array(SIGNATURE_BYTES - 1)])
+const AES_IV = Buffer.alloc(16)
+
+/** What a block needs from its parent; null parent = the genesis block (slot 0). */
+export interface ParentLink {
+  readonly slot: number
+  readonly root: Uint8Array
+  readonly blockNumber: number
+}
+
+export interface BlockInputs {
+  readonly seed: string
+  readonly slot: number
+  readonly parent: ParentLink | null
+  /** Execution payload timestamp, unix seconds. */
+  readonly timestamp: number
+  readonly payloadBytes: number
+  readonly blobCount: number
+}
+
+export interface BuiltBlock {
+  readonly value: fulu.SignedBeaconBlock
+  /** hash_tree_root(BeaconBlock) */
+  readonly root: Uint8Array
+  readonly ssz: Uint8Array
+  readonly blockNumber: number
+}
+
+/**
+ * `length` pseudo-random bytes fixed by (seed, slot, label): AES-256-CTR over zeros keyed by
+ * sha256(u32le(len(seed)) ‖ seed ‖ u64le(slot) ‖ label). OpenSSL's AES makes 100 KB in well under a millisecond.
+ */
+export function seededBytes(seed: string, slot: number, label: string, length: number): Uint8Array {
+  const seedBytes = Buffer.from(seed, 'utf8')
+  const header = Buffer.alloc(12)
+  header.writeUInt32LE(seedBytes.length, 0)
+  header.writeBigUInt64LE(BigInt(slot), 4)
+  const hash = createHash('sha256')
+  hash.update(header.subarray(0, 4)).update(seedBytes).update(header.subarray(4)).update(label, 'utf8')
+  const key = hash.digest()
+  const out = createCipheriv('aes-256-ctr', key, AES_IV).update(Buffer.alloc(length))
+  return new Uint8Array(out.buffer, out.byteOffset, out.length)
+}
+
+/** Execution block hash of the block at `slot` (not a real keccak header hash: only the linkage matters). */
+export function executionBlockHash(seed: string, slot: number): Uint8Array {
+  return seededBytes(seed, slot, 'block_hash', ROOT_BYTES)
+}
+
+/**
+ * Build one Fulu SignedBeaconBlock. Everything but the parent link is a function of (seed, slot), so a block
+ * evicted from a cache is rebuilt byte for byte from its slot and its parent's link.
+ */
+export function buildBlock(inputs: BlockInputs): BuiltBlock {
+  const { seed, slot, parent } = inputs
+  const derive = (label: string, length: number) => seededBytes(seed, slot, label, length)
+  const signed = ssz.fulu.SignedBeaconBlock.defaultValue()
+  const block = signed.message
+  const body = block.body
+  const payload = body.executionPayload
+  const blockNumber = parent ? parent.blockNumber + 1 : 0
+
+  block.slot = slot
+  block.proposerIndex = parent ? readU32(derive('proposer_index', 4)) % PROPOSER_INDEX_RANGE : 0
+  block.parentRoot = parent ? parent.root : new Uint8Array(ROOT_BYTES)
+  block.stateRoot = derive('state_root', ROOT_BYTES)
+  body.randaoReveal = derive('randao_reveal', SIGNATURE_BYTES)
+  body.graffiti = new Uint8Array(ROOT_BYTES)
+  body.graffiti.set(new TextEncoder().encode(GRAFFITI))
+  body.syncAggregate.syncCommitteeSignature = G2_POINT_AT_INFINITY
+
+  payload.parentHash = parent ? executionBlockHash(seed, parent.slot) : new Uint8Array(ROOT_BYTES)
+  payload.feeRecipient = derive('fee_recipient', ADDRESS_BYTES)
+  payload.stateRoot = derive('execution_state_root', ROOT_BYTES)
+  payload.receiptsRoot = derive('receipts_root', ROOT_BYTES)
+  payload.prevRandao = derive('prev_randao', ROOT_BYTES)
+  payload.blockNumber = blockNumber
+  payload.gasLimit = GAS_LIMIT
+  payload.timestamp = inputs.timestamp
+  payload.extraData = EXTRA_DATA
+  payload.baseFeePerGas = BASE_FEE_PER_GAS
+  payload.blockHash = executionBlockHash(seed, slot)
+  // The genesis block carries the execution genesis block: no transactions, no blobs.
+  if (parent) {
+    payload.transactions = splitTransactions(derive('transactions', inputs.payloadBytes))
+    payload.gasUsed = Math.min(GAS_LIMIT, 21_000 * payload.transactions.length + 16 * inputs.payloadBytes)
+    const commitments = derive('blob_kzg_commitments', inputs.blobCount * KZG_BYTES)
+    body.blobKzgCommitments = chunk(commitments, KZG_BYTES)
+    payload.blobGasUsed = GAS_PER_BLOB * BigInt(inputs.blobCount)
+  }
+  // The genesis block is never signed (phase0 beacon-chain.md genesis): its signature stays zero.
+  if (parent) signed.signature = DUMMY_SIGNATURE
+
+  const root = ssz.fulu.BeaconBlock.hashTreeRoot(block)
+  return { value: signed, root, ssz: ssz.fulu.SignedBeaconBlock.serialize(signed), blockNumber }
+}
+
+/** Cut the bytes into transactions of MIN_TX_BYTES..MAX_TX_BYTES, sizes read from the bytes themselves. */
+function splitTransactions(bytes: Uint8Array): Uint8Array[] {
+  const txs: Uint8Array[] = []
+  const span = MAX_TX_BYTES - MIN_TX_BYTES + 1
+  let offset = 0
+  while (offset < bytes.length) {
+    const remaining = bytes.length - offset
+    const want = remaining >= 2 ? MIN_TX_BYTES + ((bytes[offset]! | (bytes[offset + 1]! << 8)) % span) : remaining
+    // A tail shorter than the smallest transaction joins the last one.
+    const length = remaining - want < MIN_TX_BYTES ? remaining : want
+    txs.push(bytes.subarray(offset, offset + length))
+    offset += length
+  }
+  return txs
+}
+
+/** Consecutive `size`-byte views of `bytes`. */
+export function chunk(bytes: Uint8Array, size: number): Uint8Array[] {
+  const out: Uint8Array[] = []
+  for (let offset = 0; offset < bytes.length; offset += size) out.push(bytes.subarray(offset, offset + size))
+  return out
+}
+
+function readU32(bytes: Uint8Array): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true)
+}

@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto'
+import { parseChainConfig } from '../chain/chainConfig.js'
+import { FAR_FUTURE_EPOCH_U64 } from '../chain/configValues.js'
+import type { Network } from '../chain/resolveNetwork.js'
+
+/** Name of the local devnet, as CONFIG_NAME and Network.name. */
+export const DEVNET_CONFIG_NAME = 'contower-devnet'
+
+/**
+ * Genesis validators root of every devnet: sha256 of this label. The devnet has no genesis state to hash, and a
+ * fixed root keeps fork digests (and so topics and Status) identical across runs and processes.
+ */
+export const DEVNET_GENESIS_VALIDATORS_ROOT_LABEL = 'contower-devnet genesis validators root'
+export const DEVNET_GENESIS_VALIDATORS_ROOT = new Uint8Array(
+  createHash('sha256').update(DEVNET_GENESIS_VALIDATORS_ROOT_LABEL).digest(),
+)
+
+/**
+ * Fork versions: first byte = fork index as on mainnet (0x00 phase0 … 0x06 fulu), then `c0ffee`, so no digest
+ * collides with a public network's. Every fork through Fulu is active from genesis; Gloas is listed but unscheduled.
+ */
+export const DEVNET_FORKS = [
+  { name: 'GENESIS', version: '0x00c0ffee', scheduled: true },
+  { name: 'ALTAIR', version: '0x01c0ffee', scheduled: true },
+  { name: 'BELLATRIX', version: '0x02c0ffee', scheduled: true },
+  { name: 'CAPELLA', version: '0x03c0ffee', scheduled: true },
+  { name: 'DENEB', version: '0x04c0ffee', scheduled: true },
+  { name: 'ELECTRA', version: '0x05c0ffee', scheduled: true },
+  { name: 'FULU', version: '0x06c0ffee', scheduled: true },
+  { name: 'GLOAS', version: '0x07c0ffee', scheduled: false },
+] as const
+
+/** electra beacon-chain.md value; with an empty BLOB_SCHEDULE, Fulu digests use (ELECTRA_FORK_EPOCH = 0, 9). */
+const MAX_BLOBS_PER_BLOCK_ELECTRA = 9
+
+export interface DevnetNetworkOpts {
+  /** Unix seconds of slot 0. */
+  genesisTime: number
+  slotSeconds?: number
+}
+
+export const DEVNET_NETWORK_DEFAULTS = {
+  // Short slots make a demo or an e2e test see new heads quickly, while leaving time to relay a 100 KB block.
+  slotSeconds: 2,
+}
+
+/**
+ * consensus-specs style config.yaml of the devnet, the text `devnetNetwork` parses; write it to a file to start
+ * Contower (or any client) with `--network custom --chain-config`.
+ */
+export function devnetChainConfigYaml(opts: { slotSeconds?: number } = {}): string {
+  const slotSeconds = opts.slotSeconds ?? DEVNET_NETWORK_DEFAULTS.slotSeconds
+  if (!Number.isSafeInteger(slotSeconds) || slotSeconds <= 0) {
+    throw new RangeError(`slotSeconds must be a positive integer: ${slotSeconds}`)
+  }
+  const lines = [
+    `# ${DEVNET_CONFIG_NAME}: Contower's local devnet, every fork through Fulu active from genesis.`,
+    'PRESET_BASE: "mainnet"',
+    `CONFIG_NAME: "${DEVNET_CONFIG_NAME}"`,
+    '',
+  ]
+  for (const fork of DEVNET_FORKS) {
+    lines.push(`${fork.name}_FORK_VERSION: ${fork.version}`)
+    // The genesis fork's epoch is 0 by definition; the spec has no GENESIS_FORK_EPOCH key.
+    if (fork.name !== 'GENESIS') lines.push(`${fork.name}_FORK_EPOCH: ${fork.scheduled ? 0 : FAR_FUTURE_EPOCH_U64}`)
+  }
+  lines.push(
+    '',
+    `SECONDS_PER_SLOT: ${slotSeconds}`,
+    `SLOT_DURATION_MS: ${slotSeconds * 1000}`,
+    'MAXIMUM_GOSSIP_CLOCK_DISPARITY: 500',
+    `MAX_BLOBS_PER_BLOCK_ELECTRA: ${MAX_BLOBS_PER_BLOCK_ELECTRA}`,
+    'BLOB_SCHEDULE: []',
+    '',
+  )
+  return lines.join('\n')
+}
+
+/** The devnet as a Network: chain config parsed from `devnetChainConfigYaml`, fixed genesis validators root. */
+export function devnetNetwork(opts: DevnetNetworkOpts): Network {
+  if (!Number.isSafeInteger(opts.genesisTime) || opts.genesisTime < 0) {
+    throw new RangeError(`genesisTime must be a non-negative integer (unix seconds): ${opts.genesisTime}`)
+  }
+  const config = parseChainConfig(devnetChainConfigYaml({ slotSeconds: opts.slotSeconds }), DEVNET_CONFIG_NAME)
+  return {
+    name: DEVNET_CONFIG_NAME,
+    config,
+    genesisTime: opts.genesisTime,
+    genesisValidatorsRoot: DEVNET_GENESIS_VALIDATORS_ROOT.slice(),
+  }
+}

@@ -1,0 +1,123 @@
+import type { Libp2p } from '@libp2p/interface'
+import type { InboundRateLimiter } from '../limits/index.js'
+import type { PeerStatus } from '../peers/peerStore.js'
+import { ResponseError } from '../reqresp/errors.js'
+import { encodeMetadata, encodeStatus, encodeUint64, type LocalMetadata } from '../reqresp/messages.js'
+import { getProtocol, type ProtocolDef } from '../reqresp/protocols.js'
+import type { InboundRequest, RequestHandler } from '../reqresp/server.js'
+import { encodeResponseChunk, RespCode } from '../wire/index.js'
+import { corruptChunk, type Misbehaviour } from './misbehaviour.js'
+import type { ChainBlock } from './syntheticChain.js'
+
+/** What a simulated peer serves from: a chain of blocks up to its head, and its behaviour. */
+export interface BlockSource {
+  status(): PeerStatus
+  /** Blocks with slots in [startSlot, startSlot + count) the peer holds, ascending. */
+  blocksInRange(startSlot: number, count: number): ChainBlock[]
+  blockByRoot(root: Uint8Array): ChainBlock | null
+  /** A few distinct blocks (head, genesis) to pick a stray one from, for the wrong_block fault. */
+  strayBlocks(): ChainBlock[]
+  digestAtSlot(slot: number): Uint8Array
+}
+
+export interface PeerHandlerModules {
+  host: Libp2p
+  source: BlockSource
+  metadata: LocalMetadata
+  limiter: InboundRateLimiter
+  misbehaviour: () => Misbehaviour
+  /** A requester went over a quota: Lodestar bans it (Fatal) and disconnects. */
+  onQuotaExceeded(req: InboundRequest): void
+  /** Counts what was served, for tests and the devnet summary. */
+  onServed(protocol: ProtocolDef, chunks: number, bytes: number): void
+  /** Called with the number of open requests of this protocol from this peer when a request starts. */
+  onConcurrency(protocol: ProtocolDef, open: number): void
+}
+
+const one = (ssz: Uint8Array) =>
+  (async function* () {
+    yield encodeResponseChunk(RespCode.Success, ssz)
+  })()
+
+/**
+ * Handlers of a simulated beacon peer: the handshake protocols and BlocksByRange/ByRoot served from its chain,
+ * with Lodestar's quotas enforced (exceeding one bans the requester) and optional faults.
+ */
+export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, RequestHandler> {
+  const open = new Map<string, number>()
+  const statusHandler = (def: ProtocolDef) => () => one(encodeStatus(def, m.source.status()))
+  const metadataHandler = (def: ProtocolDef) => () => one(encodeMetadata(def, m.metadata))
+  const handlers = new Map<ProtocolDef, RequestHandler>([
+    [getProtocol('status', 1), statusHandler(getProtocol('status', 1))],
+    [getProtocol('status', 2), statusHandler(getProtocol('status', 2))],
+    [getProtocol('metadata', 2), metadataHandler(getProtocol('metadata', 2))],
+    [getProtocol('metadata', 3), metadataHandler(getProtocol('metadata', 3))],
+    [getProtocol('ping', 1), () => one(encodeUint64(m.metadata.seqNumber))],
+    [getProtocol('goodbye', 1), () => one(encodeUint64(0n))],
+  ])
+
+  const serveBlocks = (def: ProtocolDef, pick: (req: InboundRequest) => ChainBlock[]): RequestHandler =>
+    async function* (req) {
+      const key = `${req.peerId.toString()}|${def.id}`
+      const openNow = (open.get(key) ?? 0) + 1
+      open.set(key, openNow)
+      m.onConcurrency(def, openNow)
+      try {
+        const verdict = m.limiter.check(req.peerId.toString(), def.name, def.requestCost(req.request))
+        if (!verdict.ok) {
+          m.onQuotaExceeded(req)
+          throw new ResponseError(RespCode.ResourceUnavailable, 'rate limited')
+        }
+        const fault = m.misbehaviour()
+        if (fault === 'error') throw new ResponseError(RespCode.ServerError, 'simulated failure')
+        if (fault === 'stall') {
+          await new Promise((resolve) => req.signal.addEventListener('abort', resolve, { once: true }))
+          return
+        }
+        let chunks = 0
+        let bytes = 0
+        for (const block of pick(req)) {
+          let chunk = encodeResponseChunk(RespCode.Success, block.ssz, m.source.digestAtSlot(block.slot))
+          if (fault === 'corrupt') chunk = corruptChunk(chunk)
+          yield chunk
+          chunks++
+          bytes += chunk.length
+          if (fault === 'disconnect') {
+            await m.host.hangUp(req.peerId).catch(() => {})
+            return
+          }
+        }
+        m.onServed(def, chunks, bytes)
+      } finally {
+        open.set(key, (open.get(key) ?? 1) - 1)
+      }
+    }
+
+  const byRange = getProtocol('beacon_blocks_by_range', 2)
+  handlers.set(
+    byRange,
+    serveBlocks(byRange, (req) => {
+      const { startSlot, count } = req.request as { startSlot: number; count: number }
+      const n = Math.min(count, byRange.maxResponseChunks(req.request))
+      if (m.misbehaviour() === 'wrong_block') {
+        const stray = m.source.strayBlocks().find((b) => b.slot < startSlot || b.slot >= startSlot + n)
+        return stray ? [stray] : []
+      }
+      return m.source.blocksInRange(startSlot, n)
+    }),
+  )
+  const byRoot = getProtocol('beacon_blocks_by_root', 2)
+  handlers.set(
+    byRoot,
+    serveBlocks(byRoot, (req) => {
+      const roots = req.request as Uint8Array[]
+      if (m.misbehaviour() === 'wrong_block') {
+        const asked = new Set(roots.map((r) => Buffer.from(r).toString('hex')))
+        const stray = m.source.strayBlocks().find((b) => !asked.has(Buffer.from(b.root).toString('hex')))
+        return stray ? [stray] : []
+      }
+      return roots.map((r) => m.source.blockByRoot(r)).filter((b): b is ChainBlock => b !== null)
+    }),
+  )
+  return handlers
+}

@@ -1,0 +1,195 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { Clock, ForkSchedule, type Network } from '../chain/index.js'
+import { InboundRateLimiter } from '../limits/index.js'
+import type { Logger } from '../logger.js'
+import { type ContowerHost, createHost } from '../network/host.js'
+import { BanList } from '../peers/banList.js'
+import type { PeerStatus } from '../peers/peerStore.js'
+import { PeerScores } from '../peers/score.js'
+import { ReqRespClient } from '../reqresp/client.js'
+import type { LocalMetadata } from '../reqresp/messages.js'
+import type { ProtocolDef } from '../reqresp/protocols.js'
+import { ResponseTypes } from '../reqresp/responseTypes.js'
+import { ReqRespServer } from '../reqresp/server.js'
+import type { ResponseChunk } from '../wire/index.js'
+import type { Misbehaviour } from './misbehaviour.js'
+import { type BlockSource, createPeerHandlers } from './peerHandlers.js'
+import type { ChainBlock, SyntheticChain } from './syntheticChain.js'
+
+export const SIMULATED_PEER_DEFAULTS = {
+  listenAddress: '127.0.0.1',
+  /** Any free port: a devnet runs many peers on one host. */
+  port: 0,
+  /** Lodestar bans a peer over quota for an hour; a devnet run is shorter, so this is "for the run". */
+  banDurationMs: 60 * 60_000,
+  /** Lodestar's target of peers plus headroom: never the limit in a devnet. */
+  maxPeers: 64,
+}
+
+export interface SimulatedPeerModules {
+  network: Network
+  chain: SyntheticChain
+  logger: Logger
+}
+
+export interface ServedCount {
+  requests: number
+  chunks: number
+  bytes: number
+}
+
+/** What a peer saw, for tests and the devnet summary. */
+export interface SimulatedPeerStats {
+  served: Map<string, ServedCount>
+  /** Requests that went over a Lodestar quota (each got its sender banned). */
+  quotaExceeded: number
+  /** Most requests of one protocol one peer had open at once (the spec allows 2). */
+  maxConcurrent: number
+}
+
+/**
+ * A beacon peer for the devnet and the end-to-end tests: a real libp2p host (TCP, noise, mplex) that answers
+ * Status/Ping/MetaData/Goodbye and serves blocks from a synthetic chain, enforcing Lodestar's quotas. It can be
+ * told to misbehave. Its chain is `source`: the whole chain up to the wall clock (a serving peer) or what it has
+ * synced so far (see SyncingPeer).
+ */
+export class SimulatedPeer {
+  misbehaviour: Misbehaviour = 'none'
+  readonly stats: SimulatedPeerStats = { served: new Map(), quotaExceeded: 0, maxConcurrent: 0 }
+  readonly clock: Clock
+  readonly forkSchedule: ForkSchedule
+  readonly bans = new BanList()
+  protected host: ContowerHost | null = null
+  protected client: ReqRespClient | null = null
+  private server: ReqRespServer | null = null
+  private readonly limiter = new InboundRateLimiter({}, { maxDelayMs: 0 })
+  private readonly metadata: LocalMetadata = { seqNumber: 1n, attnets: [], syncnets: [], custodyGroupCount: 4 }
+
+  constructor(
+    protected readonly modules: SimulatedPeerModules,
+    protected readonly opts: typeof SIMULATED_PEER_DEFAULTS & { privateKey?: PrivateKey; serveBlocks?: boolean },
+  ) {
+    const { network } = modules
+    this.clock = Clock.fromChainConfig(network.config, network.genesisTime)
+    this.forkSchedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
+  }
+
+  get libp2p(): ContowerHost {
+    if (!this.host) throw new Error('simulated peer not started')
+    return this.host
+  }
+
+  get peerId(): PeerId {
+    return this.libp2p.peerId
+  }
+
+  get multiaddr(): Multiaddr {
+    return this.libp2p.getMultiaddrs()[0]
+  }
+
+  async start(): Promise<void> {
+    const privateKey = this.opts.privateKey ?? (await generateKeyPair('secp256k1'))
+    const host = await createHost(
+      { privateKey, registry: null, isBanned: (peer) => this.bans.isBanned(peer.toString()) },
+      {
+        listenAddress: this.opts.listenAddress,
+        port: this.opts.port,
+        maxPeers: this.opts.maxPeers,
+        agentVersion: 'contower-devnet-peer/0.1.0',
+        mplexOnly: true,
+      },
+    )
+    this.host = host
+    const handlers = createPeerHandlers({
+      host,
+      source: this.source(),
+      metadata: this.metadata,
+      limiter: this.limiter,
+      misbehaviour: () => this.misbehaviour,
+      onQuotaExceeded: (req) => {
+        this.stats.quotaExceeded++
+        this.bans.ban(req.peerId.toString(), this.opts.banDurationMs)
+        setTimeout(() => void host.hangUp(req.peerId).catch(() => {}), 50).unref()
+      },
+      onServed: (def, chunks, bytes) => this.count(def, chunks, bytes),
+      onConcurrency: (_def, open) => {
+        this.stats.maxConcurrent = Math.max(this.stats.maxConcurrent, open)
+      },
+    })
+    if (this.opts.serveBlocks === false) {
+      for (const def of handlers.keys()) if (def.kind === 'data') handlers.delete(def)
+    }
+    const responseTypes = new ResponseTypes({ forkSchedule: this.forkSchedule, clock: this.clock })
+    this.client = new ReqRespClient({ host, responseTypes, metrics: null })
+    this.server = new ReqRespServer(
+      { host, scores: new PeerScores(), metrics: null, logger: this.modules.logger },
+      handlers,
+    )
+    await this.server.start()
+    await host.start()
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.stop()
+    await this.host?.stop()
+  }
+
+  /** Sends one request and collects its chunks (throws the client's RequestError on failure). */
+  async fetch(
+    peer: PeerId,
+    def: ProtocolDef,
+    requestSsz: Uint8Array | null,
+    maxChunks: number,
+  ): Promise<ResponseChunk[]> {
+    if (!this.client) throw new Error('simulated peer not started')
+    const out: ResponseChunk[] = []
+    for await (const chunk of this.client.request(peer, def, requestSsz, { maxChunks })) out.push(chunk)
+    return out
+  }
+
+  servedCount(protocol: string): ServedCount {
+    return this.stats.served.get(protocol) ?? { requests: 0, chunks: 0, bytes: 0 }
+  }
+
+  /** The chain this peer serves and advertises; a serving peer has every block up to the wall clock. */
+  protected source(): BlockSource {
+    const { chain } = this.modules
+    const head = () => Math.max(0, this.clock.currentSlot)
+    return {
+      status: () => this.statusFor(chain.headAt(head()), head()),
+      blocksInRange: (start, count) => chain.blocksInRange(start, count, head()),
+      blockByRoot: (root) => chain.blockByRoot(root, head()),
+      strayBlocks: () => [chain.headAt(head()), chain.headAt(0)],
+      digestAtSlot: (slot) => this.digestAtSlot(slot),
+    }
+  }
+
+  protected statusFor(head: ChainBlock, headSlot: number): PeerStatus {
+    const { chain } = this.modules
+    const epoch = Math.floor(headSlot / chain.slotsPerEpoch)
+    // Two epochs behind the head is when a healthy chain finalizes.
+    const finalized = chain.checkpoint(Math.max(0, epoch - 2))
+    return {
+      forkDigest: this.digestAtSlot(Math.max(0, this.clock.currentSlot)),
+      finalizedRoot: finalized.root,
+      finalizedEpoch: finalized.epoch,
+      headRoot: head.root,
+      headSlot: head.slot,
+      earliestAvailableSlot: 0,
+    }
+  }
+
+  protected digestAtSlot(slot: number): Uint8Array {
+    return this.forkSchedule.digestAtEpoch(Math.floor(slot / this.modules.chain.slotsPerEpoch))
+  }
+
+  private count(def: ProtocolDef, chunks: number, bytes: number): void {
+    const c = this.stats.served.get(def.name) ?? { requests: 0, chunks: 0, bytes: 0 }
+    c.requests++
+    c.chunks += chunks
+    c.bytes += bytes
+    this.stats.served.set(def.name, c)
+  }
+}

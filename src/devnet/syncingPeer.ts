@@ -1,0 +1,149 @@
+import type { PeerId } from '@libp2p/interface'
+import { ssz } from '@lodestar/types'
+import { equalBytes } from '../chain/chainView.js'
+import { asPeerStatus, encodeStatus } from '../reqresp/messages.js'
+import { getProtocol } from '../reqresp/protocols.js'
+import type { BlockSource } from './peerHandlers.js'
+import { SIMULATED_PEER_DEFAULTS, SimulatedPeer, type SimulatedPeerModules } from './simulatedPeer.js'
+
+export const SYNCING_PEER_DEFAULTS = {
+  ...SIMULATED_PEER_DEFAULTS,
+  /** Blocks asked per BlocksByRange: half of MAX_REQUEST_BLOCKS, as Lodestar's range sync batches. */
+  batchSize: 64,
+  /** Time between sync steps: a quarter slot of the 2 s devnet keeps the head within a slot. */
+  stepIntervalMs: 500,
+}
+
+export interface SyncProgress {
+  headSlot: number
+  blocksReceived: number
+  bytesReceived: number
+  requests: number
+  /** Blocks refused: a parent root that does not link to our head, or a slot that does not advance. */
+  invalidBlocks: number
+  failedRequests: number
+}
+
+interface HeldBlock {
+  slot: number
+  root: Uint8Array
+}
+
+const STATUS_V2 = getProtocol('status', 2)
+const BLOCKS_BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
+
+/**
+ * A simulated beacon node that is behind: it starts at genesis and fetches the chain with BlocksByRange from
+ * one peer (Contower), checking that every block's parent root links to the block before it, then follows the
+ * head. It serves no blocks itself, so whatever it holds came through that peer.
+ */
+export class SyncingPeer extends SimulatedPeer {
+  readonly progress: SyncProgress = {
+    headSlot: 0,
+    blocksReceived: 0,
+    bytesReceived: 0,
+    requests: 0,
+    invalidBlocks: 0,
+    failedRequests: 0,
+  }
+  private readonly held: HeldBlock[] = []
+  private timer: NodeJS.Timeout | null = null
+  private stepping = false
+
+  constructor(
+    modules: SimulatedPeerModules,
+    private readonly syncOpts: Partial<typeof SYNCING_PEER_DEFAULTS> = {},
+  ) {
+    super(modules, { ...SYNCING_PEER_DEFAULTS, ...syncOpts, serveBlocks: false })
+    // Every node knows its genesis block.
+    const genesis = modules.chain.blockAt(0)!
+    this.held.push({ slot: 0, root: genesis.root })
+  }
+
+  get head(): HeldBlock {
+    return this.held[this.held.length - 1]
+  }
+
+  /** Syncs from `upstream` every step until stopped. */
+  follow(upstream: PeerId): void {
+    const interval = this.syncOpts.stepIntervalMs ?? SYNCING_PEER_DEFAULTS.stepIntervalMs
+    const tick = () => {
+      this.timer = setTimeout(() => void this.step(upstream).finally(tick), interval)
+      this.timer.unref()
+    }
+    void this.step(upstream).finally(tick)
+  }
+
+  override async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    await super.stop()
+  }
+
+  /** One sync step: learn the upstream's head from its Status, then fetch the next batch towards it. */
+  async step(upstream: PeerId): Promise<void> {
+    if (this.stepping || !this.client) return
+    this.stepping = true
+    try {
+      const ours = encodeStatus(STATUS_V2, this.source().status())
+      const reply = await this.client.requestOne(upstream, STATUS_V2, ours)
+      const theirs = asPeerStatus(ssz.fulu.Status.deserialize(reply.ssz!))
+      const head = this.head
+      if (theirs.headSlot <= head.slot) return
+      const count = Math.min(this.syncOpts.batchSize ?? SYNCING_PEER_DEFAULTS.batchSize, theirs.headSlot - head.slot)
+      const request = BLOCKS_BY_RANGE.request!.serialize({ startSlot: head.slot + 1, count, step: 1 })
+      this.progress.requests++
+      for await (const chunk of this.client.request(upstream, BLOCKS_BY_RANGE, request, { maxChunks: count })) {
+        if (!this.accept(chunk.ssz!)) break
+        this.progress.bytesReceived += chunk.raw.length
+      }
+    } catch (e) {
+      this.progress.failedRequests++
+      this.modules.logger.debug({ err: e }, 'sync step failed')
+    } finally {
+      this.stepping = false
+    }
+  }
+
+  /** Adds a block if it extends our head; the chain's integrity is checked by roots, not trusted. */
+  private accept(bytes: Uint8Array): boolean {
+    const block = ssz.fulu.SignedBeaconBlock.deserialize(bytes)
+    const head = this.head
+    if (block.message.slot <= head.slot || !equalBytes(block.message.parentRoot, head.root)) {
+      this.progress.invalidBlocks++
+      return false
+    }
+    this.held.push({ slot: block.message.slot, root: ssz.fulu.BeaconBlock.hashTreeRoot(block.message) })
+    this.progress.blocksReceived++
+    this.progress.headSlot = block.message.slot
+    return true
+  }
+
+  /** Root of the last held block at or before `slot`. */
+  rootAt(slot: number): Uint8Array {
+    for (let i = this.held.length - 1; i >= 0; i--) if (this.held[i].slot <= slot) return this.held[i].root
+    return this.held[0].root
+  }
+
+  protected override source(): BlockSource {
+    const slotsPerEpoch = this.modules.chain.slotsPerEpoch
+    return {
+      status: () => {
+        const head = this.head
+        const finalizedEpoch = Math.max(0, Math.floor(head.slot / slotsPerEpoch) - 2)
+        return {
+          forkDigest: this.digestAtSlot(Math.max(0, this.clock.currentSlot)),
+          finalizedRoot: this.rootAt(finalizedEpoch * slotsPerEpoch),
+          finalizedEpoch,
+          headRoot: head.root,
+          headSlot: head.slot,
+          earliestAvailableSlot: 0,
+        }
+      },
+      blocksInRange: () => [],
+      blockByRoot: () => null,
+      strayBlocks: () => [],
+      digestAtSlot: (slot) => this.digestAtSlot(slot),
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { LimitError, LimitErrorCode, assertCost } from './errors.js'
+import { assertQuota, type Quota } from './quota.js'
+
+/**
+ * A token bucket stored as one instant, GCRA style (the algorithm Lodestar's limiter uses, so both sides agree on
+ * the same numbers): `tat`, the "theoretical arrival time", is when the bucket will be full again. With
+ * `msPerToken = seconds * 1000 / tokens` and the burst window `windowMs = seconds * 1000`:
+ * - tokens available at `now` = (windowMs - max(0, tat - now)) / msPerToken, so `tat <= now` means full;
+ * - taking `cost` tokens at instant `s` moves `tat` to max(tat, s) + cost * msPerToken, and is allowed when the
+ *   result is at most `windowMs` past `s` (never more than `tokens` owed).
+ * A reservation takes tokens at a future instant; `tat` then runs more than `windowMs` ahead of `now` (a debt
+ * the refill pays off), which queues later callers behind it.
+ */
+
+export interface TokenBucketOpts {
+  /** ms clock; tests pass a fake one. */
+  now?: () => number
+}
+
+export class TokenBucket {
+  /** Most tokens the bucket holds (the quota's tokens). */
+  readonly capacity: number
+  /** ms one token takes to refill. */
+  readonly msPerToken: number
+  /** ms an empty bucket takes to fill. */
+  readonly windowMs: number
+  private readonly now: () => number
+  /** Starts in the past: a new bucket is full. */
+  private tat = -Infinity
+
+  constructor(quota: Quota, opts: TokenBucketOpts = {}) {
+    assertQuota(quota)
+    this.capacity = quota.tokens
+    this.windowMs = quota.seconds * 1000
+    this.msPerToken = this.windowMs / quota.tokens
+    this.now = opts.now ?? Date.now
+  }
+
+  /** Tokens there now; fractional while refilling, negative while reservations are outstanding. */
+  available(): number {
+    const owedMs = Math.max(0, this.tat - this.now())
+    return (this.windowMs - owedMs) / this.msPerToken
+  }
+
+  isFull(): boolean {
+    return this.tat <= this.now()
+  }
+
+  /** Whole ms until `cost` tokens are there: 0 if now, Infinity if `cost` exceeds the capacity. */
+  msUntil(cost: number): number {
+    assertCost(cost)
+    if (cost > this.capacity) return Infinity
+    const now = this.now()
+    const waitMs = Math.max(this.tat, now) + cost * this.msPerToken - this.windowMs - now
+    // Rounded up: timers and clocks tick in whole ms, and waking early would find the tokens missing. No float
+    // slack: tryTake evaluates the same expression, so after waiting this long it sees a wait <= 0.
+    return waitMs <= 0 ? 0 : Math.ceil(waitMs)
+  }
+
+  /** Takes `cost` tokens if they are all there now; otherwise takes nothing. */
+  tryTake(cost: number): boolean {
+    if (this.msUntil(cost) !== 0) return false
+    this.takeAt(this.now(), cost)
+    return true
+  }
+
+  /**
+   * Takes `cost` tokens at `now + delayMs`, where `delayMs >= msUntil(cost)` (else throws RESERVATION_TOO_EARLY).
+   * Later callers see the tokens gone at once, so reservations queue in call order.
+   */
+  reserve(cost: number, delayMs: number): void {
+    const waitMs = this.msUntil(cost)
+    if (!(delayMs >= waitMs)) {
+      throw new LimitError(LimitErrorCode.RESERVATION_TOO_EARLY, { cost, delayMs, waitMs })
+    }
+    this.takeAt(this.now() + delayMs, cost)
+  }
+
+  private takeAt(instant: number, cost: number): void {
+    this.tat = Math.max(this.tat, instant) + cost * this.msPerToken
+  }
+}

@@ -1,0 +1,171 @@
+import { MAX_CONCURRENT_REQUESTS } from '../reqresp/constants.js'
+import { LimitError, LimitErrorCode, assertCost } from './errors.js'
+import { LODESTAR_QUOTAS, assertQuota, type Quota } from './quota.js'
+import { TokenBucket } from './tokenBucket.js'
+
+/**
+ * Contower's self-limit towards each upstream peer, so it never sends more than that peer enforces (Lodestar bans
+ * on excess). Per (upstream peer, protocol): at most `maxConcurrent` open requests, and a GCRA token bucket with the
+ * protocol's quota whose refill rate is scaled by `safetyFactor`. The capacity stays the quota's tokens, so a
+ * full-size request (128 blocks) still fits a fresh bucket; the slower refill leaves room for requests that the
+ * network delivers closer together than they were sent. A lease holds one concurrency slot until `release()`; its
+ * tokens are spent for good (the peer counted the request the moment it arrived).
+ */
+
+export const UPSTREAM_LIMITER_DEFAULTS = {
+  /** consensus-specs MAX_CONCURRENT_REQUESTS: a requester must not have more open per protocol per peer. */
+  maxConcurrent: MAX_CONCURRENT_REQUESTS,
+  /** Refill at 80% of the peer's rate: arrival jitter can bunch requests that were sent far enough apart. */
+  safetyFactor: 0.8,
+}
+
+export interface UpstreamLimiterModules {
+  /** ms clock; tests pass a fake one. */
+  now?: () => number
+}
+
+export interface UpstreamLimiterOpts {
+  /** What upstream peers enforce, by protocol name; others get only the concurrency limit. Default: LODESTAR_QUOTAS. */
+  quotas?: ReadonlyMap<string, Quota>
+  maxConcurrent?: number
+  safetyFactor?: number
+}
+
+export interface UpstreamLease {
+  readonly peer: string
+  readonly protocol: string
+  readonly cost: number
+  /** Frees the concurrency slot; the tokens stay spent. Calling it again does nothing. */
+  release(): void
+}
+
+/** Open requests of one (peer, protocol); replaced, not reset, by forgetPeer so stale leases cannot touch the new. */
+interface OpenCount {
+  n: number
+}
+
+interface PeerState {
+  buckets: Map<string, TokenBucket>
+  open: Map<string, OpenCount>
+}
+
+export class UpstreamLimiter {
+  private readonly now: () => number
+  private readonly quotas: ReadonlyMap<string, Quota>
+  private readonly maxConcurrent: number
+  private readonly safetyFactor: number
+  private readonly peers = new Map<string, PeerState>()
+
+  constructor(modules: UpstreamLimiterModules = {}, opts: UpstreamLimiterOpts = {}) {
+    this.now = modules.now ?? Date.now
+    this.quotas = opts.quotas ?? new Map(Object.entries(LODESTAR_QUOTAS))
+    for (const quota of this.quotas.values()) assertQuota(quota)
+    this.maxConcurrent = opts.maxConcurrent ?? UPSTREAM_LIMITER_DEFAULTS.maxConcurrent
+    this.safetyFactor = opts.safetyFactor ?? UPSTREAM_LIMITER_DEFAULTS.safetyFactor
+    if (!(Number.isInteger(this.maxConcurrent) && this.maxConcurrent > 0)) {
+      throw new LimitError(LimitErrorCode.INVALID_OPTION, { maxConcurrent: this.maxConcurrent })
+    }
+    if (!(this.safetyFactor > 0 && this.safetyFactor <= 1)) {
+      throw new LimitError(LimitErrorCode.INVALID_OPTION, { safetyFactor: this.safetyFactor })
+    }
+  }
+
+  /** Takes a slot and `cost` tokens if both are free now; otherwise takes nothing and returns null. */
+  tryAcquire(peer: string, protocol: string, cost: number): UpstreamLease | null {
+    if (!this.canAcquire(peer, protocol, cost)) return null
+    const state = this.stateFor(peer)
+    const quota = this.quotas.get(protocol)
+    if (quota) {
+      let bucket = state.buckets.get(protocol)
+      if (!bucket) {
+        bucket = this.newBucket(quota)
+        state.buckets.set(protocol, bucket)
+      }
+      bucket.tryTake(cost)
+    }
+    let open = state.open.get(protocol)
+    if (!open) {
+      open = { n: 0 }
+      state.open.set(protocol, open)
+    }
+    open.n++
+    return this.lease(peer, protocol, cost, open)
+  }
+
+  /** ms until the tokens are there: 0 when only concurrency blocks (wait for a release), Infinity if never. */
+  waitMs(peer: string, protocol: string, cost: number): number {
+    assertCost(cost)
+    const quota = this.quotas.get(protocol)
+    if (!quota) return 0
+    if (cost > quota.tokens) return Infinity
+    return this.peers.get(peer)?.buckets.get(protocol)?.msUntil(cost) ?? 0
+  }
+
+  /** Whether tryAcquire would succeed now; changes nothing. */
+  canAcquire(peer: string, protocol: string, cost: number): boolean {
+    return this.inFlight(peer, protocol) < this.maxConcurrent && this.waitMs(peer, protocol, cost) === 0
+  }
+
+  inFlight(peer: string, protocol: string): number {
+    return this.peers.get(peer)?.open.get(protocol)?.n ?? 0
+  }
+
+  /**
+   * A disconnected peer's open requests are dead: frees its slots. Buckets that are not yet full are kept until
+   * prune() finds them full, so a quick reconnect cannot burst at a peer that still remembers the last requests.
+   */
+  forgetPeer(peer: string): void {
+    const state = this.peers.get(peer)
+    if (!state) return
+    state.open.clear()
+    this.dropFullBuckets(peer, state)
+  }
+
+  /** Drops full buckets (they equal fresh ones) and peers left with nothing. */
+  prune(): void {
+    for (const [peer, state] of this.peers) this.dropFullBuckets(peer, state)
+  }
+
+  /** Peers with buckets or open requests (for metrics and tests). */
+  get trackedPeers(): number {
+    return this.peers.size
+  }
+
+  private newBucket(quota: Quota): TokenBucket {
+    // Same capacity, longer refill window: rate = safetyFactor * tokens / seconds.
+    return new TokenBucket({ tokens: quota.tokens, seconds: quota.seconds / this.safetyFactor }, { now: this.now })
+  }
+
+  private stateFor(peer: string): PeerState {
+    let state = this.peers.get(peer)
+    if (!state) {
+      state = { buckets: new Map(), open: new Map() }
+      this.peers.set(peer, state)
+    }
+    return state
+  }
+
+  private lease(peer: string, protocol: string, cost: number, open: OpenCount): UpstreamLease {
+    let released = false
+    return {
+      peer,
+      protocol,
+      cost,
+      release: () => {
+        if (released) return
+        released = true
+        open.n--
+        const state = this.peers.get(peer)
+        if (open.n === 0 && state?.open.get(protocol) === open) {
+          state.open.delete(protocol)
+          if (state.open.size === 0 && state.buckets.size === 0) this.peers.delete(peer)
+        }
+      },
+    }
+  }
+
+  private dropFullBuckets(peer: string, state: PeerState): void {
+    for (const [protocol, bucket] of state.buckets) if (bucket.isFull()) state.buckets.delete(protocol)
+    if (state.buckets.size === 0 && state.open.size === 0) this.peers.delete(peer)
+  }
+}

@@ -1,0 +1,136 @@
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Registry } from 'prom-client'
+import type { ChainView } from '../chain/chainView.js'
+import type { ForkSchedule } from '../chain/index.js'
+import { GLOBAL_QUOTA_KEY, InboundRateLimiter, quotaMap, UpstreamLimiter } from '../limits/index.js'
+import type { Logger } from '../logger.js'
+import type { PeerStore } from '../peers/peerStore.js'
+import type { PeerScores } from '../peers/score.js'
+import { CLIENT_DEFAULTS, ReqRespClient } from '../reqresp/client.js'
+import type { ReqRespMetrics } from '../reqresp/metrics.js'
+import { PROTOCOLS, type ProtocolDef } from '../reqresp/protocols.js'
+import type { ResponseTypes } from '../reqresp/responseTypes.js'
+import type { RequestHandler } from '../reqresp/server.js'
+import { createRelayMetrics } from './metrics.js'
+import { RELAY_DEFAULTS, Relay } from './relay.js'
+import { ResponseCache } from './responseCache.js'
+import { UPSTREAM_QUEUE_DEFAULTS, UpstreamQueue } from './upstreamQueue.js'
+import { UPSTREAM_SELECTOR_DEFAULTS, UpstreamSelector } from './upstreamSelector.js'
+
+export const RELAY_SERVICE_DEFAULTS = {
+  ...RELAY_DEFAULTS,
+  ...UPSTREAM_QUEUE_DEFAULTS,
+  ...UPSTREAM_SELECTOR_DEFAULTS,
+  /** Upstream time to first byte: short enough that a silent upstream leaves time to fail over within the deadline. */
+  upstreamTtfbMs: 1_500,
+  /** How often idle limiter buckets are dropped (bounded memory with peer churn). */
+  pruneIntervalMs: 60_000,
+}
+
+export interface RelayServiceModules {
+  host: Libp2p
+  peerStore: PeerStore
+  scores: PeerScores
+  forkSchedule: ForkSchedule
+  chainView: ChainView
+  responseTypes: ResponseTypes
+  reqrespMetrics: ReqRespMetrics | null
+  registry: Registry | null
+  logger: Logger
+  isPreferred(peer: string): boolean
+}
+
+export interface RelayServiceOpts {
+  cacheMaxBytes: number
+  /** protocol:tokens/seconds overrides of the inbound quotas; `global:` sets the all-peers bucket. */
+  rateLimits: readonly string[]
+  tuning?: Partial<typeof RELAY_SERVICE_DEFAULTS>
+}
+
+/** The relay and everything in its path (limiters, cache, queue, upstream choice), with their lifecycle. */
+export class RelayService {
+  readonly cache: ResponseCache
+  readonly queue: UpstreamQueue
+  readonly upstreamLimiter = new UpstreamLimiter()
+  readonly inboundLimiter: InboundRateLimiter
+  private readonly selector: UpstreamSelector
+  private readonly relay: Relay
+  private pruneTimer: NodeJS.Timeout | null = null
+
+  constructor(
+    private readonly modules: RelayServiceModules,
+    opts: RelayServiceOpts,
+  ) {
+    const tuning = { ...RELAY_SERVICE_DEFAULTS, ...opts.tuning }
+    const quotas = quotaMap(opts.rateLimits)
+    const globalQuota = quotas.get(GLOBAL_QUOTA_KEY) ?? null
+    quotas.delete(GLOBAL_QUOTA_KEY)
+    this.inboundLimiter = new InboundRateLimiter({}, { quotas, globalQuota })
+    this.cache = new ResponseCache({}, { maxBytes: opts.cacheMaxBytes })
+    this.selector = new UpstreamSelector(
+      {
+        peerStore: modules.peerStore,
+        scores: modules.scores,
+        limiter: this.upstreamLimiter,
+        isPreferred: modules.isPreferred,
+      },
+      tuning,
+    )
+    const metrics = modules.registry
+      ? createRelayMetrics(modules.registry, { cacheStats: () => this.cache.stats, queueDepth: () => this.queue.depth })
+      : null
+    this.queue = new UpstreamQueue(
+      { selector: this.selector, onWait: (ms) => metrics?.queueWaitSeconds.observe(ms / 1000) },
+      tuning,
+    )
+    const client = new ReqRespClient(
+      { host: modules.host, responseTypes: modules.responseTypes, metrics: modules.reqrespMetrics },
+      { ...CLIENT_DEFAULTS, ttfbTimeoutMs: tuning.upstreamTtfbMs },
+    )
+    this.relay = new Relay(
+      {
+        client,
+        selector: this.selector,
+        queue: this.queue,
+        cache: this.cache,
+        limiter: this.inboundLimiter,
+        scores: modules.scores,
+        forkSchedule: modules.forkSchedule,
+        chainView: modules.chainView,
+        metrics,
+        logger: modules.logger,
+      },
+      tuning,
+    )
+  }
+
+  /** A handler for every data protocol of the registry: all of them are forwarded. */
+  handlers(): Map<ProtocolDef, RequestHandler> {
+    const out = new Map<ProtocolDef, RequestHandler>()
+    for (const def of PROTOCOLS.values()) if (def.kind === 'data') out.set(def, this.relay.handlerFor(def))
+    return out
+  }
+
+  start(): void {
+    this.modules.host.addEventListener('peer:disconnect', this.onDisconnect)
+    this.pruneTimer = setInterval(() => {
+      this.inboundLimiter.prune()
+      this.upstreamLimiter.prune()
+    }, RELAY_SERVICE_DEFAULTS.pruneIntervalMs)
+    this.pruneTimer.unref()
+  }
+
+  stop(): void {
+    this.modules.host.removeEventListener('peer:disconnect', this.onDisconnect)
+    if (this.pruneTimer) clearInterval(this.pruneTimer)
+    this.pruneTimer = null
+    this.queue.notify() // waiters re-check and find their requests aborted by the server
+  }
+
+  // Upstream buckets outlive a disconnect: a peer that reconnects still remembers what we asked of it.
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const peer = evt.detail.toString()
+    this.inboundLimiter.forgetPeer(peer)
+    this.selector.forgetPeer(peer)
+  }
+}

@@ -1,0 +1,94 @@
+import type { ForkName } from '@lodestar/params'
+import { ssz, sszTypesFor } from '@lodestar/types'
+import type { ProtocolName } from '../reqresp/protocols.js'
+
+/**
+ * What the relay reads from a response item without decoding it whole: the slot (and column/blob index) sit at
+ * fixed SSZ offsets, the block root is hashed only when a by-root request needs it. Offsets follow the
+ * containers of phase0…fulu; a fork that moves them (Gloas reshapes DataColumnSidecar) gets no slot here and
+ * so only the generic checks.
+ */
+export interface ItemFacts {
+  slot: number | null
+  /** Column or blob index, for sidecars. */
+  index: number | null
+  /** hash_tree_root of the item's BeaconBlock (blocks) or BeaconBlockHeader (sidecars); computed on demand. */
+  blockRoot(): Uint8Array
+}
+
+/** SignedBeaconBlock = { message: offset (4), signature (96) }: the message starts at the offset. */
+const SIGNED_BLOCK_FIXED_BYTES = 100
+/** DataColumnSidecar (fulu): index u64, three list offsets, then SignedBeaconBlockHeader. */
+const COLUMN_HEADER_OFFSET = 8 + 3 * 4
+/** BlobSidecar (deneb): index u64, blob (131072), commitment (48), proof (48), then SignedBeaconBlockHeader. */
+const BLOB_HEADER_OFFSET = 8 + 131_072 + 48 + 48
+/** BeaconBlockHeader: slot, proposer_index, parent_root, state_root, body_root. */
+const BLOCK_HEADER_BYTES = 8 + 8 + 32 + 32 + 32
+
+const PRE_GLOAS: ReadonlySet<string> = new Set(['phase0', 'altair', 'bellatrix', 'capella', 'deneb', 'electra', 'fulu'])
+
+export class ItemFormatError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ItemFormatError'
+  }
+}
+
+/** Facts about one response item of `protocol`, or null when the protocol's items carry no slot (light client). */
+export function itemFacts(protocol: ProtocolName, fork: ForkName, bytes: Uint8Array): ItemFacts | null {
+  if (!PRE_GLOAS.has(fork)) return null
+  switch (protocol) {
+    case 'beacon_blocks_by_range':
+    case 'beacon_blocks_by_root':
+      return blockFacts(fork, bytes)
+    case 'data_column_sidecars_by_range':
+    case 'data_column_sidecars_by_root':
+      return sidecarFacts(bytes, COLUMN_HEADER_OFFSET)
+    case 'blob_sidecars_by_range':
+    case 'blob_sidecars_by_root':
+      return sidecarFacts(bytes, BLOB_HEADER_OFFSET)
+    default:
+      return null
+  }
+}
+
+function blockFacts(fork: ForkName, bytes: Uint8Array): ItemFacts {
+  const offset = readU32(bytes, 0)
+  if (offset !== SIGNED_BLOCK_FIXED_BYTES || bytes.length < offset + 8) {
+    throw new ItemFormatError(`signed block message offset ${offset} of ${bytes.length} bytes`)
+  }
+  return {
+    slot: readU64(bytes, offset),
+    index: null,
+    blockRoot: () => {
+      const type = sszTypesFor(fork).BeaconBlock
+      return type.hashTreeRoot(type.deserialize(bytes.subarray(offset)))
+    },
+  }
+}
+
+function sidecarFacts(bytes: Uint8Array, headerOffset: number): ItemFacts {
+  if (bytes.length < headerOffset + BLOCK_HEADER_BYTES) {
+    throw new ItemFormatError(`sidecar of ${bytes.length} bytes has no block header`)
+  }
+  return {
+    slot: readU64(bytes, headerOffset),
+    index: readU64(bytes, 0),
+    blockRoot: () => {
+      const header = bytes.subarray(headerOffset, headerOffset + BLOCK_HEADER_BYTES)
+      return ssz.phase0.BeaconBlockHeader.hashTreeRoot(ssz.phase0.BeaconBlockHeader.deserialize(header))
+    },
+  }
+}
+
+function readU32(bytes: Uint8Array, at: number): number {
+  if (bytes.length < at + 4) throw new ItemFormatError(`item of ${bytes.length} bytes is too short`)
+  return new DataView(bytes.buffer, bytes.byteOffset + at, 4).getUint32(0, true)
+}
+
+/** Slots and indices beyond 2^53 are not real: treated as format errors rather than silently rounded. */
+function readU64(bytes: Uint8Array, at: number): number {
+  const value = new DataView(bytes.buffer, bytes.byteOffset + at, 8).getBigUint64(0, true)
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new ItemFormatError(`u64 ${value} out of range`)
+  return Number(value)
+}

@@ -1,0 +1,130 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import type { CacheStats } from './responseCache.js'
+
+export type RelayMetrics = ReturnType<typeof createRelayMetrics>
+
+/** Buckets tied to the requester's patience: Lodestar's TTFB is 5 s and each further chunk gets 10 s. */
+const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30]
+
+/**
+ * Relay metrics; labels are protocol (name/version), result, reason and client, never a peer id. Cache and
+ * queue figures are read from their owners at scrape time.
+ */
+export function createRelayMetrics(
+  registry: Registry,
+  sources: { cacheStats: () => CacheStats; queueDepth: () => number },
+) {
+  const cacheCounter = (name: string, help: string, read: (s: CacheStats) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset()
+        this.inc(read(sources.cacheStats()))
+      },
+    })
+  return {
+    requests: new Counter({
+      name: 'contower_relay_requests_total',
+      help: 'Data requests relayed, by protocol and result (success, cache_hit, rate_limited, queue_full, no_upstream, upstream_failed, failed_after_first_chunk, invalid_request, aborted)',
+      labelNames: ['protocol', 'result'],
+      registers: [registry],
+    }),
+    requestSeconds: new Histogram({
+      name: 'contower_relay_request_seconds',
+      help: 'Time from an inbound data request to the end of its answer',
+      labelNames: ['protocol', 'source'],
+      buckets: SECONDS_BUCKETS,
+      registers: [registry],
+    }),
+    upstreamSeconds: new Histogram({
+      name: 'contower_relay_upstream_seconds',
+      help: 'Time from sending a request upstream to its last chunk, successful calls only',
+      labelNames: ['protocol'],
+      buckets: SECONDS_BUCKETS,
+      registers: [registry],
+    }),
+    chunks: new Counter({
+      name: 'contower_relay_response_chunks_total',
+      help: 'Response chunks sent to requesters, by protocol and source (upstream or cache)',
+      labelNames: ['protocol', 'source'],
+      registers: [registry],
+    }),
+    bytes: new Counter({
+      name: 'contower_relay_response_bytes_total',
+      help: 'Response bytes sent to requesters, by protocol and source (upstream or cache)',
+      labelNames: ['protocol', 'source'],
+      registers: [registry],
+    }),
+    upstreamErrors: new Counter({
+      name: 'contower_relay_upstream_errors_total',
+      help: 'Failed upstream calls, by protocol and reason (a request error code or an invalid chunk reason)',
+      labelNames: ['protocol', 'reason'],
+      registers: [registry],
+    }),
+    failovers: new Counter({
+      name: 'contower_relay_failovers_total',
+      help: 'Requests moved to another upstream before their first chunk',
+      labelNames: ['protocol'],
+      registers: [registry],
+    }),
+    upstreamChoice: new Counter({
+      name: 'contower_relay_upstream_choice_total',
+      help: 'Upstream calls started, by protocol and the chosen peer client',
+      labelNames: ['protocol', 'client'],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'contower_relay_rate_limited_total',
+      help: 'Inbound data requests delayed or refused by the rate limiter, by protocol and outcome (delayed, or the refusal reason)',
+      labelNames: ['protocol', 'outcome'],
+      registers: [registry],
+    }),
+    queueWaitSeconds: new Histogram({
+      name: 'contower_relay_queue_wait_seconds',
+      help: 'Time requests waited for an upstream slot (only those that had to wait)',
+      buckets: SECONDS_BUCKETS,
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'contower_relay_queue_depth',
+      help: 'Requests waiting for an upstream slot',
+      registers: [registry],
+      collect() {
+        this.set(sources.queueDepth())
+      },
+    }),
+    cacheHits: cacheCounter(
+      'contower_relay_cache_hits_total',
+      'Requests answered from the response cache',
+      (s) => s.hits,
+    ),
+    cacheMisses: cacheCounter(
+      'contower_relay_cache_misses_total',
+      'Requests the cache could not answer',
+      (s) => s.misses,
+    ),
+    cacheEvictions: cacheCounter(
+      'contower_relay_cache_evictions_total',
+      'Cache entries dropped for space or age',
+      (s) => s.evictions,
+    ),
+    cacheBytes: new Gauge({
+      name: 'contower_relay_cache_bytes',
+      help: 'Bytes held by the response cache',
+      registers: [registry],
+      collect() {
+        this.set(sources.cacheStats().bytes)
+      },
+    }),
+    cacheEntries: new Gauge({
+      name: 'contower_relay_cache_entries',
+      help: 'Entries held by the response cache (responses and indexed blocks)',
+      registers: [registry],
+      collect() {
+        this.set(sources.cacheStats().entries)
+      },
+    }),
+  }
+}

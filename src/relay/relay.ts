@@ -1,0 +1,316 @@
+import type { PeerId } from '@libp2p/interface'
+import type { ForkName } from '@lodestar/params'
+import type { ForkSchedule } from '../chain/index.js'
+import type { ChainView } from '../chain/chainView.js'
+import type { InboundRateLimiter } from '../limits/index.js'
+import type { Logger } from '../logger.js'
+import { penaltyForRequestError } from '../peers/penalties.js'
+import { PeerAction, type PeerScores } from '../peers/score.js'
+import type { ReqRespClient } from '../reqresp/client.js'
+import { RequestError, RequestErrorCode, ResponseError } from '../reqresp/errors.js'
+import type { ProtocolDef } from '../reqresp/protocols.js'
+import type { InboundRequest, RequestHandler } from '../reqresp/server.js'
+import { RespCode, type ResponseChunk } from '../wire/index.js'
+import { ChunkValidator, InvalidChunkError } from './chunkValidator.js'
+import { itemFacts } from './items.js'
+import type { RelayMetrics } from './metrics.js'
+import { type RelayRequest, toRelayRequest } from './relayRequest.js'
+import type { ResponseCache } from './responseCache.js'
+import { QueueError, QueueErrorCode, type Upstream, type UpstreamQueue } from './upstreamQueue.js'
+import type { UpstreamSelector } from './upstreamSelector.js'
+
+export const RELAY_DEFAULTS = {
+  /** Upstreams tried per request before giving up: a third rarely helps within the requester's patience. */
+  maxAttempts: 3,
+  /** Lodestar requesters wait 5 s for a first byte: answer with data or an error well before. */
+  firstChunkDeadlineMs: 4_000,
+  /** Responses larger than this are streamed but not cached (the cache refuses huge entries anyway). */
+  maxCachedResponseBytes: 32 * 1024 * 1024,
+}
+
+export interface RelayModules {
+  client: ReqRespClient
+  selector: UpstreamSelector
+  queue: UpstreamQueue
+  cache: ResponseCache
+  limiter: InboundRateLimiter
+  scores: PeerScores
+  forkSchedule: ForkSchedule
+  chainView: ChainView
+  metrics: RelayMetrics | null
+  logger: Logger
+}
+
+type Result =
+  | 'success'
+  | 'cache_hit'
+  | 'rate_limited'
+  | 'queue_full'
+  | 'no_upstream'
+  | 'upstream_failed'
+  | 'failed_after_first_chunk'
+  | 'invalid_request'
+  | 'aborted'
+
+/** Ends a relayed request with a spec error code and a metrics result. */
+class RelayFailure extends ResponseError {
+  constructor(
+    code: RespCode,
+    message: string,
+    readonly result: Result,
+  ) {
+    super(code, message)
+  }
+}
+
+/**
+ * Serves data requests by forwarding them: rate limit, cache, then upstreams chosen by the selector, with
+ * every chunk checked before it is streamed to the requester and teed into the cache. Failover happens only
+ * before the first chunk left; after it, a failure ends the response with an error chunk.
+ */
+export class Relay {
+  constructor(
+    private readonly modules: RelayModules,
+    private readonly opts = RELAY_DEFAULTS,
+  ) {}
+
+  handlerFor(def: ProtocolDef): RequestHandler {
+    return (inbound) => this.serve(def, inbound)
+  }
+
+  private async *serve(def: ProtocolDef, inbound: InboundRequest): AsyncGenerator<Uint8Array> {
+    const { metrics } = this.modules
+    const label = `${def.name}/${def.version}`
+    const startedMs = Date.now()
+    let result: Result = 'success'
+    try {
+      let req: RelayRequest
+      try {
+        req = toRelayRequest(def, inbound.request)
+      } catch (e) {
+        if (e instanceof ResponseError) throw new RelayFailure(e.code, e.message, 'invalid_request')
+        throw e
+      }
+      await this.admit(inbound.peerId, req, inbound.signal)
+      const cached = this.modules.cache.get(req.key) ?? this.cachedBlocks(req)
+      if (cached) {
+        result = 'cache_hit'
+        for (const chunk of cached.chunks) {
+          metrics?.chunks.inc({ protocol: label, source: 'cache' })
+          metrics?.bytes.inc({ protocol: label, source: 'cache' }, chunk.length)
+          yield chunk
+        }
+        return
+      }
+      yield* this.forward(req, inbound.peerId.toString(), inbound.signal)
+    } catch (e) {
+      result = e instanceof RelayFailure ? e.result : inbound.signal.aborted ? 'aborted' : 'upstream_failed'
+      throw e
+    } finally {
+      if (inbound.signal.aborted && result === 'success') result = 'aborted'
+      metrics?.requests.inc({ protocol: label, result })
+      metrics?.requestSeconds.observe(
+        { protocol: label, source: result === 'cache_hit' ? 'cache' : 'upstream' },
+        (Date.now() - startedMs) / 1000,
+      )
+    }
+  }
+
+  /** Inbound rate limit: a short delay when the requester is slightly over, ResourceUnavailable and a penalty beyond. */
+  private async admit(peerId: PeerId, req: RelayRequest, signal: AbortSignal): Promise<void> {
+    const label = `${req.def.name}/${req.def.version}`
+    const verdict = this.modules.limiter.check(peerId.toString(), req.def.name, req.cost)
+    if (!verdict.ok) {
+      this.modules.metrics?.rateLimited.inc({ protocol: label, outcome: verdict.reason })
+      this.modules.scores.apply(peerId.toString(), PeerAction.MidToleranceError, `rate_limited_${req.def.name}`)
+      throw new RelayFailure(RespCode.ResourceUnavailable, 'rate limited', 'rate_limited')
+    }
+    if (verdict.delayMs > 0) {
+      this.modules.metrics?.rateLimited.inc({ protocol: label, outcome: 'delayed' })
+      await sleep(verdict.delayMs, signal)
+    }
+  }
+
+  /** BlocksByRoot answered from blocks the cache holds by root (from earlier range or root responses). */
+  private cachedBlocks(req: RelayRequest) {
+    return req.blockRoots && req.blockRoots.length > 0 ? this.modules.cache.getBlocksByRoot(req.blockRoots) : undefined
+  }
+
+  private async *forward(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+    const tried = new Set([requester])
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.opts.firstChunkDeadlineMs)])
+    let lastError = 'no upstream tried'
+    for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
+      let upstream: Upstream
+      try {
+        upstream = await this.modules.queue.acquire(req, tried, deadline)
+      } catch (e) {
+        if (!(e instanceof QueueError)) throw e
+        if (e.code === QueueErrorCode.QUEUE_FULL) {
+          throw new RelayFailure(RespCode.ResourceUnavailable, 'busy: request queue full', 'queue_full')
+        }
+        if (e.code === QueueErrorCode.NO_UPSTREAM && attempt === 0) {
+          throw new RelayFailure(RespCode.ResourceUnavailable, 'no peer to serve this', 'no_upstream')
+        }
+        break // deadline, or no untried upstream left
+      }
+      const peer = upstream.peer.peerId.toString()
+      tried.add(peer)
+      if (attempt > 0) this.modules.metrics?.failovers.inc({ protocol: `${req.def.name}/${req.def.version}` })
+      this.modules.metrics?.upstreamChoice.inc({
+        protocol: `${req.def.name}/${req.def.version}`,
+        client: upstream.peer.client,
+      })
+      const outcome = yield* this.fromUpstream(req, upstream, deadline, signal)
+      if (outcome.done) return
+      lastError = outcome.error
+    }
+    throw new RelayFailure(RespCode.ResourceUnavailable, `no upstream could serve it: ${lastError}`, 'upstream_failed')
+  }
+
+  /**
+   * One upstream call. Chunks are checked, forwarded and collected for the cache. Returns done after a complete
+   * response; returns the error when the call failed before its first chunk (the caller fails over); throws
+   * a ServerError answer when it failed after chunks had been forwarded.
+   */
+  private async *fromUpstream(
+    req: RelayRequest,
+    upstream: Upstream,
+    deadline: AbortSignal,
+    signal: AbortSignal,
+  ): AsyncGenerator<Uint8Array, { done: true } | { done: false; error: string }> {
+    const { metrics, client } = this.modules
+    const label = `${req.def.name}/${req.def.version}`
+    const peer = upstream.peer.peerId.toString()
+    const validator = new ChunkValidator({ forkSchedule: this.modules.forkSchedule }, req)
+    const collected: ResponseChunk[] = []
+    const slots: Array<number | null> = []
+    const roots: Array<Uint8Array | null> = []
+    let collectedBytes = 0
+    let cacheable = true
+    let forwarded = 0
+    const startedMs = Date.now()
+    // Before the first chunk the request's deadline applies; after it, the client's per-chunk timeouts.
+    const call = new AbortController()
+    const onDeadline = () => forwarded === 0 && call.abort(deadline.reason)
+    const onGone = () => call.abort(signal.reason)
+    deadline.addEventListener('abort', onDeadline, { once: true })
+    signal.addEventListener('abort', onGone, { once: true })
+    try {
+      for await (const chunk of client.request(upstream.peer.peerId, req.def, req.ssz, {
+        maxChunks: req.maxChunks,
+        signal: call.signal,
+      })) {
+        let checked
+        try {
+          checked = validator.check(chunk)
+        } catch (e) {
+          call.abort(e) // the upstream stream is reset, not drained
+          throw e
+        }
+        if (forwarded === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
+        forwarded++
+        metrics?.chunks.inc({ protocol: label, source: 'upstream' })
+        metrics?.bytes.inc({ protocol: label, source: 'upstream' }, chunk.raw.length)
+        yield chunk.raw
+        collectedBytes += chunk.raw.length
+        if (collectedBytes > this.opts.maxCachedResponseBytes) cacheable = false
+        if (cacheable) {
+          collected.push(chunk)
+          slots.push(checked.slot)
+          roots.push(checked.blockRoot)
+        }
+      }
+      if (forwarded === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
+      metrics?.upstreamSeconds.observe({ protocol: label }, (Date.now() - startedMs) / 1000)
+      if (cacheable) this.remember(req, collected, slots, roots)
+      return { done: true }
+    } catch (e) {
+      if (signal.aborted) throw e // the requester left: nobody to answer
+      const reason = this.penalise(req, peer, e, forwarded === 0 && deadline.aborted)
+      metrics?.upstreamErrors.inc({ protocol: label, reason })
+      this.modules.logger.debug({ peer, protocol: req.def.id, reason, forwarded, err: e }, 'upstream failed')
+      if (forwarded > 0) {
+        throw new RelayFailure(
+          RespCode.ServerError,
+          `upstream failed mid-response: ${reason}`,
+          'failed_after_first_chunk',
+        )
+      }
+      return { done: false, error: reason }
+    } finally {
+      deadline.removeEventListener('abort', onDeadline)
+      signal.removeEventListener('abort', onGone)
+      upstream.release()
+    }
+  }
+
+  /** Charges the upstream for its failure (one pure mapping per error kind); returns the reason label. */
+  private penalise(req: RelayRequest, peer: string, e: unknown, deadlinePassed: boolean): string {
+    const { scores } = this.modules
+    if (e instanceof InvalidChunkError) {
+      scores.apply(peer, PeerAction.LowToleranceError, `relay_${e.reason}`)
+      return e.reason
+    }
+    if (e instanceof RequestError) {
+      // Our own deadline cut a silent upstream short: as slow as a TTFB timeout.
+      if (e.code === RequestErrorCode.ABORTED && deadlinePassed) {
+        scores.apply(peer, PeerAction.MidToleranceError, 'relay_deadline')
+        return 'deadline'
+      }
+      const action = penaltyForRequestError(e)
+      if (action) scores.apply(peer, action, `relay_${e.code.toLowerCase()}`)
+      return e.code === RequestErrorCode.ERROR_RESPONSE ? `error_response_${e.detail.respCode}` : e.code
+    }
+    this.modules.logger.warn({ err: e, protocol: req.def.id }, 'unexpected relay error')
+    return 'internal'
+  }
+
+  /** Caches a complete, validated response; blocks are also indexed by root, hashed off the hot path. */
+  private remember(
+    req: RelayRequest,
+    chunks: ResponseChunk[],
+    slots: Array<number | null>,
+    roots: Array<Uint8Array | null>,
+  ): void {
+    const { cache, chainView, forkSchedule } = this.modules
+    const finalizedSlot = chainView.status().finalizedEpoch * forkSchedule.config.slotsPerEpoch
+    // Immutable once finalized: a range ending there, or items that all lie there (items without a slot never do).
+    const lastSlot = req.range
+      ? req.range.endSlot - 1
+      : slots.reduce<number>((max, s) => Math.max(max, s ?? Infinity), -1)
+    const finalized = (req.range !== null || chunks.length > 0) && lastSlot <= finalizedSlot
+    cache.set(
+      req.key,
+      chunks.map((c) => c.raw),
+      { finalized },
+    )
+    const isBlocks = req.def.name === 'beacon_blocks_by_range' || req.def.name === 'beacon_blocks_by_root'
+    if (!isBlocks || chunks.length === 0) return
+    setImmediate(() => {
+      const blocks = chunks.map((chunk, i) => ({ root: roots[i] ?? this.blockRoot(chunk), chunk: chunk.raw }))
+      cache.setBlocks(blocks, { finalized })
+    })
+  }
+
+  private blockRoot(chunk: ResponseChunk): Uint8Array {
+    const boundary = this.modules.forkSchedule.forkForDigest(chunk.contextBytes!)!
+    return itemFacts('beacon_blocks_by_root', boundary.fork.name as ForkName, chunk.ssz!)!.blockRoot()
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const timer = setTimeout(done, ms)
+    function done() {
+      signal.removeEventListener('abort', gone)
+      resolve()
+    }
+    function gone() {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    signal.addEventListener('abort', gone, { once: true })
+  })
+}

@@ -1,0 +1,127 @@
+import { MAX_REQUEST_BLOCKS_DENEB, MAX_REQUEST_DATA_COLUMN_SIDECARS } from '../reqresp/constants.js'
+import { ResponseError } from '../reqresp/errors.js'
+import type { ProtocolDef } from '../reqresp/protocols.js'
+import { RespCode } from '../wire/index.js'
+
+/** fulu p2p-interface.md NUMBER_OF_COLUMNS: valid column indices are below it. */
+export const NUMBER_OF_COLUMNS = 128
+
+/**
+ * An inbound data request, validated and put in canonical form once: the bytes sent upstream and hashed into
+ * the cache key, plus what the response checks need (the slot range, the roots and columns asked for).
+ */
+export interface RelayRequest {
+  def: ProtocolDef
+  /** Canonical request SSZ (null for protocols with an empty request). */
+  ssz: Uint8Array | null
+  /** Protocol id + canonical request: equal requests share one cache entry. */
+  key: string
+  /** Items asked for: the rate-limit cost, counted as Lodestar counts it. */
+  cost: number
+  maxChunks: number
+  /** By-range requests: items must have slots in [startSlot, endSlot). */
+  range: { startSlot: number; endSlot: number } | null
+  /** By-root requests: requested block roots (hex) → column indices asked for (null: any item of that root). */
+  roots: Map<string, ReadonlySet<number> | null> | null
+  /** Column indices a by-range column request asks for. */
+  columns: ReadonlySet<number> | null
+  /** BlocksByRoot: the roots in requested order, for answering from blocks the cache already holds. */
+  blockRoots: Uint8Array[] | null
+}
+
+interface RangeRequest {
+  startSlot: number
+  count: number
+  step?: number
+  columns?: number[]
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+
+function invalid(message: string): never {
+  throw new ResponseError(RespCode.InvalidRequest, message)
+}
+
+/** Validates and canonicalises a decoded request; throws ResponseError(InvalidRequest) for one no peer should serve. */
+export function toRelayRequest(def: ProtocolDef, decoded: unknown): RelayRequest {
+  let request = decoded
+  let range: RelayRequest['range'] = null
+  let roots: RelayRequest['roots'] = null
+  let columns: RelayRequest['columns'] = null
+  let blockRoots: RelayRequest['blockRoots'] = null
+
+  switch (def.name) {
+    case 'beacon_blocks_by_range':
+    case 'blob_sidecars_by_range':
+    case 'light_client_updates_by_range': {
+      const r = decoded as RangeRequest & { startPeriod?: number }
+      if (r.count < 1) invalid('count must be at least 1')
+      // Serving fewer than asked is allowed: a clamped count keeps every upstream request within its quota.
+      const count = Math.min(r.count, MAX_REQUEST_BLOCKS_DENEB)
+      if (def.name === 'light_client_updates_by_range') {
+        request = { ...r, count }
+        break
+      }
+      // Since Deneb `step` is deprecated and served as 1.
+      request = def.name === 'beacon_blocks_by_range' ? { startSlot: r.startSlot, count, step: 1 } : { ...r, count }
+      range = { startSlot: r.startSlot, endSlot: r.startSlot + count }
+      break
+    }
+    case 'data_column_sidecars_by_range': {
+      const r = decoded as Required<Pick<RangeRequest, 'startSlot' | 'count' | 'columns'>>
+      if (r.count < 1) invalid('count must be at least 1')
+      const sorted = canonicalColumns(r.columns)
+      if (sorted.length === 0) invalid('no columns requested')
+      const count = Math.min(r.count, Math.floor(MAX_REQUEST_DATA_COLUMN_SIDECARS / sorted.length))
+      request = { startSlot: r.startSlot, count, columns: sorted }
+      range = { startSlot: r.startSlot, endSlot: r.startSlot + count }
+      columns = new Set(sorted)
+      break
+    }
+    case 'beacon_blocks_by_root': {
+      blockRoots = decoded as Uint8Array[]
+      roots = new Map(blockRoots.map((root) => [hex(root), null]))
+      break
+    }
+    case 'blob_sidecars_by_root': {
+      const ids = decoded as Array<{ blockRoot: Uint8Array; index: number }>
+      roots = groupByRoot(ids.map((id) => ({ blockRoot: id.blockRoot, columns: [id.index] })))
+      break
+    }
+    case 'data_column_sidecars_by_root': {
+      const ids = decoded as Array<{ blockRoot: Uint8Array; columns: number[] }>
+      for (const id of ids) canonicalColumns(id.columns)
+      roots = groupByRoot(ids)
+      break
+    }
+  }
+
+  const ssz = def.request ? def.request.serialize(request) : null
+  return {
+    def,
+    ssz,
+    key: `${def.id}|${ssz ? hex(ssz) : ''}`,
+    cost: def.requestCost(request),
+    maxChunks: def.maxResponseChunks(request),
+    range,
+    roots,
+    columns,
+    blockRoots,
+  }
+}
+
+function canonicalColumns(columns: number[]): number[] {
+  for (const c of columns) if (c >= NUMBER_OF_COLUMNS) invalid(`column ${c} is not below ${NUMBER_OF_COLUMNS}`)
+  return [...new Set(columns)].sort((a, b) => a - b)
+}
+
+function groupByRoot(ids: Array<{ blockRoot: Uint8Array; columns: number[] }>): Map<string, Set<number>> {
+  const out = new Map<string, Set<number>>()
+  for (const id of ids) {
+    const key = hex(id.blockRoot)
+    const set = out.get(key) ?? new Set<number>()
+    for (const c of id.columns) set.add(c)
+    out.set(key, set)
+  }
+  return out
+}

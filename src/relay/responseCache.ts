@@ -1,0 +1,191 @@
+import { LRUCache } from 'lru-cache'
+
+// Remembers complete, validated, successful req/resp responses as their raw wire chunks, so a hit is replayed
+// byte-for-byte. Responses and single blocks indexed by root share one LRU and one byte budget.
+
+/** Accounted per entry on top of the chunk and key bytes: map slot, value object, chunk array. */
+const ENTRY_OVERHEAD_BYTES = 128
+/** Response keys are the caller's; block keys are ours. Distinct prefixes keep the two from colliding. */
+const RESPONSE_KEY_PREFIX = 'res:'
+const BLOCK_KEY_PREFIX = 'root:'
+
+export const RESPONSE_CACHE_DEFAULTS = {
+  /** 256 MiB: bounded memory on a small VPS. */
+  maxBytes: 268_435_456,
+  /** maxBytes / 8: one huge response must not flush the cache. Follows maxBytes when only that is set. */
+  maxEntryBytes: 33_554_432,
+  /** 1 hour: finalized history is immutable, the limit only keeps cold data from squatting on the budget. */
+  finalizedTtlMs: 60 * 60_000,
+  /** 12 s, one mainnet slot: near the head an answer may grow with the next block or change with a reorg. */
+  headTtlMs: 12_000,
+}
+
+export type ResponseCacheOpts = typeof RESPONSE_CACHE_DEFAULTS
+
+export interface ResponseCacheModules {
+  /** Milliseconds on a monotonic clock; defaults to performance.now(). Injected by tests to drive TTLs. */
+  now?: () => number
+}
+
+export interface CachedResponse {
+  /** Each element is exactly one encoded response chunk (result byte, context bytes, varint, snappy frames). */
+  chunks: readonly Uint8Array[]
+  /** Sum of the chunks' byte lengths: what replaying this response writes to the wire. */
+  bytes: number
+}
+
+export interface CacheStats {
+  hits: number
+  misses: number
+  /** Entries dropped for the byte budget or for age; replacements, refusals and clear() are not counted. */
+  evictions: number
+  /** Accounted bytes of live entries (chunks + keys + per-entry overhead); never above maxBytes. */
+  bytes: number
+  entries: number
+}
+
+export class ResponseCache {
+  private readonly opts: ResponseCacheOpts
+  private readonly lru: LRUCache<string, CachedResponse>
+  private hits = 0
+  private misses = 0
+  private evictions = 0
+
+  constructor(modules: ResponseCacheModules = {}, opts: Partial<ResponseCacheOpts> = {}) {
+    const maxBytes = opts.maxBytes ?? RESPONSE_CACHE_DEFAULTS.maxBytes
+    this.opts = {
+      ...RESPONSE_CACHE_DEFAULTS,
+      ...opts,
+      maxEntryBytes: opts.maxEntryBytes ?? Math.floor(maxBytes / 8),
+    }
+    validate(this.opts)
+    const now = modules.now ?? (() => performance.now())
+    this.lru = new LRUCache<string, CachedResponse>({
+      maxSize: this.opts.maxBytes,
+      sizeCalculation: (value, key) => value.bytes + key.length + ENTRY_OVERHEAD_BYTES,
+      // lru-cache reads a start time of 0 as "no TTL"; the offset keeps a clock that starts at 0 from
+      // making entries immortal. Only differences of this clock are used, so the offset changes nothing else.
+      perf: { now: () => now() + 1 },
+      // 0: read the clock on every check instead of caching it behind a timer (one timer per ms otherwise,
+      // and an injected clock would be ignored for up to 1 ms).
+      ttlResolution: 0,
+      // No ttlAutopurge: that is a timer per entry. Expired entries go lazily on get, or when stats is read.
+      dispose: (_value, _key, reason) => {
+        if (reason === 'evict' || reason === 'expire') this.evictions++
+      },
+    })
+  }
+
+  /** A stored response, counted as a hit or a miss. */
+  get(key: string): CachedResponse | undefined {
+    const found = this.lru.get(RESPONSE_KEY_PREFIX + key)
+    if (found) this.hits++
+    else this.misses++
+    return found
+  }
+
+  /**
+   * Stores a complete, validated, successful response (replacing any previous one for the key).
+   * An empty response is stored only when finalized: finalized history will never have anything, while near
+   * the head "nothing yet" may change with the next block. A response that is not stored (empty near the head,
+   * or over maxEntryBytes) also drops the older entry for the key, since this newer answer supersedes it.
+   */
+  set(key: string, chunks: readonly Uint8Array[], opts: { finalized: boolean }): void {
+    if (chunks.length === 0 && !opts.finalized) {
+      this.lru.delete(RESPONSE_KEY_PREFIX + key)
+      return
+    }
+    this.store(RESPONSE_KEY_PREFIX + key, chunks, opts.finalized)
+  }
+
+  /**
+   * Index single blocks (from a by-range or by-root response) by block root, so by-root requests can be answered
+   * from them. Each chunk is one complete block response chunk, stored under its own key in the shared budget.
+   */
+  setBlocks(blocks: ReadonlyArray<{ root: Uint8Array; chunk: Uint8Array }>, opts: { finalized: boolean }): void {
+    for (const { root, chunk } of blocks) this.store(blockKey(root), [chunk], opts.finalized)
+  }
+
+  /**
+   * The chunks for these roots in the requested order, only when EVERY root is present (else undefined, counted
+   * as a miss): a partial answer is valid on the wire, but worse than what an upstream may hold.
+   */
+  getBlocksByRoot(roots: readonly Uint8Array[]): CachedResponse | undefined {
+    // An empty request is the caller's to answer or reject; answering it from here would hide that choice.
+    if (roots.length === 0) {
+      this.misses++
+      return undefined
+    }
+    const chunks: Uint8Array[] = []
+    let bytes = 0
+    for (const root of roots) {
+      const found = this.lru.get(blockKey(root))
+      if (!found) {
+        this.misses++
+        return undefined
+      }
+      chunks.push(...found.chunks)
+      bytes += found.bytes
+    }
+    this.hits++
+    return { chunks, bytes }
+  }
+
+  /**
+   * Read by metrics at scrape time. Expired entries are dropped first (one pass over the entries), so bytes and
+   * entries count only live content and the expiries show in evictions.
+   */
+  get stats(): CacheStats {
+    this.lru.purgeStale()
+    return {
+      hits: this.hits,
+      misses: this.misses,
+      evictions: this.evictions,
+      bytes: this.lru.calculatedSize,
+      entries: this.lru.size,
+    }
+  }
+
+  /** Drops all content. The counters keep counting: metrics export them as monotonic totals. */
+  clear(): void {
+    this.lru.clear()
+  }
+
+  private store(key: string, chunks: readonly Uint8Array[], finalized: boolean): void {
+    const owned = Object.freeze(chunks.map(ownChunk))
+    let bytes = 0
+    for (const chunk of owned) bytes += chunk.byteLength
+    if (bytes + key.length + ENTRY_OVERHEAD_BYTES > this.opts.maxEntryBytes) {
+      this.lru.delete(key)
+      return
+    }
+    const ttl = finalized ? this.opts.finalizedTtlMs : this.opts.headTtlMs
+    this.lru.set(key, { chunks: owned, bytes }, { ttl })
+  }
+}
+
+/**
+ * A chunk that is a view into a larger buffer (a socket read, a pooled Buffer) is copied, so the cache never
+ * keeps more memory alive than it accounts for. A chunk that owns its whole buffer is kept as is: the caller
+ * hands it over and must not change it afterwards.
+ */
+function ownChunk(chunk: Uint8Array): Uint8Array {
+  return chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice()
+}
+
+function blockKey(root: Uint8Array): string {
+  return BLOCK_KEY_PREFIX + Buffer.from(root.buffer, root.byteOffset, root.byteLength).toString('hex')
+}
+
+function validate(opts: ResponseCacheOpts): void {
+  for (const [name, value] of Object.entries(opts)) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new RangeError(`response cache: ${name} must be a positive integer, got ${value}`)
+    }
+  }
+  if (opts.maxEntryBytes > opts.maxBytes) {
+    throw new RangeError(
+      `response cache: maxEntryBytes (${opts.maxEntryBytes}) must not exceed maxBytes (${opts.maxBytes})`,
+    )
+  }
+}

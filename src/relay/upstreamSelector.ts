@@ -1,0 +1,103 @@
+import type { UpstreamLease, UpstreamLimiter } from '../limits/index.js'
+import type { PeerData, PeerStore } from '../peers/peerStore.js'
+import type { PeerScores } from '../peers/score.js'
+import type { RelayRequest } from './relayRequest.js'
+
+export const UPSTREAM_SELECTOR_DEFAULTS = {
+  /** Peers at or below this score rest as upstreams (a few recent failures) until their score decays back. */
+  minScore: -10,
+  /** Weight of the newest sample in a peer's latency average: adapts within a few requests, ignores one outlier. */
+  latencyAlpha: 0.3,
+  /** Score points one second of average latency costs in the comparison: 1 s slower ≈ 10 points worse. */
+  scorePerLatencySecond: 10,
+}
+
+export interface UpstreamSelectorModules {
+  peerStore: PeerStore
+  scores: PeerScores
+  limiter: UpstreamLimiter
+  /** Operator-chosen peers (static peers): chosen first whenever one can take the request. */
+  isPreferred(peer: string): boolean
+}
+
+export type UpstreamChoice =
+  | { kind: 'chosen'; peer: PeerData; lease: UpstreamLease }
+  /** Eligible peers exist but all are at their self-limit: retry in `waitMs` (or on a release). */
+  | { kind: 'busy'; waitMs: number }
+  /** No connected peer could serve this request. */
+  | { kind: 'none' }
+
+/**
+ * Chooses the upstream for a request: among handshaken peers that speak the protocol, are not the requester
+ * (or already tried), are in good standing, are under their self-limit and whose Status covers the request,
+ * take two at random and keep the better by score and recent latency ("power of two choices": spreads load
+ * while avoiding slow or failing peers, without herding onto a single best one).
+ */
+export class UpstreamSelector {
+  private readonly latencyMs = new Map<string, number>()
+
+  constructor(
+    private readonly modules: UpstreamSelectorModules,
+    private readonly opts = UPSTREAM_SELECTOR_DEFAULTS,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  choose(req: RelayRequest, exclude: ReadonlySet<string>): UpstreamChoice {
+    const eligible = this.eligible(req, exclude)
+    if (eligible.length === 0) return { kind: 'none' }
+    const { limiter } = this.modules
+    const protocol = req.def.name
+    const ready = eligible.filter((p) => limiter.canAcquire(p.peerId.toString(), protocol, req.cost))
+    if (ready.length === 0) {
+      const waitMs = Math.min(...eligible.map((p) => limiter.waitMs(p.peerId.toString(), protocol, req.cost)))
+      return { kind: 'busy', waitMs }
+    }
+    const preferred = ready.filter((p) => this.modules.isPreferred(p.peerId.toString()))
+    const peer = this.pickOfTwo(preferred.length > 0 ? preferred : ready)
+    const lease = limiter.tryAcquire(peer.peerId.toString(), protocol, req.cost)
+    if (!lease) throw new Error('upstream limiter refused a peer it reported ready') // same tick: cannot happen
+    return { kind: 'chosen', peer, lease }
+  }
+
+  /** Feeds a completed upstream call's time to first chunk into the peer's latency average. */
+  recordLatency(peer: string, ms: number): void {
+    const previous = this.latencyMs.get(peer)
+    const a = this.opts.latencyAlpha
+    this.latencyMs.set(peer, previous === undefined ? ms : a * ms + (1 - a) * previous)
+  }
+
+  forgetPeer(peer: string): void {
+    this.latencyMs.delete(peer)
+  }
+
+  private eligible(req: RelayRequest, exclude: ReadonlySet<string>): PeerData[] {
+    const out: PeerData[] = []
+    for (const p of this.modules.peerStore.all()) {
+      const id = p.peerId.toString()
+      if (!p.handshaken || !p.status || exclude.has(id)) continue
+      if (p.protocols && !p.protocols.has(req.def.id)) continue
+      if (this.modules.scores.score(id) <= this.opts.minScore) continue
+      if (
+        req.range &&
+        (p.status.headSlot < req.range.startSlot || p.status.earliestAvailableSlot > req.range.startSlot)
+      )
+        continue
+      out.push(p)
+    }
+    return out
+  }
+
+  private pickOfTwo(peers: PeerData[]): PeerData {
+    const a = peers[Math.floor(this.random() * peers.length)]
+    if (peers.length === 1) return a
+    let b = peers[Math.floor(this.random() * (peers.length - 1))]
+    if (b === a) b = peers[peers.length - 1] // the second draw skips the first pick
+    return this.rank(b) > this.rank(a) ? b : a
+  }
+
+  private rank(peer: PeerData): number {
+    const id = peer.peerId.toString()
+    const latency = this.latencyMs.get(id) ?? peer.pingRttMs ?? 0
+    return this.modules.scores.score(id) - (latency / 1000) * this.opts.scorePerLatencySecond
+  }
+}

@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
+import type { ContowerNode } from '../../src/node.js'
+import { getProtocol } from '../../src/reqresp/protocols.js'
+import { startPeer, startRelay, testChain } from '../helpers/devnet.js'
+
+const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
+const BY_ROOT = getProtocol('beacon_blocks_by_root', 2)
+
+const cleanup: Array<{ stop(): unknown }> = []
+afterEach(async () => {
+  await Promise.all(cleanup.splice(0).map((c) => c.stop()))
+})
+
+async function track<T extends { stop(): unknown }>(p: Promise<T>): Promise<T> {
+  const v = await p
+  cleanup.push(v)
+  return v
+}
+
+async function handshaken(node: ContowerNode, peers: SimulatedPeer[]): Promise<void> {
+  for (const p of peers)
+    await expect.poll(() => node.peerStore.get(p.peerId)?.handshaken, { timeout: 10_000 }).toBe(true)
+}
+
+const range = (startSlot: number, count: number) => BY_RANGE.request!.serialize({ startSlot, count, step: 1 })
+const concat = (parts: Uint8Array[]) => Buffer.concat(parts)
+
+describe('relay', () => {
+  it('forwards BlocksByRange byte-for-byte and answers a repeat from the cache', async () => {
+    const { network, chain } = testChain()
+    const upstreams = [await track(startPeer(network, chain)), await track(startPeer(network, chain))]
+    const node = await track(startRelay(network, upstreams))
+    await handshaken(node, upstreams)
+    const requester = await track(startPeer(network, chain, { serveBlocks: false }))
+    await requester.libp2p.dial(node.listenAddresses[0])
+    await requester.libp2p.dial(upstreams[0].multiaddr)
+
+    const direct = await requester.fetch(upstreams[0].peerId, BY_RANGE, range(10, 20), 20)
+    const relayed = await requester.fetch(node.libp2p.peerId, BY_RANGE, range(10, 20), 20)
+    expect(relayed).toHaveLength(20)
+    expect(concat(relayed.map((c) => c.raw))).toEqual(concat(direct.map((c) => c.raw)))
+    const servedBefore = upstreams.map((u) => u.servedCount('beacon_blocks_by_range').requests)
+
+    const again = await requester.fetch(node.libp2p.peerId, BY_RANGE, range(10, 20), 20)
+    expect(concat(again.map((c) => c.raw))).toEqual(concat(direct.map((c) => c.raw)))
+    expect(upstreams.map((u) => u.servedCount('beacon_blocks_by_range').requests)).toEqual(servedBefore)
+
+    // Blocks from the range response also answer by root, without an upstream call.
+    const roots = [chain.blockAt(12)!.root, chain.blockAt(15)!.root]
+    await expect.poll(() => node.relayCache.stats.entries, { timeout: 2_000 }).toBeGreaterThan(1)
+    const byRoot = await requester.fetch(node.libp2p.peerId, BY_ROOT, BY_ROOT.request!.serialize(roots), 2)
+    expect(byRoot.map((c) => c.raw)).toEqual([relayed[2].raw, relayed[5].raw])
+    expect(upstreams.map((u) => u.servedCount('beacon_blocks_by_root').requests)).toEqual([0, 0])
+  })
+})

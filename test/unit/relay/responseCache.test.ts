@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest'
+import { RESPONSE_CACHE_DEFAULTS, ResponseCache, type ResponseCacheOpts } from '../../../src/relay/responseCache.js'
+
+const HEAD = { finalized: false }
+const FINAL = { finalized: true }
+
+/** A cache on a hand-driven clock that starts at 0 (lru-cache reads a start of 0 as "no TTL"). */
+function cache(opts: Partial<ResponseCacheOpts> = {}): { c: ResponseCache; advance: (ms: number) => void } {
+  let now = 0
+  return { c: new ResponseCache({ now: () => now }, opts), advance: (ms) => (now += ms) }
+}
+
+function bytes(length: number, fill: number): Uint8Array {
+  return new Uint8Array(length).fill(fill)
+}
+
+function root(n: number): Uint8Array {
+  return bytes(32, n)
+}
+
+// Four 1000-byte entries do not fit in 3500 bytes, three do (each also carries its key and a fixed overhead).
+const SMALL = { maxBytes: 3500, maxEntryBytes: 3500 }
+
+describe('ResponseCache', () => {
+  it('documents its defaults', () => {
+    expect(RESPONSE_CACHE_DEFAULTS).toEqual({
+      maxBytes: 268_435_456,
+      maxEntryBytes: 268_435_456 / 8,
+      finalizedTtlMs: 3_600_000,
+      headTtlMs: 12_000,
+    })
+  })
+
+  it('replays exactly the stored chunks, boundaries included', () => {
+    const { c } = cache()
+    const chunks = [Uint8Array.of(0, 4, 1, 2, 3, 4), Uint8Array.of(0, 2, 9, 8)]
+    c.set('/eth2/x:00ff', chunks, FINAL)
+    const hit = c.get('/eth2/x:00ff')
+    expect(hit?.chunks).toEqual([Uint8Array.of(0, 4, 1, 2, 3, 4), Uint8Array.of(0, 2, 9, 8)])
+    expect(hit?.bytes).toBe(10)
+  })
+
+  it('counts hits and misses', () => {
+    const { c } = cache()
+    expect(c.get('k')).toBeUndefined()
+    c.set('k', [bytes(10, 1)], FINAL)
+    expect(c.get('k')).toBeDefined()
+    expect(c.get('k')).toBeDefined()
+    expect(c.get('other')).toBeUndefined()
+    expect(c.stats).toMatchObject({ hits: 2, misses: 2, entries: 1 })
+  })
+
+  it('replaces an entry set again under the same key', () => {
+    const { c } = cache()
+    c.set('k', [bytes(100, 1)], FINAL)
+    c.set('k', [bytes(10, 2), bytes(10, 3)], FINAL)
+    expect(c.get('k')?.chunks).toEqual([bytes(10, 2), bytes(10, 3)])
+    const { c: fresh } = cache()
+    fresh.set('k', [bytes(10, 2), bytes(10, 3)], FINAL)
+    expect(c.stats).toMatchObject({ entries: 1, bytes: fresh.stats.bytes, evictions: 0 })
+  })
+
+  it('evicts the least recently used entry to stay within the byte budget, and counts it', () => {
+    const { c } = cache(SMALL)
+    for (const key of ['a', 'b', 'c']) c.set(key, [bytes(1000, 1)], FINAL)
+    expect(c.stats).toMatchObject({ entries: 3, evictions: 0 })
+    c.get('a') // now 'b' is the least recently used
+    c.set('d', [bytes(1000, 2)], FINAL)
+    expect(c.get('b')).toBeUndefined()
+    for (const key of ['a', 'c', 'd']) expect(c.get(key)).toBeDefined()
+    expect(c.stats).toMatchObject({ entries: 3, evictions: 1 })
+    expect(c.stats.bytes).toBeLessThanOrEqual(SMALL.maxBytes)
+  })
+
+  it('never holds more than maxBytes, whatever the mix of sizes', () => {
+    const { c } = cache(SMALL)
+    for (let i = 0; i < 200; i++) {
+      c.set(`k${i}`, [bytes((i * 37) % 1500, 1), bytes((i * 11) % 400, 2)], FINAL)
+      expect(c.stats.bytes).toBeLessThanOrEqual(SMALL.maxBytes)
+    }
+    expect(c.stats.entries).toBeGreaterThan(1)
+    expect(c.stats.evictions).toBeGreaterThan(0)
+  })
+
+  it('refuses an entry over maxEntryBytes without flushing the others, and drops the older entry for its key', () => {
+    const { c } = cache({ maxBytes: 8000 }) // maxEntryBytes follows: 1000
+    c.set('small', [bytes(500, 1)], FINAL)
+    c.set('big', [bytes(400, 1)], FINAL)
+    c.set('big', [bytes(1000, 2)], FINAL)
+    expect(c.get('big')).toBeUndefined()
+    expect(c.get('small')).toBeDefined()
+    expect(c.stats).toMatchObject({ entries: 1, evictions: 0 })
+  })
+
+  it('expires head entries after headTtlMs while finalized ones live for finalizedTtlMs', () => {
+    const { c, advance } = cache({ headTtlMs: 12_000, finalizedTtlMs: 60_000 })
+    c.set('head', [bytes(10, 1)], HEAD)
+    c.set('final', [bytes(10, 2)], FINAL)
+    advance(11_999)
+    expect(c.get('head')).toBeDefined()
+    advance(2)
+    expect(c.get('head')).toBeUndefined()
+    expect(c.get('final')).toBeDefined()
+    expect(c.stats.evictions).toBe(1)
+    advance(48_000)
+    expect(c.get('final')).toBeUndefined()
+    expect(c.stats).toMatchObject({ evictions: 2, entries: 0, bytes: 0 })
+  })
+
+  it('drops expired entries when stats are read, so bytes and entries count live content only', () => {
+    const { c, advance } = cache()
+    c.set('head', [bytes(100, 1)], HEAD)
+    c.set('final', [bytes(100, 2)], FINAL)
+    const before = c.stats.bytes
+    advance(RESPONSE_CACHE_DEFAULTS.headTtlMs + 1)
+    const after = c.stats
+    expect(after).toMatchObject({ entries: 1, evictions: 1, hits: 0, misses: 0 })
+    expect(after.bytes).toBeLessThan(before)
+    expect(after.bytes).toBeGreaterThan(0)
+  })
+
+  it('caches an empty response only when finalized', () => {
+    const { c } = cache()
+    c.set('empty-head', [], HEAD)
+    expect(c.get('empty-head')).toBeUndefined()
+    c.set('empty-final', [], FINAL)
+    expect(c.get('empty-final')).toEqual({ chunks: [], bytes: 0 })
+  })
+
+  it('drops the older entry when a head response comes back empty', () => {
+    const { c } = cache()
+    c.set('k', [bytes(10, 1)], HEAD)
+    c.set('k', [], HEAD)
+    expect(c.get('k')).toBeUndefined()
+    expect(c.stats.entries).toBe(0)
+  })
+
+  it('copies a chunk that is a view into a larger buffer, so it keeps only its own bytes alive', () => {
+    const { c } = cache()
+    const big = new Uint8Array(4096).fill(7)
+    c.set('k', [big.subarray(100, 110), big.subarray(0, 20)], FINAL)
+    const [mid, start] = c.get('k')!.chunks
+    expect(mid).toEqual(bytes(10, 7))
+    expect(mid!.buffer.byteLength).toBe(10)
+    expect(start).toEqual(bytes(20, 7))
+    expect(start!.buffer.byteLength).toBe(20)
+  })
+
+  it('answers by-root from indexed blocks in the requested order, only when every root is present', () => {
+    const { c } = cache()
+    c.setBlocks(
+      [1, 2, 3].map((n) => ({ root: root(n), chunk: bytes(20 + n, n) })),
+      FINAL,
+    )
+    const hit = c.getBlocksByRoot([root(3), root(1), root(2)])
+    expect(hit?.chunks).toEqual([bytes(23, 3), bytes(21, 1), bytes(22, 2)])
+    expect(hit?.bytes).toBe(66)
+    expect(c.getBlocksByRoot([root(1), root(4)])).toBeUndefined()
+    expect(c.getBlocksByRoot([])).toBeUndefined()
+    expect(c.stats).toMatchObject({ hits: 1, misses: 2, entries: 3 })
+  })
+
+  it('keeps indexed blocks apart from responses whose key looks like a block key', () => {
+    const { c } = cache()
+    c.setBlocks([{ root: root(1), chunk: bytes(10, 1) }], FINAL)
+    expect(c.get(`root:${Buffer.from(root(1)).toString('hex')}`)).toBeUndefined()
+    c.set(`root:${Buffer.from(root(2)).toString('hex')}`, [bytes(10, 2)], FINAL)
+    expect(c.getBlocksByRoot([root(2)])).toBeUndefined()
+  })
+
+  it('expires indexed head blocks like head responses', () => {
+    const { c, advance } = cache()
+    c.setBlocks([{ root: root(1), chunk: bytes(10, 1) }], HEAD)
+    c.setBlocks([{ root: root(2), chunk: bytes(10, 2) }], FINAL)
+    advance(RESPONSE_CACHE_DEFAULTS.headTtlMs + 1)
+    expect(c.getBlocksByRoot([root(1)])).toBeUndefined()
+    expect(c.getBlocksByRoot([root(2)])).toBeDefined()
+  })
+
+  it('shares one byte budget between responses and indexed blocks', () => {
+    const { c } = cache(SMALL) // two responses and one block fit, two of each do not
+    c.set('a', [bytes(1000, 1)], FINAL)
+    c.set('b', [bytes(1000, 1)], FINAL)
+    c.setBlocks(
+      [1, 2].map((n) => ({ root: root(n), chunk: bytes(900, n) })),
+      FINAL,
+    )
+    expect(c.get('a')).toBeUndefined() // the oldest response made room for the second block
+    expect(c.getBlocksByRoot([root(1), root(2)])).toBeDefined()
+    expect(c.get('b')).toBeDefined() // now block 1 is the least recently used
+    c.set('c', [bytes(1000, 3)], FINAL)
+    expect(c.getBlocksByRoot([root(1)])).toBeUndefined() // a response made room by evicting a block
+    expect(c.getBlocksByRoot([root(2)])).toBeDefined()
+    expect(c.stats).toMatchObject({ entries: 3, evictions: 2 })
+    expect(c.stats.bytes).toBeLessThanOrEqual(SMALL.maxBytes)
+  })
+
+  it('clear() drops all content but keeps the running counters', () => {
+    const { c } = cache()
+    c.set('k', [bytes(10, 1)], FINAL)
+    c.setBlocks([{ root: root(1), chunk: bytes(10, 1) }], FINAL)
+    c.get('k')
+    c.clear()
+    expect(c.stats).toMatchObject({ entries: 0, bytes: 0, evictions: 0, hits: 1 })
+    expect(c.get('k')).toBeUndefined()
+    expect(c.getBlocksByRoot([root(1)])).toBeUndefined()
+  })
+
+  it('rejects options that cannot work', () => {
+    expect(() => new ResponseCache({}, { maxBytes: 1000, maxEntryBytes: 2000 })).toThrow(/maxEntryBytes/)
+    expect(() => new ResponseCache({}, { headTtlMs: 0 })).toThrow(/headTtlMs/)
+    expect(() => new ResponseCache({}, { maxBytes: 1.5 })).toThrow(/maxBytes/)
+  })
+})

@@ -179,6 +179,7 @@ export class ContowerNode {
         peerStore: this.peerStore,
         scores: this.scores,
         forkSchedule: this.forkSchedule,
+        clock: this.clock,
         chainView: this.chainView,
         responseTypes,
         reqrespMetrics,

@@ -6,6 +6,7 @@ import { type LoadedConfig, loadConfig } from '../config/load.js'
 import type { CommandName } from '../config/options.js'
 import { IdentityError } from '../identity/identity.js'
 import { VERSION } from '../version.js'
+import { runDevnet } from './devnetCommand.js'
 import { runIdentity } from './identityCommand.js'
 import { runStart } from './startCommand.js'
 import { yargsOptionsFor } from './yargsOptions.js'
@@ -22,6 +23,10 @@ const COMMANDS: Record<CommandName, { describe: string; run: Runner }> = {
     describe: 'Print the node identity (peer id, listen multiaddrs); creates it if missing',
     run: runIdentity,
   },
+  devnet: {
+    describe: 'Run a local beacon network on 127.0.0.1 (serving and syncing peers) relaying through Contower',
+    run: runDevnet,
+  },
 }
 
 /** Parses argv, loads the configuration and runs the command; resolves with the process exit code. */
@@ -35,7 +40,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     .version(VERSION)
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .strict()
-    .demandCommand(1, 'give a command: start or identity')
+    .demandCommand(1, 'give a command: start, devnet or identity')
     .recommendCommands()
     .wrap(Math.min(120, process.stdout.columns ?? 120))
     .epilogue('Configuration precedence: defaults < --config file < CONTOWER_* environment < flags.')

@@ -246,6 +246,12 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
     metrics: get('metrics'),
     metricsAddress: get('metrics-address'),
     metricsPort: get('metrics-port'),
+    servingPeers: get('serving-peers'),
+    syncingPeers: get('syncing-peers'),
+    slotSeconds: get('slot-seconds'),
+    historySlots: get('history-slots'),
+    blockBytes: get('block-bytes'),
+    duration: get('duration'),
     logLevel: get('log-level'),
     logFormat: get('log-format'),
   } as ContowerConfig

@@ -4,7 +4,7 @@
 export type OptionType =
   'string' | 'integer' | 'boolean' | 'enum' | 'list' | 'hex32' | 'ipv4' | 'multiaddrs' | 'subnets' | 'url' | 'quotas'
 
-export type CommandName = 'start' | 'identity'
+export type CommandName = 'start' | 'identity' | 'devnet'
 
 export interface OptionDef {
   /** kebab-case name: the CLI flag and the config-file key. The env name is derived from it. */
@@ -21,8 +21,13 @@ export interface OptionDef {
   commands: readonly CommandName[]
 }
 
-const ALL: readonly CommandName[] = ['start', 'identity']
+const ALL: readonly CommandName[] = ['start', 'identity', 'devnet']
 const START: readonly CommandName[] = ['start']
+/** A node of one's own: the devnet runs on 127.0.0.1 with a throwaway identity. */
+const NODE: readonly CommandName[] = ['start', 'identity']
+/** Options of the relay itself, which the devnet's Contower takes too. */
+const RELAY: readonly CommandName[] = ['start', 'devnet']
+const DEVNET: readonly CommandName[] = ['devnet']
 const PORT = { min: 0, max: 65535 } as const
 
 export const NETWORKS = ['mainnet', 'sepolia', 'hoodi', 'custom'] as const
@@ -83,7 +88,7 @@ export const OPTIONS: readonly OptionDef[] = [
     default: '.contower',
     defaultReason: 'relative to the working directory; Docker sets /data',
     description: 'Directory for the node identity key (the only state that survives a restart)',
-    commands: ALL,
+    commands: NODE,
   },
   {
     name: 'listen-address',
@@ -91,7 +96,7 @@ export const OPTIONS: readonly OptionDef[] = [
     default: '0.0.0.0',
     defaultReason: 'a public relay must be reachable by peers',
     description: 'IPv4 address the libp2p TCP listener binds to',
-    commands: ALL,
+    commands: NODE,
   },
   {
     name: 'port',
@@ -183,7 +188,7 @@ export const OPTIONS: readonly OptionDef[] = [
     default: 268_435_456,
     defaultReason: '256 MiB: a few thousand blocks, small next to a VPS’s memory',
     description: 'Byte budget of the relay’s response cache',
-    commands: START,
+    commands: RELAY,
   },
   {
     name: 'rate-limits',
@@ -192,7 +197,7 @@ export const OPTIONS: readonly OptionDef[] = [
     defaultReason: 'the quotas Lodestar enforces per peer, so Contower is as strict as the clients',
     description:
       'Per-peer inbound quotas replacing the defaults, as protocol:tokens/seconds (e.g. beacon_blocks_by_range:256/10); global:tokens/seconds adds one bucket over all peers',
-    commands: START,
+    commands: RELAY,
   },
   {
     name: 'metrics',
@@ -200,7 +205,7 @@ export const OPTIONS: readonly OptionDef[] = [
     default: true,
     defaultReason: 'operators scrape it; it binds to loopback only',
     description: 'Serve Prometheus /metrics and /health (--no-metrics to turn off)',
-    commands: START,
+    commands: RELAY,
   },
   {
     name: 'metrics-address',
@@ -208,7 +213,7 @@ export const OPTIONS: readonly OptionDef[] = [
     default: '127.0.0.1',
     defaultReason: 'nothing is exposed beyond the host unless asked',
     description: 'Address of the metrics and health HTTP server',
-    commands: START,
+    commands: RELAY,
   },
   {
     name: 'metrics-port',
@@ -217,7 +222,67 @@ export const OPTIONS: readonly OptionDef[] = [
     default: 8008,
     defaultReason: 'the port Lodestar and Lighthouse use for metrics',
     description: 'Port of the metrics and health HTTP server',
-    commands: START,
+    commands: RELAY,
+  },
+  {
+    name: 'serving-peers',
+    type: 'integer',
+    min: 1,
+    max: 32,
+    default: 3,
+    defaultReason: 'enough for failover and load balancing to show',
+    description: 'Simulated beacon peers that hold the whole chain and serve it',
+    commands: DEVNET,
+  },
+  {
+    name: 'syncing-peers',
+    type: 'integer',
+    min: 0,
+    max: 32,
+    default: 2,
+    defaultReason: 'fewer than the serving peers, so their Status never outvotes the chain',
+    description: 'Simulated peers that start at genesis, are connected only to Contower and sync through it',
+    commands: DEVNET,
+  },
+  {
+    name: 'slot-seconds',
+    type: 'integer',
+    min: 1,
+    max: 12,
+    default: 2,
+    defaultReason: 'a new block every 2 s keeps the demo moving',
+    description: 'Slot duration of the devnet chain',
+    commands: DEVNET,
+  },
+  {
+    name: 'history-slots',
+    type: 'integer',
+    min: 0,
+    max: 4096,
+    default: 128,
+    defaultReason: 'four epochs: a finalized checkpoint and a few sync batches to relay',
+    description: 'Slots of chain that exist when the devnet starts (its genesis is that far in the past)',
+    commands: DEVNET,
+  },
+  {
+    name: 'block-bytes',
+    type: 'integer',
+    min: 0,
+    max: 2_000_000,
+    default: 100_000,
+    defaultReason: 'the size of a typical mainnet block',
+    description: 'Execution-payload transaction bytes per synthetic block',
+    commands: DEVNET,
+  },
+  {
+    name: 'duration',
+    type: 'integer',
+    min: 0,
+    max: 86_400,
+    default: 0,
+    defaultReason: 'run until Ctrl-C',
+    description: 'Stop the devnet by itself after this many seconds (0: run until interrupted)',
+    commands: DEVNET,
   },
   {
     name: 'log-level',

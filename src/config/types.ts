@@ -35,6 +35,13 @@ export interface ContowerConfig {
   metrics: boolean
   metricsAddress: string
   metricsPort: number
+  /** devnet only */
+  servingPeers: number
+  syncingPeers: number
+  slotSeconds: number
+  historySlots: number
+  blockBytes: number
+  duration: number
   logLevel: LogLevel
   logFormat: LogFormat
 }

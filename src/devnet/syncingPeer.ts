@@ -89,8 +89,10 @@ export class SyncingPeer extends SimulatedPeer {
       const reply = await this.client.requestOne(upstream, STATUS_V2, ours)
       const theirs = asPeerStatus(ssz.fulu.Status.deserialize(reply.ssz!))
       const head = this.head
-      if (theirs.headSlot <= head.slot) return
-      const count = Math.min(this.syncOpts.batchSize ?? SYNCING_PEER_DEFAULTS.batchSize, theirs.headSlot - head.slot)
+      // Without gossip to announce new blocks, follow the wall clock past a peer's Status head.
+      const target = Math.max(theirs.headSlot, this.clock.currentSlot)
+      if (target <= head.slot) return
+      const count = Math.min(this.syncOpts.batchSize ?? SYNCING_PEER_DEFAULTS.batchSize, target - head.slot)
       const request = BLOCKS_BY_RANGE.request!.serialize({ startSlot: head.slot + 1, count, step: 1 })
       this.progress.requests++
       for await (const chunk of this.client.request(upstream, BLOCKS_BY_RANGE, request, { maxChunks: count })) {

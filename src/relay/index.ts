@@ -1,7 +1,7 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 import type { ChainView } from '../chain/chainView.js'
-import type { ForkSchedule } from '../chain/index.js'
+import type { Clock, ForkSchedule } from '../chain/index.js'
 import { GLOBAL_QUOTA_KEY, InboundRateLimiter, quotaMap, UpstreamLimiter } from '../limits/index.js'
 import type { Logger } from '../logger.js'
 import type { PeerStore } from '../peers/peerStore.js'
@@ -32,6 +32,7 @@ export interface RelayServiceModules {
   peerStore: PeerStore
   scores: PeerScores
   forkSchedule: ForkSchedule
+  clock: Clock
   chainView: ChainView
   responseTypes: ResponseTypes
   reqrespMetrics: ReqRespMetrics | null
@@ -72,6 +73,7 @@ export class RelayService {
         peerStore: modules.peerStore,
         scores: modules.scores,
         limiter: this.upstreamLimiter,
+        clock: modules.clock,
         isPreferred: modules.isPreferred,
       },
       tuning,

@@ -1,3 +1,4 @@
+import type { Clock } from '../chain/index.js'
 import type { UpstreamLease, UpstreamLimiter } from '../limits/index.js'
 import type { PeerData, PeerStore } from '../peers/peerStore.js'
 import type { PeerScores } from '../peers/score.js'
@@ -10,12 +11,15 @@ export const UPSTREAM_SELECTOR_DEFAULTS = {
   latencyAlpha: 0.3,
   /** Score points one second of average latency costs in the comparison: 1 s slower ≈ 10 points worse. */
   scorePerLatencySecond: 10,
+  /** A peer whose Status head was this close to the clock was in sync, and is assumed to have followed the chain. */
+  inSyncSlots: 2,
 }
 
 export interface UpstreamSelectorModules {
   peerStore: PeerStore
   scores: PeerScores
   limiter: UpstreamLimiter
+  clock: Clock
   /** Operator-chosen peers (static peers): chosen first whenever one can take the request. */
   isPreferred(peer: string): boolean
 }
@@ -77,14 +81,23 @@ export class UpstreamSelector {
       if (!p.handshaken || !p.status || exclude.has(id)) continue
       if (p.protocols && !p.protocols.has(req.def.id)) continue
       if (this.modules.scores.score(id) <= this.opts.minScore) continue
-      if (
-        req.range &&
-        (p.status.headSlot < req.range.startSlot || p.status.earliestAvailableSlot > req.range.startSlot)
-      )
+      if (req.range && (this.headSlot(p) < req.range.startSlot || p.status.earliestAvailableSlot > req.range.startSlot))
         continue
       out.push(p)
     }
     return out
+  }
+
+  /**
+   * The peer's head now. Statuses are re-exchanged only every few minutes, so a peer that was in sync when it
+   * sent its Status is taken to have followed the chain since; a peer that was behind keeps its reported head.
+   */
+  private headSlot(peer: PeerData): number {
+    const status = peer.status!
+    const { clock } = this.modules
+    const at = peer.statusAtMs ?? Date.now()
+    if (status.headSlot < clock.slotAtMs(at) - this.opts.inSyncSlots) return status.headSlot
+    return Math.max(status.headSlot, clock.currentSlot)
   }
 
   private pickOfTwo(peers: PeerData[]): PeerData {

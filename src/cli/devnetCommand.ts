@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Network } from '../chain/index.js'
+import { type LoadedConfig, loadConfig } from '../config/load.js'
+import type { ContowerConfig } from '../config/types.js'
+import { loadOrCreateIdentity } from '../identity/identity.js'
+import { createLogger, type Logger } from '../logger.js'
+import { waitForShutdown } from './lifecycle.js'
+
+/** How often the live summary line is printed. */
+const SUMMARY_INTERVAL_MS = 4_000
+
+/**
+ * `contower devnet`: a local beacon network around one Contower (serving peers, syncing peers that reach the
+ * chain only through it), all on 127.0.0.1, with a summary line every few seconds. Ends on Ctrl-C/SIGTERM or
+ * after --duration seconds.
+ */
+export async function runDevnet({ config, warnings }: LoadedConfig): Promise<number> {
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat })
+  for (const warning of warnings) logger.warn(warning)
+  // Loaded here, not at the top: they load the SSZ types, which `start` must be able to load with another preset.
+  const { Devnet, formatSummary } = await import('../devnet/devnet.js')
+  const { ContowerNode, StartupError } = await import('../node.js')
+  const dataDir = mkdtempSync(join(tmpdir(), 'contower-devnet-'))
+
+  const startRelay = async (network: Network, staticPeers: string[]) => {
+    const identity = await loadOrCreateIdentity(dataDir)
+    const node = new ContowerNode(
+      { identity, logger: logger.child({ module: 'contower' }), network },
+      relayConfig(config, dataDir, staticPeers),
+    )
+    await node.start()
+    return node
+  }
+  const devnet = new Devnet(
+    { logger, startRelay },
+    {
+      servingPeers: config.servingPeers,
+      syncingPeers: config.syncingPeers,
+      slotSeconds: config.slotSeconds,
+      historySlots: config.historySlots,
+      blockBytes: config.blockBytes,
+      handshakeTimeoutMs: 15_000,
+    },
+  )
+  let summaryTimer: NodeJS.Timeout | undefined
+  const stoppable = {
+    stop: async () => {
+      clearInterval(summaryTimer)
+      await devnet.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+  const shutdown = waitForShutdown(stoppable, logger)
+  try {
+    await devnet.start()
+  } catch (e) {
+    await stoppable.stop().catch(() => {})
+    if (e instanceof StartupError) {
+      logger.fatal(e.message)
+      return 1
+    }
+    throw e
+  }
+  printIntro(config, devnet.node.metricsAddress, logger)
+  summaryTimer = setInterval(() => {
+    void devnet.summary().then((s) => process.stdout.write(`${formatSummary(s)}\n`))
+  }, SUMMARY_INTERVAL_MS)
+  if (config.duration === 0) return shutdown
+  const timeUp = new Promise<number>((resolve) =>
+    setTimeout(() => {
+      logger.info({ seconds: config.duration }, 'devnet duration reached')
+      void stoppable.stop().then(
+        () => resolve(0),
+        () => resolve(1),
+      )
+    }, config.duration * 1000).unref(),
+  )
+  return Promise.race([shutdown, timeUp])
+}
+
+/** The devnet's Contower: the relay options as given, everything else fixed to loopback and a throwaway key. */
+function relayConfig(config: ContowerConfig, dataDir: string, staticPeers: string[]): ContowerConfig {
+  return loadConfig({
+    command: 'start',
+    env: {},
+    flags: {
+      'data-dir': dataDir,
+      'listen-address': '127.0.0.1',
+      port: String(config.port),
+      'static-peers': staticPeers.join(','),
+      'cache-max-bytes': String(config.cacheMaxBytes),
+      'rate-limits': config.rateLimits.join(','),
+      metrics: config.metrics,
+      'metrics-address': config.metricsAddress,
+      'metrics-port': String(config.metricsPort),
+      'log-level': config.logLevel,
+      'log-format': config.logFormat,
+    },
+  }).config
+}
+
+function printIntro(config: ContowerConfig, metrics: { address: string; port: number } | null, logger: Logger): void {
+  logger.info(
+    {
+      metrics: metrics ? `http://${metrics.address}:${metrics.port}/metrics` : 'off',
+      summaryEverySeconds: SUMMARY_INTERVAL_MS / 1000,
+      stop: config.duration > 0 ? `after ${config.duration} s` : 'Ctrl-C',
+    },
+    'devnet running: syncing peers reach the chain only through Contower',
+  )
+}

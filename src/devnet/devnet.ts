@@ -1,0 +1,176 @@
+import type { Registry } from 'prom-client'
+import type { Network } from '../chain/index.js'
+import type { Logger } from '../logger.js'
+import type { ContowerNode } from '../node.js'
+import { devnetNetwork } from './devnetNetwork.js'
+import { SIMULATED_PEER_DEFAULTS, SimulatedPeer } from './simulatedPeer.js'
+import { SyncingPeer } from './syncingPeer.js'
+import { SyntheticChain } from './syntheticChain.js'
+
+export const DEVNET_DEFAULTS = {
+  servingPeers: 3,
+  syncingPeers: 2,
+  slotSeconds: 2,
+  historySlots: 128,
+  blockBytes: 100_000,
+  /** Contower must have handshaken with the serving peers by then, or something is wrong with the setup. */
+  handshakeTimeoutMs: 15_000,
+}
+
+export type DevnetOpts = typeof DEVNET_DEFAULTS
+
+export interface DevnetModules {
+  logger: Logger
+  /** Starts Contower on `network` with `staticPeers` (multiaddrs) as its static peers. */
+  startRelay(network: Network, staticPeers: string[]): Promise<ContowerNode>
+}
+
+export interface DevnetSummary {
+  slot: number
+  contowerPeers: number
+  /** Relayed requests by protocol (name/version), any result. */
+  relayed: Record<string, number>
+  cacheHits: number
+  cacheMisses: number
+  syncing: Array<{ headSlot: number; blocks: number }>
+  /** Blocks and bytes the serving peers handed out (to Contower: everything the syncing peers got came this way). */
+  servedBlocks: number
+  servedBytes: number
+}
+
+/**
+ * A small beacon network on 127.0.0.1 around one Contower: serving peers that hold a synthetic chain (a new block
+ * every slot) and syncing peers that start at genesis and are connected only to Contower, so every block they
+ * get has been relayed. The demo of `contower devnet`, and the stage of the end-to-end tests.
+ */
+export class Devnet {
+  readonly network: Network
+  readonly chain: SyntheticChain
+  readonly serving: SimulatedPeer[] = []
+  readonly syncing: SyncingPeer[] = []
+  private relay: ContowerNode | null = null
+  private stopPrebuild: (() => void) | null = null
+  private stopping: Promise<void> | null = null
+
+  constructor(
+    private readonly modules: DevnetModules,
+    private readonly opts: DevnetOpts = DEVNET_DEFAULTS,
+  ) {
+    const genesisTime = Math.floor(Date.now() / 1000) - opts.historySlots * opts.slotSeconds
+    this.network = devnetNetwork({ genesisTime, slotSeconds: opts.slotSeconds })
+    this.chain = new SyntheticChain({ network: this.network }, { payloadBytes: opts.blockBytes })
+  }
+
+  get node(): ContowerNode {
+    if (!this.relay) throw new Error('devnet not started')
+    return this.relay
+  }
+
+  async start(): Promise<void> {
+    const { logger } = this.modules
+    const peerModules = { network: this.network, chain: this.chain, logger: logger.child({ module: 'devnet-peer' }) }
+    const first = new SimulatedPeer(peerModules, SIMULATED_PEER_DEFAULTS)
+    // Build the history before anyone asks for it (a block takes a few ms to hash), then one block per slot.
+    await this.chain.prebuild(Math.max(0, first.clock.currentSlot))
+    this.stopPrebuild = first.clock.onSlot((slot) => void this.chain.prebuild(slot))
+    first.clock.start()
+
+    for (let i = 0; i < this.opts.servingPeers; i++) {
+      const peer = i === 0 ? first : new SimulatedPeer(peerModules, SIMULATED_PEER_DEFAULTS)
+      await peer.start()
+      this.serving.push(peer)
+    }
+    this.relay = await this.modules.startRelay(
+      this.network,
+      this.serving.map((p) => p.multiaddr.toString()),
+    )
+    await this.waitForHandshakes()
+    const relayAddr = this.relay.listenAddresses[0]
+    for (let i = 0; i < this.opts.syncingPeers; i++) {
+      const peer = new SyncingPeer(peerModules)
+      await peer.start()
+      this.syncing.push(peer)
+      await peer.libp2p.dial(relayAddr)
+      peer.follow(this.relay.libp2p.peerId)
+    }
+    logger.info(
+      {
+        servingPeers: this.serving.length,
+        syncingPeers: this.syncing.length,
+        slot: first.clock.currentSlot,
+        contower: relayAddr.toString(),
+      },
+      'devnet started',
+    )
+  }
+
+  /** Stops the peers, then Contower; safe to call twice. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stopPrebuild?.()
+      this.serving[0]?.clock.stop()
+      await Promise.all(this.syncing.map((p) => p.stop()))
+      await this.relay?.stop()
+      await Promise.all(this.serving.map((p) => p.stop()))
+    })()
+    return this.stopping
+  }
+
+  get currentSlot(): number {
+    return this.serving[0]?.clock.currentSlot ?? 0
+  }
+
+  async summary(): Promise<DevnetSummary> {
+    const node = this.node
+    const relayed: Record<string, number> = {}
+    for (const v of await metricValues(node.registry, 'contower_relay_requests_total')) {
+      const protocol = String(v.labels.protocol)
+      relayed[protocol] = (relayed[protocol] ?? 0) + v.value
+    }
+    const { hits, misses } = node.relayCache.stats
+    const served = this.serving.map((p) => p.servedCount('beacon_blocks_by_range'))
+    return {
+      slot: this.currentSlot,
+      contowerPeers: node.libp2p.getPeers().length,
+      relayed,
+      cacheHits: hits,
+      cacheMisses: misses,
+      syncing: this.syncing.map((p) => ({ headSlot: p.progress.headSlot, blocks: p.progress.blocksReceived })),
+      servedBlocks: served.reduce((n, s) => n + s.chunks, 0),
+      servedBytes: served.reduce((n, s) => n + s.bytes, 0),
+    }
+  }
+
+  private async waitForHandshakes(): Promise<void> {
+    const deadline = Date.now() + this.opts.handshakeTimeoutMs
+    const node = this.node
+    while (!this.serving.every((p) => node.peerStore.get(p.peerId)?.handshaken)) {
+      if (Date.now() > deadline)
+        throw new Error('Contower did not complete the Status handshake with the serving peers')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+}
+
+async function metricValues(registry: Registry | null, name: string) {
+  const metric = registry?.getSingleMetric(name)
+  return metric ? (await metric.get()).values : []
+}
+
+/** One line for a person watching the devnet. */
+export function formatSummary(s: DevnetSummary): string {
+  const relayed = Object.entries(s.relayed)
+    .map(([protocol, n]) => `${protocol.replace('beacon_blocks_', 'blocks_')} ${n}`)
+    .join(', ')
+  const lookups = s.cacheHits + s.cacheMisses
+  const hitRate = lookups > 0 ? `${Math.round((100 * s.cacheHits) / lookups)}%` : '-'
+  const syncing = s.syncing.map((p) => `${p.headSlot}`).join(' ')
+  return [
+    `slot ${s.slot}`,
+    `contower peers ${s.contowerPeers}`,
+    `relayed ${relayed || 'nothing yet'}`,
+    `cache hits ${hitRate}`,
+    `syncing heads [${syncing}] of ${s.slot}`,
+    `served ${s.servedBlocks} blocks / ${(s.servedBytes / 1e6).toFixed(1)} MB`,
+  ].join(' | ')
+}

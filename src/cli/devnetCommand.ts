@@ -44,10 +44,10 @@ export async function runDevnet({ config, warnings }: LoadedConfig): Promise<num
       handshakeTimeoutMs: 15_000,
     },
   )
-  let summaryTimer: NodeJS.Timeout | undefined
+  const summary: { timer?: NodeJS.Timeout } = {}
   const stoppable = {
     stop: async () => {
-      clearInterval(summaryTimer)
+      clearInterval(summary.timer)
       await devnet.stop()
       rmSync(dataDir, { recursive: true, force: true })
     },
@@ -64,7 +64,7 @@ export async function runDevnet({ config, warnings }: LoadedConfig): Promise<num
     throw e
   }
   printIntro(config, devnet.node.metricsAddress, logger)
-  summaryTimer = setInterval(() => {
+  summary.timer = setInterval(() => {
     void devnet.summary().then((s) => process.stdout.write(`${formatSummary(s)}\n`))
   }, SUMMARY_INTERVAL_MS)
   if (config.duration === 0) return shutdown

@@ -6,6 +6,7 @@ import { encodeMetadata, encodeStatus, encodeUint64, type LocalMetadata } from '
 import { getProtocol, type ProtocolDef } from '../reqresp/protocols.js'
 import type { InboundRequest, RequestHandler } from '../reqresp/server.js'
 import { encodeResponseChunk, RespCode } from '../wire/index.js'
+import { MAX_REQUEST_BLOCKS_DENEB } from '../reqresp/constants.js'
 import { corruptChunk, type Misbehaviour } from './misbehaviour.js'
 import type { ChainBlock } from './syntheticChain.js'
 
@@ -15,6 +16,8 @@ export interface BlockSource {
   /** Blocks with slots in [startSlot, startSlot + count) the peer holds, ascending. */
   blocksInRange(startSlot: number, count: number): ChainBlock[]
   blockByRoot(root: Uint8Array): ChainBlock | null
+  /** Serialized DataColumnSidecar of the block at `slot` (null without blobs there). */
+  column(slot: number, index: number): Uint8Array | null
   /** A few distinct blocks (head, genesis) to pick a stray one from, for the wrong_block fault. */
   strayBlocks(): ChainBlock[]
   digestAtSlot(slot: number): Uint8Array
@@ -40,7 +43,7 @@ const one = (ssz: Uint8Array) =>
   })()
 
 /**
- * Handlers of a simulated beacon peer: the handshake protocols and BlocksByRange/ByRoot served from its chain,
+ * Handlers of a simulated beacon peer: the handshake protocols, blocks and data columns (by range and root) served from its chain,
  * with Lodestar's quotas enforced (exceeding one bans the requester) and optional faults.
  */
 export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, RequestHandler> {
@@ -56,7 +59,7 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
     [getProtocol('goodbye', 1), () => one(encodeUint64(0n))],
   ])
 
-  const serveBlocks = (def: ProtocolDef, pick: (req: InboundRequest) => ChainBlock[]): RequestHandler =>
+  const serveBlocks = (def: ProtocolDef, pick: (req: InboundRequest) => Item[]): RequestHandler =>
     async function* (req) {
       const key = `${req.peerId.toString()}|${def.id}`
       const openNow = (open.get(key) ?? 0) + 1
@@ -76,8 +79,8 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
         }
         let chunks = 0
         let bytes = 0
-        for (const block of pick(req)) {
-          let chunk = encodeResponseChunk(RespCode.Success, block.ssz, m.source.digestAtSlot(block.slot))
+        for (const item of pick(req)) {
+          let chunk = encodeResponseChunk(RespCode.Success, item.ssz, m.source.digestAtSlot(item.slot))
           if (fault === 'corrupt') chunk = corruptChunk(chunk)
           yield chunk
           chunks++
@@ -119,5 +122,38 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
       return roots.map((r) => m.source.blockByRoot(r)).filter((b): b is ChainBlock => b !== null)
     }),
   )
+  const columnsByRange = getProtocol('data_column_sidecars_by_range', 1)
+  handlers.set(
+    columnsByRange,
+    serveBlocks(columnsByRange, (req) => {
+      const { startSlot, count, columns } = req.request as { startSlot: number; count: number; columns: number[] }
+      const blocks = m.source.blocksInRange(startSlot, Math.min(count, MAX_REQUEST_BLOCKS_DENEB))
+      return blocks.flatMap((b) => columnsOf(b.slot, columns))
+    }),
+  )
+  const columnsByRoot = getProtocol('data_column_sidecars_by_root', 1)
+  handlers.set(
+    columnsByRoot,
+    serveBlocks(columnsByRoot, (req) => {
+      const ids = req.request as Array<{ blockRoot: Uint8Array; columns: number[] }>
+      return ids.flatMap((id) => {
+        const block = m.source.blockByRoot(id.blockRoot)
+        return block ? columnsOf(block.slot, id.columns) : []
+      })
+    }),
+  )
   return handlers
+
+  function columnsOf(slot: number, columns: number[]): Item[] {
+    return columns.flatMap((index) => {
+      const ssz = m.source.column(slot, index)
+      return ssz ? [{ slot, ssz }] : []
+    })
+  }
+}
+
+/** One response item: its bytes and the slot whose fork digest goes in its context bytes. */
+interface Item {
+  slot: number
+  ssz: Uint8Array
 }

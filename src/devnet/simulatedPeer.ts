@@ -161,6 +161,7 @@ export class SimulatedPeer {
       status: () => this.statusFor(chain.headAt(head()), head()),
       blocksInRange: (start, count) => chain.blocksInRange(start, count, head()),
       blockByRoot: (root) => chain.blockByRoot(root, head()),
+      column: (slot, index) => chain.dataColumnSidecar(slot, index),
       strayBlocks: () => [chain.headAt(head()), chain.headAt(0)],
       digestAtSlot: (slot) => this.digestAtSlot(slot),
     }

@@ -144,6 +144,7 @@ export class SyncingPeer extends SimulatedPeer {
       },
       blocksInRange: () => [],
       blockByRoot: () => null,
+      column: () => null,
       strayBlocks: () => [],
       digestAtSlot: (slot) => this.digestAtSlot(slot),
     }

@@ -2,10 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
 import type { ContowerNode } from '../../src/node.js'
 import { getProtocol } from '../../src/reqresp/protocols.js'
+import { SyntheticChain } from '../../src/devnet/syntheticChain.js'
 import { startPeer, startRelay, testChain } from '../helpers/devnet.js'
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
 const BY_ROOT = getProtocol('beacon_blocks_by_root', 2)
+const COLUMNS_BY_RANGE = getProtocol('data_column_sidecars_by_range', 1)
+const COLUMNS_BY_ROOT = getProtocol('data_column_sidecars_by_root', 1)
 
 const cleanup: Array<{ stop(): unknown }> = []
 afterEach(async () => {
@@ -52,5 +55,40 @@ describe('relay', () => {
     const byRoot = await requester.fetch(node.libp2p.peerId, BY_ROOT, BY_ROOT.request!.serialize(roots), 2)
     expect(byRoot.map((c) => c.raw)).toEqual([relayed[2].raw, relayed[5].raw])
     expect(upstreams.map((u) => u.servedCount('beacon_blocks_by_root').requests)).toEqual([0, 0])
+  })
+
+  it('forwards data column sidecars by range and by root, checked and byte-for-byte', async () => {
+    const { network } = testChain(40)
+    const chain = new SyntheticChain({ network }, { payloadBytes: 2_000, blobsPerBlock: 1 })
+    const upstream = await track(startPeer(network, chain))
+    const node = await track(startRelay(network, [upstream]))
+    await handshaken(node, [upstream])
+    const requester = await track(startPeer(network, chain, { serveBlocks: false }))
+    await requester.libp2p.dial(node.listenAddresses[0])
+    await requester.libp2p.dial(upstream.multiaddr)
+
+    // Columns out of order and repeated: Contower asks upstream for the canonical (sorted, deduplicated) list.
+    const request = COLUMNS_BY_RANGE.request!.serialize({ startSlot: 20, count: 4, columns: [7, 3, 7] })
+    const canonical = COLUMNS_BY_RANGE.request!.serialize({ startSlot: 20, count: 4, columns: [3, 7] })
+    const direct = await requester.fetch(upstream.peerId, COLUMNS_BY_RANGE, canonical, 8)
+    const relayed = await requester.fetch(node.libp2p.peerId, COLUMNS_BY_RANGE, request, 8)
+    expect(relayed).toHaveLength(8)
+    expect(concat(relayed.map((c) => c.raw))).toEqual(concat(direct.map((c) => c.raw)))
+
+    const ids = [{ blockRoot: chain.blockAt(25)!.root, columns: [0, 127] }]
+    const byRootDirect = await requester.fetch(
+      upstream.peerId,
+      COLUMNS_BY_ROOT,
+      COLUMNS_BY_ROOT.request!.serialize(ids),
+      2,
+    )
+    const byRoot = await requester.fetch(
+      node.libp2p.peerId,
+      COLUMNS_BY_ROOT,
+      COLUMNS_BY_ROOT.request!.serialize(ids),
+      2,
+    )
+    expect(byRoot).toHaveLength(2)
+    expect(concat(byRoot.map((c) => c.raw))).toEqual(concat(byRootDirect.map((c) => c.raw)))
   })
 })

@@ -24,8 +24,6 @@ export const RELAY_DEFAULTS = {
   maxAttempts: 3,
   /** Lodestar requesters wait 5 s for a first byte: answer with data or an error well before. */
   firstChunkDeadlineMs: 4_000,
-  /** Responses larger than this are streamed but not cached (the cache refuses huge entries anyway). */
-  maxCachedResponseBytes: 32 * 1024 * 1024,
 }
 
 export interface RelayModules {
@@ -214,7 +212,11 @@ export class Relay {
         metrics?.bytes.inc({ protocol: label, source: 'upstream' }, chunk.raw.length)
         yield chunk.raw
         collectedBytes += chunk.raw.length
-        if (collectedBytes > this.opts.maxCachedResponseBytes) cacheable = false
+        if (cacheable && collectedBytes > this.modules.cache.maxEntryBytes) {
+          // Too big to cache: stop holding it (a column response can reach hundreds of MB).
+          cacheable = false
+          collected.length = slots.length = roots.length = 0
+        }
         if (cacheable) {
           collected.push(chunk)
           slots.push(checked.slot)

@@ -135,6 +135,11 @@ export class ResponseCache {
    * Read by metrics at scrape time. Expired entries are dropped first (one pass over the entries), so bytes and
    * entries count only live content and the expiries show in evictions.
    */
+  /** Largest response the cache stores: callers stop collecting a response beyond it. */
+  get maxEntryBytes(): number {
+    return this.opts.maxEntryBytes
+  }
+
   get stats(): CacheStats {
     this.lru.purgeStale()
     return {

@@ -86,7 +86,8 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
           chunks++
           bytes += chunk.length
           if (fault === 'disconnect') {
-            await m.host.hangUp(req.peerId).catch(() => {})
+            // A reset, not an orderly close: an orderly close would look like a short, complete answer.
+            for (const c of m.host.getConnections(req.peerId)) c.abort(new Error('simulated disconnect'))
             return
           }
         }

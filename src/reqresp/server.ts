@@ -76,6 +76,14 @@ export class ReqRespServer {
   private async onStream(def: ProtocolDef, handler: RequestHandler, stream: Stream, connection: Connection) {
     const peerId = connection.remotePeer
     const controller = new AbortController()
+    // A requester that resets its stream has gone: stop the work (e.g. a relayed upstream call) at once.
+    stream.addEventListener(
+      'close',
+      (evt) => {
+        if (evt.error) controller.abort(evt.error)
+      },
+      { once: true },
+    )
     this.inFlight.add(controller)
     const outcome = await this.serve(def, handler, stream, peerId, controller.signal).finally(() =>
       this.inFlight.delete(controller),

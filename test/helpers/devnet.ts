@@ -1,9 +1,16 @@
+import type { PeerId } from '@libp2p/interface'
+import { expect } from 'vitest'
 import type { Network } from '../../src/chain/index.js'
 import { devnetNetwork } from '../../src/devnet/devnetNetwork.js'
 import { SimulatedPeer, SIMULATED_PEER_DEFAULTS } from '../../src/devnet/simulatedPeer.js'
 import { SyntheticChain } from '../../src/devnet/syntheticChain.js'
 import { createLogger } from '../../src/logger.js'
 import type { ContowerNode, NodeOverrides } from '../../src/node.js'
+import { CLIENT_DEFAULTS, ReqRespClient } from '../../src/reqresp/client.js'
+import { RequestError } from '../../src/reqresp/errors.js'
+import type { ProtocolDef } from '../../src/reqresp/protocols.js'
+import { ResponseTypes } from '../../src/reqresp/responseTypes.js'
+import type { ResponseChunk } from '../../src/wire/index.js'
 import { startTestNode } from './node.js'
 
 export const logger = createLogger({ level: 'silent', format: 'json' })
@@ -36,4 +43,56 @@ export async function startRelay(
 
 function staticPeers(peers: SimulatedPeer[]): Record<string, string> {
   return peers.length > 0 ? { 'static-peers': peers.map((p) => p.multiaddr.toString()).join(',') } : {}
+}
+
+/** Waits until Contower has exchanged Status with every peer (so each is a candidate upstream). */
+export async function waitHandshaken(node: ContowerNode, peers: SimulatedPeer[], timeout = 10_000): Promise<void> {
+  for (const p of peers) await expect.poll(() => node.peerStore.get(p.peerId)?.handshaken, { timeout }).toBe(true)
+}
+
+/** A req/resp client on a simulated peer's host: chunks are seen one by one, timeouts can be changed. */
+export function clientFor(peer: SimulatedPeer, opts: Partial<typeof CLIENT_DEFAULTS> = {}): ReqRespClient {
+  const responseTypes = new ResponseTypes({ forkSchedule: peer.forkSchedule, clock: peer.clock })
+  return new ReqRespClient({ host: peer.libp2p, responseTypes, metrics: null }, { ...CLIENT_DEFAULTS, ...opts })
+}
+
+/** How a request ended: the chunks that arrived, then the error (null when the response ended cleanly). */
+export interface RequestOutcome {
+  chunks: ResponseChunk[]
+  error: RequestError | null
+  ms: number
+}
+
+/** Sends one request and records its outcome instead of throwing; non-request errors still throw. */
+export async function outcomeOf(
+  client: ReqRespClient,
+  peer: PeerId,
+  def: ProtocolDef,
+  requestSsz: Uint8Array | null,
+  maxChunks: number,
+  signal?: AbortSignal,
+): Promise<RequestOutcome> {
+  const startedMs = Date.now()
+  const chunks: ResponseChunk[] = []
+  try {
+    for await (const chunk of client.request(peer, def, requestSsz, { maxChunks, signal })) chunks.push(chunk)
+    return { chunks, error: null, ms: Date.now() - startedMs }
+  } catch (e) {
+    if (!(e instanceof RequestError)) throw e
+    return { chunks, error: e, ms: Date.now() - startedMs }
+  }
+}
+
+/** Sum of a metric's values whose labels include `labels` (0 when the metric has none yet). */
+export async function metricValue(
+  node: ContowerNode,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const metric = node.registry?.getSingleMetric(name)
+  if (!metric) throw new Error(`no metric ${name}`)
+  const { values } = await metric.get()
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+    .reduce((sum, v) => sum + v.value, 0)
 }

@@ -51,13 +51,7 @@ export class ChunkValidator {
     const { forkSchedule } = this.modules
     const boundary = forkSchedule.forkForDigest(chunk.contextBytes)
     if (!boundary) throw new InvalidChunkError('context_bytes_mismatch', 'unknown digest')
-    let facts: ItemFacts | null
-    try {
-      facts = itemFacts(def.name, boundary.fork.name as ForkName, chunk.ssz)
-    } catch (e) {
-      if (e instanceof ItemFormatError) throw new InvalidChunkError('item_format', e.message)
-      throw e
-    }
+    const facts: ItemFacts | null = itemFormat(() => itemFacts(def.name, boundary.fork.name as ForkName, chunk.ssz!))
     if (facts === null || facts.slot === null) return { slot: null, blockRoot: null }
     const { slot } = facts
 
@@ -81,7 +75,7 @@ export class ChunkValidator {
     }
     let blockRoot: Uint8Array | null = null
     if (roots) {
-      blockRoot = facts.blockRoot()
+      blockRoot = itemFormat(() => facts.blockRoot())
       const asked = roots.get(Buffer.from(blockRoot).toString('hex'))
       if (asked === undefined) throw new InvalidChunkError('root_not_requested', `slot ${slot}`)
       if (asked !== null && facts.index !== null && !asked.has(facts.index)) {
@@ -89,5 +83,15 @@ export class ChunkValidator {
       }
     }
     return { slot, blockRoot: isBlock ? blockRoot : null }
+  }
+}
+
+/** Runs a read of the item's bytes, turning a malformed item into the chunk's rejection. */
+function itemFormat<T>(read: () => T): T {
+  try {
+    return read()
+  } catch (e) {
+    if (e instanceof ItemFormatError) throw new InvalidChunkError('item_format', e.message)
+    throw e
   }
 }

@@ -62,7 +62,13 @@ function blockFacts(fork: ForkName, bytes: Uint8Array): ItemFacts {
     index: null,
     blockRoot: () => {
       const type = sszTypesFor(fork).BeaconBlock
-      return type.hashTreeRoot(type.deserialize(bytes.subarray(offset)))
+      let message
+      try {
+        message = type.deserialize(bytes.subarray(offset))
+      } catch (e) {
+        throw new ItemFormatError(`block does not decode: ${(e as Error).message}`)
+      }
+      return type.hashTreeRoot(message)
     },
   }
 }

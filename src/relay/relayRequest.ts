@@ -1,4 +1,4 @@
-import { MAX_REQUEST_BLOCKS_DENEB, MAX_REQUEST_DATA_COLUMN_SIDECARS } from '../reqresp/constants.js'
+import { MAX_REQUEST_BLOCKS_DENEB } from '../reqresp/constants.js'
 import { ResponseError } from '../reqresp/errors.js'
 import type { ProtocolDef } from '../reqresp/protocols.js'
 import { RespCode } from '../wire/index.js'
@@ -72,7 +72,8 @@ export function toRelayRequest(def: ProtocolDef, decoded: unknown): RelayRequest
       if (r.count < 1) invalid('count must be at least 1')
       const sorted = canonicalColumns(r.columns)
       if (sorted.length === 0) invalid('no columns requested')
-      const count = Math.min(r.count, Math.floor(MAX_REQUEST_DATA_COLUMN_SIDECARS / sorted.length))
+      // Lodestar serves at most MAX_REQUEST_BLOCKS_DENEB slots; 128 slots × 128 columns is the sidecar limit.
+      const count = Math.min(r.count, MAX_REQUEST_BLOCKS_DENEB)
       request = { startSlot: r.startSlot, count, columns: sorted }
       range = { startSlot: r.startSlot, endSlot: r.startSlot + count }
       columns = new Set(sorted)

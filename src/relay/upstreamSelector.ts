@@ -95,8 +95,9 @@ export class UpstreamSelector {
   private headSlot(peer: PeerData): number {
     const status = peer.status!
     const { clock } = this.modules
-    const at = peer.statusAtMs ?? Date.now()
-    if (status.headSlot < clock.slotAtMs(at) - this.opts.inSyncSlots) return status.headSlot
+    // Without the Status's time there is no telling whether the peer was in sync: take its head as reported.
+    if (peer.statusAtMs === undefined) return status.headSlot
+    if (status.headSlot < clock.slotAtMs(peer.statusAtMs) - this.opts.inSyncSlots) return status.headSlot
     return Math.max(status.headSlot, clock.currentSlot)
   }
 

@@ -1,0 +1,341 @@
+import { ForkName } from '@lodestar/params'
+import { ssz } from '@lodestar/types'
+import { describe, expect, it } from 'vitest'
+import { ForkSchedule } from '../../../src/chain/forkSchedule.js'
+import { loadNetworkPreset } from '../../../src/chain/networks.js'
+import { devnetNetwork } from '../../../src/devnet/devnetNetwork.js'
+import { SyntheticChain } from '../../../src/devnet/syntheticChain.js'
+import { ChunkValidator, InvalidChunkError, type InvalidChunkReason } from '../../../src/relay/chunkValidator.js'
+import type { RelayRequest } from '../../../src/relay/relayRequest.js'
+import type { ProtocolName } from '../../../src/reqresp/protocols.js'
+import { blobSidecar, chunkOf, columnSidecar, hex, relayRequest, signedBlock } from './fixtures.js'
+
+// Devnet: one digest (every fork at genesis), real Fulu blocks and column sidecars from the synthetic chain.
+const devnet = devnetNetwork({ genesisTime: 1_700_000_000 })
+const devSchedule = new ForkSchedule(devnet.config, devnet.genesisValidatorsRoot)
+const DEV_DIGEST = devSchedule.digestAtEpoch(0)
+/** Slots 5, 10, 15… are empty; every block carries one blob, so it has 128 column sidecars. */
+const chain = new SyntheticChain({ network: devnet }, { payloadBytes: 1000, blobsPerBlock: 1, skipSlotEvery: 5 })
+
+// Mainnet: the digest changes at Deneb, Electra, Fulu and at each BLOB_SCHEDULE entry (BPO1, BPO2).
+const mainnet = loadNetworkPreset('mainnet')
+const mainSchedule = new ForkSchedule(mainnet.config, mainnet.genesisValidatorsRoot)
+const SLOTS_PER_EPOCH = 32
+const DENEB_SLOT = 269_568 * SLOTS_PER_EPOCH
+const ELECTRA_SLOT = 364_032 * SLOTS_PER_EPOCH
+const FULU_SLOT = 411_392 * SLOTS_PER_EPOCH
+const BPO1_SLOT = 412_672 * SLOTS_PER_EPOCH
+const BPO2_SLOT = 419_072 * SLOTS_PER_EPOCH
+const digestAtSlot = (slot: number) => mainSchedule.digestAtEpoch(Math.floor(slot / SLOTS_PER_EPOCH))
+
+function validator(req: RelayRequest, forkSchedule = devSchedule): ChunkValidator {
+  return new ChunkValidator({ forkSchedule }, req)
+}
+
+function expectInvalid(check: () => unknown, reason: InvalidChunkReason): InvalidChunkError {
+  let error: unknown
+  try {
+    check()
+  } catch (e) {
+    error = e
+  }
+  expect(error).toBeInstanceOf(InvalidChunkError)
+  expect((error as InvalidChunkError).reason).toBe(reason)
+  return error as InvalidChunkError
+}
+
+const devBlock = (slot: number, protocol: ProtocolName = 'beacon_blocks_by_range') =>
+  chunkOf(protocol, chain.blockAt(slot)!.ssz, DEV_DIGEST, devSchedule)
+const devColumn = (slot: number, index: number, protocol: ProtocolName = 'data_column_sidecars_by_range') =>
+  chunkOf(protocol, chain.dataColumnSidecar(slot, index)!, DEV_DIGEST, devSchedule)
+const mainBlock = (fork: ForkName, slot: number, digest = digestAtSlot(slot)) =>
+  chunkOf('beacon_blocks_by_range', signedBlock(fork, slot).bytes, digest, mainSchedule)
+
+describe('ChunkValidator: beacon_blocks_by_range', () => {
+  it('accepts blocks in increasing slots inside the range, gaps and the last slot included', async () => {
+    const v = validator(relayRequest('beacon_blocks_by_range', { startSlot: 2, count: 10, step: 1 }))
+    for (const slot of [2, 3, 4, 6, 7, 8, 9, 11]) {
+      expect(v.check(await devBlock(slot))).toEqual({ slot, blockRoot: null })
+    }
+  })
+
+  it('accepts the genesis block as the first chunk', async () => {
+    const v = validator(relayRequest('beacon_blocks_by_range', { startSlot: 0, count: 2, step: 1 }))
+    expect(v.check(await devBlock(0)).slot).toBe(0)
+    expect(v.check(await devBlock(1)).slot).toBe(1)
+  })
+
+  it('rejects a slot before startSlot or at startSlot + count', async () => {
+    const req = relayRequest('beacon_blocks_by_range', { startSlot: 3, count: 4, step: 1 })
+    const [at2, at6, at7] = await Promise.all([devBlock(2), devBlock(6), devBlock(7)])
+    expectInvalid(() => validator(req).check(at2), 'slot_out_of_range')
+    expectInvalid(() => validator(req).check(at7), 'slot_out_of_range')
+    expect(validator(req).check(at6).slot).toBe(6)
+  })
+
+  it('rejects the clamped-off part of a range: count 1000 covers 128 slots', async () => {
+    const req = relayRequest('beacon_blocks_by_range', { startSlot: 0, count: 1000, step: 1 })
+    const [at127, at128] = await Promise.all([devBlock(127), devBlock(128)])
+    expect(validator(req).check(at127).slot).toBe(127)
+    expectInvalid(() => validator(req).check(at128), 'slot_out_of_range')
+  })
+
+  it('rejects a repeated or decreasing block slot', async () => {
+    const req = relayRequest('beacon_blocks_by_range', { startSlot: 0, count: 20, step: 1 })
+    const [at3, at4] = await Promise.all([devBlock(3), devBlock(4)])
+    const repeated = validator(req)
+    repeated.check(at3)
+    expectInvalid(() => repeated.check(at3), 'slot_not_increasing')
+    const back = validator(req)
+    back.check(at4)
+    expectInvalid(() => back.check(at3), 'slot_not_increasing')
+  })
+
+  it('rejects a block whose message offset is wrong as item_format', async () => {
+    const bytes = chain.blockAt(3)!.ssz.slice()
+    new DataView(bytes.buffer).setUint32(0, 101, true)
+    const chunk = await chunkOf('beacon_blocks_by_range', bytes, DEV_DIGEST, devSchedule)
+    const v = validator(relayRequest('beacon_blocks_by_range', { startSlot: 0, count: 20, step: 1 }))
+    expectInvalid(() => v.check(chunk), 'item_format')
+  })
+})
+
+describe('ChunkValidator: context bytes', () => {
+  it('accepts each fork’s blocks under the digest of their epoch, across digest boundaries', async () => {
+    const cases: Array<[ForkName, number]> = [
+      [ForkName.deneb, DENEB_SLOT],
+      [ForkName.deneb, ELECTRA_SLOT - 1],
+      [ForkName.electra, ELECTRA_SLOT],
+      [ForkName.electra, FULU_SLOT - 1],
+      [ForkName.fulu, FULU_SLOT],
+      [ForkName.fulu, BPO1_SLOT - 1],
+      [ForkName.fulu, BPO1_SLOT],
+      [ForkName.fulu, BPO2_SLOT],
+    ]
+    for (const [fork, slot] of cases) {
+      expect(mainSchedule.forkAtEpoch(Math.floor(slot / SLOTS_PER_EPOCH)).name).toBe(fork)
+      const v = validator(relayRequest('beacon_blocks_by_range', { startSlot: slot, count: 1, step: 1 }), mainSchedule)
+      expect(v.check(await mainBlock(fork, slot)).slot).toBe(slot)
+    }
+    // One response crossing the BPO1 boundary: two digests, both right for their slots.
+    const v = validator(
+      relayRequest('beacon_blocks_by_range', { startSlot: BPO1_SLOT - 2, count: 4, step: 1 }),
+      mainSchedule,
+    )
+    for (const slot of [BPO1_SLOT - 2, BPO1_SLOT - 1, BPO1_SLOT, BPO1_SLOT + 1]) {
+      expect(v.check(await mainBlock(ForkName.fulu, slot)).slot).toBe(slot)
+    }
+    expect(hex(digestAtSlot(BPO1_SLOT - 1))).not.toBe(hex(digestAtSlot(BPO1_SLOT)))
+  })
+
+  it('rejects the digest of another epoch, whether another fork or another blob-parameters boundary', async () => {
+    const cases: Array<[string, ForkName, number, Uint8Array]> = [
+      // An Electra block dated in Deneb, sent under Electra's digest (the type matches the digest, not the slot).
+      ['electra digest, deneb slot', ForkName.electra, ELECTRA_SLOT - 1, digestAtSlot(ELECTRA_SLOT)],
+      ['deneb digest, electra slot', ForkName.deneb, ELECTRA_SLOT, digestAtSlot(DENEB_SLOT)],
+      ['fulu digest, electra slot', ForkName.fulu, FULU_SLOT - 1, digestAtSlot(FULU_SLOT)],
+      // Same fork and type, only the blob parameters differ.
+      ['fulu digest, BPO1 slot', ForkName.fulu, BPO1_SLOT, digestAtSlot(FULU_SLOT)],
+      ['BPO2 digest, BPO1 slot', ForkName.fulu, BPO2_SLOT - 1, digestAtSlot(BPO2_SLOT)],
+      ['BPO1 digest, BPO2 slot', ForkName.fulu, BPO2_SLOT + 5, digestAtSlot(BPO1_SLOT)],
+    ]
+    for (const [, fork, slot, digest] of cases) {
+      const chunk = await mainBlock(fork, slot, digest)
+      const v = validator(relayRequest('beacon_blocks_by_range', { startSlot: slot, count: 1, step: 1 }), mainSchedule)
+      expectInvalid(() => v.check(chunk), 'context_bytes_mismatch')
+    }
+  })
+
+  it('checks by-root items and sidecars too', async () => {
+    const block = signedBlock(ForkName.fulu, BPO1_SLOT)
+    const wrongBlock = await chunkOf('beacon_blocks_by_root', block.bytes, digestAtSlot(FULU_SLOT), mainSchedule)
+    const byRoot = validator(relayRequest('beacon_blocks_by_root', [block.messageRoot]), mainSchedule)
+    expectInvalid(() => byRoot.check(wrongBlock), 'context_bytes_mismatch')
+    const rightBlock = await chunkOf('beacon_blocks_by_root', block.bytes, digestAtSlot(BPO1_SLOT), mainSchedule)
+    expect(hex(byRoot.check(rightBlock).blockRoot!)).toBe(hex(block.messageRoot))
+
+    const column = columnSidecar(ELECTRA_SLOT + 3, 9)
+    const req = relayRequest('data_column_sidecars_by_range', { startSlot: ELECTRA_SLOT, count: 8, columns: [9] })
+    const wrongColumn = await chunkOf(
+      'data_column_sidecars_by_range',
+      column.bytes,
+      digestAtSlot(FULU_SLOT),
+      mainSchedule,
+    )
+    expectInvalid(() => validator(req, mainSchedule).check(wrongColumn), 'context_bytes_mismatch')
+  })
+
+  it('rejects context bytes that are no digest of this chain', async () => {
+    const unknown = Uint8Array.of(0xde, 0xad, 0xbe, 0xef)
+    const chunk = await chunkOf('beacon_blocks_by_range', chain.blockAt(1)!.ssz, unknown, devSchedule)
+    const v = validator(relayRequest('beacon_blocks_by_range', { startSlot: 0, count: 5, step: 1 }))
+    expect(expectInvalid(() => v.check(chunk), 'context_bytes_mismatch').message).toMatch(/unknown digest/)
+    // Mainnet's Fulu digest is not the devnet's.
+    const foreign = await chunkOf('beacon_blocks_by_range', chain.blockAt(1)!.ssz, digestAtSlot(FULU_SLOT), devSchedule)
+    expectInvalid(() => v.check(foreign), 'context_bytes_mismatch')
+  })
+})
+
+describe('ChunkValidator: data_column_sidecars_by_range', () => {
+  const req = () => relayRequest('data_column_sidecars_by_range', { startSlot: 1, count: 8, columns: [40, 3] })
+
+  it('accepts several requested columns per slot, slots never going back', async () => {
+    const v = validator(req())
+    for (const [slot, index] of [
+      [1, 3],
+      [1, 40],
+      [2, 3],
+      [2, 40],
+      [4, 40],
+      [8, 3],
+    ]) {
+      expect(v.check(await devColumn(slot!, index!))).toEqual({ slot, blockRoot: null })
+    }
+  })
+
+  it('rejects a sidecar slot going back', async () => {
+    const v = validator(req())
+    v.check(await devColumn(3, 3))
+    const back = await devColumn(2, 40)
+    expectInvalid(() => v.check(back), 'slot_not_increasing')
+  })
+
+  it('rejects a column not requested', async () => {
+    const v = validator(req())
+    const chunk = await devColumn(2, 4)
+    expect(expectInvalid(() => v.check(chunk), 'column_not_requested').message).toMatch(/column 4/)
+  })
+
+  it('rejects a sidecar outside the range', async () => {
+    const narrow = relayRequest('data_column_sidecars_by_range', { startSlot: 2, count: 7, columns: [3] })
+    const [at1, at8, at9] = await Promise.all([devColumn(1, 3), devColumn(8, 3), devColumn(9, 3)])
+    expectInvalid(() => validator(narrow).check(at1), 'slot_out_of_range')
+    expectInvalid(() => validator(narrow).check(at9), 'slot_out_of_range')
+    expect(validator(narrow).check(at8).slot).toBe(8)
+  })
+
+  it('rejects a sidecar whose index is no real u64 as item_format', async () => {
+    const bytes = chain.dataColumnSidecar(2, 3)!.slice()
+    new DataView(bytes.buffer).setBigUint64(0, 2n ** 63n, true)
+    const chunk = await chunkOf('data_column_sidecars_by_range', bytes, DEV_DIGEST, devSchedule)
+    expectInvalid(() => validator(req()).check(chunk), 'item_format')
+  })
+})
+
+describe('ChunkValidator: blob_sidecars_by_range', () => {
+  it('accepts several blobs of one slot, rejects a slot going back', async () => {
+    const req = relayRequest('blob_sidecars_by_range', { startSlot: 10, count: 5 })
+    const blob = (slot: number, index: number) =>
+      chunkOf('blob_sidecars_by_range', blobSidecar(slot, index).bytes, DEV_DIGEST, devSchedule)
+    const v = validator(req)
+    for (const [slot, index] of [
+      [10, 0],
+      [10, 1],
+      [12, 0],
+    ]) {
+      expect(v.check(await blob(slot!, index!))).toEqual({ slot, blockRoot: null })
+    }
+    const back = await blob(11, 0)
+    expectInvalid(() => v.check(back), 'slot_not_increasing')
+    const after = await blob(15, 0)
+    expectInvalid(() => validator(req).check(after), 'slot_out_of_range')
+  })
+})
+
+describe('ChunkValidator: by-root requests', () => {
+  it('beacon_blocks_by_root: accepts requested blocks in any order and returns their root', async () => {
+    const roots = [chain.blockAt(8)!.root, chain.blockAt(3)!.root]
+    const v = validator(relayRequest('beacon_blocks_by_root', roots))
+    for (const slot of [8, 3]) {
+      const checked = v.check(await devBlock(slot, 'beacon_blocks_by_root'))
+      expect(checked.slot).toBe(slot)
+      expect(hex(checked.blockRoot!)).toBe(hex(chain.blockAt(slot)!.root))
+    }
+  })
+
+  it('beacon_blocks_by_root: rejects a block whose root was not requested', async () => {
+    const v = validator(relayRequest('beacon_blocks_by_root', [chain.blockAt(3)!.root]))
+    const other = await devBlock(4, 'beacon_blocks_by_root')
+    expectInvalid(() => v.check(other), 'root_not_requested')
+  })
+
+  it('data_column_sidecars_by_root: accepts requested columns of requested roots; index and root are checked', async () => {
+    const req = relayRequest('data_column_sidecars_by_root', [
+      { blockRoot: chain.blockAt(6)!.root, columns: [0, 127] },
+      { blockRoot: chain.blockAt(2)!.root, columns: [64] },
+    ])
+    const v = validator(req)
+    for (const [slot, index] of [
+      [6, 127],
+      [2, 64],
+      [6, 0],
+    ]) {
+      // Sidecars report their slot; the root is a block's only.
+      expect(v.check(await devColumn(slot!, index!, 'data_column_sidecars_by_root'))).toEqual({ slot, blockRoot: null })
+    }
+    const [otherIndex, otherRoot, columnOfOther] = await Promise.all([
+      devColumn(6, 64, 'data_column_sidecars_by_root'),
+      devColumn(7, 0, 'data_column_sidecars_by_root'),
+      devColumn(2, 0, 'data_column_sidecars_by_root'),
+    ])
+    expectInvalid(() => v.check(otherIndex), 'index_not_requested')
+    expectInvalid(() => v.check(columnOfOther), 'index_not_requested')
+    expectInvalid(() => v.check(otherRoot), 'root_not_requested')
+  })
+
+  it('blob_sidecars_by_root: index and root are checked', async () => {
+    const a = blobSidecar(20, 1, 1)
+    const b = blobSidecar(20, 2, 2)
+    const req = relayRequest('blob_sidecars_by_root', [{ blockRoot: a.root, index: 1 }])
+    const v = validator(req)
+    const blob = (bytes: Uint8Array) => chunkOf('blob_sidecars_by_root', bytes, DEV_DIGEST, devSchedule)
+    expect(v.check(await blob(a.bytes))).toEqual({ slot: 20, blockRoot: null })
+    const wrongIndex = await blob(blobSidecar(20, 2, 1).bytes)
+    expectInvalid(() => v.check(wrongIndex), 'index_not_requested')
+    const wrongRoot = await blob(b.bytes)
+    expectInvalid(() => v.check(wrongRoot), 'root_not_requested')
+  })
+
+  it('beacon_blocks_by_root: a block whose body does not decode is item_format', async () => {
+    const bytes = chain.blockAt(3)!.ssz.slice()
+    // BeaconBlock: slot, proposer_index, parent_root, state_root, then the body's offset at message + 80.
+    new DataView(bytes.buffer).setUint32(100 + 80, 0x00ff_ffff, true)
+    const chunk = await chunkOf('beacon_blocks_by_root', bytes, DEV_DIGEST, devSchedule)
+    const v = validator(relayRequest('beacon_blocks_by_root', [chain.blockAt(3)!.root]))
+    expectInvalid(() => v.check(chunk), 'item_format')
+  })
+})
+
+describe('ChunkValidator: chunks it cannot place', () => {
+  it.each([
+    [
+      'light_client_bootstrap',
+      ssz.fulu.LightClientBootstrap,
+      () => relayRequest('light_client_bootstrap', new Uint8Array(32)),
+    ],
+    [
+      'light_client_finality_update',
+      ssz.fulu.LightClientFinalityUpdate,
+      () => relayRequest('light_client_finality_update', null),
+    ],
+    [
+      'light_client_updates_by_range',
+      ssz.fulu.LightClientUpdate,
+      () => relayRequest('light_client_updates_by_range', { startPeriod: 1, count: 2 }),
+    ],
+  ] as const)('%s items pass with no slot', async (protocol, type, req) => {
+    const bytes = type.serialize(type.defaultValue() as never)
+    const chunk = await chunkOf(protocol, bytes, DEV_DIGEST, devSchedule)
+    const v = validator(req())
+    expect(v.check(chunk)).toEqual({ slot: null, blockRoot: null })
+    expect(v.check(chunk)).toEqual({ slot: null, blockRoot: null })
+  })
+
+  it('status chunks (no context bytes) pass', async () => {
+    const bytes = ssz.fulu.Status.serialize(ssz.fulu.Status.defaultValue())
+    const chunk = await chunkOf('status', bytes, undefined, devSchedule)
+    expect(chunk.contextBytes).toBeUndefined()
+    const v = validator(relayRequest('status', ssz.fulu.Status.defaultValue()))
+    expect(v.check(chunk)).toEqual({ slot: null, blockRoot: null })
+  })
+})

@@ -1,0 +1,125 @@
+import type { ForkName } from '@lodestar/params'
+import { ssz, sszTypesFor } from '@lodestar/types'
+import type { ForkSchedule } from '../../../src/chain/forkSchedule.js'
+import { toRelayRequest, type RelayRequest } from '../../../src/relay/relayRequest.js'
+import { getProtocol, type ProtocolName, sszBounds } from '../../../src/reqresp/protocols.js'
+import {
+  ByteReader,
+  encodeResponseChunk,
+  MAX_PAYLOAD_SIZE_BYTES,
+  readResponseChunk,
+  RespCode,
+  type ResponseChunk,
+} from '../../../src/wire/index.js'
+
+/** The current version of each data protocol, as the relay serves it. */
+const VERSIONS: Partial<Record<ProtocolName, number>> = {
+  beacon_blocks_by_range: 2,
+  beacon_blocks_by_root: 2,
+  blob_sidecars_by_range: 1,
+  blob_sidecars_by_root: 1,
+  data_column_sidecars_by_range: 1,
+  data_column_sidecars_by_root: 1,
+  light_client_bootstrap: 1,
+  light_client_updates_by_range: 1,
+  light_client_finality_update: 1,
+  light_client_optimistic_update: 1,
+  status: 2,
+  ping: 1,
+}
+
+export const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
+
+export function defOf(name: ProtocolName) {
+  return getProtocol(name, VERSIONS[name]!)
+}
+
+/** toRelayRequest for the current version of `name`. */
+export function relayRequest(name: ProtocolName, decoded: unknown): RelayRequest {
+  return toRelayRequest(defOf(name), decoded)
+}
+
+/**
+ * A success chunk as the relay's client hands it over: encoded with encodeResponseChunk, then read back with
+ * readResponseChunk under the bounds of the type the context bytes name (as ResponseTypes does), so every chunk
+ * a test feeds the validator is one the wire layer accepts.
+ */
+export async function chunkOf(
+  name: ProtocolName,
+  ssz: Uint8Array,
+  contextBytes: Uint8Array | undefined,
+  forkSchedule: ForkSchedule,
+): Promise<ResponseChunk> {
+  const def = defOf(name)
+  const bytes = encodeResponseChunk(RespCode.Success, ssz, contextBytes)
+  const reader = new ByteReader(
+    (async function* () {
+      yield bytes
+    })(),
+  )
+  const chunk = await readResponseChunk(reader, {
+    contextBytes: def.contextBytes,
+    boundsFor: (ctx) => {
+      const boundary = ctx ? forkSchedule.forkForDigest(ctx) : null
+      // Unknown digests are the client's to refuse; here they reach the validator so its own check can be seen.
+      return boundary
+        ? sszBounds(def.response(boundary.fork.name as ForkName))
+        : { minSize: 0, maxSize: MAX_PAYLOAD_SIZE_BYTES }
+    },
+  })
+  if (chunk === null) throw new Error('no chunk read back')
+  return chunk
+}
+
+export const filled = (n: number, fill: number) => new Uint8Array(n).fill(fill)
+
+/** A SignedBeaconBlock of `fork` with every fixed field before the body set to something non-zero. */
+export function signedBlock(fork: ForkName, slot: number) {
+  const types = sszTypesFor(fork)
+  const value = types.SignedBeaconBlock.defaultValue()
+  value.message.slot = slot
+  value.message.proposerIndex = 4242
+  value.message.parentRoot = filled(32, 0x11)
+  value.message.stateRoot = filled(32, 0x22)
+  value.message.body.graffiti = filled(32, 0x33)
+  value.signature = filled(96, 0x44)
+  return {
+    value,
+    bytes: types.SignedBeaconBlock.serialize(value),
+    messageRoot: types.BeaconBlock.hashTreeRoot(value.message),
+  }
+}
+
+/** A SignedBeaconBlockHeader; a different proposer gives a different block root. */
+export const header = (slot: number, proposerIndex = 77) => ({
+  message: {
+    slot,
+    proposerIndex,
+    parentRoot: filled(32, 0xa1),
+    stateRoot: filled(32, 0xa2),
+    bodyRoot: filled(32, 0xa3),
+  },
+  signature: filled(96, 0xa4),
+})
+
+export function columnSidecar(slot: number, index: number, proposerIndex = 77) {
+  const value = ssz.fulu.DataColumnSidecar.defaultValue()
+  value.index = index
+  value.column = [filled(2048, 0x01), filled(2048, 0x02)]
+  value.kzgCommitments = [filled(48, 0x03), filled(48, 0x04)]
+  value.kzgProofs = [filled(48, 0x05), filled(48, 0x06)]
+  value.signedBlockHeader = header(slot, proposerIndex)
+  const root = ssz.phase0.BeaconBlockHeader.hashTreeRoot(value.signedBlockHeader.message)
+  return { value, bytes: ssz.fulu.DataColumnSidecar.serialize(value), root }
+}
+
+export function blobSidecar(slot: number, index: number, proposerIndex = 77) {
+  const value = ssz.deneb.BlobSidecar.defaultValue()
+  value.index = index
+  value.blob = filled(131_072, 0x07)
+  value.kzgCommitment = filled(48, 0x08)
+  value.kzgProof = filled(48, 0x09)
+  value.signedBlockHeader = header(slot, proposerIndex)
+  const root = ssz.phase0.BeaconBlockHeader.hashTreeRoot(value.signedBlockHeader.message)
+  return { value, bytes: ssz.deneb.BlobSidecar.serialize(value), root }
+}

@@ -29,6 +29,8 @@ export interface CheckedItem {
   slot: number | null
   /** hash_tree_root of the block (blocks only; computed when the request needed it). */
   blockRoot: Uint8Array | null
+  /** The parent root the block names (blocks only). */
+  parentRoot: Uint8Array | null
 }
 
 /**
@@ -47,12 +49,12 @@ export class ChunkValidator {
 
   check(chunk: ResponseChunk): CheckedItem {
     const { def, range, roots, columns } = this.req
-    if (!def.contextBytes || !chunk.contextBytes || !chunk.ssz) return { slot: null, blockRoot: null }
+    if (!def.contextBytes || !chunk.contextBytes || !chunk.ssz) return { slot: null, blockRoot: null, parentRoot: null }
     const { forkSchedule } = this.modules
     const boundary = forkSchedule.forkForDigest(chunk.contextBytes)
     if (!boundary) throw new InvalidChunkError('context_bytes_mismatch', 'unknown digest')
     const facts: ItemFacts | null = itemFormat(() => itemFacts(def.name, boundary.fork.name as ForkName, chunk.ssz!))
-    if (facts === null || facts.slot === null) return { slot: null, blockRoot: null }
+    if (facts === null || facts.slot === null) return { slot: null, blockRoot: null, parentRoot: null }
     const { slot } = facts
 
     const expected = forkSchedule.digestAtEpoch(Math.floor(slot / forkSchedule.config.slotsPerEpoch))
@@ -82,7 +84,7 @@ export class ChunkValidator {
         throw new InvalidChunkError('index_not_requested', `index ${facts.index} at slot ${slot}`)
       }
     }
-    return { slot, blockRoot: isBlock ? blockRoot : null }
+    return { slot, blockRoot: isBlock ? blockRoot : null, parentRoot: isBlock ? facts.parentRoot : null }
   }
 }
 

@@ -98,6 +98,7 @@ export class RelayService {
         limiter: this.inboundLimiter,
         scores: modules.scores,
         forkSchedule: modules.forkSchedule,
+        responseTypes: modules.responseTypes,
         chainView: modules.chainView,
         metrics,
         logger: modules.logger,

@@ -12,6 +12,8 @@ export interface ItemFacts {
   slot: number | null
   /** Column or blob index, for sidecars. */
   index: number | null
+  /** The parent_root the item's block (or sidecar header) names: the previous block's root, read, not hashed. */
+  parentRoot: Uint8Array
   /** hash_tree_root of the item's BeaconBlock (blocks) or BeaconBlockHeader (sidecars); computed on demand. */
   blockRoot(): Uint8Array
 }
@@ -24,6 +26,9 @@ const COLUMN_HEADER_OFFSET = 8 + 3 * 4
 const BLOB_HEADER_OFFSET = 8 + 131_072 + 48 + 48
 /** BeaconBlockHeader: slot, proposer_index, parent_root, state_root, body_root. */
 const BLOCK_HEADER_BYTES = 8 + 8 + 32 + 32 + 32
+/** BeaconBlock and BeaconBlockHeader both start slot (8), proposer_index (8), parent_root (32). */
+const PARENT_ROOT_START = 16
+const PARENT_ROOT_END = 48
 
 const PRE_GLOAS: ReadonlySet<string> = new Set(['phase0', 'altair', 'bellatrix', 'capella', 'deneb', 'electra', 'fulu'])
 
@@ -57,9 +62,11 @@ function blockFacts(fork: ForkName, bytes: Uint8Array): ItemFacts {
   if (offset !== SIGNED_BLOCK_FIXED_BYTES || bytes.length < offset + 8) {
     throw new ItemFormatError(`signed block message offset ${offset} of ${bytes.length} bytes`)
   }
+  if (bytes.length < offset + PARENT_ROOT_END) throw new ItemFormatError(`block of ${bytes.length} bytes is too short`)
   return {
     slot: readU64(bytes, offset),
     index: null,
+    parentRoot: bytes.subarray(offset + PARENT_ROOT_START, offset + PARENT_ROOT_END),
     blockRoot: () => {
       const type = sszTypesFor(fork).BeaconBlock
       let message
@@ -80,6 +87,7 @@ function sidecarFacts(bytes: Uint8Array, headerOffset: number): ItemFacts {
   return {
     slot: readU64(bytes, headerOffset),
     index: readU64(bytes, 0),
+    parentRoot: bytes.subarray(headerOffset + PARENT_ROOT_START, headerOffset + PARENT_ROOT_END),
     blockRoot: () => {
       const header = bytes.subarray(headerOffset, headerOffset + BLOCK_HEADER_BYTES)
       return ssz.phase0.BeaconBlockHeader.hashTreeRoot(ssz.phase0.BeaconBlockHeader.deserialize(header))

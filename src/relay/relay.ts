@@ -1,7 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import type { ForkName } from '@lodestar/params'
 import type { ForkSchedule } from '../chain/index.js'
-import type { ChainView } from '../chain/chainView.js'
+import { type ChainView, equalBytes } from '../chain/chainView.js'
 import type { InboundRateLimiter } from '../limits/index.js'
 import type { Logger } from '../logger.js'
 import { penaltyForRequestError } from '../peers/penalties.js'
@@ -9,13 +9,14 @@ import { PeerAction, type PeerScores } from '../peers/score.js'
 import type { ReqRespClient } from '../reqresp/client.js'
 import { RequestError, RequestErrorCode, ResponseError } from '../reqresp/errors.js'
 import type { ProtocolDef } from '../reqresp/protocols.js'
+import type { ResponseTypes } from '../reqresp/responseTypes.js'
 import type { InboundRequest, RequestHandler } from '../reqresp/server.js'
-import { RespCode, type ResponseChunk } from '../wire/index.js'
-import { ChunkValidator, InvalidChunkError } from './chunkValidator.js'
+import { ByteReader, RespCode, type ResponseChunk, readResponseChunk } from '../wire/index.js'
+import { type CheckedItem, ChunkValidator, InvalidChunkError } from './chunkValidator.js'
 import { itemFacts } from './items.js'
 import type { RelayMetrics } from './metrics.js'
 import { type RelayRequest, toRelayRequest } from './relayRequest.js'
-import type { ResponseCache } from './responseCache.js'
+import type { CachedResponse, ResponseCache } from './responseCache.js'
 import { QueueError, QueueErrorCode, type Upstream, type UpstreamQueue } from './upstreamQueue.js'
 import type { UpstreamSelector } from './upstreamSelector.js'
 
@@ -34,6 +35,7 @@ export interface RelayModules {
   limiter: InboundRateLimiter
   scores: PeerScores
   forkSchedule: ForkSchedule
+  responseTypes: ResponseTypes
   chainView: ChainView
   metrics: RelayMetrics | null
   logger: Logger
@@ -67,6 +69,9 @@ class RelayFailure extends ResponseError {
  * before the first chunk left; after it, a failure ends the response with an error chunk.
  */
 export class Relay {
+  /** Cached block chunks already checked to hash to the root they are filed under. */
+  private readonly verified = new WeakSet<Uint8Array>()
+
   constructor(
     private readonly modules: RelayModules,
     private readonly opts = RELAY_DEFAULTS,
@@ -90,7 +95,7 @@ export class Relay {
         throw e
       }
       await this.admit(inbound.peerId, req, inbound.signal)
-      const cached = this.modules.cache.get(req.key) ?? this.cachedBlocks(req)
+      const cached = this.modules.cache.get(req.key) ?? (await this.cachedBlocks(req))
       if (cached) {
         result = 'cache_hit'
         for (const chunk of cached.chunks) {
@@ -127,11 +132,6 @@ export class Relay {
       this.modules.metrics?.rateLimited.inc({ protocol: label, outcome: 'delayed' })
       await sleep(verdict.delayMs, signal)
     }
-  }
-
-  /** BlocksByRoot answered from blocks the cache holds by root (from earlier range or root responses). */
-  private cachedBlocks(req: RelayRequest) {
-    return req.blockRoots && req.blockRoots.length > 0 ? this.modules.cache.getBlocksByRoot(req.blockRoots) : undefined
   }
 
   private async *forward(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<Uint8Array> {
@@ -182,8 +182,7 @@ export class Relay {
     const peer = upstream.peer.peerId.toString()
     const validator = new ChunkValidator({ forkSchedule: this.modules.forkSchedule }, req)
     const collected: ResponseChunk[] = []
-    const slots: Array<number | null> = []
-    const roots: Array<Uint8Array | null> = []
+    const items: CheckedItem[] = []
     let collectedBytes = 0
     let cacheable = true
     let forwarded = 0
@@ -215,17 +214,16 @@ export class Relay {
         if (cacheable && collectedBytes > this.modules.cache.maxEntryBytes) {
           // Too big to cache: stop holding it (a column response can reach hundreds of MB).
           cacheable = false
-          collected.length = slots.length = roots.length = 0
+          collected.length = items.length = 0
         }
         if (cacheable) {
           collected.push(chunk)
-          slots.push(checked.slot)
-          roots.push(checked.blockRoot)
+          items.push(checked)
         }
       }
       if (forwarded === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
       metrics?.upstreamSeconds.observe({ protocol: label }, (Date.now() - startedMs) / 1000)
-      if (cacheable) this.remember(req, collected, slots, roots)
+      if (cacheable) this.remember(req, collected, items)
       return { done: true }
     } catch (e) {
       if (signal.aborted) throw e // the requester left: nobody to answer
@@ -268,36 +266,71 @@ export class Relay {
     return 'internal'
   }
 
-  /** Caches a complete, validated response; blocks are also indexed by root, hashed off the hot path. */
-  private remember(
-    req: RelayRequest,
-    chunks: ResponseChunk[],
-    slots: Array<number | null>,
-    roots: Array<Uint8Array | null>,
-  ): void {
+  /**
+   * Caches a complete, validated response. Blocks are also indexed by root without hashing them: in a range
+   * response each block's root is the next one's parent_root (the last block, with no successor, is left out).
+   * Those roots are only claimed by the upstream, so a by-root answer from the index is verified when served.
+   */
+  private remember(req: RelayRequest, chunks: ResponseChunk[], items: CheckedItem[]): void {
     const { cache, chainView, forkSchedule } = this.modules
     const finalizedSlot = chainView.status().finalizedEpoch * forkSchedule.config.slotsPerEpoch
     // Immutable once finalized: a range ending there, or items that all lie there (items without a slot never do).
     const lastSlot = req.range
       ? req.range.endSlot - 1
-      : slots.reduce<number>((max, s) => Math.max(max, s ?? Infinity), -1)
+      : items.reduce<number>((max, item) => Math.max(max, item.slot ?? Infinity), -1)
     const finalized = (req.range !== null || chunks.length > 0) && lastSlot <= finalizedSlot
     cache.set(
       req.key,
       chunks.map((c) => c.raw),
       { finalized },
     )
-    const isBlocks = req.def.name === 'beacon_blocks_by_range' || req.def.name === 'beacon_blocks_by_root'
-    if (!isBlocks || chunks.length === 0) return
-    setImmediate(() => {
-      const blocks = chunks.map((chunk, i) => ({ root: roots[i] ?? this.blockRoot(chunk), chunk: chunk.raw }))
-      cache.setBlocks(blocks, { finalized })
-    })
+    const blocks: Array<{ root: Uint8Array; chunk: Uint8Array }> = []
+    if (req.def.name === 'beacon_blocks_by_root') {
+      for (let i = 0; i < chunks.length; i++) blocks.push({ root: items[i].blockRoot!, chunk: chunks[i].raw })
+    } else if (req.def.name === 'beacon_blocks_by_range') {
+      for (let i = 0; i + 1 < chunks.length; i++) {
+        blocks.push({ root: Uint8Array.from(items[i + 1].parentRoot!), chunk: chunks[i].raw })
+      }
+    }
+    if (blocks.length > 0) cache.setBlocks(blocks, { finalized })
   }
 
-  private blockRoot(chunk: ResponseChunk): Uint8Array {
-    const boundary = this.modules.forkSchedule.forkForDigest(chunk.contextBytes!)!
-    return itemFacts('beacon_blocks_by_root', boundary.fork.name as ForkName, chunk.ssz!)!.blockRoot()
+  /**
+   * BlocksByRoot answered from blocks the cache holds by root, each checked (once) to hash to the root it is
+   * filed under; a block that does not is dropped and the request goes upstream.
+   */
+  private async cachedBlocks(req: RelayRequest): Promise<CachedResponse | undefined> {
+    const roots = req.blockRoots
+    if (!roots || roots.length === 0) return undefined
+    const cached = this.modules.cache.getBlocksByRoot(roots)
+    if (!cached) return undefined
+    for (let i = 0; i < roots.length; i++) {
+      const chunk = cached.chunks[i]
+      if (this.verified.has(chunk)) continue
+      if (!(await this.hashesTo(req, chunk, roots[i]))) {
+        this.modules.cache.deleteBlock(roots[i])
+        return undefined
+      }
+      this.verified.add(chunk)
+    }
+    return cached
+  }
+
+  private async hashesTo(req: RelayRequest, raw: Uint8Array, root: Uint8Array): Promise<boolean> {
+    try {
+      const reader = new ByteReader(
+        (async function* () {
+          yield raw
+        })(),
+      )
+      const boundsFor = this.modules.responseTypes.boundsFor(req.def)
+      const chunk = await readResponseChunk(reader, { contextBytes: true, boundsFor })
+      const boundary = this.modules.forkSchedule.forkForDigest(chunk!.contextBytes!)!
+      const facts = itemFacts(req.def.name, boundary.fork.name as ForkName, chunk!.ssz!)!
+      return equalBytes(facts.blockRoot(), root)
+    } catch {
+      return false
+    }
   }
 }
 

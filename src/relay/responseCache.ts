@@ -106,6 +106,11 @@ export class ResponseCache {
     for (const { root, chunk } of blocks) this.store(blockKey(root), [chunk], opts.finalized)
   }
 
+  /** Drops an indexed block (one that turned out not to have the root it was filed under). */
+  deleteBlock(root: Uint8Array): void {
+    this.lru.delete(blockKey(root))
+  }
+
   /**
    * The chunks for these roots in the requested order, only when EVERY root is present (else undefined, counted
    * as a miss): a partial answer is valid on the wire, but worse than what an upstream may hold.

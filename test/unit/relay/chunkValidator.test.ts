@@ -55,7 +55,9 @@ describe('ChunkValidator: beacon_blocks_by_range', () => {
   it('accepts blocks in increasing slots inside the range, gaps and the last slot included', async () => {
     const v = validator(relayRequest('beacon_blocks_by_range', { startSlot: 2, count: 10, step: 1 }))
     for (const slot of [2, 3, 4, 6, 7, 8, 9, 11]) {
-      expect(v.check(await devBlock(slot))).toEqual({ slot, blockRoot: null })
+      const checked = v.check(await devBlock(slot))
+      expect(checked).toMatchObject({ slot, blockRoot: null })
+      expect(hex(checked.parentRoot!)).toBe(hex(chain.blockAt(slot)!.parentRoot))
     }
   })
 
@@ -189,7 +191,7 @@ describe('ChunkValidator: data_column_sidecars_by_range', () => {
       [4, 40],
       [8, 3],
     ]) {
-      expect(v.check(await devColumn(slot!, index!))).toEqual({ slot, blockRoot: null })
+      expect(v.check(await devColumn(slot!, index!))).toEqual({ slot, blockRoot: null, parentRoot: null })
     }
   })
 
@@ -233,7 +235,7 @@ describe('ChunkValidator: blob_sidecars_by_range', () => {
       [10, 1],
       [12, 0],
     ]) {
-      expect(v.check(await blob(slot!, index!))).toEqual({ slot, blockRoot: null })
+      expect(v.check(await blob(slot!, index!))).toEqual({ slot, blockRoot: null, parentRoot: null })
     }
     const back = await blob(11, 0)
     expectInvalid(() => v.check(back), 'slot_not_increasing')
@@ -271,7 +273,11 @@ describe('ChunkValidator: by-root requests', () => {
       [6, 0],
     ]) {
       // Sidecars report their slot; the root is a block's only.
-      expect(v.check(await devColumn(slot!, index!, 'data_column_sidecars_by_root'))).toEqual({ slot, blockRoot: null })
+      expect(v.check(await devColumn(slot!, index!, 'data_column_sidecars_by_root'))).toEqual({
+        slot,
+        blockRoot: null,
+        parentRoot: null,
+      })
     }
     const [otherIndex, otherRoot, columnOfOther] = await Promise.all([
       devColumn(6, 64, 'data_column_sidecars_by_root'),
@@ -289,7 +295,7 @@ describe('ChunkValidator: by-root requests', () => {
     const req = relayRequest('blob_sidecars_by_root', [{ blockRoot: a.root, index: 1 }])
     const v = validator(req)
     const blob = (bytes: Uint8Array) => chunkOf('blob_sidecars_by_root', bytes, DEV_DIGEST, devSchedule)
-    expect(v.check(await blob(a.bytes))).toEqual({ slot: 20, blockRoot: null })
+    expect(v.check(await blob(a.bytes))).toEqual({ slot: 20, blockRoot: null, parentRoot: null })
     const wrongIndex = await blob(blobSidecar(20, 2, 1).bytes)
     expectInvalid(() => v.check(wrongIndex), 'index_not_requested')
     const wrongRoot = await blob(b.bytes)
@@ -327,8 +333,8 @@ describe('ChunkValidator: chunks it cannot place', () => {
     const bytes = type.serialize(type.defaultValue() as never)
     const chunk = await chunkOf(protocol, bytes, DEV_DIGEST, devSchedule)
     const v = validator(req())
-    expect(v.check(chunk)).toEqual({ slot: null, blockRoot: null })
-    expect(v.check(chunk)).toEqual({ slot: null, blockRoot: null })
+    expect(v.check(chunk)).toEqual({ slot: null, blockRoot: null, parentRoot: null })
+    expect(v.check(chunk)).toEqual({ slot: null, blockRoot: null, parentRoot: null })
   })
 
   it('status chunks (no context bytes) pass', async () => {
@@ -336,6 +342,6 @@ describe('ChunkValidator: chunks it cannot place', () => {
     const chunk = await chunkOf('status', bytes, undefined, devSchedule)
     expect(chunk.contextBytes).toBeUndefined()
     const v = validator(relayRequest('status', ssz.fulu.Status.defaultValue()))
-    expect(v.check(chunk)).toEqual({ slot: null, blockRoot: null })
+    expect(v.check(chunk)).toEqual({ slot: null, blockRoot: null, parentRoot: null })
   })
 })

@@ -79,9 +79,13 @@ describe('itemFacts: blocks', () => {
     expect(() => itemFacts('beacon_blocks_by_range', ForkName.fulu, corrupt(bytes))).toThrow(ItemFormatError)
   })
 
-  it('accepts exactly 8 bytes of message (the slot) and the largest safe slot', () => {
+  it('reads slot and parent root from the first 48 bytes of the message; refuses fewer; the largest safe slot', () => {
     const { bytes } = signedBlock(ForkName.fulu, 5)
-    expect(itemFacts('beacon_blocks_by_range', ForkName.fulu, bytes.subarray(0, 108))!.slot).toBe(5)
+    const facts = itemFacts('beacon_blocks_by_range', ForkName.fulu, bytes.subarray(0, 148))!
+    expect(facts.slot).toBe(5)
+    const message = ssz.fulu.SignedBeaconBlock.deserialize(bytes).message
+    expect(hex(facts.parentRoot)).toBe(hex(message.parentRoot))
+    expect(() => itemFacts('beacon_blocks_by_range', ForkName.fulu, bytes.subarray(0, 147))).toThrow(ItemFormatError)
     const max = withU64(bytes, 100, BigInt(Number.MAX_SAFE_INTEGER))
     expect(itemFacts('beacon_blocks_by_range', ForkName.fulu, max)!.slot).toBe(Number.MAX_SAFE_INTEGER)
   })

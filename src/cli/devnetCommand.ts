@@ -20,7 +20,7 @@ export async function runDevnet({ config, warnings }: LoadedConfig): Promise<num
   const logger = createLogger({ level: config.logLevel, format: config.logFormat })
   for (const warning of warnings) logger.warn(warning)
   // Loaded here, not at the top: they load the SSZ types, which `start` must be able to load with another preset.
-  const { Devnet, formatSummary } = await import('../devnet/devnet.js')
+  const { Devnet, DEVNET_DEFAULTS, formatSummary } = await import('../devnet/devnet.js')
   const { ContowerNode, StartupError } = await import('../node.js')
   const dataDir = mkdtempSync(join(tmpdir(), 'contower-devnet-'))
 
@@ -41,7 +41,8 @@ export async function runDevnet({ config, warnings }: LoadedConfig): Promise<num
       slotSeconds: config.slotSeconds,
       historySlots: config.historySlots,
       blockBytes: config.blockBytes,
-      handshakeTimeoutMs: 15_000,
+      handshakeTimeoutMs: DEVNET_DEFAULTS.handshakeTimeoutMs,
+      maxCachedBlocks: DEVNET_DEFAULTS.maxCachedBlocks,
     },
   )
   const summary: { timer?: NodeJS.Timeout } = {}

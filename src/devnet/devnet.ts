@@ -15,6 +15,8 @@ export const DEVNET_DEFAULTS = {
   blockBytes: 100_000,
   /** Contower must have handshaken with the serving peers by then, or something is wrong with the setup. */
   handshakeTimeoutMs: 15_000,
+  /** Blocks kept in memory (≈ 200 MB at 100 KB): a devnet left running for hours rebuilds older ones on demand. */
+  maxCachedBlocks: 2048,
 }
 
 export type DevnetOpts = typeof DEVNET_DEFAULTS
@@ -58,7 +60,10 @@ export class Devnet {
   ) {
     const genesisTime = Math.floor(Date.now() / 1000) - opts.historySlots * opts.slotSeconds
     this.network = devnetNetwork({ genesisTime, slotSeconds: opts.slotSeconds })
-    this.chain = new SyntheticChain({ network: this.network }, { payloadBytes: opts.blockBytes })
+    this.chain = new SyntheticChain(
+      { network: this.network },
+      { payloadBytes: opts.blockBytes, maxCachedBlocks: opts.maxCachedBlocks },
+    )
   }
 
   get node(): ContowerNode {

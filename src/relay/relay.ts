@@ -245,25 +245,29 @@ export class Relay {
     }
   }
 
-  /** Charges the upstream for its failure (one pure mapping per error kind); returns the reason label. */
+  /**
+   * Charges the upstream for its failure through the one error → penalty mapping (a refused chunk is an invalid
+   * response, our deadline cutting a silent upstream short a time-to-first-byte timeout); returns the reason label.
+   */
   private penalise(req: RelayRequest, peer: string, e: unknown, deadlinePassed: boolean): string {
-    const { scores } = this.modules
+    let err: RequestError
+    let reason: string
     if (e instanceof InvalidChunkError) {
-      scores.apply(peer, PeerAction.LowToleranceError, `relay_${e.reason}`)
-      return e.reason
+      err = new RequestError(RequestErrorCode.INVALID_RESPONSE, req.def.id, e.message, { cause: e })
+      reason = e.reason
+    } else if (e instanceof RequestError && e.code === RequestErrorCode.ABORTED && deadlinePassed) {
+      err = new RequestError(RequestErrorCode.TTFB_TIMEOUT, req.def.id, 'no first chunk before the deadline')
+      reason = 'deadline'
+    } else if (e instanceof RequestError) {
+      err = e
+      reason = e.code === RequestErrorCode.ERROR_RESPONSE ? `error_response_${e.detail.respCode}` : e.code
+    } else {
+      this.modules.logger.warn({ err: e, protocol: req.def.id }, 'unexpected relay error')
+      return 'internal'
     }
-    if (e instanceof RequestError) {
-      // Our own deadline cut a silent upstream short: as slow as a TTFB timeout.
-      if (e.code === RequestErrorCode.ABORTED && deadlinePassed) {
-        scores.apply(peer, PeerAction.MidToleranceError, 'relay_deadline')
-        return 'deadline'
-      }
-      const action = penaltyForRequestError(e)
-      if (action) scores.apply(peer, action, `relay_${e.code.toLowerCase()}`)
-      return e.code === RequestErrorCode.ERROR_RESPONSE ? `error_response_${e.detail.respCode}` : e.code
-    }
-    this.modules.logger.warn({ err: e, protocol: req.def.id }, 'unexpected relay error')
-    return 'internal'
+    const action = penaltyForRequestError(err)
+    if (action) this.modules.scores.apply(peer, action, `relay_${reason.toLowerCase()}`)
+    return reason
   }
 
   /**

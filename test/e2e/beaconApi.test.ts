@@ -2,9 +2,7 @@ import type { Libp2p } from '@libp2p/interface'
 import { ssz } from '@lodestar/types'
 import { multiaddr } from '@multiformats/multiaddr'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ForkSchedule, parseChainConfig } from '../../src/chain/index.js'
@@ -13,6 +11,7 @@ import { type FakeBeaconApi, startFakeBeaconApi } from '../helpers/beaconApiServ
 import { firstChunk, rawExchange, STATUS_V2 } from '../helpers/beaconPeer.js'
 import { CliProcess, runCli } from '../helpers/cli.js'
 import { createTestPeer } from '../helpers/peers.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const LOOPBACK = ['--listen-address', '127.0.0.1', '--port', '0', '--metrics-port', '0']
 const cleanup: Array<{ stop?(): unknown; close?(): unknown; kill?(): unknown }> = []
@@ -36,7 +35,7 @@ async function api(routes: Record<string, unknown>): Promise<FakeBeaconApi> {
 }
 
 function start(args: string[]): CliProcess {
-  const p = new CliProcess(['start', '--data-dir', mkdtempSync(join(tmpdir(), 'contower-api-')), ...LOOPBACK, ...args])
+  const p = new CliProcess(['start', '--data-dir', tempDir('contower-api-'), ...LOOPBACK, ...args])
   cleanup.push(p)
   return p
 }
@@ -104,7 +103,7 @@ describe('--beacon-api', () => {
       '--beacon-api',
       server.url,
       '--data-dir',
-      mkdtempSync(join(tmpdir(), 'contower-api-')),
+      tempDir('contower-api-'),
       ...LOOPBACK,
     ])
     expect(result.code).toBe(1)

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CliProcess, runCli } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
 
 // Every test binds loopback only, with OS-chosen ports.
 const LOOPBACK = ['--listen-address', '127.0.0.1', '--port', '0', '--metrics-port', '0']
@@ -13,7 +13,7 @@ afterEach(() => {
 })
 
 function dataDir(): string {
-  return mkdtempSync(join(tmpdir(), 'contower-e2e-'))
+  return tempDir('contower-e2e-')
 }
 
 function start(args: string[], env: Record<string, string> = {}): CliProcess {

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ForkSchedule, parseChainConfig } from '../../src/chain/index.js'
 import { CliProcess, runCli } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const LOOPBACK = ['--listen-address', '127.0.0.1', '--port', '0', '--metrics-port', '0']
 const running: CliProcess[] = []
@@ -12,7 +12,7 @@ afterEach(() => {
   for (const p of running.splice(0)) p.kill()
 })
 
-const dir = mkdtempSync(join(tmpdir(), 'contower-network-'))
+const dir = tempDir('contower-network-')
 
 /** A local devnet config: minimal preset, every fork through Fulu from genesis, 2 s slots. */
 function devnetConfigYaml(): string {
@@ -25,7 +25,7 @@ function devnetConfigYaml(): string {
 }
 
 function start(args: string[]): CliProcess {
-  const p = new CliProcess(['start', '--data-dir', mkdtempSync(join(dir, 'data-')), ...LOOPBACK, ...args])
+  const p = new CliProcess(['start', '--data-dir', tempDir('data-', dir), ...LOOPBACK, ...args])
   running.push(p)
   return p
 }

@@ -1,12 +1,10 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { loadNetworkPreset, type Network } from '../../src/chain/index.js'
 import { loadConfig } from '../../src/config/load.js'
 import type { ContowerConfig } from '../../src/config/types.js'
 import { loadOrCreateIdentity } from '../../src/identity/identity.js'
 import { createLogger } from '../../src/logger.js'
 import { ContowerNode, type NodeOverrides } from '../../src/node.js'
+import { tempDir } from './tmp.js'
 
 /** A Contower node in this process, on loopback with OS-chosen ports; flags as on the command line. */
 export async function startTestNode(
@@ -14,7 +12,7 @@ export async function startTestNode(
   network: Network = loadNetworkPreset('mainnet'),
   overrides: NodeOverrides = {},
 ): Promise<ContowerNode> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'contower-node-'))
+  const dataDir = tempDir('contower-node-')
   const { config } = loadConfig({
     command: 'start',
     flags: { 'data-dir': dataDir, 'listen-address': '127.0.0.1', port: '0', 'metrics-port': '0', ...flags },

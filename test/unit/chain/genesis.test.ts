@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { GenesisError, GenesisErrorCode } from '../../../src/chain/errors.js'
@@ -9,8 +8,9 @@ import {
   parseGenesisValidatorsRoot,
   readGenesisFile,
 } from '../../../src/chain/genesis.js'
+import { tempDir } from '../../helpers/tmp.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'contower-genesis-'))
+const dir = tempDir('contower-genesis-')
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 const ROOT_HEX = '212f13fc4df078b6cb7db228f1c8307566dcecf900867401a92023d7ba99cb5f'

@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../src/config/errors.js'
 import { loadConfig } from '../../../src/config/load.js'
 import { envName, OPTIONS } from '../../../src/config/options.js'
+import { tempDir } from '../../helpers/tmp.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'contower-config-'))
+const dir = tempDir('contower-config-')
 function file(name: string, text: string): string {
   const path = join(dir, name)
   writeFileSync(path, text)

@@ -44,6 +44,7 @@ export interface RelayModules {
 type Result =
   | 'success'
   | 'cache_hit'
+  | 'coalesced'
   | 'rate_limited'
   | 'queue_full'
   | 'no_upstream'
@@ -69,6 +70,8 @@ class RelayFailure extends ResponseError {
  * before the first chunk left; after it, a failure ends the response with an error chunk.
  */
 export class Relay {
+  /** Requests on their way upstream, by cache key: resolved when the answer is complete (and cached) or failed. */
+  private readonly inFlight = new Map<string, Promise<void>>()
   /** Cached block chunks already checked to hash to the root they are filed under. */
   private readonly verified = new WeakSet<Uint8Array>()
 
@@ -95,9 +98,17 @@ export class Relay {
         throw e
       }
       await this.admit(inbound.peerId, req, inbound.signal)
-      const cached = this.modules.cache.get(req.key) ?? (await this.cachedBlocks(req))
-      if (cached) {
+      let cached = this.modules.cache.get(req.key) ?? (await this.cachedBlocks(req))
+      const pending = cached ? undefined : this.inFlight.get(req.key)
+      if (pending) {
+        // The same request is already on its way upstream: wait for its answer to land in the cache.
+        await waitFor(pending, this.opts.firstChunkDeadlineMs, inbound.signal)
+        cached = this.modules.cache.get(req.key)
+        if (cached) result = 'coalesced'
+      } else if (cached) {
         result = 'cache_hit'
+      }
+      if (cached) {
         for (const chunk of cached.chunks) {
           metrics?.chunks.inc({ protocol: label, source: 'cache' })
           metrics?.bytes.inc({ protocol: label, source: 'cache' }, chunk.length)
@@ -105,7 +116,7 @@ export class Relay {
         }
         return
       }
-      yield* this.forward(req, inbound.peerId.toString(), inbound.signal)
+      yield* this.forwardOnce(req, inbound.peerId.toString(), inbound.signal)
     } catch (e) {
       result = e instanceof RelayFailure ? e.result : inbound.signal.aborted ? 'aborted' : 'upstream_failed'
       throw e
@@ -131,6 +142,19 @@ export class Relay {
     if (verdict.delayMs > 0) {
       this.modules.metrics?.rateLimited.inc({ protocol: label, outcome: 'delayed' })
       await sleep(verdict.delayMs, signal)
+    }
+  }
+
+  /** Forwards, letting identical requests that arrive meanwhile wait for this one's answer instead of their own. */
+  private async *forwardOnce(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+    let finish!: () => void
+    const done = new Promise<void>((resolve) => (finish = resolve))
+    this.inFlight.set(req.key, done)
+    try {
+      yield* this.forward(req, requester, signal)
+    } finally {
+      if (this.inFlight.get(req.key) === done) this.inFlight.delete(req.key)
+      finish()
     }
   }
 
@@ -336,6 +360,16 @@ export class Relay {
       return false
     }
   }
+}
+
+/** Waits for `promise`, at most `ms`, or until the signal fires (then throws its reason). */
+async function waitFor(promise: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
+  const bound = AbortSignal.any([signal, AbortSignal.timeout(ms)])
+  await Promise.race([
+    promise,
+    new Promise<void>((resolve) => bound.addEventListener('abort', () => resolve(), { once: true })),
+  ])
+  if (signal.aborted) throw signal.reason
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -99,4 +99,25 @@ describe('relay', () => {
     expect(byRoot).toHaveLength(2)
     expect(concat(byRoot.map((c) => c.raw))).toEqual(concat(byRootDirect.map((c) => c.raw)))
   })
+
+  it('answers identical requests in flight with one upstream call', async () => {
+    const { network, chain } = testChain()
+    const upstreams = [await track(startPeer(network, chain)), await track(startPeer(network, chain))]
+    const node = await track(startRelay(network, upstreams))
+    await handshaken(node, upstreams)
+    const requesters = [
+      await track(startPeer(network, chain, { serveBlocks: false })),
+      await track(startPeer(network, chain, { serveBlocks: false })),
+    ]
+    for (const r of requesters) await r.libp2p.dial(node.listenAddresses[0])
+
+    const answers = await Promise.all(
+      [...requesters, ...requesters].map((r) => r.fetch(node.libp2p.peerId, BY_RANGE, range(30, 40), 40)),
+    )
+    for (const a of answers) expect(concat(a.map((c) => c.raw))).toEqual(concat(answers[0].map((c) => c.raw)))
+    expect(answers[0]).toHaveLength(40)
+    expect(upstreams.reduce((n, u) => n + u.servedCount('beacon_blocks_by_range').requests, 0)).toBe(1)
+    const coalesced = await node.registry!.getSingleMetric('contower_relay_requests_total')!.get()
+    expect(coalesced.values.find((v) => v.labels.result === 'coalesced')?.value).toBe(3)
+  })
 })

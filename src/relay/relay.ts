@@ -89,6 +89,7 @@ export class Relay {
     const label = `${def.name}/${def.version}`
     const startedMs = Date.now()
     let result: Result = 'success'
+    let sent = 0
     try {
       let req: RelayRequest
       try {
@@ -109,6 +110,7 @@ export class Relay {
         result = 'cache_hit'
       }
       if (cached) {
+        sent = cached.chunks.length
         for (const chunk of cached.chunks) {
           metrics?.chunks.inc({ protocol: label, source: 'cache' })
           metrics?.bytes.inc({ protocol: label, source: 'cache' }, chunk.length)
@@ -116,16 +118,24 @@ export class Relay {
         }
         return
       }
-      yield* this.forwardOnce(req, inbound.peerId.toString(), inbound.signal)
+      for await (const chunk of this.forwardOnce(req, inbound.peerId.toString(), inbound.signal)) {
+        sent++
+        yield chunk
+      }
     } catch (e) {
       result = e instanceof RelayFailure ? e.result : inbound.signal.aborted ? 'aborted' : 'upstream_failed'
       throw e
     } finally {
       if (inbound.signal.aborted && result === 'success') result = 'aborted'
+      const ms = Date.now() - startedMs
+      this.modules.logger.debug(
+        { peer: inbound.peerId.toString(), protocol: label, result, chunks: sent, ms },
+        'relayed',
+      )
       metrics?.requests.inc({ protocol: label, result })
       metrics?.requestSeconds.observe(
         { protocol: label, source: result === 'cache_hit' ? 'cache' : 'upstream' },
-        (Date.now() - startedMs) / 1000,
+        ms / 1000,
       )
     }
   }
@@ -246,7 +256,9 @@ export class Relay {
         }
       }
       if (forwarded === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
-      metrics?.upstreamSeconds.observe({ protocol: label }, (Date.now() - startedMs) / 1000)
+      const ms = Date.now() - startedMs
+      metrics?.upstreamSeconds.observe({ protocol: label }, ms / 1000)
+      this.modules.logger.debug({ upstream: peer, protocol: label, chunks: forwarded, ms }, 'upstream answered')
       if (cacheable) this.remember(req, collected, items)
       return { done: true }
     } catch (e) {

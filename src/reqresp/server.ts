@@ -132,7 +132,8 @@ export class ReqRespServer {
       await stream.close({ signal })
       return 'success'
     } catch (e) {
-      if (signal.aborted) return abortStream(stream, 'aborted')
+      // The requester went away (reset, or hung up after writing, as Lodestar does after a Goodbye).
+      if (signal.aborted || stream.writeStatus !== 'writable') return abortStream(stream, 'aborted')
       if (e instanceof ResponseError) {
         await sendError(stream, e.code, e.message, signal)
         return e.code === RespCode.InvalidRequest

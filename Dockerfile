@@ -39,7 +39,7 @@ LABEL org.opencontainers.image.title="contower" \
       org.opencontainers.image.revision="${BUILD_COMMIT}" \
       org.opencontainers.image.licenses="MIT"
 
-# The identity key is the only state. /data is created owned by the runtime user (mode 0700, like the data
+# The identity key and enr.json (our ENR's sequence number) are the only state. /data is created owned by the runtime user (mode 0700, like the data
 # dir the daemon would create) so that a fresh named volume inherits that ownership.
 RUN mkdir -p /data && chown 1000:1000 /data && chmod 0700 /data
 VOLUME /data

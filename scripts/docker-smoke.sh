@@ -271,6 +271,8 @@ run_env=(
   "CONTOWER_PORT=$p2p_port"
   "CONTOWER_METRICS_ADDRESS=127.0.0.1"
   "CONTOWER_METRICS_PORT=$metrics_port"
+  # A smoke test must not talk to the network's real bootnodes.
+  "CONTOWER_DISCOVERY=false"
 )
 
 # ENTRYPOINT + CMD, with WORKDIR paths mapped into the app dir.

@@ -15,20 +15,34 @@ export interface Network extends GenesisData {
  * a genesis.ssz (or an explicit genesis time and validators root). Throws ChainConfigError / GenesisError.
  */
 export async function resolveNetwork(config: ContowerConfig): Promise<Network> {
+  return (await resolve(config, true))!
+}
+
+/**
+ * The same chain from local files only (`contower identity`): null when it would take a `--beacon-api` call
+ * (a custom network without its config or genesis files). A preset's genesis is not checked against the API.
+ */
+export function resolveNetworkOffline(config: ContowerConfig): Promise<Network | null> {
+  return resolve(config, false)
+}
+
+async function resolve(config: ContowerConfig, online: boolean): Promise<Network | null> {
   if (config.network !== 'custom') {
     const preset = loadNetworkPreset(config.network)
-    if (config.beaconApi) await checkSameGenesis(config.beaconApi, preset)
+    if (online && config.beaconApi) await checkSameGenesis(config.beaconApi, preset)
     return preset
   }
+  const hasGenesisPair = config.genesisTime !== undefined && config.genesisValidatorsRoot !== undefined
+  if (!online && (!config.chainConfig || (!config.genesisState && !hasGenesisPair))) return null
   const chainConfig = config.chainConfig
     ? loadChainConfigFile(config.chainConfig)
     : await fetchChainConfig(config.beaconApi!)
   const genesis = config.genesisState
     ? await readGenesisFile(config.genesisState)
-    : config.genesisTime !== undefined && config.genesisValidatorsRoot !== undefined
+    : hasGenesisPair
       ? {
-          genesisTime: config.genesisTime,
-          genesisValidatorsRoot: Buffer.from(config.genesisValidatorsRoot.slice(2), 'hex'),
+          genesisTime: config.genesisTime!,
+          genesisValidatorsRoot: Buffer.from(config.genesisValidatorsRoot!.slice(2), 'hex'),
         }
       : await fetchGenesis(config.beaconApi!)
   return { name: chainConfig.configName, config: chainConfig, ...genesis }

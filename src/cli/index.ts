@@ -4,6 +4,7 @@ import { ChainConfigError, GenesisError } from '../chain/errors.js'
 import { ConfigError } from '../config/errors.js'
 import { type LoadedConfig, loadConfig } from '../config/load.js'
 import type { CommandName } from '../config/options.js'
+import { DiscoveryError } from '../discovery/errors.js'
 import { IdentityError } from '../identity/identity.js'
 import { VERSION } from '../version.js'
 import { runDevnet } from './devnetCommand.js'
@@ -20,7 +21,7 @@ type Runner = (loaded: LoadedConfig) => Promise<number>
 const COMMANDS: Record<CommandName, { describe: string; run: Runner }> = {
   start: { describe: 'Run the node: join the beacon network and answer beacon peers', run: runStart },
   identity: {
-    describe: 'Print the node identity (peer id, listen multiaddrs); creates it if missing',
+    describe: 'Print the node identity (peer id, listen multiaddr, ENR); creates the key if missing',
     run: runIdentity,
   },
   devnet: {
@@ -80,11 +81,11 @@ export async function main(argv: string[], env: Record<string, string | undefine
   try {
     return await COMMANDS[command]!.run(loaded)
   } catch (e) {
-    if (e instanceof ChainConfigError || e instanceof GenesisError) {
+    if (e instanceof ChainConfigError || e instanceof GenesisError || e instanceof ConfigError) {
       process.stderr.write(`contower: ${e.message}\n`)
       return EXIT_USAGE
     }
-    if (e instanceof IdentityError || e instanceof BeaconApiError) {
+    if (e instanceof IdentityError || e instanceof BeaconApiError || e instanceof DiscoveryError) {
       process.stderr.write(`contower: ${e.message}\n`)
       return EXIT_FAILURE
     }

@@ -46,6 +46,8 @@ function expected(def: OptionDef): string {
       return 'an http:// or https:// URL'
     case 'string':
       return 'a non-empty string'
+    case 'enrs':
+      return 'comma-separated ENRs (enr:-…)'
     case 'quotas':
       return `comma-separated ${QUOTA_SPEC_FORM}, with protocol one of ${[...QUOTA_PROTOCOLS].join(', ')}`
   }
@@ -134,6 +136,9 @@ function schemaFor(def: OptionDef): z.ZodType {
       return z.string().min(1)
     case 'quotas':
       return z.preprocess(splitList, z.array(z.string().refine(isQuotaSpec)))
+    case 'enrs':
+      // The form only: signatures are checked where the records are used (discovery/bootnodes.ts).
+      return z.preprocess(splitList, z.array(z.string().regex(/^enr:[A-Za-z0-9_-]+$/)))
   }
 }
 
@@ -230,6 +235,7 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
     dataDir: get('data-dir'),
     listenAddress: get('listen-address'),
     port,
+    discovery: get('discovery'),
     discoveryPort: get('discovery-port') ?? port,
     enrAddress: get('enr-address'),
     enrTcpPort: get('enr-tcp-port'),

@@ -2,7 +2,18 @@
 // validator and the README's configuration table are all generated from this one list.
 
 export type OptionType =
-  'string' | 'integer' | 'boolean' | 'enum' | 'list' | 'hex32' | 'ipv4' | 'multiaddrs' | 'subnets' | 'url' | 'quotas'
+  | 'string'
+  | 'integer'
+  | 'boolean'
+  | 'enum'
+  | 'list'
+  | 'hex32'
+  | 'ipv4'
+  | 'multiaddrs'
+  | 'subnets'
+  | 'url'
+  | 'quotas'
+  | 'enrs'
 
 export type CommandName = 'start' | 'identity' | 'devnet'
 
@@ -48,46 +59,47 @@ export const OPTIONS: readonly OptionDef[] = [
     default: 'mainnet',
     defaultReason: 'the network most operators relay for',
     description: 'Beacon network to join; custom needs --chain-config and genesis information',
-    commands: START,
+    commands: NODE,
   },
   {
     name: 'chain-config',
     type: 'string',
     description: 'consensus-specs config.yaml of a custom network (with --network custom)',
-    commands: START,
+    commands: NODE,
   },
   {
     name: 'genesis-state',
     type: 'string',
     description: 'genesis.ssz of a custom network: genesis time and validators root are read from it',
-    commands: START,
+    commands: NODE,
   },
   {
     name: 'genesis-time',
     type: 'integer',
     min: 0,
     description: 'Genesis time (unix seconds) of a custom network, instead of --genesis-state',
-    commands: START,
+    commands: NODE,
   },
   {
     name: 'genesis-validators-root',
     type: 'hex32',
     description: 'Genesis validators root (0x + 64 hex) of a custom network, instead of --genesis-state',
-    commands: START,
+    commands: NODE,
   },
   {
     name: 'beacon-api',
     type: 'url',
     description:
       'REST API of a trusted beacon node: seeds our Status before peers answer, and for custom networks gives the spec and genesis when files are not given',
-    commands: START,
+    commands: NODE,
   },
   {
     name: 'data-dir',
     type: 'string',
     default: '.contower',
     defaultReason: 'relative to the working directory; Docker sets /data',
-    description: 'Directory for the node identity key (the only state that survives a restart)',
+    description:
+      'Directory for the node identity key and enr.json (our ENR’s seq): the only state kept across restarts',
     commands: NODE,
   },
   {
@@ -108,23 +120,44 @@ export const OPTIONS: readonly OptionDef[] = [
     commands: ALL,
   },
   {
+    name: 'discovery',
+    type: 'boolean',
+    default: true,
+    defaultReason: 'a relay must find its own peers',
+    description:
+      'Find peers with discv5 from the network’s bootnodes (--no-discovery: nothing is sent to any bootnode; use --static-peers)',
+    commands: START,
+  },
+  {
     name: 'discovery-port',
     type: 'integer',
     ...PORT,
     description: 'discv5 UDP port [default: same as --port]',
-    commands: START,
+    commands: NODE,
   },
   {
     name: 'enr-address',
     type: 'ipv4',
     description: 'IPv4 address advertised in our ENR (when the listen address is not the public one)',
-    commands: START,
+    commands: NODE,
   },
-  { name: 'enr-tcp-port', type: 'integer', ...PORT, description: 'TCP port advertised in our ENR', commands: START },
-  { name: 'enr-udp-port', type: 'integer', ...PORT, description: 'UDP port advertised in our ENR', commands: START },
+  {
+    name: 'enr-tcp-port',
+    type: 'integer',
+    ...PORT,
+    description: 'TCP port advertised in our ENR [default: --port]',
+    commands: NODE,
+  },
+  {
+    name: 'enr-udp-port',
+    type: 'integer',
+    ...PORT,
+    description: 'UDP port advertised in our ENR [default: --discovery-port]',
+    commands: NODE,
+  },
   {
     name: 'bootnodes',
-    type: 'list',
+    type: 'enrs',
     description: 'Comma-separated ENRs to bootstrap discovery from (replaces the network’s list)',
     commands: START,
   },
@@ -160,7 +193,7 @@ export const OPTIONS: readonly OptionDef[] = [
     default: [],
     defaultReason: 'advertise only subnets that are actually served',
     description: 'Attestation subnets advertised in MetaData and the ENR: comma-separated ids 0-63, or all',
-    commands: START,
+    commands: NODE,
   },
   {
     name: 'syncnets',
@@ -168,7 +201,7 @@ export const OPTIONS: readonly OptionDef[] = [
     max: 4,
     default: [],
     description: 'Sync committee subnets advertised in MetaData and the ENR: comma-separated ids 0-3, or all',
-    commands: START,
+    commands: NODE,
   },
   {
     name: 'custody-group-count',
@@ -178,7 +211,7 @@ export const OPTIONS: readonly OptionDef[] = [
     default: 4,
     defaultReason: 'CUSTODY_REQUIREMENT, the least a Fulu node may custody',
     description: 'Custody group count advertised in MetaData v3 and the ENR (cgc)',
-    commands: START,
+    commands: NODE,
   },
   {
     name: 'cache-max-bytes',

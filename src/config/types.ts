@@ -18,6 +18,8 @@ export interface ContowerConfig {
   dataDir: string
   listenAddress: string
   port: number
+  /** discv5 on (start only; undefined for other commands). */
+  discovery: boolean
   discoveryPort: number
   enrAddress?: string
   enrTcpPort?: number

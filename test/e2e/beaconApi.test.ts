@@ -13,7 +13,7 @@ import { CliProcess, runCli } from '../helpers/cli.js'
 import { createTestPeer } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
 
-const LOOPBACK = ['--listen-address', '127.0.0.1', '--port', '0', '--metrics-port', '0']
+const LOOPBACK = ['--listen-address', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--no-discovery']
 const cleanup: Array<{ stop?(): unknown; close?(): unknown; kill?(): unknown }> = []
 afterEach(async () => {
   for (const c of cleanup.splice(0)) await (c.kill?.() ?? c.stop?.() ?? c.close?.())

@@ -6,7 +6,7 @@ import { ForkSchedule, parseChainConfig } from '../../src/chain/index.js'
 import { CliProcess, runCli } from '../helpers/cli.js'
 import { tempDir } from '../helpers/tmp.js'
 
-const LOOPBACK = ['--listen-address', '127.0.0.1', '--port', '0', '--metrics-port', '0']
+const LOOPBACK = ['--listen-address', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--no-discovery']
 const running: CliProcess[] = []
 afterEach(() => {
   for (const p of running.splice(0)) p.kill()

@@ -15,7 +15,15 @@ export async function startTestNode(
   const dataDir = tempDir('contower-node-')
   const { config } = loadConfig({
     command: 'start',
-    flags: { 'data-dir': dataDir, 'listen-address': '127.0.0.1', port: '0', 'metrics-port': '0', ...flags },
+    // No discovery unless a test asks for it (with local bootnodes): tests never contact real bootnodes.
+    flags: {
+      'data-dir': dataDir,
+      'listen-address': '127.0.0.1',
+      port: '0',
+      'metrics-port': '0',
+      discovery: 'false',
+      ...flags,
+    },
     env: {},
   })
   const logger = createLogger({

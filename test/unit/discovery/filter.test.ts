@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest'
+import { ForkSchedule } from '../../../src/chain/forkSchedule.js'
+import { loadNetworkPreset } from '../../../src/chain/networks.js'
+import { forkFields } from '../../../src/discovery/enr.js'
+import { acceptedDigests, classifyEnr } from '../../../src/discovery/filter.js'
+import { makeEnr } from '../../helpers/enr.js'
+
+const mainnet = loadNetworkPreset('mainnet')
+const schedule = new ForkSchedule(mainnet.config, mainnet.genesisValidatorsRoot)
+const sepolia = loadNetworkPreset('sepolia')
+const sepoliaSchedule = new ForkSchedule(sepolia.config, sepolia.genesisValidatorsRoot)
+const EPOCH = 420_000 // mainnet after BPO2 (8c9f62fe)
+const window = { previousDigestGraceEpochs: 8, nextDigestLeadEpochs: 1 }
+const ctx = { selfNodeId: 'ff'.repeat(32), digests: acceptedDigests(schedule, EPOCH, window) }
+const ours = forkFields(schedule, EPOCH)
+const dialable = { ip: '198.51.100.9', tcp: 9000, udp: 9000 }
+
+describe('classifyEnr', () => {
+  it('accepts a dialable peer on our fork, with what the peer manager needs', async () => {
+    const peer = await makeEnr({ ...dialable, ...ours, attnets: [1, 2], syncnets: [3], custodyGroupCount: 8 })
+    const verdict = classifyEnr(peer.enr, ctx)
+    expect(verdict.outcome).toBe('accepted')
+    if (verdict.outcome !== 'accepted') return
+    expect(verdict.peer.peerId.equals(peer.peerId)).toBe(true)
+    expect(verdict.peer.multiaddrTcp.toString()).toBe(`/ip4/198.51.100.9/tcp/9000/p2p/${peer.peerId}`)
+    expect(verdict.peer).toMatchObject({
+      nodeId: peer.enr.nodeId,
+      enr: peer.text,
+      seq: 1n,
+      forkDigest: '8c9f62fe',
+      attnets: [1, 2],
+      syncnets: [3],
+      custodyGroupCount: 8,
+    })
+  })
+
+  it('names why a record is not passed on', async () => {
+    const cases = {
+      self: (await makeEnr({ ...dialable, ...ours })).enr,
+      no_ip4: (await makeEnr({ tcp: 9000, udp: 9000, ...ours })).enr,
+      no_tcp: (await makeEnr({ ip: '198.51.100.9', udp: 9000, ...ours })).enr,
+      no_eth2: (await makeEnr({ ...dialable })).enr,
+      bad_eth2: (await makeEnr({ ...dialable }, { eth2: Uint8Array.of(0x8c, 0x9f, 0x62, 0xfe) })).enr,
+      wrong_fork: (await makeEnr({ ...dialable, ...forkFields(sepoliaSchedule, EPOCH) })).enr,
+      old_fork: (await makeEnr({ ...dialable, ...forkFields(schedule, 400_000) })).enr,
+    }
+    const outcome = (enr: (typeof cases)['self'], selfNodeId = ctx.selfNodeId) =>
+      classifyEnr(enr, { ...ctx, selfNodeId }).outcome
+    expect(outcome(cases.self, cases.self.nodeId)).toBe('self')
+    expect(outcome(cases.no_ip4)).toBe('no_ip4')
+    expect(outcome(cases.no_tcp)).toBe('no_tcp')
+    expect(outcome(cases.no_eth2)).toBe('no_eth2')
+    expect(outcome(cases.bad_eth2)).toBe('bad_eth2')
+    expect(outcome(cases.wrong_fork)).toBe('wrong_fork')
+    expect(outcome(cases.old_fork)).toBe('wrong_fork') // electra: long past
+  })
+})
+
+describe('acceptedDigests', () => {
+  const bpo2 = 419_072
+  it('is the current digest away from boundaries', () => {
+    expect([...acceptedDigests(schedule, EPOCH, window)]).toEqual(['8c9f62fe'])
+    expect([...acceptedDigests(schedule, 415_000, window)]).toEqual(['cb0d1acc'])
+  })
+
+  it('adds the next digest one epoch before its fork and keeps the previous one for the grace epochs', () => {
+    expect([...acceptedDigests(schedule, bpo2 - 2, window)]).toEqual(['cb0d1acc'])
+    expect([...acceptedDigests(schedule, bpo2 - 1, window)]).toEqual(['cb0d1acc', '8c9f62fe'])
+    expect([...acceptedDigests(schedule, bpo2, window)]).toEqual(['8c9f62fe', 'cb0d1acc'])
+    expect([...acceptedDigests(schedule, bpo2 + 7, window)]).toEqual(['8c9f62fe', 'cb0d1acc'])
+    expect([...acceptedDigests(schedule, bpo2 + 8, window)]).toEqual(['8c9f62fe'])
+    expect([...acceptedDigests(schedule, 0, window)]).toEqual(['b5303f2a'])
+  })
+})

@@ -22,6 +22,9 @@ import { createReqRespMetrics } from './reqresp/metrics.js'
 import { ResponseTypes } from './reqresp/responseTypes.js'
 import { ReqRespServer } from './reqresp/server.js'
 import { RELAY_SERVICE_DEFAULTS, RelayService } from './relay/index.js'
+import { type Discovery, DiscoveryError, discoveryFromConfig } from './discovery/index.js'
+import { readiness, type ReadinessReport } from './metrics/readiness.js'
+import { hostConnectionLimit, PEER_MANAGER_DEFAULTS, PeerManager } from './peers/peerManager.js'
 import type { ResponseCache } from './relay/responseCache.js'
 import { AGENT_VERSION, COMMIT, VERSION } from './version.js'
 
@@ -37,6 +40,7 @@ export class StartupError extends Error {
 export interface NodeOverrides {
   handshake?: Partial<typeof HANDSHAKE_DEFAULTS>
   relay?: Partial<typeof RELAY_SERVICE_DEFAULTS>
+  peerManager?: Partial<typeof PEER_MANAGER_DEFAULTS>
 }
 
 export interface NodeModules {
@@ -61,6 +65,8 @@ export class ContowerNode {
   private server: ReqRespServer | null = null
   private handshake: HandshakeService | null = null
   private relayService: RelayService | null = null
+  private peerManager: PeerManager | null = null
+  private discovery: Discovery | null = null
   private metricsServer: MetricsServer | null = null
   private startedAtMs = 0
   private stopping: Promise<void> | null = null
@@ -150,7 +156,8 @@ export class ContowerNode {
       {
         listenAddress: config.listenAddress,
         port: config.port,
-        maxPeers: config.maxPeers,
+        // Headroom over max-peers: the peer manager says Goodbye(129) to the excess, libp2p would just drop it.
+        maxPeers: hostConnectionLimit(config.maxPeers),
         agentVersion: AGENT_VERSION,
       },
     )
@@ -196,9 +203,24 @@ export class ContowerNode {
         ...this.relayService.handlers(),
       ]),
     )
+    this.peerManager = new PeerManager(
+      {
+        host,
+        handshake: this.handshake,
+        peerStore: this.peerStore,
+        scores: this.scores,
+        bans: this.bans,
+        isStatic: (peer) => this.staticPeers?.isStatic(peer) ?? false,
+        requestMorePeers: config.discovery ? () => this.discovery?.requestMorePeers() : null,
+        registry: this.registry,
+        logger: logger.child({ module: 'peer-manager' }),
+      },
+      { targetPeers: config.targetPeers, maxPeers: config.maxPeers, ...this.overrides.peerManager },
+    )
     // Handlers and listeners first, so the first inbound stream already finds them.
     await this.server.start()
     this.handshake.start()
+    this.peerManager.start()
     this.relayService.start()
     try {
       await this.host.start()
@@ -211,6 +233,7 @@ export class ContowerNode {
     logger.info({ peerId: identity.peerId.toString(), addrs: this.listenAddresses.map(String) }, 'libp2p host started')
     this.staticPeers = new StaticPeers({ host, logger: logger.child({ module: 'static-peers' }) }, config.staticPeers)
     await this.staticPeers.start()
+    await this.startDiscovery()
 
     if (this.registry) {
       registerNodeMetrics(this.registry, {
@@ -219,7 +242,12 @@ export class ContowerNode {
         peerCount: () => this.host?.getPeers().length ?? 0,
       })
       this.metricsServer = new MetricsServer(
-        { registry: this.registry, health: () => this.health(), logger: logger.child({ module: 'metrics' }) },
+        {
+          registry: this.registry,
+          health: () => this.health(),
+          ready: () => this.readiness(),
+          logger: logger.child({ module: 'metrics' }),
+        },
         { address: config.metricsAddress, port: config.metricsPort },
       )
       try {
@@ -234,6 +262,43 @@ export class ContowerNode {
       const addr = this.metricsServer.address
       logger.info({ address: addr?.address, port: addr?.port }, 'metrics and health served')
     }
+  }
+
+  /** discv5 on the host's bound TCP port; its peers become the peer manager's dial candidates. */
+  private async startDiscovery(): Promise<void> {
+    const tcp = this.listenAddresses[0]?.getComponents().find((c) => c.name === 'tcp')
+    const tcpPort = tcp?.value !== undefined ? Number(tcp.value) : this.config.port
+    this.discovery = discoveryFromConfig(
+      {
+        privateKey: this.modules.identity.privateKey,
+        forkSchedule: this.forkSchedule,
+        clock: this.clock,
+        logger: this.modules.logger.child({ module: 'discovery' }),
+        registry: this.registry,
+      },
+      this.config,
+      tcpPort,
+    )
+    if (!this.discovery) return
+    this.discovery.onDiscovered((peer) =>
+      this.peerManager?.addCandidates([{ peerId: peer.peerId, multiaddr: peer.multiaddrTcp }]),
+    )
+    try {
+      await this.discovery.start()
+    } catch (e) {
+      if (e instanceof DiscoveryError) throw new StartupError(e.message, { cause: e })
+      throw e
+    }
+    this.modules.logger.info({ enr: this.discovery.enr }, 'discovery started')
+    this.peerManager?.heartbeat() // ask for peers now rather than at the first heartbeat
+  }
+
+  readiness(): ReadinessReport {
+    return readiness({
+      handshakenPeers: () => [...this.handshakenStatuses()].length,
+      seeded: () => this.seeder?.seed != null,
+      discoveryRunning: this.config.discovery ? () => this.discovery?.isRunning ?? false : null,
+    })
   }
 
   health(): HealthReport {
@@ -254,7 +319,9 @@ export class ContowerNode {
   private async stopParts(): Promise<void> {
     await this.metricsServer?.stop()
     this.seeder?.stop()
+    await this.discovery?.stop()
     this.staticPeers?.stop() // no redials while saying Goodbye
+    await this.peerManager?.stop()
     await this.handshake?.stop() // Goodbye(1) to every peer while the host is still up
     await this.server?.stop()
     this.relayService?.stop()

@@ -39,6 +39,8 @@ export async function startContower(
       port: '0',
       'metrics-address': '127.0.0.1',
       'metrics-port': '0',
+      // A local benchmark: nothing may reach a real network's bootnodes.
+      discovery: 'false',
       ...flags,
     },
     env: {},

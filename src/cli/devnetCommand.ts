@@ -98,6 +98,8 @@ function relayConfig(config: ContowerConfig, dataDir: string, staticPeers: strin
       'metrics-port': String(config.metricsPort),
       'log-level': config.logLevel,
       'log-format': config.logFormat,
+      // The devnet is its own network on 127.0.0.1: nothing may reach a real network's bootnodes.
+      discovery: false,
     },
   }).config
 }

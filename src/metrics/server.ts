@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
 import type { Logger } from '../logger.js'
+import type { ReadinessReport } from './readiness.js'
 
 export interface HealthReport {
   status: 'ok'
@@ -13,6 +14,11 @@ export interface HealthReport {
 export interface MetricsServerModules {
   registry: Registry
   health: () => HealthReport
+  /**
+   * Readiness for /ready and /health (see readiness.ts). Without it the node counts as ready as soon as it
+   * serves: node.ts should always supply it.
+   */
+  ready?: () => ReadinessReport
   logger: Logger
 }
 
@@ -24,7 +30,10 @@ export interface MetricsServerOptions {
 /** A scrape or health probe that takes longer than this is a bug or an attack; drop it. */
 const REQUEST_TIMEOUT_MS = 10_000
 
-/** Serves /metrics (Prometheus text format) and /health (JSON liveness) on a loopback address by default. */
+/**
+ * Serves /metrics (Prometheus text format), /health (JSON liveness: always 200, with the readiness checks) and
+ * /ready (200 when ready, 503 until) on a loopback address by default.
+ */
 export class MetricsServer {
   private server: Server | null = null
 
@@ -76,9 +85,17 @@ export class MetricsServer {
       const body = await this.modules.registry.metrics()
       res.writeHead(200, { 'content-type': this.modules.registry.contentType }).end(body)
     } else if (path === '/health') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.modules.health()))
+      const body = { ...this.modules.health(), ...this.readiness() }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+    } else if (path === '/ready') {
+      const report = this.readiness()
+      res.writeHead(report.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(report))
     } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /health\n')
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /health or /ready\n')
     }
+  }
+
+  private readiness(): ReadinessReport {
+    return this.modules.ready?.() ?? { ready: true, checks: {} }
   }
 }

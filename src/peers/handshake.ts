@@ -14,21 +14,13 @@ import {
 import { getProtocol, type ProtocolDef } from '../reqresp/protocols.js'
 import type { ResponseTypes } from '../reqresp/responseTypes.js'
 import type { BanList } from './banList.js'
+import { COOL_DOWN_DEFAULTS, coolDownFor, GoodbyeReason, type RefusalKind } from './goodbye.js'
 import type { PeerMetrics } from './metrics.js'
 import type { PeerData, PeerStatus, PeerStore } from './peerStore.js'
 import { isRequestError, penaltyForRequestError } from './penalties.js'
 import { PeerAction, type PeerScores, type ScoreState } from './score.js'
 
-/** consensus-specs phase0 Goodbye reasons, plus the client codes Lodestar and Teku use. */
-export enum GoodbyeReason {
-  ClientShutdown = 1,
-  IrrelevantNetwork = 2,
-  Fault = 3,
-  UnableToVerifyNetwork = 128,
-  TooManyPeers = 129,
-  ScoreTooLow = 250,
-  Banned = 251,
-}
+export { GoodbyeReason } from './goodbye.js'
 
 export const HANDSHAKE_DEFAULTS = {
   /** Lodestar waits this long for an inbound peer's Status before sending its own. */
@@ -42,10 +34,8 @@ export const HANDSHAKE_DEFAULTS = {
   heartbeatMs: 1_000,
   /** A Goodbye is a courtesy: never let it hold up a disconnect or shutdown for long. */
   goodbyeTimeoutMs: 1_000,
-  /** Lodestar's cool-down for a peer on another network or chain. */
-  irrelevantCooldownMs: 240 * 60_000,
-  /** How long a peer whose score fell to the ban threshold is refused. */
-  banDurationMs: 60 * 60_000,
+  /** How long a Goodbye (sent or received) keeps a peer out, by reason; bans included (see goodbye.ts). */
+  coolDowns: COOL_DOWN_DEFAULTS,
 }
 
 export interface HandshakeModules {
@@ -117,6 +107,7 @@ export class HandshakeService {
   onGoodbyeRequest(peerId: PeerId, reason: bigint): void {
     this.modules.metrics?.goodbyes.inc({ direction: 'received', reason: reasonLabel(reason) })
     this.modules.logger.debug({ peer: peerId.toString(), reason: Number(reason) }, 'goodbye received')
+    this.coolDown(peerId.toString(), Number(reason), 'received')
     // Answer first, then close: the handler's response is written before this timer fires.
     setTimeout(() => void this.modules.host.hangUp(peerId).catch(() => {}), 100).unref()
   }
@@ -159,6 +150,7 @@ export class HandshakeService {
       const peer = this.modules.peerStore.get(peerId)
       if (!peer) return
       peer.pingRttMs = performance.now() - started
+      this.modules.metrics?.pingRtt.observe(peer.pingRttMs / 1000)
       this.notePingSeq(
         peer,
         this.decodeOrPenalise(peerId, () => decodeUint64(chunk.ssz!)),
@@ -175,8 +167,9 @@ export class HandshakeService {
     })
   }
 
-  /** Goodbye with a reason, then hang up; bounded, never throws. */
+  /** Goodbye with a reason, then hang up; bounded, never throws. The reason's cool-down starts at once. */
   async disconnect(peerId: PeerId, reason: GoodbyeReason): Promise<void> {
+    this.coolDown(peerId.toString(), reason, 'sent')
     await this.sendGoodbye(peerId, reason)
     await this.modules.host.hangUp(peerId).catch(() => {})
   }
@@ -190,7 +183,7 @@ export class HandshakeService {
     if (!verdict.relevant) {
       this.modules.metrics?.handshakes.inc({ direction, result: `irrelevant_${verdict.reason}` })
       this.modules.logger.debug({ peer: peerId.toString(), reason: verdict.reason }, 'irrelevant peer')
-      this.modules.bans.ban(peerId.toString(), this.opts.irrelevantCooldownMs)
+      this.coolDown(peerId.toString(), GoodbyeReason.IrrelevantNetwork, 'sent') // now, not after the Goodbye
       // Inbound: let our Status answer go out first.
       setTimeout(() => void this.disconnect(peerId, GoodbyeReason.IrrelevantNetwork), 0).unref()
       return
@@ -259,6 +252,18 @@ export class HandshakeService {
       .catch(() => {}) // peers often close without answering a Goodbye
   }
 
+  /** Starts the cool-down a Goodbye earns (goodbye.ts); refused in both directions by the connection gater. */
+  private coolDown(peer: string, reason: number, direction: 'sent' | 'received'): void {
+    const coolDown = coolDownFor(reason, direction, this.opts.coolDowns)
+    if (coolDown) this.refuse(peer, coolDown.ms, coolDown.kind, direction, reason)
+  }
+
+  private refuse(peer: string, ms: number, kind: RefusalKind, direction: 'sent' | 'received', reason: number): void {
+    if (this.modules.bans.ban(peer, ms, kind)) {
+      this.modules.metrics?.coolDowns.inc({ kind, direction, reason: reasonLabel(BigInt(reason)) })
+    }
+  }
+
   private clearInboundTimer(peerId: PeerId): void {
     const key = peerId.toString()
     const timer = this.inboundTimers.get(key)
@@ -321,7 +326,7 @@ export class HandshakeService {
     this.modules.metrics?.penalties.inc({ action, reason })
     if (state === 'healthy' || this.stopping) return
     const data = this.modules.peerStore.get(peer)
-    if (state === 'ban') this.modules.bans.ban(peer, this.opts.banDurationMs)
+    if (state === 'ban') this.refuse(peer, this.opts.coolDowns.bannedMs, 'ban', 'sent', GoodbyeReason.Banned)
     if (data) void this.disconnect(data.peerId, state === 'ban' ? GoodbyeReason.Banned : GoodbyeReason.ScoreTooLow)
   }
 }

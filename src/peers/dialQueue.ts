@@ -1,0 +1,82 @@
+import type { DialCandidate } from './candidates.js'
+
+export interface DialQueueOptions {
+  /** Candidates kept waiting at most; more are refused (discovery offers fresh ones all the time). */
+  maxQueued: number
+  /** A candidate older than this is dropped unseen: its address may be stale, discovery will offer it again. */
+  maxAgeMs: number
+  /** After a failed dial, the peer is not dialled again for this long. */
+  failureBackoffMs: number
+}
+
+interface Queued {
+  candidate: DialCandidate
+  addedAtMs: number
+}
+
+/**
+ * The dial queue's bookkeeping, without any I/O: candidates first in, first out (one entry per peer), and the
+ * peers whose last dial failed, each until its backoff ends.
+ */
+export class DialQueue {
+  private readonly queued = new Map<string, Queued>()
+  private readonly failedUntil = new Map<string, number>()
+
+  constructor(
+    private readonly opts: DialQueueOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get length(): number {
+    return this.queued.size
+  }
+
+  get full(): boolean {
+    return this.queued.size >= this.opts.maxQueued
+  }
+
+  has(peer: string): boolean {
+    return this.queued.has(peer)
+  }
+
+  /** Adds a candidate unless its peer is already queued or the queue is full; returns whether it was added. */
+  push(candidate: DialCandidate): boolean {
+    const peer = candidate.peerId.toString()
+    if (this.queued.has(peer) || this.full) return false
+    this.queued.set(peer, { candidate, addedAtMs: this.now() })
+    return true
+  }
+
+  /** The oldest candidate that is not stale, removed from the queue; null when none is left. */
+  shift(): DialCandidate | null {
+    const now = this.now()
+    for (const [peer, entry] of this.queued) {
+      this.queued.delete(peer)
+      if (now - entry.addedAtMs <= this.opts.maxAgeMs) return entry.candidate
+    }
+    return null
+  }
+
+  markFailed(peer: string): void {
+    this.failedUntil.set(peer, this.now() + this.opts.failureBackoffMs)
+  }
+
+  inBackoff(peer: string): boolean {
+    const until = this.failedUntil.get(peer)
+    if (until === undefined) return false
+    if (until > this.now()) return true
+    this.failedUntil.delete(peer)
+    return false
+  }
+
+  /** Forgets expired backoffs and stale candidates, so neither map grows with every peer ever seen. */
+  prune(): void {
+    const now = this.now()
+    for (const [peer, until] of this.failedUntil) if (until <= now) this.failedUntil.delete(peer)
+    for (const [peer, entry] of this.queued) if (now - entry.addedAtMs > this.opts.maxAgeMs) this.queued.delete(peer)
+  }
+
+  clear(): void {
+    this.queued.clear()
+  }
+}

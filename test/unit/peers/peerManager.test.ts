@@ -1,0 +1,279 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { pino } from 'pino'
+import { Registry } from 'prom-client'
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { BanList } from '../../../src/peers/banList.js'
+import { GoodbyeReason } from '../../../src/peers/goodbye.js'
+import {
+  hostConnectionLimit,
+  PEER_MANAGER_DEFAULTS,
+  PeerManager,
+  PeerManagerError,
+} from '../../../src/peers/peerManager.js'
+import { PeerStore } from '../../../src/peers/peerStore.js'
+import { PeerAction, PeerScores } from '../../../src/peers/score.js'
+
+let ids: PeerId[]
+beforeAll(async () => {
+  ids = await Promise.all(
+    Array.from({ length: 24 }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))),
+  )
+})
+beforeEach(() => {
+  vi.useFakeTimers()
+})
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+interface PendingDial {
+  addr: Multiaddr
+  resolve: () => void
+  reject: (e: Error) => void
+}
+
+/** Just enough of a libp2p host: dials wait until the test settles them; connections are events. */
+class FakeHost extends EventTarget {
+  readonly dials: PendingDial[] = []
+  constructor(readonly peerId: PeerId) {
+    super()
+  }
+
+  getConnections() {
+    return []
+  }
+
+  dial(addr: Multiaddr, opts: { signal: AbortSignal }): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.dials.push({ addr, resolve, reject })
+      opts.signal.addEventListener('abort', () => reject(new Error('aborted')))
+    })
+  }
+
+  open(peerId: PeerId, direction: 'inbound' | 'outbound', ip = '10.0.0.1'): void {
+    const detail = { remotePeer: peerId, direction, status: 'open', remoteAddr: multiaddr(`/ip4/${ip}/tcp/9000`) }
+    this.dispatchEvent(new CustomEvent('connection:open', { detail }))
+  }
+
+  close(peerId: PeerId): void {
+    this.dispatchEvent(new CustomEvent('peer:disconnect', { detail: peerId }))
+  }
+
+  /** Completes the i-th pending dial: the connection opens, then the dial resolves. */
+  connect(i: number): void {
+    const dial = this.dials[i]
+    const id = dial.addr.getComponents().find((c) => c.name === 'p2p')!.value!
+    this.open(
+      ids.find((p) => p.toString() === id)!,
+      'outbound',
+    )
+    dial.resolve()
+  }
+}
+
+function setup(opts: { targetPeers: number; maxPeers: number } & Partial<typeof PEER_MANAGER_DEFAULTS>) {
+  const host = new FakeHost(ids[23])
+  const disconnect = vi.fn(async (_peer: PeerId, _reason: GoodbyeReason) => {})
+  const requestMorePeers = vi.fn((_count: number) => {})
+  const bans = new BanList()
+  const scores = new PeerScores()
+  const statics = new Set<string>()
+  const registry = new Registry()
+  const pm = new PeerManager(
+    {
+      host: host as unknown as Libp2p,
+      handshake: { disconnect },
+      peerStore: new PeerStore(),
+      scores,
+      bans,
+      isStatic: (p) => statics.has(p.toString()),
+      requestMorePeers,
+      registry,
+      logger: pino({ level: 'silent' }),
+    },
+    opts,
+  )
+  pm.start()
+  return { host, pm, disconnect, requestMorePeers, bans, scores, statics, registry }
+}
+
+const candidate = (peerId: PeerId) => ({ peerId, multiaddr: multiaddr('/ip4/10.0.0.9/tcp/9000') })
+const flush = () => vi.advanceTimersByTimeAsync(0)
+const disconnected = (d: ReturnType<typeof vi.fn>) => d.mock.calls.map(([p, r]) => [String(p), r])
+
+describe('PeerManager (fake host, fake timers)', () => {
+  it('leaves libp2p headroom above maxPeers, so excess inbound peers get a Goodbye instead of a silent close', () => {
+    expect(hostConnectionLimit(4)).toBe(12)
+    expect(hostConnectionLimit(55)).toBe(63)
+    expect(hostConnectionLimit(210)).toBe(231)
+  })
+
+  it('rejects options that cannot work', () => {
+    expect(() => setup({ targetPeers: 10, maxPeers: 5 })).toThrow(PeerManagerError)
+    expect(() => setup({ targetPeers: 0, maxPeers: 5 })).toThrow(/targetPeers/)
+    expect(() => setup({ targetPeers: 5, maxPeers: 5, dialConcurrency: 0 })).toThrow(/dialConcurrency/)
+  })
+
+  it('dials at most dialConcurrency at once, with /p2p/<id> added to the address', async () => {
+    const { host, pm } = setup({ targetPeers: 10, maxPeers: 11 })
+    const verdicts = pm.addCandidates(ids.slice(0, 20).map(candidate))
+    expect(verdicts.filter((v) => v === 'queued')).toHaveLength(20)
+    expect(host.dials).toHaveLength(5)
+    expect(host.dials[0].addr.toString()).toBe(`/ip4/10.0.0.9/tcp/9000/p2p/${ids[0]}`)
+    host.connect(0)
+    host.connect(1)
+    await flush()
+    expect(host.dials).toHaveLength(7)
+    expect(pm.dialsInFlight).toBe(5)
+    pm.stop()
+  })
+
+  it('stops dialling at the target and dials again when a peer leaves', async () => {
+    const { host, pm } = setup({ targetPeers: 3, maxPeers: 4 })
+    pm.addCandidates(ids.slice(0, 10).map(candidate))
+    expect(host.dials).toHaveLength(3)
+    for (const i of [0, 1, 2]) host.connect(i)
+    await flush()
+    expect(pm.peerCount).toBe(3)
+    expect(host.dials).toHaveLength(3)
+    host.close(ids[1])
+    expect(host.dials).toHaveLength(4)
+    pm.stop()
+  })
+
+  it('times a dial out, counts it, and backs the peer off', async () => {
+    const { host, pm, registry } = setup({ targetPeers: 3, maxPeers: 4, dialTimeoutMs: 1_000 })
+    pm.addCandidates([candidate(ids[0])])
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect(await registry.getSingleMetricAsString('contower_peer_dials_total')).toMatch(/outcome="timeout"} 1/)
+    expect(pm.addCandidates([candidate(ids[0])])).toEqual(['dial_backoff'])
+    expect(host.dials).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(PEER_MANAGER_DEFAULTS.dialFailureBackoffMs)
+    expect(pm.addCandidates([candidate(ids[0])])).toEqual(['queued'])
+    expect(host.dials).toHaveLength(2)
+    pm.stop()
+  })
+
+  it('at the target with inbound peers only, still dials up to the outbound quota (10% of the target)', async () => {
+    const { host, pm, requestMorePeers } = setup({ targetPeers: 10, maxPeers: 12 })
+    for (let i = 0; i < 10; i++) host.open(ids[i], 'inbound', `10.0.2.${i}`)
+    await vi.advanceTimersByTimeAsync(PEER_MANAGER_DEFAULTS.heartbeatMs)
+    expect(requestMorePeers).toHaveBeenLastCalledWith(2) // min(3 x 1 outbound missing, 12 - 10)
+    pm.addCandidates(ids.slice(10, 14).map(candidate))
+    expect(host.dials).toHaveLength(1)
+    host.connect(0)
+    await flush()
+    expect(host.dials).toHaveLength(1)
+    expect(pm.peerCount).toBe(11) // the next heartbeat prunes an inbound peer
+    pm.stop()
+  })
+
+  it('does not queue banned, cooling-down, connected, static peers or itself', () => {
+    const { host, pm, bans, statics } = setup({ targetPeers: 3, maxPeers: 4 })
+    bans.ban(ids[0].toString(), 60_000, 'ban')
+    bans.ban(ids[1].toString(), 60_000, 'cool_down')
+    host.open(ids[2], 'inbound')
+    statics.add(ids[3].toString())
+    expect(pm.addCandidates([ids[0], ids[1], ids[2], ids[3], ids[23]].map(candidate))).toEqual([
+      'banned',
+      'cooling_down',
+      'connected',
+      'static',
+      'self',
+    ])
+    expect(host.dials).toHaveLength(0)
+    pm.stop()
+  })
+
+  it('re-checks a queued candidate before dialling it: cooled down meanwhile, it is skipped', async () => {
+    const { host, pm, bans } = setup({ targetPeers: 1, maxPeers: 2 })
+    pm.addCandidates([candidate(ids[0]), candidate(ids[1]), candidate(ids[2])])
+    expect(host.dials).toHaveLength(1)
+    bans.ban(ids[1].toString(), 60_000, 'cool_down')
+    host.dials[0].reject(new Error('connection refused'))
+    await flush()
+    expect(host.dials).toHaveLength(2)
+    expect(host.dials[1].addr.toString()).toContain(ids[2].toString())
+    pm.stop()
+  })
+
+  it('says Goodbye(129) to inbound peers beyond maxPeers, but never to static peers', () => {
+    const { host, pm, disconnect, statics } = setup({ targetPeers: 2, maxPeers: 3 })
+    statics.add(ids[5].toString())
+    for (const i of [0, 1, 2, 3, 4]) host.open(ids[i], 'inbound', `10.0.0.${i}`)
+    host.open(ids[5], 'inbound')
+    expect(disconnected(disconnect)).toEqual([
+      [ids[3].toString(), GoodbyeReason.TooManyPeers],
+      [ids[4].toString(), GoodbyeReason.TooManyPeers],
+    ])
+    expect(pm.peerCount).toBe(4)
+    pm.stop()
+  })
+
+  it('limits inbound peers per IP when loopback is not exempt', () => {
+    const { host, pm, disconnect } = setup({
+      targetPeers: 10,
+      maxPeers: 11,
+      maxInboundPerIp: 2,
+      exemptLoopbackFromIpLimit: false,
+    })
+    for (const i of [0, 1, 2]) host.open(ids[i], 'inbound', '127.0.0.1')
+    expect(disconnected(disconnect)).toEqual([[ids[2].toString(), GoodbyeReason.TooManyPeers]])
+    pm.stop()
+  })
+
+  it('prunes back to the target on the heartbeat, keeping static peers and the outbound quota', async () => {
+    const { host, pm, disconnect, statics, scores } = setup({ targetPeers: 10, maxPeers: 15 })
+    statics.add(ids[0].toString())
+    host.open(ids[0], 'inbound')
+    host.open(ids[1], 'outbound')
+    for (let i = 2; i < 14; i++) host.open(ids[i], 'inbound', `10.0.1.${i}`)
+    scores.apply(ids[0].toString(), PeerAction.LowToleranceError, 'test') // static: stays anyway
+    scores.apply(ids[1].toString(), PeerAction.LowToleranceError, 'test') // the only outbound: the quota keeps it
+    expect(disconnect).not.toHaveBeenCalled()
+    await vi.advanceTimersByTimeAsync(PEER_MANAGER_DEFAULTS.heartbeatMs)
+    expect(disconnect).toHaveBeenCalledTimes(4)
+    const pruned = disconnected(disconnect)
+    expect(pruned.every(([, reason]) => reason === GoodbyeReason.TooManyPeers)).toBe(true)
+    expect(pruned.map(([p]) => p)).not.toContain(ids[0].toString())
+    expect(pruned.map(([p]) => p)).not.toContain(ids[1].toString())
+    // pruned peers are on their way out: the next heartbeat does not pick more while they leave
+    await vi.advanceTimersByTimeAsync(PEER_MANAGER_DEFAULTS.heartbeatMs)
+    expect(disconnect).toHaveBeenCalledTimes(4)
+    pm.stop()
+  })
+
+  it('asks discovery for 3x the missing peers (capped by maxPeers), minus what is queued', async () => {
+    const { pm, requestMorePeers } = setup({ targetPeers: 10, maxPeers: 11, dialTimeoutMs: 120_000 })
+    expect(requestMorePeers).toHaveBeenLastCalledWith(11)
+    requestMorePeers.mockClear()
+    pm.addCandidates(ids.slice(0, 8).map(candidate)) // 5 dialling, 3 queued
+    await vi.advanceTimersByTimeAsync(PEER_MANAGER_DEFAULTS.heartbeatMs)
+    expect(requestMorePeers).toHaveBeenLastCalledWith(11 - 8)
+    pm.stop()
+  })
+
+  it('dials candidates offered while stopped once it starts', () => {
+    const { host, pm } = setup({ targetPeers: 3, maxPeers: 4 })
+    pm.stop()
+    expect(pm.addCandidates([candidate(ids[0])])).toEqual(['queued'])
+    expect(host.dials).toHaveLength(0)
+    pm.start()
+    expect(host.dials).toHaveLength(1)
+    pm.stop()
+  })
+
+  it('stop aborts dials in flight and clears its timer', async () => {
+    const { host, pm, registry } = setup({ targetPeers: 3, maxPeers: 4 })
+    pm.addCandidates([candidate(ids[0])])
+    pm.stop()
+    await flush()
+    expect(await registry.getSingleMetricAsString('contower_peer_dials_total')).toMatch(/outcome="aborted"} 1/)
+    expect(vi.getTimerCount()).toBe(0)
+    host.open(ids[1], 'inbound')
+    expect(pm.peerCount).toBe(0)
+  })
+})

@@ -23,6 +23,7 @@ import { ResponseTypes } from './reqresp/responseTypes.js'
 import { ReqRespServer } from './reqresp/server.js'
 import { RELAY_SERVICE_DEFAULTS, RelayService } from './relay/index.js'
 import { type Discovery, DiscoveryError, discoveryFromConfig } from './discovery/index.js'
+import type { DiscoveryOpts } from './discovery/discovery.js'
 import { readiness, type ReadinessReport } from './metrics/readiness.js'
 import { hostConnectionLimit, PEER_MANAGER_DEFAULTS, PeerManager } from './peers/peerManager.js'
 import type { ResponseCache } from './relay/responseCache.js'
@@ -41,6 +42,7 @@ export interface NodeOverrides {
   handshake?: Partial<typeof HANDSHAKE_DEFAULTS>
   relay?: Partial<typeof RELAY_SERVICE_DEFAULTS>
   peerManager?: Partial<typeof PEER_MANAGER_DEFAULTS>
+  discovery?: DiscoveryOpts['tuning']
 }
 
 export interface NodeModules {
@@ -278,6 +280,7 @@ export class ContowerNode {
       },
       this.config,
       tcpPort,
+      this.overrides.discovery,
     )
     if (!this.discovery) return
     this.discovery.onDiscovered((peer) =>

@@ -2,7 +2,7 @@
 // nothing but the bootnode's ENR. No test here contacts a real bootnode.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ENR, SignableENR } from '@chainsafe/enr'
+import { ENR } from '@chainsafe/enr'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { pino } from 'pino'
@@ -13,11 +13,11 @@ import { ForkSchedule } from '../../src/chain/forkSchedule.js'
 import { loadNetworkPreset } from '../../src/chain/networks.js'
 import { Discovery, type DiscoveryOpts } from '../../src/discovery/discovery.js'
 import { Discv5Node, probeUdpPort } from '../../src/discovery/discv5.js'
-import { decodeEnrForkId, forkFields, localEnrKvs } from '../../src/discovery/enr.js'
+import { decodeEnrForkId, forkFields } from '../../src/discovery/enr.js'
 import { ENR_FILE_NAME } from '../../src/discovery/enrStore.js'
 import { DiscoveryError, DiscoveryErrorCode } from '../../src/discovery/errors.js'
 import type { DiscoveredPeer } from '../../src/discovery/filter.js'
-import { makeEnr } from '../helpers/enr.js'
+import { makeEnr, startLocalBootnode } from '../helpers/enr.js'
 import { createTestPeer } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
 
@@ -37,18 +37,8 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn()
 })
 
-/** A plain discv5 node on 127.0.0.1 with its own key, as a bootnode is. */
 async function startBootnode(): Promise<Discv5Node> {
-  const privateKey = await generateKeyPair('secp256k1')
-  const port = await probeUdpPort(LOCALHOST, 0)
-  const kvs = localEnrKvs(privateKey, { ip: LOCALHOST, udp: port, attnets: [], syncnets: [], custodyGroupCount: 0 })
-  const node = await Discv5Node.start({
-    privateKey,
-    enr: new SignableENR(kvs, 1n, privateKey.raw),
-    bindAddress: LOCALHOST,
-    port,
-    enrUpdate: false,
-  })
+  const node = await startLocalBootnode()
   cleanups.push(() => node.stop())
   return node
 }

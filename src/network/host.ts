@@ -1,5 +1,6 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import type { GossipSub, GossipSubComponents } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import { mplex } from '@libp2p/mplex'
@@ -35,6 +36,8 @@ export interface HostModules {
   registry: Registry | null
   /** Peers refused in both directions (bans and cool-downs). */
   isBanned: (peer: PeerId) => boolean
+  /** The gossipsub service (GossipService.gossipsubFactory()); a host without it takes no part in gossip. */
+  gossipsub?: (components: GossipSubComponents) => GossipSub
 }
 
 export interface HostOptions {
@@ -46,7 +49,7 @@ export interface HostOptions {
   mplexOnly?: boolean
 }
 
-export type ContowerHost = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>> }>
+export type ContowerHost = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>; gossipsub?: GossipSub }>
 
 /**
  * The libp2p host beacon peers meet: TCP + noise, yamux preferred and mplex always offered (Lodestar speaks
@@ -75,7 +78,7 @@ export async function createHost(modules: HostModules, opts: HostOptions): Promi
     },
     // identify announces nodeInfo.userAgent as our agent version.
     nodeInfo: { name: 'contower', userAgent: opts.agentVersion },
-    services: { identify: identify() },
+    services: { identify: identify(), ...(modules.gossipsub ? { gossipsub: modules.gossipsub } : {}) },
     connectionGater: {
       denyDialPeer: (peer) => modules.isBanned(peer),
       denyInboundEncryptedConnection: (peer) => modules.isBanned(peer),

@@ -1,0 +1,85 @@
+/**
+ * The outcome of validating one gossip message, as gossipsub takes it (ACCEPT forwards, IGNORE drops, REJECT drops
+ * and charges the sender the invalid-message penalty), with a reason label for metrics and logs.
+ */
+
+/** Why a message is dropped without blame: Contower cannot (or must not yet) judge it. */
+export type IgnoreReason =
+  /** No eth2 topic of this chain (gossipsub's allowedTopics normally stops these earlier). */
+  | 'unknown_topic'
+  /** A next-fork topic before the fork (altair p2p-interface.md "Transitioning the gossip"). */
+  | 'pre_fork'
+  /** An old-fork topic more than two epochs after the next fork. */
+  | 'stale_digest'
+  /** A fork whose gossip rules this code does not implement. */
+  | 'unsupported_fork'
+  | 'future_slot'
+  /** Outside ATTESTATION_PROPAGATION_SLOT_RANGE (before Deneb). */
+  | 'slot_out_of_range'
+  /** Attestation epoch neither current nor previous (Deneb on). */
+  | 'epoch_out_of_range'
+  | 'not_current_slot'
+  /** A light-client update before its signature slot's sync-message deadline. */
+  | 'too_early'
+  /** A light-client update no newer than one already forwarded. */
+  | 'not_newer'
+  /** An attester slashing whose two attestations share no validator. */
+  | 'no_slashable_intersection'
+  /** The validator threw (a bug): never forward what was not checked. */
+  | 'validator_error'
+
+/** Why a message is provably invalid: whoever sent it is to blame. */
+export type RejectReason =
+  /** Compressed or declared uncompressed size above the spec's limits. */
+  | 'too_large'
+  | 'snappy_decode'
+  /** Not the topic's SSZ type for its fork (size outside the type's bounds or malformed). */
+  | 'ssz_decode'
+  /** Electra: attestation.data.index must be 0. */
+  | 'nonzero_data_index'
+  /** A committee index no slot can have (≥ MAX_COMMITTEES_PER_SLOT). */
+  | 'committee_index_out_of_range'
+  /** Electra aggregate whose committee_bits do not name exactly one committee. */
+  | 'committee_bits'
+  | 'target_epoch_mismatch'
+  | 'no_participants'
+  /** A pre-Electra subnet attestation with other than one aggregation bit set. */
+  | 'not_single_participant'
+  /** Execution payload timestamp ≠ the slot's time. */
+  | 'payload_timestamp'
+  /** More blob commitments than the epoch's blob limit. */
+  | 'too_many_blobs'
+  | 'column_index_out_of_range'
+  /** A subnet message on a subnet its content does not map to. */
+  | 'wrong_subnet'
+  | 'no_commitments'
+  | 'column_length_mismatch'
+  | 'inclusion_proof'
+  | 'subcommittee_index_out_of_range'
+  /** A slashing whose two messages are not a slashable pair. */
+  | 'not_slashable'
+  /** Indexed attestation indices empty, unsorted or repeated. */
+  | 'bad_indices'
+
+export type Verdict =
+  | { readonly result: 'accept'; readonly reason: 'valid' }
+  | { readonly result: 'ignore'; readonly reason: IgnoreReason }
+  | { readonly result: 'reject'; readonly reason: RejectReason }
+
+export const ACCEPT: Verdict = { result: 'accept', reason: 'valid' }
+
+const ignores = new Map<IgnoreReason, Verdict>()
+const rejects = new Map<RejectReason, Verdict>()
+
+/** Shared, frozen verdict objects: the hot path allocates nothing for them. */
+export function ignore(reason: IgnoreReason): Verdict {
+  let v = ignores.get(reason)
+  if (!v) ignores.set(reason, (v = Object.freeze({ result: 'ignore', reason }) as Verdict))
+  return v
+}
+
+export function reject(reason: RejectReason): Verdict {
+  let v = rejects.get(reason)
+  if (!v) rejects.set(reason, (v = Object.freeze({ result: 'reject', reason }) as Verdict))
+  return v
+}

@@ -25,6 +25,10 @@ import { RELAY_SERVICE_DEFAULTS, RelayService } from './relay/index.js'
 import { type Discovery, DiscoveryError, discoveryFromConfig } from './discovery/index.js'
 import type { DiscoveryOpts } from './discovery/discovery.js'
 import { readiness, type ReadinessReport } from './metrics/readiness.js'
+import { GossipError } from './gossip/errors.js'
+import { GossipService, type GossipServiceOpts } from './gossip/gossipService.js'
+import { parseSubscribeSpec, type SubscribeSpec } from './gossip/subscribeSpec.js'
+import { ConfigError } from './config/errors.js'
 import { hostConnectionLimit, PEER_MANAGER_DEFAULTS, PeerManager } from './peers/peerManager.js'
 import type { ResponseCache } from './relay/responseCache.js'
 import { AGENT_VERSION, COMMIT, VERSION } from './version.js'
@@ -43,6 +47,7 @@ export interface NodeOverrides {
   relay?: Partial<typeof RELAY_SERVICE_DEFAULTS>
   peerManager?: Partial<typeof PEER_MANAGER_DEFAULTS>
   discovery?: DiscoveryOpts['tuning']
+  gossipsub?: GossipServiceOpts['gossipsub']
 }
 
 export interface NodeModules {
@@ -69,6 +74,7 @@ export class ContowerNode {
   private relayService: RelayService | null = null
   private peerManager: PeerManager | null = null
   private discovery: Discovery | null = null
+  readonly gossip: GossipService
   private metricsServer: MetricsServer | null = null
   private startedAtMs = 0
   private stopping: Promise<void> | null = null
@@ -97,12 +103,23 @@ export class ContowerNode {
     this.seeder = config.beaconApi
       ? new BeaconApiSeeder({ logger: modules.logger.child({ module: 'beacon-api' }) }, { url: config.beaconApi })
       : null
+    this.gossip = new GossipService(
+      {
+        forkSchedule: this.forkSchedule,
+        clock: this.clock,
+        registry: this.registry,
+        logger: modules.logger.child({ module: 'gossip' }),
+      },
+      { subscribe: subscriptions(config), gossipsub: overrides.gossipsub },
+    )
+    // What MetaData and the ENR advertise is exactly what is relayed: the subscribed subnets.
+    const subnets = this.gossip.subnets()
     this.metadata = {
       // Only the identity key survives a restart, so the sequence number is the start time: it still grows
       // across restarts, which is what peers need to refetch our MetaData.
       seqNumber: BigInt(Math.floor(Date.now() / 1000)),
-      attnets: config.attnets,
-      syncnets: config.syncnets,
+      attnets: subnets.beacon_attestation,
+      syncnets: subnets.sync_committee,
       custodyGroupCount: config.custodyGroupCount,
     }
   }
@@ -154,6 +171,7 @@ export class ContowerNode {
         registry: this.registry,
         // Static peers are trusted by the operator: never refused, whatever their score.
         isBanned: (peer) => !this.staticPeers?.isStatic(peer) && this.bans.isBanned(peer.toString()),
+        gossipsub: this.gossip.gossipsubFactory(),
       },
       {
         listenAddress: config.listenAddress,
@@ -233,6 +251,8 @@ export class ContowerNode {
       )
     }
     logger.info({ peerId: identity.peerId.toString(), addrs: this.listenAddresses.map(String) }, 'libp2p host started')
+    this.gossip.start()
+    logger.info({ topics: this.gossip.topics().length }, 'gossip relay started')
     this.staticPeers = new StaticPeers({ host, logger: logger.child({ module: 'static-peers' }) }, config.staticPeers)
     await this.staticPeers.start()
     await this.startDiscovery()
@@ -278,7 +298,7 @@ export class ContowerNode {
         logger: this.modules.logger.child({ module: 'discovery' }),
         registry: this.registry,
       },
-      this.config,
+      { ...this.config, attnets: [...this.metadata.attnets], syncnets: [...this.metadata.syncnets] },
       tcpPort,
       this.overrides.discovery,
     )
@@ -328,8 +348,24 @@ export class ContowerNode {
     await this.handshake?.stop() // Goodbye(1) to every peer while the host is still up
     await this.server?.stop()
     this.relayService?.stop()
+    this.gossip.stop()
     await this.host?.stop()
     this.modules.logger.info('stopped')
+  }
+}
+
+/** --subscribe plus the --attnets/--syncnets subnets; a bad item is a configuration error naming it. */
+function subscriptions(config: ContowerConfig): SubscribeSpec {
+  const items = config.subscribe.length > 0 ? [...config.subscribe] : ['default']
+  for (const id of config.attnets) items.push(`beacon_attestation_${id}`)
+  for (const id of config.syncnets) items.push(`sync_committee_${id}`)
+  try {
+    return parseSubscribeSpec(items)
+  } catch (e) {
+    if (e instanceof GossipError) {
+      throw new ConfigError(`invalid value for 'subscribe': ${JSON.stringify(e.input)} (${e.detail})`, 'subscribe')
+    }
+    throw e
   }
 }
 

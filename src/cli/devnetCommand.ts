@@ -20,7 +20,7 @@ export async function runDevnet({ config, warnings }: LoadedConfig): Promise<num
   const logger = createLogger({ level: config.logLevel, format: config.logFormat })
   for (const warning of warnings) logger.warn(warning)
   // Loaded here, not at the top: they load the SSZ types, which `start` must be able to load with another preset.
-  const { Devnet, DEVNET_DEFAULTS, formatSummary } = await import('../devnet/devnet.js')
+  const { Devnet, DEVNET_DEFAULTS, DEVNET_GOSSIPSUB, formatSummary } = await import('../devnet/devnet.js')
   const { ContowerNode, StartupError } = await import('../node.js')
   const dataDir = mkdtempSync(join(tmpdir(), 'contower-devnet-'))
 
@@ -29,6 +29,7 @@ export async function runDevnet({ config, warnings }: LoadedConfig): Promise<num
     const node = new ContowerNode(
       { identity, logger: logger.child({ module: 'contower' }), network },
       relayConfig(config, dataDir, staticPeers),
+      { gossipsub: DEVNET_GOSSIPSUB },
     )
     await node.start()
     return node

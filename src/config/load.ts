@@ -247,6 +247,7 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
     attnets: get('attnets'),
     syncnets: get('syncnets'),
     custodyGroupCount: get('custody-group-count'),
+    subscribe: get('subscribe'),
     cacheMaxBytes: get('cache-max-bytes'),
     rateLimits: get('rate-limits'),
     metrics: get('metrics'),

@@ -214,6 +214,16 @@ export const OPTIONS: readonly OptionDef[] = [
     commands: NODE,
   },
   {
+    name: 'subscribe',
+    type: 'list',
+    default: [],
+    defaultReason:
+      'beacon_block, beacon_aggregate_and_proof, voluntary_exit, proposer_slashing, attester_slashing, bls_to_execution_change, sync_committee_contribution_and_proof and the light-client updates',
+    description:
+      'Gossip topics to relay, comma-separated: topic names, beacon_attestation_5, beacon_attestation_0-15, data_column_sidecar_all, default, none; --attnets/--syncnets subnets are added',
+    commands: RELAY,
+  },
+  {
     name: 'cache-max-bytes',
     type: 'integer',
     min: 1_048_576,
@@ -292,8 +302,8 @@ export const OPTIONS: readonly OptionDef[] = [
     type: 'integer',
     min: 0,
     max: 4096,
-    default: 128,
-    defaultReason: 'four epochs: a finalized checkpoint and a few sync batches to relay',
+    default: 256,
+    defaultReason: 'eight epochs: syncing them under the quotas takes the first few seconds, so the relaying shows',
     description: 'Slots of chain that exist when the devnet starts (its genesis is that far in the past)',
     commands: DEVNET,
   },

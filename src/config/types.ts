@@ -31,6 +31,8 @@ export interface ContowerConfig {
   attnets: number[]
   syncnets: number[]
   custodyGroupCount: number
+  /** --subscribe items as given (parsed once the SSZ preset is set: see node.ts). */
+  subscribe: string[]
   cacheMaxBytes: number
   /** protocol:tokens/seconds overrides of the inbound quotas (`global:` for the all-peers bucket). */
   rateLimits: string[]

@@ -11,7 +11,7 @@ export const DEVNET_DEFAULTS = {
   servingPeers: 3,
   syncingPeers: 2,
   slotSeconds: 2,
-  historySlots: 128,
+  historySlots: 256,
   blockBytes: 100_000,
   /** Contower must have handshaken with the serving peers by then, or something is wrong with the setup. */
   handshakeTimeoutMs: 15_000,
@@ -21,9 +21,15 @@ export const DEVNET_DEFAULTS = {
 
 export type DevnetOpts = typeof DEVNET_DEFAULTS
 
+/** gossipsub tuning for a Contower on the devnet: all peers share 127.0.0.1, exempt it from the colocation penalty. */
+export const DEVNET_GOSSIPSUB = { ipColocationWhitelist: ['127.0.0.1'] }
+
 export interface DevnetModules {
   logger: Logger
-  /** Starts Contower on `network` with `staticPeers` (multiaddrs) as its static peers. */
+  /**
+   * Starts Contower on `network` with `staticPeers` (multiaddrs) as its static peers; give it DEVNET_GOSSIPSUB
+   * (every devnet peer is on 127.0.0.1).
+   */
   startRelay(network: Network, staticPeers: string[]): Promise<ContowerNode>
 }
 
@@ -34,6 +40,8 @@ export interface DevnetSummary {
   relayed: Record<string, number>
   cacheHits: number
   cacheMisses: number
+  /** beacon_block gossip messages Contower validated and forwarded. */
+  gossipForwarded: number
   syncing: Array<{ headSlot: number; blocks: number }>
   /** Blocks and bytes the serving peers handed out (to Contower: everything the syncing peers got came this way). */
   servedBlocks: number
@@ -77,7 +85,10 @@ export class Devnet {
     const first = new SimulatedPeer(peerModules, SIMULATED_PEER_DEFAULTS)
     // Build the history before anyone asks for it (a block takes a few ms to hash), then one block per slot.
     await this.chain.prebuild(Math.max(0, first.clock.currentSlot))
-    this.stopPrebuild = first.clock.onSlot((slot) => void this.chain.prebuild(slot))
+    // Each slot a serving peer (in turn, as proposers rotate) publishes the slot's block on gossip.
+    this.stopPrebuild = first.clock.onSlot((slot) => {
+      void this.chain.prebuild(slot).then(() => this.serving[slot % this.serving.length]?.publishBlock(slot))
+    })
     first.clock.start()
 
     for (let i = 0; i < this.opts.servingPeers; i++) {
@@ -133,6 +144,8 @@ export class Devnet {
       relayed[protocol] = (relayed[protocol] ?? 0) + v.value
     }
     const { hits, misses } = node.relayCache.stats
+    let gossipForwarded = 0
+    for (const v of await metricValues(node.registry, 'contower_gossip_forwarded_total')) gossipForwarded += v.value
     const served = this.serving.map((p) => p.servedCount('beacon_blocks_by_range'))
     return {
       slot: this.currentSlot,
@@ -140,6 +153,7 @@ export class Devnet {
       relayed,
       cacheHits: hits,
       cacheMisses: misses,
+      gossipForwarded,
       syncing: this.syncing.map((p) => ({ headSlot: p.progress.headSlot, blocks: p.progress.blocksReceived })),
       servedBlocks: served.reduce((n, s) => n + s.chunks, 0),
       servedBytes: served.reduce((n, s) => n + s.bytes, 0),
@@ -175,6 +189,7 @@ export function formatSummary(s: DevnetSummary): string {
     `contower peers ${s.contowerPeers}`,
     `relayed ${relayed || 'nothing yet'}`,
     `cache hits ${hitRate}`,
+    `gossip forwarded ${s.gossipForwarded}`,
     `syncing heads [${syncing}] of ${s.slot}`,
     `served ${s.servedBlocks} blocks / ${(s.servedBytes / 1e6).toFixed(1)} MB`,
   ].join(' | ')

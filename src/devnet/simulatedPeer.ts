@@ -14,6 +14,9 @@ import type { ProtocolDef } from '../reqresp/protocols.js'
 import { ResponseTypes } from '../reqresp/responseTypes.js'
 import { ReqRespServer } from '../reqresp/server.js'
 import type { ResponseChunk } from '../wire/index.js'
+import { GossipService } from '../gossip/gossipService.js'
+import { parseSubscribeSpec } from '../gossip/subscribeSpec.js'
+import { formatTopic } from '../gossip/topics.js'
 import type { Misbehaviour } from './misbehaviour.js'
 import { type BlockSource, createPeerHandlers } from './peerHandlers.js'
 import type { ChainBlock, SyntheticChain } from './syntheticChain.js'
@@ -61,6 +64,8 @@ export class SimulatedPeer {
   readonly clock: Clock
   readonly forkSchedule: ForkSchedule
   readonly bans = new BanList()
+  /** beacon_block gossip: serving peers publish their chain's blocks, syncing peers follow the head with it. */
+  readonly gossip: GossipService
   protected host: ContowerHost | null = null
   protected client: ReqRespClient | null = null
   private server: ReqRespServer | null = null
@@ -74,6 +79,11 @@ export class SimulatedPeer {
     const { network } = modules
     this.clock = Clock.fromChainConfig(network.config, network.genesisTime)
     this.forkSchedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
+    this.gossip = new GossipService(
+      { forkSchedule: this.forkSchedule, clock: this.clock, registry: null, logger: modules.logger },
+      // Every devnet peer shares 127.0.0.1: exempt it from gossipsub's IP colocation penalty.
+      { subscribe: parseSubscribeSpec(['beacon_block']), gossipsub: { ipColocationWhitelist: ['127.0.0.1'] } },
+    )
   }
 
   get libp2p(): ContowerHost {
@@ -92,7 +102,12 @@ export class SimulatedPeer {
   async start(): Promise<void> {
     const privateKey = this.opts.privateKey ?? (await generateKeyPair('secp256k1'))
     const host = await createHost(
-      { privateKey, registry: null, isBanned: (peer) => this.bans.isBanned(peer.toString()) },
+      {
+        privateKey,
+        registry: null,
+        isBanned: (peer) => this.bans.isBanned(peer.toString()),
+        gossipsub: this.gossip.gossipsubFactory(),
+      },
       {
         listenAddress: this.opts.listenAddress,
         port: this.opts.port,
@@ -129,9 +144,24 @@ export class SimulatedPeer {
     )
     await this.server.start()
     await host.start()
+    this.gossip.start()
+  }
+
+  /** Publishes the chain's block at `slot` on beacon_block, as its proposer would (false: no block or no peer). */
+  async publishBlock(slot: number): Promise<boolean> {
+    const block = this.modules.chain.blockAt(slot)
+    if (!block) return false
+    const digest = Buffer.from(this.digestAtSlot(slot)).toString('hex')
+    try {
+      await this.gossip.publish(formatTopic(digest, { kind: 'beacon_block', subnet: null }), block.ssz)
+      return true
+    } catch {
+      return false // nobody in the mesh yet
+    }
   }
 
   async stop(): Promise<void> {
+    this.gossip.stop()
     await this.server?.stop()
     await this.host?.stop()
   }

@@ -22,6 +22,8 @@ export interface SyncProgress {
   /** Blocks refused: a parent root that does not link to our head, or a slot that does not advance. */
   invalidBlocks: number
   failedRequests: number
+  /** Blocks that extended the head from beacon_block gossip (the rest came by BlocksByRange). */
+  gossipBlocks: number
 }
 
 interface HeldBlock {
@@ -45,6 +47,7 @@ export class SyncingPeer extends SimulatedPeer {
     requests: 0,
     invalidBlocks: 0,
     failedRequests: 0,
+    gossipBlocks: 0,
   }
   private readonly held: HeldBlock[] = []
   private timer: NodeJS.Timeout | null = null
@@ -64,8 +67,11 @@ export class SyncingPeer extends SimulatedPeer {
     return this.held[this.held.length - 1]
   }
 
-  /** Syncs from `upstream` every step until stopped. */
+  /** Syncs from `upstream` every step until stopped, and takes gossiped blocks that extend the head. */
   follow(upstream: PeerId): void {
+    this.gossip.onAccepted((kind, ssz) => {
+      if (kind === 'beacon_block' && this.extend(ssz)) this.progress.gossipBlocks++
+    })
     const interval = this.syncOpts.stepIntervalMs ?? SYNCING_PEER_DEFAULTS.stepIntervalMs
     const tick = () => {
       this.timer = setTimeout(() => void this.step(upstream).finally(tick), interval)
@@ -107,16 +113,22 @@ export class SyncingPeer extends SimulatedPeer {
     }
   }
 
-  /** Adds a block if it extends our head; the chain's integrity is checked by roots, not trusted. */
+  /** Adds a requested block; one that does not extend the head is invalid (the chain is checked by roots). */
   private accept(bytes: Uint8Array): boolean {
-    const block = ssz.fulu.SignedBeaconBlock.deserialize(bytes)
-    const head = this.head
-    if (block.message.slot <= head.slot || !equalBytes(block.message.parentRoot, head.root)) {
+    if (!this.extend(bytes)) {
       this.progress.invalidBlocks++
       return false
     }
-    this.held.push({ slot: block.message.slot, root: ssz.fulu.BeaconBlock.hashTreeRoot(block.message) })
     this.progress.blocksReceived++
+    return true
+  }
+
+  /** Adds the block if its parent is our head. */
+  private extend(bytes: Uint8Array): boolean {
+    const block = ssz.fulu.SignedBeaconBlock.deserialize(bytes)
+    const head = this.head
+    if (block.message.slot <= head.slot || !equalBytes(block.message.parentRoot, head.root)) return false
+    this.held.push({ slot: block.message.slot, root: ssz.fulu.BeaconBlock.hashTreeRoot(block.message) })
     this.progress.headSlot = block.message.slot
     return true
   }

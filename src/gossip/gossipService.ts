@@ -58,6 +58,8 @@ export interface GossipServiceModules {
   now?: () => number
 }
 
+export type AcceptedListener = (kind: TopicKind, ssz: Uint8Array) => void
+
 const KNOWN_KINDS: ReadonlySet<string> = new Set(TOPIC_KINDS)
 /** setTimeout's largest delay. */
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1
@@ -89,6 +91,7 @@ export class GossipService {
   private readonly subscribed = new Map<string, TopicInfo>()
   private timer: NodeJS.Timeout | null = null
   private started = false
+  private readonly acceptedListeners: AcceptedListener[] = []
 
   constructor(
     private readonly modules: GossipServiceModules,
@@ -278,6 +281,18 @@ export class GossipService {
     }
     this.gossipsub?.reportMessageValidationResult(msgId, propagationSource.toString(), RESULTS[verdict.result])
     this.count(info?.kind ?? 'unknown', verdict)
+    if (verdict.result === 'accept' && info && decoded.ok) {
+      for (const listener of this.acceptedListeners) listener(info.kind, decoded.ssz)
+    }
+  }
+
+  /** Calls `listener` with every message accepted (and so forwarded): its topic kind and SSZ bytes. */
+  onAccepted(listener: AcceptedListener): () => void {
+    this.acceptedListeners.push(listener)
+    return () => {
+      const i = this.acceptedListeners.indexOf(listener)
+      if (i >= 0) this.acceptedListeners.splice(i, 1)
+    }
   }
 
   private count(kind: string, verdict: Verdict): void {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { DEVNET_DEFAULTS, Devnet } from '../../src/devnet/devnet.js'
+import { DEVNET_DEFAULTS, DEVNET_GOSSIPSUB, Devnet } from '../../src/devnet/devnet.js'
 import { CliProcess } from '../helpers/cli.js'
 import { logger } from '../helpers/devnet.js'
 import { startTestNode } from '../helpers/node.js'
@@ -23,7 +23,8 @@ describe('devnet', () => {
     const devnet = new Devnet(
       {
         logger,
-        startRelay: (network, staticPeers) => startTestNode({ 'static-peers': staticPeers.join(',') }, network),
+        startRelay: (network, staticPeers) =>
+          startTestNode({ 'static-peers': staticPeers.join(',') }, network, { gossipsub: DEVNET_GOSSIPSUB }),
       },
       { ...DEVNET_DEFAULTS, servingPeers: 2, syncingPeers: 2, slotSeconds: 1, historySlots: 40, blockBytes: 20_000 },
     )
@@ -37,8 +38,9 @@ describe('devnet', () => {
         .toBeGreaterThanOrEqual(devnet.currentSlot - 2)
       // Contower is its only connection, so every block it holds came through Contower.
       expect(peer.libp2p.getPeers().map(String)).toEqual([contower])
-      // No skipped slots on this chain: one block per slot since genesis, each linked to its parent.
-      expect(peer.progress.blocksReceived).toBe(peer.progress.headSlot)
+      // No skipped slots on this chain: one block per slot since genesis, each linked to its parent, by range
+      // request or by gossip.
+      expect(peer.progress.blocksReceived + peer.progress.gossipBlocks).toBe(peer.progress.headSlot)
       expect(peer.progress.invalidBlocks).toBe(0)
     }
 
@@ -55,6 +57,10 @@ describe('devnet', () => {
       })
     await expect.poll(async () => (await fetched()) === served(), { timeout: 10_000 }).toBe(true)
     expect(devnet.serving.every((p) => p.stats.quotaExceeded === 0)).toBe(true)
+
+    // New blocks are gossiped by the serving peers; Contower validates and forwards them to the syncing peers.
+    await expect.poll(() => devnet.syncing.every((p) => p.progress.gossipBlocks > 0), { timeout: 15_000 }).toBe(true)
+    expect(await counter(devnet, 'contower_gossip_forwarded_total', { kind: 'beacon_block' })).toBeGreaterThan(0)
   })
 
   it('`contower devnet` prints a summary showing the syncing peers at the head, and stops by itself', async () => {

@@ -20,16 +20,17 @@ export async function runDevnet({ config, warnings }: LoadedConfig): Promise<num
   const logger = createLogger({ level: config.logLevel, format: config.logFormat })
   for (const warning of warnings) logger.warn(warning)
   // Loaded here, not at the top: they load the SSZ types, which `start` must be able to load with another preset.
-  const { Devnet, DEVNET_DEFAULTS, DEVNET_GOSSIPSUB, formatSummary } = await import('../devnet/devnet.js')
+  const { Devnet, DEVNET_DEFAULTS, DEVNET_DISCOVERY, DEVNET_GOSSIPSUB, formatSummary } =
+    await import('../devnet/devnet.js')
   const { ContowerNode, StartupError } = await import('../node.js')
   const dataDir = mkdtempSync(join(tmpdir(), 'contower-devnet-'))
 
-  const startRelay = async (network: Network, staticPeers: string[]) => {
+  const startRelay = async (network: Network, bootnode: string) => {
     const identity = await loadOrCreateIdentity(dataDir)
     const node = new ContowerNode(
       { identity, logger: logger.child({ module: 'contower' }), network },
-      relayConfig(config, dataDir, staticPeers),
-      { gossipsub: DEVNET_GOSSIPSUB },
+      relayConfig(config, dataDir, bootnode),
+      { gossipsub: DEVNET_GOSSIPSUB, discovery: DEVNET_DISCOVERY },
     )
     await node.start()
     return node
@@ -82,8 +83,8 @@ export async function runDevnet({ config, warnings }: LoadedConfig): Promise<num
   return Promise.race([shutdown, timeUp])
 }
 
-/** The devnet's Contower: the relay options as given, everything else fixed to loopback and a throwaway key. */
-function relayConfig(config: ContowerConfig, dataDir: string, staticPeers: string[]): ContowerConfig {
+/** The devnet's Contower: the relay options as given, loopback, a throwaway key, the devnet's bootnode only. */
+function relayConfig(config: ContowerConfig, dataDir: string, bootnode: string): ContowerConfig {
   return loadConfig({
     command: 'start',
     env: {},
@@ -91,7 +92,9 @@ function relayConfig(config: ContowerConfig, dataDir: string, staticPeers: strin
       'data-dir': dataDir,
       'listen-address': '127.0.0.1',
       port: String(config.port),
-      'static-peers': staticPeers.join(','),
+      // Its own network on 127.0.0.1: the local bootnode replaces the real network's list.
+      bootnodes: bootnode,
+      subscribe: config.subscribe.join(','),
       'cache-max-bytes': String(config.cacheMaxBytes),
       'rate-limits': config.rateLimits.join(','),
       metrics: config.metrics,
@@ -99,8 +102,6 @@ function relayConfig(config: ContowerConfig, dataDir: string, staticPeers: strin
       'metrics-port': String(config.metricsPort),
       'log-level': config.logLevel,
       'log-format': config.logFormat,
-      // The devnet is its own network on 127.0.0.1: nothing may reach a real network's bootnodes.
-      discovery: false,
     },
   }).config
 }

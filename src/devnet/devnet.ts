@@ -2,6 +2,8 @@ import type { Registry } from 'prom-client'
 import type { Network } from '../chain/index.js'
 import type { Logger } from '../logger.js'
 import type { ContowerNode } from '../node.js'
+import type { Discv5Node } from '../discovery/discv5.js'
+import { startLocalBootnode } from '../discovery/localBootnode.js'
 import { devnetNetwork } from './devnetNetwork.js'
 import { SIMULATED_PEER_DEFAULTS, SimulatedPeer } from './simulatedPeer.js'
 import { SyncingPeer } from './syncingPeer.js'
@@ -13,7 +15,7 @@ export const DEVNET_DEFAULTS = {
   slotSeconds: 2,
   historySlots: 256,
   blockBytes: 100_000,
-  /** Contower must have handshaken with the serving peers by then, or something is wrong with the setup. */
+  /** Contower must have found and handshaken the serving peers by then, or something is wrong with the setup. */
   handshakeTimeoutMs: 15_000,
   /** Blocks kept in memory (≈ 200 MB at 100 KB): a devnet left running for hours rebuilds older ones on demand. */
   maxCachedBlocks: 2048,
@@ -24,13 +26,16 @@ export type DevnetOpts = typeof DEVNET_DEFAULTS
 /** gossipsub tuning for a Contower on the devnet: all peers share 127.0.0.1, exempt it from the colocation penalty. */
 export const DEVNET_GOSSIPSUB = { ipColocationWhitelist: ['127.0.0.1'] }
 
+/** discv5 tuning for a Contower on the devnet: lookups are cheap on 127.0.0.1, so every serving peer is found fast. */
+export const DEVNET_DISCOVERY = { lookupIntervalMs: 500, minLookupGapMs: 100 }
+
 export interface DevnetModules {
   logger: Logger
   /**
-   * Starts Contower on `network` with `staticPeers` (multiaddrs) as its static peers; give it DEVNET_GOSSIPSUB
-   * (every devnet peer is on 127.0.0.1).
+   * Starts Contower on `network` with discovery on and `bootnode` (an ENR) as its only bootnode; give it
+   * DEVNET_GOSSIPSUB and DEVNET_DISCOVERY (every devnet peer is on 127.0.0.1).
    */
-  startRelay(network: Network, staticPeers: string[]): Promise<ContowerNode>
+  startRelay(network: Network, bootnode: string): Promise<ContowerNode>
 }
 
 export interface DevnetSummary {
@@ -59,6 +64,7 @@ export class Devnet {
   readonly serving: SimulatedPeer[] = []
   readonly syncing: SyncingPeer[] = []
   private relay: ContowerNode | null = null
+  private bootnode: Discv5Node | null = null
   private stopPrebuild: (() => void) | null = null
   private stopping: Promise<void> | null = null
 
@@ -91,15 +97,15 @@ export class Devnet {
     })
     first.clock.start()
 
+    // Serving peers advertise themselves on a local bootnode, where Contower's discovery finds them.
+    this.bootnode = await startLocalBootnode('127.0.0.1')
     for (let i = 0; i < this.opts.servingPeers; i++) {
       const peer = i === 0 ? first : new SimulatedPeer(peerModules, SIMULATED_PEER_DEFAULTS)
       await peer.start()
+      this.bootnode.addEnr(peer.enr())
       this.serving.push(peer)
     }
-    this.relay = await this.modules.startRelay(
-      this.network,
-      this.serving.map((p) => p.multiaddr.toString()),
-    )
+    this.relay = await this.modules.startRelay(this.network, this.bootnode.enr.encodeTxt())
     await this.waitForHandshakes()
     const relayAddr = this.relay.listenAddresses[0]
     for (let i = 0; i < this.opts.syncingPeers; i++) {
@@ -128,6 +134,7 @@ export class Devnet {
       await Promise.all(this.syncing.map((p) => p.stop()))
       await this.relay?.stop()
       await Promise.all(this.serving.map((p) => p.stop()))
+      await this.bootnode?.stop()
     })()
     return this.stopping
   }
@@ -164,8 +171,7 @@ export class Devnet {
     const deadline = Date.now() + this.opts.handshakeTimeoutMs
     const node = this.node
     while (!this.serving.every((p) => node.peerStore.get(p.peerId)?.handshaken)) {
-      if (Date.now() > deadline)
-        throw new Error('Contower did not complete the Status handshake with the serving peers')
+      if (Date.now() > deadline) throw new Error('Contower did not discover and handshake all serving peers in time')
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }

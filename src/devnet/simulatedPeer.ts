@@ -14,6 +14,8 @@ import type { ProtocolDef } from '../reqresp/protocols.js'
 import { ResponseTypes } from '../reqresp/responseTypes.js'
 import { ReqRespServer } from '../reqresp/server.js'
 import type { ResponseChunk } from '../wire/index.js'
+import { forkFields } from '../discovery/enr.js'
+import { signedEnr } from '../discovery/localBootnode.js'
 import { GossipService } from '../gossip/gossipService.js'
 import { parseSubscribeSpec } from '../gossip/subscribeSpec.js'
 import { formatTopic } from '../gossip/topics.js'
@@ -67,6 +69,7 @@ export class SimulatedPeer {
   /** beacon_block gossip: serving peers publish their chain's blocks, syncing peers follow the head with it. */
   readonly gossip: GossipService
   protected host: ContowerHost | null = null
+  private privateKey: PrivateKey | null = null
   protected client: ReqRespClient | null = null
   private server: ReqRespServer | null = null
   private readonly limiter = new InboundRateLimiter({}, { maxDelayMs: 0 })
@@ -101,6 +104,7 @@ export class SimulatedPeer {
 
   async start(): Promise<void> {
     const privateKey = this.opts.privateKey ?? (await generateKeyPair('secp256k1'))
+    this.privateKey = privateKey
     const host = await createHost(
       {
         privateKey,
@@ -145,6 +149,20 @@ export class SimulatedPeer {
     await this.server.start()
     await host.start()
     this.gossip.start()
+  }
+
+  /** The ENR a beacon node would advertise: its address and TCP port, and the fork fields of the current epoch. */
+  enr(): string {
+    if (!this.privateKey) throw new Error('simulated peer not started')
+    const tcp = this.multiaddr.getComponents().find((c) => c.name === 'tcp')
+    return signedEnr(this.privateKey, {
+      ip: this.opts.listenAddress,
+      tcp: Number(tcp?.value),
+      ...forkFields(this.forkSchedule, Math.max(0, this.clock.currentEpoch)),
+      attnets: this.metadata.attnets,
+      syncnets: this.metadata.syncnets,
+      custodyGroupCount: this.metadata.custodyGroupCount,
+    })
   }
 
   /** Publishes the chain's block at `slot` on beacon_block, as its proposer would (false: no block or no peer). */

@@ -1,6 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { ssz } from '@lodestar/types'
 import { equalBytes } from '../chain/chainView.js'
+import { UpstreamLimiter } from '../limits/index.js'
 import { asPeerStatus, encodeStatus } from '../reqresp/messages.js'
 import { getProtocol } from '../reqresp/protocols.js'
 import type { BlockSource } from './peerHandlers.js'
@@ -52,6 +53,7 @@ export class SyncingPeer extends SimulatedPeer {
   private readonly held: HeldBlock[] = []
   private timer: NodeJS.Timeout | null = null
   private stepping = false
+  private readonly quota = new UpstreamLimiter()
 
   constructor(
     modules: SimulatedPeerModules,
@@ -99,11 +101,18 @@ export class SyncingPeer extends SimulatedPeer {
       const target = Math.max(theirs.headSlot, this.clock.currentSlot)
       if (target <= head.slot) return
       const count = Math.min(this.syncOpts.batchSize ?? SYNCING_PEER_DEFAULTS.batchSize, target - head.slot)
+      // A well-behaved requester: stay within the quotas the peer enforces (and bans for), as Contower does.
+      const lease = this.quota.tryAcquire(upstream.toString(), BLOCKS_BY_RANGE.name, count)
+      if (!lease) return
       const request = BLOCKS_BY_RANGE.request!.serialize({ startSlot: head.slot + 1, count, step: 1 })
       this.progress.requests++
-      for await (const chunk of this.client.request(upstream, BLOCKS_BY_RANGE, request, { maxChunks: count })) {
-        if (!this.accept(chunk.ssz!)) break
-        this.progress.bytesReceived += chunk.raw.length
+      try {
+        for await (const chunk of this.client.request(upstream, BLOCKS_BY_RANGE, request, { maxChunks: count })) {
+          if (!this.accept(chunk.ssz!)) break
+          this.progress.bytesReceived += chunk.raw.length
+        }
+      } finally {
+        lease.release()
       }
     } catch (e) {
       this.progress.failedRequests++

@@ -108,6 +108,7 @@ export class PeerManager {
   private heartbeatTimer: NodeJS.Timeout | null = null
   private running = false
   private lastDiscoveryRequestMs = -Infinity
+  private deferredDiscoveryRequest: NodeJS.Timeout | null = null
 
   constructor(
     private readonly modules: PeerManagerModules,
@@ -168,6 +169,8 @@ export class PeerManager {
     this.running = false
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
     this.heartbeatTimer = null
+    if (this.deferredDiscoveryRequest) clearTimeout(this.deferredDiscoveryRequest)
+    this.deferredDiscoveryRequest = null
     for (const dial of this.dialling.values()) dial.abort()
     const { host } = this.modules
     host.removeEventListener('connection:open', this.onConnectionOpen)
@@ -344,7 +347,16 @@ export class PeerManager {
     const missing = Math.max(this.opts.targetPeers - have, this.minOutbound - this.live('outbound'))
     if (missing <= 0) return
     const now = Date.now()
-    if (!fromHeartbeat && now - this.lastDiscoveryRequestMs < this.tuning.minDiscoveryRequestIntervalMs) return
+    const waitMs = this.lastDiscoveryRequestMs + this.tuning.minDiscoveryRequestIntervalMs - now
+    if (!fromHeartbeat && waitMs > 0) {
+      // Too soon after the last request: ask again once the interval has passed, rather than at the next heartbeat.
+      this.deferredDiscoveryRequest ??= setTimeout(() => {
+        this.deferredDiscoveryRequest = null
+        this.requestMorePeers(false)
+      }, waitMs)
+      this.deferredDiscoveryRequest.unref()
+      return
+    }
     const wanted = Math.min(this.tuning.discoveryOvershoot * missing, this.opts.maxPeers - have)
     const count = wanted - this.queue.length - this.dialling.size
     if (count <= 0) return

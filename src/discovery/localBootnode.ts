@@ -1,0 +1,27 @@
+import { SignableENR } from '@chainsafe/enr'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { Discv5Node, probeUdpPort } from './discv5.js'
+import { localEnrKvs, type LocalEnrFields } from './enr.js'
+
+/**
+ * A plain discv5 node with a fresh key on `address` (a free UDP port), as a network's bootnode is: the devnet's
+ * bootnode and the tests'. Peers advertise themselves with `addEnr`; the caller stops it.
+ */
+export async function startLocalBootnode(address = '127.0.0.1'): Promise<Discv5Node> {
+  const privateKey = await generateKeyPair('secp256k1')
+  const port = await probeUdpPort(address, 0)
+  const kvs = localEnrKvs(privateKey, { ip: address, udp: port, attnets: [], syncnets: [], custodyGroupCount: 0 })
+  return Discv5Node.start({
+    privateKey,
+    enr: new SignableENR(kvs, 1n, privateKey.raw),
+    bindAddress: address,
+    port,
+    enrUpdate: false,
+  })
+}
+
+/** A signed ENR text for a peer that is not a discv5 node itself (a devnet peer registered with a bootnode). */
+export function signedEnr(privateKey: PrivateKey, fields: LocalEnrFields): string {
+  return new SignableENR(localEnrKvs(privateKey, fields), 1n, privateKey.raw).encodeTxt()
+}

@@ -2,7 +2,6 @@ import { ENR, SignableENR } from '@chainsafe/enr'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { Discv5Node, probeUdpPort } from '../../src/discovery/discv5.js'
 import { localEnrKvs, type LocalEnrFields } from '../../src/discovery/enr.js'
 
 export interface TestEnr {
@@ -33,16 +32,4 @@ export async function makeEnr(
   return { privateKey: key, peerId: peerIdFromPrivateKey(key), signable, enr: ENR.decodeTxt(text), text }
 }
 
-/** A plain discv5 node on 127.0.0.1 with its own key, as a bootnode is; the caller stops it. */
-export async function startLocalBootnode(): Promise<Discv5Node> {
-  const privateKey = await generateKeyPair('secp256k1')
-  const port = await probeUdpPort('127.0.0.1', 0)
-  const kvs = localEnrKvs(privateKey, { ip: '127.0.0.1', udp: port, attnets: [], syncnets: [], custodyGroupCount: 0 })
-  return Discv5Node.start({
-    privateKey,
-    enr: new SignableENR(kvs, 1n, privateKey.raw),
-    bindAddress: '127.0.0.1',
-    port,
-    enrUpdate: false,
-  })
-}
+export { startLocalBootnode } from '../../src/discovery/localBootnode.js'

@@ -216,9 +216,9 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     name: 'subscribe',
     type: 'list',
-    default: [],
+    default: ['default'],
     defaultReason:
-      'beacon_block, beacon_aggregate_and_proof, voluntary_exit, proposer_slashing, attester_slashing, bls_to_execution_change, sync_committee_contribution_and_proof and the light-client updates',
+      'default = beacon_block, beacon_aggregate_and_proof, voluntary_exit, proposer_slashing, attester_slashing, bls_to_execution_change, sync_committee_contribution_and_proof and the light-client updates',
     description:
       'Gossip topics to relay, comma-separated: topic names, beacon_attestation_5, beacon_attestation_0-15, data_column_sidecar_all, default, none; --attnets/--syncnets subnets are added',
     commands: RELAY,

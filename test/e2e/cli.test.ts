@@ -109,6 +109,12 @@ describe('bad command lines and configuration exit 2 with a message naming the p
     [['start', '--no-such-flag'], {}, 'Unknown argument'],
     [['launch'], {}, 'Unknown argument: launch'],
     [['start', '--network', 'custom'], {}, `--network custom needs 'chain-config'`],
+    [
+      ['start', '--data-dir', tempDir('contower-e2e-'), '--no-discovery', '--subscribe', 'beacon_blok'],
+      {},
+      `invalid value for 'subscribe': "beacon_blok"`,
+    ],
+    [['start', '--rate-limits', 'blocks:1'], {}, `invalid value for 'rate-limits' from flag --rate-limits`],
   ])('%j %j', async (args, env, message) => {
     const result = await runCli(args, env)
     expect(result.code).toBe(2)

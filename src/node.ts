@@ -1,4 +1,4 @@
-import { ACTIVE_PRESET } from '@lodestar/params'
+import { ACTIVE_PRESET, type ForkName } from '@lodestar/params'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Registry } from 'prom-client'
 import { ChainView } from './chain/chainView.js'
@@ -22,6 +22,7 @@ import { createReqRespMetrics } from './reqresp/metrics.js'
 import { ResponseTypes } from './reqresp/responseTypes.js'
 import { ReqRespServer } from './reqresp/server.js'
 import { RELAY_SERVICE_DEFAULTS, RelayService } from './relay/index.js'
+import { itemFacts } from './relay/items.js'
 import { type Discovery, DiscoveryError, discoveryFromConfig } from './discovery/index.js'
 import type { DiscoveryOpts } from './discovery/discovery.js'
 import { readiness, type ReadinessReport } from './metrics/readiness.js'
@@ -112,6 +113,9 @@ export class ContowerNode {
       },
       { subscribe: subscriptions(config), gossipsub: overrides.gossipsub },
     )
+    this.gossip.onAccepted((kind, ssz) => {
+      if (kind === 'beacon_block') this.noteGossipBlock(ssz)
+    })
     // What MetaData and the ENR advertise is exactly what is relayed: the subscribed subnets.
     const subnets = this.gossip.subnets()
     this.metadata = {
@@ -121,6 +125,20 @@ export class ContowerNode {
       attnets: subnets.beacon_attestation,
       syncnets: subnets.sync_committee,
       custodyGroupCount: config.custodyGroupCount,
+    }
+  }
+
+  /** Moves our Status head with the blocks relayed on gossip (hashed once per block, about one per slot). */
+  private noteGossipBlock(ssz: Uint8Array): void {
+    try {
+      // The slot sits at the same offset in every fork's block; the fork (for the root) follows from it.
+      const slot = itemFacts('beacon_blocks_by_root', 'phase0' as ForkName, ssz)?.slot
+      if (slot == null) return
+      const fork = this.forkSchedule.forkAtEpoch(Math.floor(slot / this.forkSchedule.config.slotsPerEpoch))
+      const facts = itemFacts('beacon_blocks_by_root', fork.name as ForkName, ssz)
+      if (facts) this.chainView.noteGossipBlock(slot, facts.blockRoot())
+    } catch (err) {
+      this.modules.logger.debug({ err }, 'gossip block not usable as head')
     }
   }
 

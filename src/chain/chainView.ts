@@ -27,7 +27,15 @@ export interface ChainViewModules {
  * client accepts, since finalized roots are compared only at equal epochs and epoch 0 allows a zero root).
  */
 export class ChainView {
+  /** The newest block relayed on gossip: heads move every slot, Statuses are re-exchanged every 5 minutes. */
+  private gossipHead: { headSlot: number; headRoot: Uint8Array } | null = null
+
   constructor(private readonly modules: ChainViewModules) {}
+
+  /** A beacon_block Contower validated and forwarded: a head candidate newer than any peer's last Status. */
+  noteGossipBlock(slot: number, root: Uint8Array): void {
+    if (!this.gossipHead || slot > this.gossipHead.headSlot) this.gossipHead = { headSlot: slot, headRoot: root }
+  }
 
   currentDigest(): Uint8Array {
     return this.modules.forkSchedule.digestAtEpoch(this.modules.clock.currentEpoch)
@@ -53,7 +61,10 @@ export class ChainView {
     const agreeing = peers.filter(
       (s) => s.finalizedEpoch === finalized.finalizedEpoch && equalBytes(s.finalizedRoot, finalized.finalizedRoot),
     )
-    const heads: Array<{ headSlot: number; headRoot: Uint8Array }> = seed ? [seed, ...agreeing] : agreeing
+    const heads: Array<{ headSlot: number; headRoot: Uint8Array }> = seed ? [seed, ...agreeing] : [...agreeing]
+    // A gossiped block counts once a peer agrees with the finalized checkpoint and the block is past it.
+    const finalizedSlot = finalized.finalizedEpoch * this.modules.clock.slotsPerEpoch
+    if (this.gossipHead && heads.length > 0 && this.gossipHead.headSlot > finalizedSlot) heads.push(this.gossipHead)
     const head = heads.filter((s) => s.headSlot <= currentSlot).sort((a, b) => b.headSlot - a.headSlot)[0]
     return {
       forkDigest: digest,

@@ -64,6 +64,10 @@ describe('devnet', () => {
     // New blocks are gossiped by the serving peers; Contower validates and forwards them to the syncing peers.
     await expect.poll(() => devnet.syncing.every((p) => p.progress.gossipBlocks > 0), { timeout: 15_000 }).toBe(true)
     expect(await counter(devnet, 'contower_gossip_forwarded_total', { kind: 'beacon_block' })).toBeGreaterThan(0)
+    // Contower's own Status head follows the gossiped blocks, not only the peers' 5-minutely Statuses.
+    const handshakeHead = Math.max(...devnet.serving.map((p) => devnet.node.peerStore.get(p.peerId)!.status!.headSlot))
+    await expect.poll(() => devnet.node.chainView.status().headSlot, { timeout: 10_000 }).toBeGreaterThan(handshakeHead)
+    expect(devnet.node.chainView.status().headSlot).toBeGreaterThanOrEqual(devnet.currentSlot - 2)
   })
 
   it('`contower devnet` prints a summary showing the syncing peers at the head, and stops by itself', async () => {

@@ -250,4 +250,18 @@ describe('ChainView with a trusted seed (--beacon-api)', () => {
     const s = seeded([agreeing, ahead, peer()], seed).status()
     expect(readable(s)).toMatchObject({ headSlot: SLOT - 1, headRoot: '04'.repeat(32), earliestAvailableSlot: 77 })
   })
+
+  it('takes a newer block relayed on gossip as head, never past the current slot, only with an agreeing peer', () => {
+    const v = view([peer({ headSlot: SLOT - 10 })])
+    v.noteGossipBlock(SLOT - 2, root(0x42))
+    v.noteGossipBlock(SLOT - 5, root(0x43)) // older: ignored
+    expect(v.status().headSlot).toBe(SLOT - 2)
+    expect(hex(v.status().headRoot)).toBe(hex(root(0x42)))
+    v.noteGossipBlock(SLOT + 3, root(0x44)) // ahead of the wall clock: not our head
+    expect(v.status().headSlot).toBe(SLOT - 10)
+
+    const alone = view([])
+    alone.noteGossipBlock(SLOT - 1, root(0x42))
+    expect(alone.status().headSlot).toBe(0) // no peer, no checkpoint to anchor it: still genesis
+  })
 })

@@ -60,9 +60,13 @@ describe('contower start with discovery', () => {
     const ready = node.readiness()
     expect(ready.checks).toEqual({ chainStatusKnown: true, handshakenPeer: true, discoveryRunning: true })
     // The wrong-fork peer was discovered (the bootnode knows it) but filtered out: no connection ever.
+    // (A lookup may return it later than the good one: wait until it has been seen.)
+    const wrongForks = async () => {
+      const outcomes = await node.registry!.getSingleMetric('contower_discovery_enrs_total')!.get()
+      return outcomes.values.find((v) => v.labels.outcome === 'wrong_fork')?.value ?? 0
+    }
+    await expect.poll(wrongForks, { timeout: 20_000 }).toBeGreaterThanOrEqual(1)
     expect(wrong.peer.libp2p.getConnections()).toHaveLength(0)
-    const outcomes = await node.registry!.getSingleMetric('contower_discovery_enrs_total')!.get()
-    expect(outcomes.values.find((v) => v.labels.outcome === 'wrong_fork')?.value).toBeGreaterThanOrEqual(1)
   })
 
   it('--no-discovery sends nothing to a bootnode; with discovery on the same bootnode hears from it', async () => {

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Network } from '../chain/index.js'
-import { type LoadedConfig, loadConfig } from '../config/load.js'
+import type { LoadedConfig } from '../config/load.js'
 import type { ContowerConfig } from '../config/types.js'
-import { loadOrCreateIdentity } from '../identity/identity.js'
 import { createLogger, type Logger } from '../logger.js'
+import type { NodeOverrides } from '../node.js'
 import { waitForShutdown } from './lifecycle.js'
 
 /** How often the live summary line is printed. */
@@ -20,21 +20,33 @@ export async function runDevnet({ config, warnings }: LoadedConfig): Promise<num
   const logger = createLogger({ level: config.logLevel, format: config.logFormat })
   for (const warning of warnings) logger.warn(warning)
   // Loaded here, not at the top: they load the SSZ types, which `start` must be able to load with another preset.
-  const { Devnet, DEVNET_DEFAULTS, DEVNET_DISCOVERY, DEVNET_GOSSIPSUB, formatSummary } =
-    await import('../devnet/devnet.js')
-  const { ContowerNode, StartupError } = await import('../node.js')
+  const { Devnet, DEVNET_DEFAULTS, formatSummary } = await import('../devnet/devnet.js')
+  const { startLocalNode } = await import('../devnet/localNode.js')
+  const { StartupError } = await import('../node.js')
   const dataDir = mkdtempSync(join(tmpdir(), 'contower-devnet-'))
 
-  const startRelay = async (network: Network, bootnode: string) => {
-    const identity = await loadOrCreateIdentity(dataDir)
-    const node = new ContowerNode(
-      { identity, logger: logger.child({ module: 'contower' }), network },
-      relayConfig(config, dataDir, bootnode),
-      { gossipsub: DEVNET_GOSSIPSUB, discovery: DEVNET_DISCOVERY },
+  // The devnet's Contower: the relay options as given, a throwaway key, the devnet's bootnode only.
+  const startRelay = (network: Network, bootnode: string, overrides: NodeOverrides) =>
+    startLocalNode(
+      { network, logger: logger.child({ module: 'contower' }) },
+      {
+        dataDir,
+        overrides,
+        flags: {
+          port: String(config.port),
+          discovery: true,
+          bootnodes: bootnode,
+          subscribe: config.subscribe.join(','),
+          'cache-max-bytes': String(config.cacheMaxBytes),
+          'rate-limits': config.rateLimits.join(','),
+          metrics: config.metrics,
+          'metrics-address': config.metricsAddress,
+          'metrics-port': String(config.metricsPort),
+          'log-level': config.logLevel,
+          'log-format': config.logFormat,
+        },
+      },
     )
-    await node.start()
-    return node
-  }
   const devnet = new Devnet(
     { logger, startRelay },
     {
@@ -81,29 +93,6 @@ export async function runDevnet({ config, warnings }: LoadedConfig): Promise<num
     }, config.duration * 1000).unref(),
   )
   return Promise.race([shutdown, timeUp])
-}
-
-/** The devnet's Contower: the relay options as given, loopback, a throwaway key, the devnet's bootnode only. */
-function relayConfig(config: ContowerConfig, dataDir: string, bootnode: string): ContowerConfig {
-  return loadConfig({
-    command: 'start',
-    env: {},
-    flags: {
-      'data-dir': dataDir,
-      'listen-address': '127.0.0.1',
-      port: String(config.port),
-      // Its own network on 127.0.0.1: the local bootnode replaces the real network's list.
-      bootnodes: bootnode,
-      subscribe: config.subscribe.join(','),
-      'cache-max-bytes': String(config.cacheMaxBytes),
-      'rate-limits': config.rateLimits.join(','),
-      metrics: config.metrics,
-      'metrics-address': config.metricsAddress,
-      'metrics-port': String(config.metricsPort),
-      'log-level': config.logLevel,
-      'log-format': config.logFormat,
-    },
-  }).config
 }
 
 function printIntro(config: ContowerConfig, metrics: { address: string; port: number } | null, logger: Logger): void {

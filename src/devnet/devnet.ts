@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client'
 import type { Network } from '../chain/index.js'
 import type { Logger } from '../logger.js'
-import type { ContowerNode } from '../node.js'
+import type { ContowerNode, NodeOverrides } from '../node.js'
 import type { Discv5Node } from '../discovery/discv5.js'
 import { startLocalBootnode } from '../discovery/localBootnode.js'
 import { devnetNetwork } from './devnetNetwork.js'
@@ -24,18 +24,18 @@ export const DEVNET_DEFAULTS = {
 export type DevnetOpts = typeof DEVNET_DEFAULTS
 
 /** gossipsub tuning for a Contower on the devnet: all peers share 127.0.0.1, exempt it from the colocation penalty. */
-export const DEVNET_GOSSIPSUB = { ipColocationWhitelist: ['127.0.0.1'] }
+const DEVNET_GOSSIPSUB = { ipColocationWhitelist: ['127.0.0.1'] }
 
 /** discv5 tuning for a Contower on the devnet: lookups are cheap on 127.0.0.1, so every serving peer is found fast. */
-export const DEVNET_DISCOVERY = { lookupIntervalMs: 500, minLookupGapMs: 100 }
+const DEVNET_DISCOVERY = { lookupIntervalMs: 500, minLookupGapMs: 100 }
 
 export interface DevnetModules {
   logger: Logger
   /**
-   * Starts Contower on `network` with discovery on and `bootnode` (an ENR) as its only bootnode; give it
-   * DEVNET_GOSSIPSUB and DEVNET_DISCOVERY (every devnet peer is on 127.0.0.1).
+   * Starts Contower on `network` with discovery on and `bootnode` (an ENR) as its only bootnode, with `overrides`
+   * (the devnet's gossipsub and discv5 tuning: every peer is on 127.0.0.1).
    */
-  startRelay(network: Network, bootnode: string): Promise<ContowerNode>
+  startRelay(network: Network, bootnode: string, overrides: NodeOverrides): Promise<ContowerNode>
 }
 
 export interface DevnetSummary {
@@ -105,7 +105,10 @@ export class Devnet {
       this.bootnode.addEnr(peer.enr())
       this.serving.push(peer)
     }
-    this.relay = await this.modules.startRelay(this.network, this.bootnode.enr.encodeTxt())
+    this.relay = await this.modules.startRelay(this.network, this.bootnode.enr.encodeTxt(), {
+      gossipsub: DEVNET_GOSSIPSUB,
+      discovery: DEVNET_DISCOVERY,
+    })
     await this.waitForHandshakes()
     const relayAddr = this.relay.listenAddresses[0]
     for (let i = 0; i < this.opts.syncingPeers; i++) {

@@ -242,3 +242,13 @@ export class SimulatedPeer {
     this.stats.served.set(def.name, c)
   }
 }
+
+/** A started simulated peer on 127.0.0.1 serving its chain (with serveBlocks: false, only the handshake). */
+export async function startSimulatedPeer(
+  modules: SimulatedPeerModules,
+  opts: { serveBlocks?: boolean } = {},
+): Promise<SimulatedPeer> {
+  const peer = new SimulatedPeer(modules, { ...SIMULATED_PEER_DEFAULTS, ...opts })
+  await peer.start()
+  return peer
+}

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { DEVNET_DEFAULTS, DEVNET_DISCOVERY, DEVNET_GOSSIPSUB, Devnet } from '../../src/devnet/devnet.js'
+import { DEVNET_DEFAULTS, Devnet } from '../../src/devnet/devnet.js'
 import { CliProcess } from '../helpers/cli.js'
 import { logger } from '../helpers/devnet.js'
 import { startTestNode } from '../helpers/node.js'
@@ -23,11 +23,8 @@ describe('devnet', () => {
     const devnet = new Devnet(
       {
         logger,
-        startRelay: (network, bootnode) =>
-          startTestNode({ discovery: 'true', 'discovery-port': '0', bootnodes: bootnode }, network, {
-            gossipsub: DEVNET_GOSSIPSUB,
-            discovery: DEVNET_DISCOVERY,
-          }),
+        startRelay: (network, bootnode, overrides) =>
+          startTestNode({ discovery: 'true', 'discovery-port': '0', bootnodes: bootnode }, network, overrides),
       },
       { ...DEVNET_DEFAULTS, servingPeers: 2, syncingPeers: 2, slotSeconds: 1, historySlots: 40, blockBytes: 20_000 },
     )

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Misbehaviour } from '../../src/devnet/misbehaviour.js'
 import type { SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
 import type { SyntheticChain } from '../../src/devnet/syntheticChain.js'
@@ -15,6 +15,8 @@ import {
   startRelay,
   testChain,
   waitHandshaken,
+  rangeRequest,
+  stopAfterEach,
 } from '../helpers/devnet.js'
 
 // Upstream faults: before the first chunk reached the requester Contower fails over to a healthy upstream and
@@ -27,18 +29,9 @@ const BY_RANGE_LABEL = { protocol: 'beacon_blocks_by_range/2' }
 /** Short relay timings so a stalling upstream costs a fraction of a second. */
 const FAST: NodeOverrides = { relay: { upstreamTtfbMs: 300, firstChunkDeadlineMs: 2_000 } }
 
-const cleanup: Array<{ stop(): unknown }> = []
-afterEach(async () => {
-  await Promise.all(cleanup.splice(0).map((c) => c.stop()))
-})
+const track = stopAfterEach()
 
-async function track<T extends { stop(): unknown }>(p: Promise<T>): Promise<T> {
-  const v = await p
-  cleanup.push(v)
-  return v
-}
-
-const range = (startSlot: number, count: number) => BY_RANGE.request!.serialize({ startSlot, count, step: 1 })
+const range = rangeRequest
 const roots = (chain: SyntheticChain, slots: number[]) =>
   BY_ROOT.request!.serialize(slots.map((s) => chain.blockAt(s)!.root))
 const raw = (chunks: Array<{ raw: Uint8Array }>) => Buffer.concat(chunks.map((c) => c.raw))

@@ -1,5 +1,5 @@
 import type { PeerId } from '@libp2p/interface'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
 import type { ContowerNode } from '../../src/node.js'
 import { RequestErrorCode } from '../../src/reqresp/errors.js'
@@ -14,6 +14,8 @@ import {
   startRelay,
   testChain,
   waitHandshaken,
+  rangeRequest,
+  stopAfterEach,
 } from '../helpers/devnet.js'
 
 // Limits on both sides of the relay: a bounded queue, the inbound rate limit, the upstream self-limit under a
@@ -21,18 +23,9 @@ import {
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
 
-const cleanup: Array<{ stop(): unknown }> = []
-afterEach(async () => {
-  await Promise.all(cleanup.splice(0).map((c) => c.stop()))
-})
+const track = stopAfterEach()
 
-async function track<T extends { stop(): unknown }>(p: Promise<T>): Promise<T> {
-  const v = await p
-  cleanup.push(v)
-  return v
-}
-
-const range = (startSlot: number, count: number) => BY_RANGE.request!.serialize({ startSlot, count, step: 1 })
+const range = rangeRequest
 
 /** A BlocksByRange request from `requester` to Contower, its outcome recorded (never thrown). */
 function ask(requester: SimulatedPeer, node: ContowerNode, startSlot: number, count: number, signal?: AbortSignal) {

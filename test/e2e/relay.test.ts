@@ -1,32 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import type { SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
-import type { ContowerNode } from '../../src/node.js'
+import { describe, expect, it } from 'vitest'
 import { getProtocol } from '../../src/reqresp/protocols.js'
 import { SyntheticChain } from '../../src/devnet/syntheticChain.js'
-import { startPeer, startRelay, testChain } from '../helpers/devnet.js'
+import { rangeRequest, startPeer, startRelay, stopAfterEach, testChain, waitHandshaken } from '../helpers/devnet.js'
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
 const BY_ROOT = getProtocol('beacon_blocks_by_root', 2)
 const COLUMNS_BY_RANGE = getProtocol('data_column_sidecars_by_range', 1)
 const COLUMNS_BY_ROOT = getProtocol('data_column_sidecars_by_root', 1)
 
-const cleanup: Array<{ stop(): unknown }> = []
-afterEach(async () => {
-  await Promise.all(cleanup.splice(0).map((c) => c.stop()))
-})
+const track = stopAfterEach()
 
-async function track<T extends { stop(): unknown }>(p: Promise<T>): Promise<T> {
-  const v = await p
-  cleanup.push(v)
-  return v
-}
-
-async function handshaken(node: ContowerNode, peers: SimulatedPeer[]): Promise<void> {
-  for (const p of peers)
-    await expect.poll(() => node.peerStore.get(p.peerId)?.handshaken, { timeout: 10_000 }).toBe(true)
-}
-
-const range = (startSlot: number, count: number) => BY_RANGE.request!.serialize({ startSlot, count, step: 1 })
+const range = rangeRequest
 const concat = (parts: Uint8Array[]) => Buffer.concat(parts)
 
 describe('relay', () => {
@@ -34,7 +18,7 @@ describe('relay', () => {
     const { network, chain } = testChain()
     const upstreams = [await track(startPeer(network, chain)), await track(startPeer(network, chain))]
     const node = await track(startRelay(network, upstreams))
-    await handshaken(node, upstreams)
+    await waitHandshaken(node, upstreams)
     const requester = await track(startPeer(network, chain, { serveBlocks: false }))
     await requester.libp2p.dial(node.listenAddresses[0])
     await requester.libp2p.dial(upstreams[0].multiaddr)
@@ -70,7 +54,7 @@ describe('relay', () => {
     const chain = new SyntheticChain({ network }, { payloadBytes: 2_000, blobsPerBlock: 1 })
     const upstream = await track(startPeer(network, chain))
     const node = await track(startRelay(network, [upstream]))
-    await handshaken(node, [upstream])
+    await waitHandshaken(node, [upstream])
     const requester = await track(startPeer(network, chain, { serveBlocks: false }))
     await requester.libp2p.dial(node.listenAddresses[0])
     await requester.libp2p.dial(upstream.multiaddr)
@@ -104,7 +88,7 @@ describe('relay', () => {
     const { network, chain } = testChain()
     const upstreams = [await track(startPeer(network, chain)), await track(startPeer(network, chain))]
     const node = await track(startRelay(network, upstreams))
-    await handshaken(node, upstreams)
+    await waitHandshaken(node, upstreams)
     const requesters = [
       await track(startPeer(network, chain, { serveBlocks: false })),
       await track(startPeer(network, chain, { serveBlocks: false })),

@@ -1,19 +1,36 @@
 import type { PeerId } from '@libp2p/interface'
-import { expect } from 'vitest'
+import { afterEach, expect } from 'vitest'
 import type { Network } from '../../src/chain/index.js'
 import { devnetNetwork } from '../../src/devnet/devnetNetwork.js'
-import { SimulatedPeer, SIMULATED_PEER_DEFAULTS } from '../../src/devnet/simulatedPeer.js'
+import { type SimulatedPeer, startSimulatedPeer } from '../../src/devnet/simulatedPeer.js'
 import { SyntheticChain } from '../../src/devnet/syntheticChain.js'
 import { createLogger } from '../../src/logger.js'
 import type { ContowerNode, NodeOverrides } from '../../src/node.js'
 import { CLIENT_DEFAULTS, ReqRespClient } from '../../src/reqresp/client.js'
 import { RequestError } from '../../src/reqresp/errors.js'
-import type { ProtocolDef } from '../../src/reqresp/protocols.js'
+import { getProtocol, type ProtocolDef } from '../../src/reqresp/protocols.js'
 import { ResponseTypes } from '../../src/reqresp/responseTypes.js'
 import type { ResponseChunk } from '../../src/wire/index.js'
 import { startTestNode } from './node.js'
 
 export const logger = createLogger({ level: 'silent', format: 'json' })
+
+/** Registers an afterEach that stops everything `track` was given in the test: call once per test file. */
+export function stopAfterEach(): <T extends { stop(): unknown }>(started: Promise<T>) => Promise<T> {
+  const started: Array<{ stop(): unknown }> = []
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((c) => c.stop()))
+  })
+  return async (p) => {
+    const v = await p
+    started.push(v)
+    return v
+  }
+}
+
+/** A BlocksByRange v2 request's SSZ. */
+export const rangeRequest = (startSlot: number, count: number): Uint8Array =>
+  getProtocol('beacon_blocks_by_range', 2).request!.serialize({ startSlot, count, step: 1 })
 
 /** A devnet chain `historySlots` old, with 2 s slots. */
 export function testChain(historySlots = 100, payloadBytes = 20_000): { network: Network; chain: SyntheticChain } {
@@ -21,14 +38,12 @@ export function testChain(historySlots = 100, payloadBytes = 20_000): { network:
   return { network, chain: new SyntheticChain({ network }, { payloadBytes }) }
 }
 
-export async function startPeer(
+export function startPeer(
   network: Network,
   chain: SyntheticChain,
   opts: { serveBlocks?: boolean } = {},
 ): Promise<SimulatedPeer> {
-  const peer = new SimulatedPeer({ network, chain, logger }, { ...SIMULATED_PEER_DEFAULTS, ...opts })
-  await peer.start()
-  return peer
+  return startSimulatedPeer({ network, chain, logger }, opts)
 }
 
 /** Contower on the devnet (the node takes the Network as given), dialling `upstreams` as static peers. */

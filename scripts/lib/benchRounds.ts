@@ -3,6 +3,7 @@
 // or, with --in-process, in the one process that also hosts Contower. The entry point must import src/setup.ts first.
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import type { Network } from '../../src/chain/index.js'
 import { devnetNetwork } from '../../src/devnet/devnetNetwork.js'
 import type { SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
@@ -176,10 +177,10 @@ export async function measureRounds(args: {
     metrics: null,
   })
   type Cost = Pick<Sample, 'busyMs' | 'cpuMs' | 'relayCpuMs'>
-  type Fetched = Omit<Sample, keyof Cost> & { raws: Uint8Array[] }
+  type Fetched = Omit<Sample, keyof Cost> & { raws: Uint8ArrayList[] }
   async function timedFetch(peer: PeerId, startSlot: number): Promise<Fetched> {
     const request = BY_RANGE.request!.serialize({ startSlot, count: opts.blocks, step: 1 })
-    const raws: Uint8Array[] = []
+    const raws: Uint8ArrayList[] = []
     let ttfbMs = 0
     let lastMs = 0
     const t0 = performance.now()
@@ -189,7 +190,7 @@ export async function measureRounds(args: {
       raws.push(chunk.raw)
     }
     if (raws.length !== opts.blocks) throw new Error(`range ${startSlot}: ${raws.length} of ${opts.blocks} blocks`)
-    return { ms: lastMs, ttfbMs, bytes: raws.reduce((n, r) => n + r.length, 0), raws }
+    return { ms: lastMs, ttfbMs, bytes: raws.reduce((n, r) => n + r.byteLength, 0), raws }
   }
 
   // Pacing models (GCRA buckets like the real ones, refilling slower): the requester's direct buckets at each upstream,
@@ -308,8 +309,8 @@ export async function measureRounds(args: {
   }
 }
 
-function sameBytes(a: Uint8Array[], b: Uint8Array[]): boolean {
-  return a.length === b.length && a.every((x, i) => Buffer.from(x).equals(b[i]))
+function sameBytes(a: Uint8ArrayList[], b: Uint8ArrayList[]): boolean {
+  return a.length === b.length && a.every((x, i) => Buffer.from(x.subarray()).equals(b[i].subarray()))
 }
 
 // The two processes' messages (Node's IPC channel, JSON-serialised).

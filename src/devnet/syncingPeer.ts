@@ -109,7 +109,7 @@ export class SyncingPeer extends SimulatedPeer {
       try {
         for await (const chunk of this.client.request(upstream, BLOCKS_BY_RANGE, request, { maxChunks: count })) {
           if (!this.accept(chunk.ssz!)) break
-          this.progress.bytesReceived += chunk.raw.length
+          this.progress.bytesReceived += chunk.raw.byteLength
         }
       } finally {
         lease.release()

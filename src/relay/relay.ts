@@ -11,7 +11,7 @@ import { RequestError, RequestErrorCode, ResponseError } from '../reqresp/errors
 import type { ProtocolDef } from '../reqresp/protocols.js'
 import type { ResponseTypes } from '../reqresp/responseTypes.js'
 import type { InboundRequest, RequestHandler } from '../reqresp/server.js'
-import { ByteReader, RespCode, type ResponseChunk, readResponseChunk } from '../wire/index.js'
+import { ByteReader, RespCode, type ResponseChunk, readResponseChunk, type WireBytes } from '../wire/index.js'
 import { type CheckedItem, ChunkValidator, InvalidChunkError } from './chunkValidator.js'
 import { itemFacts } from './items.js'
 import type { RelayMetrics } from './metrics.js'
@@ -73,7 +73,7 @@ export class Relay {
   /** Requests on their way upstream, by cache key: resolved when the answer is complete (and cached) or failed. */
   private readonly inFlight = new Map<string, Promise<void>>()
   /** Cached block chunks already checked to hash to the root they are filed under. */
-  private readonly verified = new WeakSet<Uint8Array>()
+  private readonly verified = new WeakSet<WireBytes>()
 
   constructor(
     private readonly modules: RelayModules,
@@ -84,7 +84,7 @@ export class Relay {
     return (inbound) => this.serve(def, inbound)
   }
 
-  private async *serve(def: ProtocolDef, inbound: InboundRequest): AsyncGenerator<Uint8Array> {
+  private async *serve(def: ProtocolDef, inbound: InboundRequest): AsyncGenerator<WireBytes> {
     const { metrics } = this.modules
     const label = `${def.name}/${def.version}`
     const startedMs = Date.now()
@@ -113,7 +113,7 @@ export class Relay {
         sent = cached.chunks.length
         for (const chunk of cached.chunks) {
           metrics?.chunks.inc({ protocol: label, source: 'cache' })
-          metrics?.bytes.inc({ protocol: label, source: 'cache' }, chunk.length)
+          metrics?.bytes.inc({ protocol: label, source: 'cache' }, chunk.byteLength)
           yield chunk
         }
         return
@@ -156,7 +156,7 @@ export class Relay {
   }
 
   /** Forwards, letting identical requests that arrive meanwhile wait for this one's answer instead of their own. */
-  private async *forwardOnce(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  private async *forwardOnce(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<WireBytes> {
     let finish!: () => void
     const done = new Promise<void>((resolve) => (finish = resolve))
     this.inFlight.set(req.key, done)
@@ -168,7 +168,7 @@ export class Relay {
     }
   }
 
-  private async *forward(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  private async *forward(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<WireBytes> {
     const tried = new Set([requester])
     const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.opts.firstChunkDeadlineMs)])
     let lastError = 'no upstream tried'
@@ -210,7 +210,7 @@ export class Relay {
     upstream: Upstream,
     deadline: AbortSignal,
     signal: AbortSignal,
-  ): AsyncGenerator<Uint8Array, { done: true } | { done: false; error: string }> {
+  ): AsyncGenerator<WireBytes, { done: true } | { done: false; error: string }> {
     const { metrics, client } = this.modules
     const label = `${req.def.name}/${req.def.version}`
     const peer = upstream.peer.peerId.toString()
@@ -242,9 +242,9 @@ export class Relay {
         if (forwarded === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
         forwarded++
         metrics?.chunks.inc({ protocol: label, source: 'upstream' })
-        metrics?.bytes.inc({ protocol: label, source: 'upstream' }, chunk.raw.length)
+        metrics?.bytes.inc({ protocol: label, source: 'upstream' }, chunk.raw.byteLength)
         yield chunk.raw
-        collectedBytes += chunk.raw.length
+        collectedBytes += chunk.raw.byteLength
         if (cacheable && collectedBytes > this.modules.cache.maxEntryBytes) {
           // Too big to cache: stop holding it (a column response can reach hundreds of MB).
           cacheable = false
@@ -324,7 +324,7 @@ export class Relay {
       chunks.map((c) => c.raw),
       { finalized },
     )
-    const blocks: Array<{ root: Uint8Array; chunk: Uint8Array }> = []
+    const blocks: Array<{ root: Uint8Array; chunk: WireBytes }> = []
     if (req.def.name === 'beacon_blocks_by_root') {
       for (let i = 0; i < chunks.length; i++) blocks.push({ root: items[i].blockRoot!, chunk: chunks[i].raw })
     } else if (req.def.name === 'beacon_blocks_by_range') {
@@ -356,7 +356,7 @@ export class Relay {
     return cached
   }
 
-  private async hashesTo(req: RelayRequest, raw: Uint8Array, root: Uint8Array): Promise<boolean> {
+  private async hashesTo(req: RelayRequest, raw: WireBytes, root: Uint8Array): Promise<boolean> {
     try {
       const reader = new ByteReader(
         (async function* () {

@@ -1,4 +1,6 @@
 import { LRUCache } from 'lru-cache'
+import { Uint8ArrayList } from 'uint8arraylist'
+import type { WireBytes } from '../wire/index.js'
 
 // Remembers complete, validated, successful req/resp responses as their raw wire chunks, so a hit is replayed
 // byte-for-byte. Responses and single blocks indexed by root share one LRU and one byte budget.
@@ -28,10 +30,15 @@ export interface ResponseCacheModules {
 }
 
 export interface CachedResponse {
-  /** Each element is exactly one encoded response chunk (result byte, context bytes, varint, snappy frames). */
-  chunks: readonly Uint8Array[]
+  /** Each element is exactly one encoded response chunk; read-only, the cache keeps serving them. */
+  chunks: readonly Uint8ArrayList[]
   /** Sum of the chunks' byte lengths: what replaying this response writes to the wire. */
   bytes: number
+}
+
+interface Entry extends CachedResponse {
+  /** Memory the entry keeps alive (the buffers its pieces view): what the byte budget is charged. */
+  retained: number
 }
 
 export interface CacheStats {
@@ -46,7 +53,7 @@ export interface CacheStats {
 
 export class ResponseCache {
   private readonly opts: ResponseCacheOpts
-  private readonly lru: LRUCache<string, CachedResponse>
+  private readonly lru: LRUCache<string, Entry>
   private hits = 0
   private misses = 0
   private evictions = 0
@@ -60,9 +67,9 @@ export class ResponseCache {
     }
     validate(this.opts)
     const now = modules.now ?? (() => performance.now())
-    this.lru = new LRUCache<string, CachedResponse>({
+    this.lru = new LRUCache<string, Entry>({
       maxSize: this.opts.maxBytes,
-      sizeCalculation: (value, key) => value.bytes + key.length + ENTRY_OVERHEAD_BYTES,
+      sizeCalculation: (value, key) => value.retained + key.length + ENTRY_OVERHEAD_BYTES,
       // lru-cache reads a start time of 0 as "no TTL"; the offset keeps a clock that starts at 0 from
       // making entries immortal. Only differences of this clock are used, so the offset changes nothing else.
       perf: { now: () => now() + 1 },
@@ -90,7 +97,7 @@ export class ResponseCache {
    * the head "nothing yet" may change with the next block. A response that is not stored (empty near the head,
    * or over maxEntryBytes) also drops the older entry for the key, since this newer answer supersedes it.
    */
-  set(key: string, chunks: readonly Uint8Array[], opts: { finalized: boolean }): void {
+  set(key: string, chunks: readonly WireBytes[], opts: { finalized: boolean }): void {
     if (chunks.length === 0 && !opts.finalized) {
       this.lru.delete(RESPONSE_KEY_PREFIX + key)
       return
@@ -102,7 +109,7 @@ export class ResponseCache {
    * Index single blocks (from a by-range or by-root response) by block root, so by-root requests can be answered
    * from them. Each chunk is one complete block response chunk, stored under its own key in the shared budget.
    */
-  setBlocks(blocks: ReadonlyArray<{ root: Uint8Array; chunk: Uint8Array }>, opts: { finalized: boolean }): void {
+  setBlocks(blocks: ReadonlyArray<{ root: Uint8Array; chunk: WireBytes }>, opts: { finalized: boolean }): void {
     for (const { root, chunk } of blocks) this.store(blockKey(root), [chunk], opts.finalized)
   }
 
@@ -121,7 +128,7 @@ export class ResponseCache {
       this.misses++
       return undefined
     }
-    const chunks: Uint8Array[] = []
+    const chunks: Uint8ArrayList[] = []
     let bytes = 0
     for (const root of roots) {
       const found = this.lru.get(blockKey(root))
@@ -161,26 +168,37 @@ export class ResponseCache {
     this.lru.clear()
   }
 
-  private store(key: string, chunks: readonly Uint8Array[], finalized: boolean): void {
-    const owned = Object.freeze(chunks.map(ownChunk))
+  private store(key: string, chunks: readonly WireBytes[], finalized: boolean): void {
+    const kept = new Set<ArrayBufferLike>()
+    const owned = Object.freeze(chunks.map((chunk) => keepPieces(chunk, kept)))
     let bytes = 0
     for (const chunk of owned) bytes += chunk.byteLength
-    if (bytes + key.length + ENTRY_OVERHEAD_BYTES > this.opts.maxEntryBytes) {
+    let retained = 0
+    for (const buffer of kept) retained += buffer.byteLength
+    if (retained + key.length + ENTRY_OVERHEAD_BYTES > this.opts.maxEntryBytes) {
       this.lru.delete(key)
       return
     }
     const ttl = finalized ? this.opts.finalizedTtlMs : this.opts.headTtlMs
-    this.lru.set(key, { chunks: owned, bytes }, { ttl })
+    this.lru.set(key, { chunks: owned, bytes, retained }, { ttl })
   }
 }
 
 /**
- * A chunk that is a view into a larger buffer (a socket read, a pooled Buffer) is copied, so the cache never
- * keeps more memory alive than it accounts for. A chunk that owns its whole buffer is kept as is: the caller
- * hands it over and must not change it afterwards.
+ * The chunk's pieces as the cache keeps them, adding the buffers they keep alive to `kept`. A piece is kept as a
+ * view when it uses at least half of its buffer (the usual case: a relayed chunk is views of the stream's decrypted
+ * messages); a smaller one is copied, so a few bytes never pin a large socket or pool buffer. So an entry keeps
+ * at most about twice the bytes it replays, and is charged for what it keeps. The caller hands the chunk over
+ * and must not change its memory afterwards.
  */
-function ownChunk(chunk: Uint8Array): Uint8Array {
-  return chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice()
+function keepPieces(chunk: WireBytes, kept: Set<ArrayBufferLike>): Uint8ArrayList {
+  const out = new Uint8ArrayList()
+  for (const piece of chunk instanceof Uint8Array ? [chunk] : chunk) {
+    const own = piece.byteLength * 2 < piece.buffer.byteLength ? piece.slice() : piece
+    kept.add(own.buffer)
+    out.append(own)
+  }
+  return out
 }
 
 function blockKey(root: Uint8Array): string {

@@ -9,6 +9,7 @@ import {
   readRequest,
   WireError,
   WireErrorCode,
+  type WireBytes,
 } from '../wire/index.js'
 import { REQUEST_TIMEOUT_MS } from './constants.js'
 import { ResponseError } from './errors.js'
@@ -27,7 +28,7 @@ export interface InboundRequest {
 }
 
 /** Yields encoded response chunks (wire bytes); throws ResponseError for a spec error answer. */
-export type RequestHandler = (req: InboundRequest) => AsyncIterable<Uint8Array>
+export type RequestHandler = (req: InboundRequest) => AsyncIterable<WireBytes>
 
 export interface ReqRespServerModules {
   host: Libp2p
@@ -154,7 +155,7 @@ export class ReqRespServer {
 }
 
 /** Writes with backpressure: waits for the muxer to drain instead of buffering without bound. */
-export async function send(stream: Stream, bytes: Uint8Array, signal: AbortSignal): Promise<void> {
+export async function send(stream: Stream, bytes: WireBytes, signal: AbortSignal): Promise<void> {
   if (!stream.send(bytes)) await stream.onDrain({ signal })
 }
 

@@ -3,9 +3,10 @@
  * pieces of the item it is working through, reads synchronously from them where it can, and awaits the source only
  * when they run out. Every read takes an AbortSignal that rejects it promptly, even while the source is silent.
  *
- * Returned views may share memory with the pieces the source yielded: treat them as read-only.
+ * Returned views may share memory with the pieces the source yielded: treat them as read-only. Reads copy only where
+ * they must (a run that spans pieces), so that a relay moving megabytes allocates as little as it can.
  */
-import type { Uint8ArrayList } from 'uint8arraylist'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { WireError, WireErrorCode } from './errors.js'
 import { accumulateVarintByte } from './varint.js'
 
@@ -25,8 +26,10 @@ export class ByteReader {
   private pending: Promise<IteratorResult<Uint8Array | Uint8ArrayList>> | null = null
   private consumed = 0
   /** Captured pieces, and where the capture starts inside `buf`. */
-  private captured: Uint8Array[] | null = null
+  private captured: Uint8ArrayList | null = null
   private captureStart = 0
+  /** Reused by readTransient for runs that span pieces. */
+  private scratch: Uint8Array = EMPTY
 
   constructor(source: ByteSource) {
     this.iterator = source[Symbol.asyncIterator]()
@@ -46,24 +49,45 @@ export class ByteReader {
 
   /** Reads exactly `n` bytes; a view into the current piece when it holds them all, else one copy. */
   async readExact(n: number, signal?: AbortSignal): Promise<Uint8Array> {
+    return (await this.takeView(n, signal)) ?? this.readInto(new Uint8Array(n), 0, n, signal)
+  }
+
+  /**
+   * Reads exactly `n` bytes for immediate use: a view into the current piece, or into a scratch buffer this reader
+   * reuses, so the result is valid only until the next read. For bodies that are decoded at once (snappy blocks).
+   */
+  async readTransient(n: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const view = await this.takeView(n, signal)
+    if (view !== null) return view
+    if (this.scratch.length < n) this.scratch = new Uint8Array(n)
+    return this.readInto(this.scratch, 0, n, signal)
+  }
+
+  /** Reads exactly `n` bytes into `dst` at `offset`; returns the filled part of `dst`. */
+  async readInto(dst: Uint8Array, offset: number, n: number, signal?: AbortSignal): Promise<Uint8Array> {
     throwIfAborted(signal)
-    if (this.buf.length - this.pos >= n) {
-      const view = this.buf.subarray(this.pos, this.pos + n)
-      this.pos += n
-      this.consumed += n
-      return view
-    }
-    const out = new Uint8Array(n)
     let filled = 0
     while (filled < n) {
       if (this.pos >= this.buf.length && !(await this.advance(signal))) throw eof('bytes', filled, n)
       const take = Math.min(n - filled, this.buf.length - this.pos)
-      out.set(this.buf.subarray(this.pos, this.pos + take), filled)
+      dst.set(this.buf.subarray(this.pos, this.pos + take), offset + filled)
       this.pos += take
       this.consumed += take
       filled += take
     }
-    return out
+    return dst.subarray(offset, offset + n)
+  }
+
+  /** The next `n` bytes as a view when one piece holds them all (consumed), else null (nothing consumed). */
+  private async takeView(n: number, signal: AbortSignal | undefined): Promise<Uint8Array | null> {
+    throwIfAborted(signal)
+    // Move past an exhausted piece first, so a run that starts a piece is a view of it (at EOF readInto reports it).
+    if (this.pos >= this.buf.length && n > 0 && !(await this.advance(signal))) return null
+    if (this.buf.length - this.pos < n) return null
+    const view = this.buf.subarray(this.pos, this.pos + n)
+    this.pos += n
+    this.consumed += n
+    return view
   }
 
   /** Consumes `n` bytes without collecting them (padding chunks). */
@@ -117,19 +141,20 @@ export class ByteReader {
 
   /** Starts recording consumed bytes (replacing any capture in progress). */
   startCapture(): void {
-    this.captured = []
+    this.captured = new Uint8ArrayList()
     this.captureStart = this.pos
   }
 
-  /** Stops recording and returns exactly the bytes consumed since `startCapture()`. */
-  endCapture(): Uint8Array {
+  /**
+   * Stops recording and returns exactly the bytes consumed since `startCapture()`, as views of the source's pieces
+   * (nothing is copied: forwarding them writes the same memory).
+   */
+  endCapture(): Uint8ArrayList {
     const parts = this.captured
     if (parts === null) throw new WireError(WireErrorCode.INVALID_ARGUMENT, { reason: 'no capture in progress' })
     this.captured = null
-    const tail = this.buf.subarray(this.captureStart, this.pos)
-    if (parts.length === 0) return tail
-    parts.push(tail)
-    return concatBytes(parts)
+    if (this.pos > this.captureStart) parts.append(this.buf.subarray(this.captureStart, this.pos))
+    return parts
   }
 
   /** Stops recording and drops what was recorded (after a failed read). */
@@ -152,7 +177,7 @@ export class ByteReader {
 
   private switchTo(piece: Uint8Array): void {
     if (this.captured !== null && this.captureStart < this.buf.length) {
-      this.captured.push(this.buf.subarray(this.captureStart))
+      this.captured.append(this.buf.subarray(this.captureStart))
     }
     this.buf = piece
     this.pos = 0
@@ -192,16 +217,6 @@ export class ByteReader {
     }
     return 0
   }
-}
-
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!
-  let total = 0
-  for (const p of parts) total += p.length
-  const out = new Uint8Array(total)
-  let offset = 0
-  for (const p of parts) offset = copyInto(out, offset, p)
-  return out
 }
 
 function copyInto(out: Uint8Array, offset: number, src: Uint8Array): number {

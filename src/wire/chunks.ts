@@ -6,6 +6,7 @@
  *
  * Lengths are checked against the type's bounds and MAX_PAYLOAD_SIZE before any payload byte is read.
  */
+import type { Uint8ArrayList } from 'uint8arraylist'
 import type { ByteReader } from './byteReader.js'
 import {
   CONTEXT_BYTES_LENGTH,
@@ -18,6 +19,9 @@ import {
 import { WireError, WireErrorCode } from './errors.js'
 import { encodeSnappyFrames, readSnappyFrames } from './snappyFrames.js'
 import { varintLength, writeVarint } from './varint.js'
+
+/** Bytes for the wire in one piece or several (a libp2p stream sends either as it is). */
+export type WireBytes = Uint8Array | Uint8ArrayList
 
 /** SSZ size bounds of the expected type (`minSize`/`maxSize` of a @chainsafe/ssz type fit as is). */
 export interface SszBounds {
@@ -41,8 +45,11 @@ export interface ResponseChunk {
   ssz?: Uint8Array
   /** The error message of an error chunk, decoded leniently as UTF-8 ('' when the responder sent none). */
   errorMessage?: string
-  /** Exactly the bytes this chunk occupied on the wire, for forwarding without re-encoding. */
-  raw: Uint8Array
+  /**
+   * Exactly the bytes this chunk occupied on the wire, for forwarding without re-encoding: views of the pieces the
+   * stream delivered, not a copy (a libp2p stream sends a Uint8ArrayList as it is).
+   */
+  raw: Uint8ArrayList
 }
 
 const ERROR_MESSAGE_BOUNDS: SszBounds = { minSize: 0, maxSize: MAX_ERROR_MESSAGE_BYTES }

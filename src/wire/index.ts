@@ -1,6 +1,6 @@
 export type { ByteSource } from './byteReader.js'
 export { ByteReader } from './byteReader.js'
-export type { ResponseChunk, ResponseChunkOptions, SszBounds } from './chunks.js'
+export type { ResponseChunk, ResponseChunkOptions, SszBounds, WireBytes } from './chunks.js'
 export {
   encodeErrorChunk,
   encodeRequest,

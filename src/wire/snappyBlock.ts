@@ -37,9 +37,19 @@ export function blockUncompressedLength(block: Uint8Array): { length: number; he
 
 /** Decompresses a whole block; `maxLength` is checked before anything is allocated. */
 export function decompressBlock(block: Uint8Array, maxLength: number): Uint8Array {
-  const { length, headerBytes } = blockUncompressedLength(block)
+  const { length } = blockUncompressedLength(block)
   if (length > maxLength) throw decodeError('declared length above limit', length)
-  const out = new Uint8Array(length)
+  return decompressBlockInto(block, new Uint8Array(length), 0)
+}
+
+/**
+ * Decompresses a whole block into `target` at `offset` and returns the view it filled. Its declared length must fit
+ * there; copies never reach before `offset`, so earlier bytes of `target` are safe.
+ */
+export function decompressBlockInto(block: Uint8Array, target: Uint8Array, offset: number): Uint8Array {
+  const { length, headerBytes } = blockUncompressedLength(block)
+  if (length > target.length - offset) throw decodeError('declared length above limit', length)
+  const out = target.subarray(offset, offset + length)
   const end = block.length
   let ip = headerBytes
   let op = 0

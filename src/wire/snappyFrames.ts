@@ -3,7 +3,6 @@
  * chunks of at most 65536 uncompressed bytes, each `type, u24le length, u32le masked CRC32C(uncompressed), data`.
  */
 import type { ByteReader } from './byteReader.js'
-import { concatBytes } from './byteReader.js'
 import {
   SNAPPY_CHECKSUM_BYTES,
   SNAPPY_CHUNK_HEADER_BYTES,
@@ -14,7 +13,7 @@ import {
 } from './constants.js'
 import { maskedCrc32c } from './crc32c.js'
 import { WireError, WireErrorCode } from './errors.js'
-import { blockUncompressedLength, compressBlock, decompressBlock } from './snappyBlock.js'
+import { blockUncompressedLength, compressBlock, decompressBlockInto } from './snappyBlock.js'
 
 const EMPTY = new Uint8Array(0)
 
@@ -68,7 +67,8 @@ export function encodeSnappyFrames(data: Uint8Array, prefix: Uint8Array = EMPTY)
 }
 
 /**
- * Reads snappy frames from `reader` until exactly `n` uncompressed bytes are produced and returns them. Never consumes
+ * Reads snappy frames from `reader` until exactly `n` uncompressed bytes are produced and returns them, decoded
+ * straight into one buffer of `n` bytes (no per-frame buffers, no final concatenation). Never consumes
  * more than `maxCompressedLength(n)` bytes: a chunk header or body that would cross that budget fails before it is
  * read. Padding (0xfe) and reserved skippable chunks (0x80-0xfd) are skipped; later stream identifiers are allowed.
  *
@@ -83,7 +83,7 @@ export async function readSnappyFrames(reader: ByteReader, n: number, signal?: A
   }
 
   const budget = maxCompressedLength(n)
-  const parts: Uint8Array[] = []
+  const out = new Uint8Array(n)
   let consumed = 0
   let produced = 0
   let sawIdentifier = false
@@ -110,9 +110,7 @@ export async function readSnappyFrames(reader: ByteReader, n: number, signal?: A
       }
       sawIdentifier = true
     } else if (type === SnappyChunkType.COMPRESSED || type === SnappyChunkType.UNCOMPRESSED) {
-      const data = await readDataChunk(reader, type, length, n - produced, signal)
-      parts.push(data)
-      produced += data.length
+      produced += await readDataChunk(reader, type, length, out, produced, signal)
     } else if (type >= SnappyChunkType.RESERVED_SKIPPABLE_FIRST) {
       // 0x80-0xfd reserved skippable and 0xfe padding: contents are ignored.
       await reader.skip(length, signal)
@@ -122,41 +120,45 @@ export async function readSnappyFrames(reader: ByteReader, n: number, signal?: A
     consumed += length
   }
 
-  return concatBytes(parts)
+  return out
 }
 
-/** Reads one data chunk's body, decompresses it if needed and verifies its checksum. */
+/**
+ * Reads one data chunk's body into `out` at `offset` (decompressing it if needed), verifies its checksum and returns
+ * how many bytes it produced.
+ */
 async function readDataChunk(
   reader: ByteReader,
   type: number,
   length: number,
-  remaining: number,
+  out: Uint8Array,
+  offset: number,
   signal: AbortSignal | undefined,
-): Promise<Uint8Array> {
+): Promise<number> {
   if (length < SNAPPY_CHECKSUM_BYTES) throw new WireError(WireErrorCode.CHUNK_TOO_SHORT, { type, length })
-  const maxBody =
-    type === SnappyChunkType.COMPRESSED ? SNAPPY_MAX_COMPRESSED_BLOCK_BYTES : SNAPPY_MAX_UNCOMPRESSED_CHUNK_BYTES
-  if (length - SNAPPY_CHECKSUM_BYTES > maxBody) throw new WireError(WireErrorCode.CHUNK_TOO_LARGE, { type, length })
+  const bodyLength = length - SNAPPY_CHECKSUM_BYTES
+  const remaining = out.length - offset
+  const compressed = type === SnappyChunkType.COMPRESSED
+  const maxBody = compressed ? SNAPPY_MAX_COMPRESSED_BLOCK_BYTES : SNAPPY_MAX_UNCOMPRESSED_CHUNK_BYTES
+  if (bodyLength > maxBody) throw new WireError(WireErrorCode.CHUNK_TOO_LARGE, { type, length })
 
-  const body = await reader.readExact(length, signal)
-  const expectedCrc = readU32le(body, 0)
-  const payload = body.subarray(SNAPPY_CHECKSUM_BYTES)
-
+  const expectedCrc = readU32le(await reader.readExact(SNAPPY_CHECKSUM_BYTES, signal), 0)
   let data: Uint8Array
-  if (type === SnappyChunkType.COMPRESSED) {
-    const declared = blockUncompressedLength(payload).length
-    checkChunkOutput(declared, remaining)
-    data = decompressBlock(payload, declared)
+  if (compressed) {
+    // Decoded at once, so the block may sit in the reader's scratch buffer.
+    const block = await reader.readTransient(bodyLength, signal)
+    checkChunkOutput(blockUncompressedLength(block).length, remaining)
+    data = decompressBlockInto(block, out, offset)
   } else {
-    checkChunkOutput(payload.length, remaining)
-    data = payload
+    checkChunkOutput(bodyLength, remaining)
+    data = await reader.readInto(out, offset, bodyLength, signal)
   }
 
   const actualCrc = maskedCrc32c(data)
   if (actualCrc !== expectedCrc) {
     throw new WireError(WireErrorCode.BAD_CRC, { expected: expectedCrc, actual: actualCrc })
   }
-  return data
+  return data.length
 }
 
 function checkChunkOutput(size: number, remaining: number): void {

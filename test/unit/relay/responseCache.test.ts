@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { RESPONSE_CACHE_DEFAULTS, ResponseCache, type ResponseCacheOpts } from '../../../src/relay/responseCache.js'
+import { Uint8ArrayList } from 'uint8arraylist'
+import {
+  type CachedResponse,
+  RESPONSE_CACHE_DEFAULTS,
+  ResponseCache,
+  type ResponseCacheOpts,
+} from '../../../src/relay/responseCache.js'
 
 const HEAD = { finalized: false }
 const FINAL = { finalized: true }
@@ -12,6 +18,11 @@ function cache(opts: Partial<ResponseCacheOpts> = {}): { c: ResponseCache; advan
 
 function bytes(length: number, fill: number): Uint8Array {
   return new Uint8Array(length).fill(fill)
+}
+
+/** A response's chunks, each in one piece, for comparing bytes. */
+function flat(hit: CachedResponse | undefined): Uint8Array[] | undefined {
+  return hit?.chunks.map((chunk) => chunk.subarray())
 }
 
 function root(n: number): Uint8Array {
@@ -36,7 +47,7 @@ describe('ResponseCache', () => {
     const chunks = [Uint8Array.of(0, 4, 1, 2, 3, 4), Uint8Array.of(0, 2, 9, 8)]
     c.set('/eth2/x:00ff', chunks, FINAL)
     const hit = c.get('/eth2/x:00ff')
-    expect(hit?.chunks).toEqual([Uint8Array.of(0, 4, 1, 2, 3, 4), Uint8Array.of(0, 2, 9, 8)])
+    expect(flat(hit)).toEqual([Uint8Array.of(0, 4, 1, 2, 3, 4), Uint8Array.of(0, 2, 9, 8)])
     expect(hit?.bytes).toBe(10)
   })
 
@@ -54,7 +65,7 @@ describe('ResponseCache', () => {
     const { c } = cache()
     c.set('k', [bytes(100, 1)], FINAL)
     c.set('k', [bytes(10, 2), bytes(10, 3)], FINAL)
-    expect(c.get('k')?.chunks).toEqual([bytes(10, 2), bytes(10, 3)])
+    expect(flat(c.get('k'))).toEqual([bytes(10, 2), bytes(10, 3)])
     const { c: fresh } = cache()
     fresh.set('k', [bytes(10, 2), bytes(10, 3)], FINAL)
     expect(c.stats).toMatchObject({ entries: 1, bytes: fresh.stats.bytes, evictions: 0 })
@@ -124,7 +135,7 @@ describe('ResponseCache', () => {
     c.set('empty-head', [], HEAD)
     expect(c.get('empty-head')).toBeUndefined()
     c.set('empty-final', [], FINAL)
-    expect(c.get('empty-final')).toEqual({ chunks: [], bytes: 0 })
+    expect(c.get('empty-final')).toMatchObject({ chunks: [], bytes: 0 })
   })
 
   it('drops the older entry when a head response comes back empty', () => {
@@ -135,15 +146,21 @@ describe('ResponseCache', () => {
     expect(c.stats.entries).toBe(0)
   })
 
-  it('copies a chunk that is a view into a larger buffer, so it keeps only its own bytes alive', () => {
+  it('copies a piece that uses under half of its buffer, keeps larger ones as views and charges their buffers', () => {
     const { c } = cache()
     const big = new Uint8Array(4096).fill(7)
-    c.set('k', [big.subarray(100, 110), big.subarray(0, 20)], FINAL)
-    const [mid, start] = c.get('k')!.chunks
-    expect(mid).toEqual(bytes(10, 7))
-    expect(mid!.buffer.byteLength).toBe(10)
+    const mostly = new Uint8Array(1000).fill(8)
+    c.set('k', [big.subarray(100, 110), new Uint8ArrayList(big.subarray(0, 20), mostly.subarray(0, 600))], FINAL)
+    const [mid, pair] = c.get('k')!.chunks
+    expect(mid!.subarray()).toEqual(bytes(10, 7))
+    expect([...mid!][0]!.buffer.byteLength).toBe(10)
+    const [start, view] = [...pair!]
     expect(start).toEqual(bytes(20, 7))
     expect(start!.buffer.byteLength).toBe(20)
+    expect(view!.buffer).toBe(mostly.buffer)
+    expect(c.get('k')!.bytes).toBe(630)
+    // Charged for what it keeps alive: both copies and the whole 1000-byte buffer the view pins.
+    expect(c.stats.bytes).toBe(10 + 20 + 1000 + 'res:k'.length + 128)
   })
 
   it('answers by-root from indexed blocks in the requested order, only when every root is present', () => {
@@ -153,7 +170,7 @@ describe('ResponseCache', () => {
       FINAL,
     )
     const hit = c.getBlocksByRoot([root(3), root(1), root(2)])
-    expect(hit?.chunks).toEqual([bytes(23, 3), bytes(21, 1), bytes(22, 2)])
+    expect(flat(hit)).toEqual([bytes(23, 3), bytes(21, 1), bytes(22, 2)])
     expect(hit?.bytes).toBe(66)
     expect(c.getBlocksByRoot([root(1), root(4)])).toBeUndefined()
     expect(c.getBlocksByRoot([])).toBeUndefined()

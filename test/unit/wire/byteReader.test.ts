@@ -31,6 +31,24 @@ describe('ByteReader', () => {
     expect(toHex(view)).toBe('01020304')
   })
 
+  it('reads into a caller buffer across pieces, and transient runs into one reused scratch buffer', async () => {
+    const reader = new ByteReader(sourceOf([fromHex('0102'), fromHex('0304'), fromHex('0506'), fromHex('0708090a')]))
+    const dst = new Uint8Array(6)
+    const filled = await reader.readInto(dst, 1, 3)
+    expect(filled.buffer).toBe(dst.buffer)
+    expect(toHex(dst)).toBe('000102030000')
+    const spanning = await reader.readTransient(3) // 04 | 05 06: copied into scratch
+    expect(toHex(spanning)).toBe('040506')
+    const again = await reader.readTransient(2) // 07 08: a view of the last piece
+    expect(toHex(again)).toBe('0708')
+    expect(again.buffer).not.toBe(spanning.buffer)
+    const reader2 = new ByteReader(sourceOf([fromHex('01'), fromHex('02'), fromHex('03'), fromHex('04')]))
+    const first = await reader2.readTransient(2)
+    const second = await reader2.readTransient(2)
+    expect(second.buffer).toBe(first.buffer) // the scratch is reused: the first result is no longer valid
+    expect(toHex(second)).toBe('0304')
+  })
+
   it('accepts Uint8ArrayList items and skips empty pieces', async () => {
     const list = new Uint8ArrayList(fromHex('0a0b'), new Uint8Array(0), fromHex('0c'))
     const reader = new ByteReader(sourceOf([new Uint8Array(0), list, new Uint8ArrayList(), fromHex('0d')]))
@@ -73,7 +91,10 @@ describe('ByteReader', () => {
     await reader.readExact(3)
     await reader.skip(2)
     await reader.readVarint()
-    expect(toHex(reader.endCapture())).toBe('010203040506')
+    const raw = reader.endCapture()
+    expect(toHex(raw.subarray())).toBe('010203040506')
+    // Views of the source's pieces, not a copy.
+    expect([...raw].map((p) => p.buffer)).toEqual(pieces.map((p) => p.buffer))
     expect(await reader.readByte()).toBe(0xbb)
   })
 
@@ -85,8 +106,9 @@ describe('ByteReader', () => {
     reader.startCapture()
     await reader.readExact(2)
     const raw = reader.endCapture()
-    expect(toHex(raw)).toBe('0203')
-    expect(raw.buffer).toBe(piece.buffer)
+    expect(toHex(raw.subarray())).toBe('0203')
+    expect([...raw]).toHaveLength(1)
+    expect([...raw][0]!.buffer).toBe(piece.buffer)
     expect(() => reader.endCapture()).toThrow(WireError)
   })
 

@@ -13,6 +13,13 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
 
+/** A decoded chunk with its raw bytes in one piece, for comparing with toEqual. */
+export function flatRaw<T extends { raw: Uint8ArrayList }>(
+  chunk: T | null,
+): (Omit<T, 'raw'> & { raw: Uint8Array }) | null {
+  return chunk === null ? null : { ...chunk, raw: chunk.raw.subarray() }
+}
+
 export function concat(...parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(Buffer.concat(parts))
 }

@@ -39,22 +39,43 @@ export class ItemFormatError extends Error {
   }
 }
 
+/** Where a protocol's items keep their facts: how many leading bytes are read, and the reading. */
+interface ItemLayout {
+  bytesRead: number
+  facts(fork: ForkName, bytes: Uint8Array): ItemFacts
+}
+
+const BLOCK: ItemLayout = { bytesRead: SIGNED_BLOCK_FIXED_BYTES + PARENT_ROOT_END, facts: blockFacts }
+const COLUMN: ItemLayout = {
+  bytesRead: COLUMN_HEADER_OFFSET + BLOCK_HEADER_BYTES,
+  facts: (_fork, bytes) => sidecarFacts(bytes, COLUMN_HEADER_OFFSET),
+}
+const BLOB: ItemLayout = {
+  bytesRead: BLOB_HEADER_OFFSET + BLOCK_HEADER_BYTES,
+  facts: (_fork, bytes) => sidecarFacts(bytes, BLOB_HEADER_OFFSET),
+}
+const LAYOUTS: Partial<Record<ProtocolName, ItemLayout>> = {
+  beacon_blocks_by_range: BLOCK,
+  // A by-root block's root is hashed over the whole block.
+  beacon_blocks_by_root: { ...BLOCK, bytesRead: Infinity },
+  data_column_sidecars_by_range: COLUMN,
+  data_column_sidecars_by_root: COLUMN,
+  blob_sidecars_by_range: BLOB,
+  blob_sidecars_by_root: BLOB,
+}
+
 /** Facts about one response item of `protocol`, or null when the protocol's items carry no slot (light client). */
 export function itemFacts(protocol: ProtocolName, fork: ForkName, bytes: Uint8Array): ItemFacts | null {
   if (!PRE_GLOAS.has(fork)) return null
-  switch (protocol) {
-    case 'beacon_blocks_by_range':
-    case 'beacon_blocks_by_root':
-      return blockFacts(fork, bytes)
-    case 'data_column_sidecars_by_range':
-    case 'data_column_sidecars_by_root':
-      return sidecarFacts(bytes, COLUMN_HEADER_OFFSET)
-    case 'blob_sidecars_by_range':
-    case 'blob_sidecars_by_root':
-      return sidecarFacts(bytes, BLOB_HEADER_OFFSET)
-    default:
-      return null
-  }
+  return LAYOUTS[protocol]?.facts(fork, bytes) ?? null
+}
+
+/**
+ * How many leading SSZ bytes of a `protocol` item itemFacts reads: the relay keeps no more of a payload it only
+ * forwards (it still checks every frame).
+ */
+export function itemBytesRead(protocol: ProtocolName): number {
+  return LAYOUTS[protocol]?.bytesRead ?? 0
 }
 
 function blockFacts(fork: ForkName, bytes: Uint8Array): ItemFacts {

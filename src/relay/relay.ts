@@ -13,7 +13,7 @@ import type { ResponseTypes } from '../reqresp/responseTypes.js'
 import type { InboundRequest, RequestHandler } from '../reqresp/server.js'
 import { ByteReader, RespCode, type ResponseChunk, readResponseChunk, type WireBytes } from '../wire/index.js'
 import { type CheckedItem, ChunkValidator, InvalidChunkError } from './chunkValidator.js'
-import { itemFacts } from './items.js'
+import { itemBytesRead, itemFacts } from './items.js'
 import type { RelayMetrics } from './metrics.js'
 import { type RelayRequest, toRelayRequest } from './relayRequest.js'
 import type { CachedResponse, ResponseCache } from './responseCache.js'
@@ -231,6 +231,7 @@ export class Relay {
       for await (const chunk of client.request(upstream.peer.peerId, req.def, req.ssz, {
         maxChunks: req.maxChunks,
         signal: call.signal,
+        sszPrefixBytes: itemBytesRead(req.def.name),
       })) {
         let checked
         try {

@@ -30,6 +30,8 @@ export interface RequestOptions {
   /** Most chunks a valid response may have (the protocol's limit for this request). */
   maxChunks: number
   signal?: AbortSignal
+  /** Keep only this many leading bytes of each payload in `ssz` (frames are checked whole regardless). */
+  sszPrefixBytes?: number
 }
 
 /**
@@ -54,6 +56,7 @@ export class ReqRespClient {
     const outer = opts.signal ?? new AbortController().signal
     let stream: Stream | undefined
     let reader: ByteReader | undefined
+    let timer: WaitTimer | undefined
     let ended = false // the response reached its end (EOF) or failed: nothing left to release
     try {
       try {
@@ -69,26 +72,31 @@ export class ReqRespClient {
       }
 
       reader = new ByteReader(stream)
-      const chunkOpts = { contextBytes: def.contextBytes, boundsFor: this.modules.responseTypes.boundsFor(def) }
+      const chunkOpts = {
+        contextBytes: def.contextBytes,
+        boundsFor: this.modules.responseTypes.boundsFor(def),
+        sszPrefixBytes: opts.sszPrefixBytes,
+      }
+      // One timer for the whole response, re-armed per wait: TTFB covers the wait for the first byte, then each
+      // chunk has RESP_TIMEOUT to complete.
+      timer = new WaitTimer(outer)
       for (let count = 0; ; count++) {
         const first = count === 0
-        const timeoutMs = first ? this.opts.ttfbTimeoutMs : this.opts.respTimeoutMs
-        const signal = AbortSignal.any([outer, AbortSignal.timeout(timeoutMs)])
         let chunk: ResponseChunk | null
         try {
-          // TTFB covers the wait for the first byte; each chunk then has RESP_TIMEOUT to complete.
-          if (first && (await reader.isEnd(signal))) {
-            ended = true
-            return
+          if (first) {
+            timer.arm(this.opts.ttfbTimeoutMs)
+            if (await reader.isEnd(timer.signal)) {
+              ended = true
+              return
+            }
           }
-          chunk = await readResponseChunk(
-            reader,
-            chunkOpts,
-            first ? AbortSignal.any([outer, AbortSignal.timeout(this.opts.respTimeoutMs)]) : signal,
-          )
+          timer.arm(this.opts.respTimeoutMs)
+          chunk = await readResponseChunk(reader, chunkOpts, timer.signal)
         } catch (e) {
           throw this.toRequestError(def, e, first && reader.bytesConsumed === 0, outer)
         }
+        timer.disarm() // the consumer's time with a chunk is not the responder's
         if (chunk === null) {
           ended = true
           return
@@ -114,6 +122,7 @@ export class ReqRespClient {
       stream?.abort(e as Error)
       throw e
     } finally {
+      timer?.disarm()
       // The caller stopped early: after an abort (e.g. it refused a chunk) reset the stream; otherwise (e.g.
       // requestOne) let the responder close in its own time, bounded.
       if (!ended && stream && outer.aborted) stream.abort(new Error('aborted by the caller'))
@@ -151,5 +160,29 @@ export class ReqRespClient {
       return new RequestError(RequestErrorCode.STREAM_FAILED, def.id, (e as Error).message, { cause: e })
     }
     return new RequestError(RequestErrorCode.INVALID_RESPONSE, def.id, (e as Error).message, { cause: e })
+  }
+}
+
+/**
+ * A signal that fires when the caller's does or when the armed wait runs out: one controller and one timer per
+ * response instead of a timeout signal per chunk.
+ */
+class WaitTimer {
+  private readonly controller = new AbortController()
+  private timeout: NodeJS.Timeout | undefined
+  readonly signal: AbortSignal
+
+  constructor(outer: AbortSignal) {
+    this.signal = AbortSignal.any([outer, this.controller.signal])
+  }
+
+  arm(ms: number): void {
+    clearTimeout(this.timeout)
+    this.timeout = setTimeout(() => this.controller.abort(new Error(`no progress in ${ms} ms`)), ms)
+  }
+
+  disarm(): void {
+    clearTimeout(this.timeout)
+    this.timeout = undefined
   }
 }

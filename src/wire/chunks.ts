@@ -34,6 +34,11 @@ export interface ResponseChunkOptions {
   contextBytes: boolean
   /** Bounds of the payload type for these context bytes (null without them); may throw UNKNOWN_CONTEXT_BYTES. */
   boundsFor(contextBytes: Uint8Array | null): SszBounds
+  /**
+   * Keep only this many leading bytes of a success payload in `ssz` (all when absent). Every frame is still read,
+   * decompressed and checksummed; for a caller that forwards `raw` and reads only fixed-offset fields.
+   */
+  sszPrefixBytes?: number
 }
 
 export interface ResponseChunk {
@@ -41,7 +46,7 @@ export interface ResponseChunk {
   result: number
   /** Present on success chunks of protocols with context bytes. */
   contextBytes?: Uint8Array
-  /** The SSZ payload of a success chunk. */
+  /** The SSZ payload of a success chunk (its first `sszPrefixBytes` bytes when the caller asked for a prefix). */
   ssz?: Uint8Array
   /** The error message of an error chunk, decoded leniently as UTF-8 ('' when the responder sent none). */
   errorMessage?: string
@@ -93,11 +98,19 @@ export function encodeErrorChunk(code: number, message: string): Uint8Array {
   return encodeSszSnappy(truncateUtf8(utf8Encoder.encode(message), MAX_ERROR_MESSAGE_BYTES), Uint8Array.of(code))
 }
 
-/** Reads a length prefix, checks it against `bounds` and MAX_PAYLOAD_SIZE, then reads and decompresses the payload. */
-export async function readSszSnappy(reader: ByteReader, bounds: SszBounds, signal?: AbortSignal): Promise<Uint8Array> {
+/**
+ * Reads a length prefix, checks it against `bounds` and MAX_PAYLOAD_SIZE, then reads and decompresses the payload
+ * (returning its first `keep` bytes when given).
+ */
+export async function readSszSnappy(
+  reader: ByteReader,
+  bounds: SszBounds,
+  signal?: AbortSignal,
+  keep?: number,
+): Promise<Uint8Array> {
   const length = await reader.readVarint(signal)
   checkDeclaredLength(length, bounds)
-  return readSnappyFrames(reader, length, signal)
+  return readSnappyFrames(reader, length, signal, keep)
 }
 
 /** Reads one request payload; the requester must have half-closed right after it. */
@@ -121,7 +134,7 @@ export async function readResponseChunk(
       let contextBytes: Uint8Array | null = null
       if (opts.contextBytes) contextBytes = (await reader.readExact(CONTEXT_BYTES_LENGTH, signal)).slice()
       const bounds = opts.boundsFor(contextBytes)
-      const ssz = await readSszSnappy(reader, bounds, signal)
+      const ssz = await readSszSnappy(reader, bounds, signal, opts.sszPrefixBytes)
       const raw = reader.endCapture()
       return contextBytes === null ? { result, ssz, raw } : { result, contextBytes, ssz, raw }
     }

@@ -68,14 +68,21 @@ export function encodeSnappyFrames(data: Uint8Array, prefix: Uint8Array = EMPTY)
 
 /**
  * Reads snappy frames from `reader` until exactly `n` uncompressed bytes are produced and returns them, decoded
- * straight into one buffer of `n` bytes (no per-frame buffers, no final concatenation). Never consumes
+ * straight into one buffer (no per-frame buffers, no final concatenation). With `keep` below `n` every frame is
+ * still read, decompressed and checksummed, but only the first `keep` bytes are returned: a relay that reads a few
+ * fixed-offset fields need not hold the payload it forwards as received. Never consumes
  * more than `maxCompressedLength(n)` bytes: a chunk header or body that would cross that budget fails before it is
  * read. Padding (0xfe) and reserved skippable chunks (0x80-0xfd) are skipped; later stream identifiers are allowed.
  *
  * n = 0: frames are optional (Lodestar sends a lone stream identifier, a lazy framing writer sends nothing), so a
  * stream identifier is consumed only if it comes next; otherwise nothing is read. This waits for 10 bytes or EOF.
  */
-export async function readSnappyFrames(reader: ByteReader, n: number, signal?: AbortSignal): Promise<Uint8Array> {
+export async function readSnappyFrames(
+  reader: ByteReader,
+  n: number,
+  signal?: AbortSignal,
+  keep = n,
+): Promise<Uint8Array> {
   if (n === 0) {
     const next = await reader.peek(SNAPPY_STREAM_IDENTIFIER.length, signal)
     if (bytesEqual(next, SNAPPY_STREAM_IDENTIFIER)) await reader.skip(next.length, signal)
@@ -83,7 +90,7 @@ export async function readSnappyFrames(reader: ByteReader, n: number, signal?: A
   }
 
   const budget = maxCompressedLength(n)
-  const out = new Uint8Array(n)
+  const out = new Uint8Array(Math.min(n, keep))
   let consumed = 0
   let produced = 0
   let sawIdentifier = false
@@ -110,7 +117,7 @@ export async function readSnappyFrames(reader: ByteReader, n: number, signal?: A
       }
       sawIdentifier = true
     } else if (type === SnappyChunkType.COMPRESSED || type === SnappyChunkType.UNCOMPRESSED) {
-      produced += await readDataChunk(reader, type, length, out, produced, signal)
+      produced += await readDataChunk(reader, type, length, n - produced, out, produced, signal)
     } else if (type >= SnappyChunkType.RESERVED_SKIPPABLE_FIRST) {
       // 0x80-0xfd reserved skippable and 0xfe padding: contents are ignored.
       await reader.skip(length, signal)
@@ -123,36 +130,46 @@ export async function readSnappyFrames(reader: ByteReader, n: number, signal?: A
   return out
 }
 
+/** Where data chunks past the kept prefix are decompressed: one chunk at a time, used synchronously, so shared. */
+const decodeScratch = new Uint8Array(SNAPPY_MAX_UNCOMPRESSED_CHUNK_BYTES)
+
 /**
- * Reads one data chunk's body into `out` at `offset` (decompressing it if needed), verifies its checksum and returns
- * how many bytes it produced.
+ * Reads one data chunk's body (at most `remaining` uncompressed bytes), verifies its checksum, puts what falls inside
+ * `out` there at `offset` and returns how many bytes it produced.
  */
 async function readDataChunk(
   reader: ByteReader,
   type: number,
   length: number,
+  remaining: number,
   out: Uint8Array,
   offset: number,
   signal: AbortSignal | undefined,
 ): Promise<number> {
   if (length < SNAPPY_CHECKSUM_BYTES) throw new WireError(WireErrorCode.CHUNK_TOO_SHORT, { type, length })
   const bodyLength = length - SNAPPY_CHECKSUM_BYTES
-  const remaining = out.length - offset
   const compressed = type === SnappyChunkType.COMPRESSED
   const maxBody = compressed ? SNAPPY_MAX_COMPRESSED_BLOCK_BYTES : SNAPPY_MAX_UNCOMPRESSED_CHUNK_BYTES
   if (bodyLength > maxBody) throw new WireError(WireErrorCode.CHUNK_TOO_LARGE, { type, length })
 
   const expectedCrc = readU32le(await reader.readExact(SNAPPY_CHECKSUM_BYTES, signal), 0)
   let data: Uint8Array
+  let inOut: boolean
   if (compressed) {
     // Decoded at once, so the block may sit in the reader's scratch buffer.
     const block = await reader.readTransient(bodyLength, signal)
-    checkChunkOutput(blockUncompressedLength(block).length, remaining)
-    data = decompressBlockInto(block, out, offset)
+    const size = blockUncompressedLength(block).length
+    checkChunkOutput(size, remaining)
+    inOut = offset + size <= out.length
+    data = decompressBlockInto(block, inOut ? out : decodeScratch, inOut ? offset : 0)
   } else {
     checkChunkOutput(bodyLength, remaining)
-    data = await reader.readInto(out, offset, bodyLength, signal)
+    inOut = offset + bodyLength <= out.length
+    data = inOut
+      ? await reader.readInto(out, offset, bodyLength, signal)
+      : await reader.readTransient(bodyLength, signal)
   }
+  if (!inOut && offset < out.length) out.set(data.subarray(0, out.length - offset), offset)
 
   const actualCrc = maskedCrc32c(data)
   if (actualCrc !== expectedCrc) {

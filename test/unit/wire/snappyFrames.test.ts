@@ -98,6 +98,28 @@ describe('encodeSnappyFrames / readSnappyFrames round trips', () => {
     expect(await readSnappyFrames(new ByteReader(sourceOf(lists)), data.length)).toEqual(data)
   })
 
+  it('keeps only a prefix when asked, still checking every frame past it', async () => {
+    for (const data of [randomBytes(200_000), compressibleBytes(200_000)]) {
+      const framed = encodeSnappyFrames(data)
+      for (const keep of [0, 100, 65_536, 70_000]) {
+        const reader = readerOf(framed, 3000)
+        expect(await readSnappyFrames(reader, data.length, undefined, keep)).toEqual(data.subarray(0, keep))
+        expect(reader.bytesConsumed).toBe(framed.length)
+      }
+      // A flipped byte in the last frame, far past the prefix, still fails its checksum (or its decoding).
+      const corrupt = framed.slice()
+      corrupt[corrupt.length - 10] ^= 0xff
+      const err = await readSnappyFrames(readerOf(corrupt, 3000), data.length, undefined, 100).catch((e) => e)
+      expect([WireErrorCode.BAD_CRC, WireErrorCode.SNAPPY_DECODE]).toContain(err.code)
+    }
+    // A stream producing more than declared is refused in prefix mode too.
+    const data = randomBytes(1000)
+    await expectWireError(
+      readSnappyFrames(readerOf(encodeSnappyFrames(data)), 999, undefined, 10),
+      WireErrorCode.UNCOMPRESSED_LENGTH_MISMATCH,
+    )
+  })
+
   it('encodes an empty payload as the bare stream identifier', () => {
     expect(encodeSnappyFrames(new Uint8Array(0))).toEqual(ID)
   })

@@ -20,6 +20,7 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { Registry } from 'prom-client'
 import { createLogger } from '../src/logger.js'
 import type { ContowerNode } from '../src/node.js'
@@ -36,14 +37,17 @@ import {
   startUpstreams,
   type ToPeers,
   type Variant,
+  ORDERS,
   VARIANTS,
 } from './lib/benchRounds.js'
+import { type BarePipe, startBarePipe } from './lib/barePipe.js'
 import { startContower } from './lib/devnet.js'
 
 const LABELS: Record<Variant, string> = {
   direct: '(a) direct from upstream',
   cold: '(b) via Contower, cold',
   cached: '(c) via Contower, cached',
+  pipe: '(d) via a bare libp2p pipe',
 }
 /** How long the child may take to stop its hosts and exit once told to, before it is killed. */
 const CHILD_STOP_MS = 10_000
@@ -121,6 +125,15 @@ const contowerFlags = (upstreamAddrs: string[]) => ({
 
 const stops: Array<() => Promise<void>> = []
 let exitCode = 0
+/** The bare pipe, started next to Contower (in this process) once the upstreams are up. */
+let pipe: BarePipe | null = null
+
+/** The floor variant's hop, in this process; stopped with everything else. */
+async function startPipe(upstreamAddrs: string[]): Promise<BarePipe> {
+  const started = await startBarePipe(upstreamAddrs, opts.blocks)
+  stops.unshift(started.stop)
+  return started
+}
 try {
   log(
     inProcess
@@ -168,14 +181,17 @@ async function runInProcess(): Promise<{ result: RoundsResult; node: ContowerNod
     node,
     upstreams.peers.map((u) => u.multiaddr.toString()),
   )
+  pipe = await startPipe(upstreams.peers.map((u) => u.multiaddr.toString()))
   log(
-    `${opts.upstreams} upstreams, Contower and the requester up; ${upstreams.blockBytes} B blocks, ${opts.blocks} per request`,
+    `${opts.upstreams} upstreams, Contower, the bare pipe and the requester up; ${upstreams.blockBytes} B blocks, ` +
+      `${opts.blocks} per request`,
   )
   const result = await measureRounds({
     opts,
     plan,
     upstreams,
     relay: { peerId: node.libp2p.peerId, multiaddr: node.listenAddresses[0], usage: null },
+    pipe: { peerId: pipe.peerId, multiaddr: multiaddr(pipe.multiaddr) },
     logger,
     log,
     deadlineMs,
@@ -274,11 +290,19 @@ async function runTwoProcesses(): Promise<{ result: RoundsResult; node: Contower
   stops.unshift(contower.stop)
   const { node } = contower
   await waitForHandshakes(node, multiaddrs)
+  const started = await startPipe(multiaddrs)
+  pipe = started
   log(
     `Contower (pid ${process.pid}) handshaken with ${opts.upstreams} upstreams in the peers child (pid ${proc.pid}); ` +
       `${blockBytes} B blocks, ${opts.blocks} per request`,
   )
-  send({ type: 'contower', peerId: node.libp2p.peerId.toString(), multiaddr: node.listenAddresses[0].toString() })
+  send({
+    type: 'contower',
+    peerId: node.libp2p.peerId.toString(),
+    multiaddr: node.listenAddresses[0].toString(),
+    pipePeerId: started.peerId.toString(),
+    pipeMultiaddr: started.multiaddr,
+  })
   // The child stops its rounds SHUTDOWN_RESERVE_MS before the deadline; the deadline itself is the last word.
   const { result } = await next('result', deadlineMs)
   return { result, node }
@@ -297,7 +321,7 @@ async function report(result: RoundsResult, node: ContowerNode): Promise<void> {
     `BlocksByRange v2, ${opts.blocks} blocks × ${(result.blockBytes / 1000).toFixed(1)} kB ` +
       `(${((samples.direct[0]?.bytes ?? 0) / 1e6).toFixed(2)} MB on the wire per response), ` +
       `${measured} measured rounds (+${Math.min(opts.warmup, roundsDone)} warm-up), ${opts.upstreams} upstreams, ` +
-      `variants interleaved (all 6 orders in turn); ${result.loopSeconds.toFixed(1)} s of rounds, ` +
+      `variants interleaved (all ${ORDERS.length} orders in turn); ${result.loopSeconds.toFixed(1)} s of rounds, ` +
       `${(result.pacedMs / 1000).toFixed(1)} s of it paced`,
   )
   const machine = `Node ${process.version}, ${cpus().length} CPUs (load average ${loadavg()[0].toFixed(1)})`
@@ -313,24 +337,37 @@ async function report(result: RoundsResult, node: ContowerNode): Promise<void> {
   console.log('')
   const coldRatio = stats.cold.p50 / stats.direct.p50
   const cachedRatio = stats.cached.p50 / stats.direct.p50
+  const pipeRatio = stats.pipe.p50 / stats.direct.p50
   console.log(
     `target (p50): cold ≤ 1.2× direct: ${coldRatio <= 1.2 ? 'met' : 'MISSED'} (${coldRatio.toFixed(2)}×); ` +
       `cached ≤ 0.5× direct: ${cachedRatio <= 0.5 ? 'met' : 'MISSED'} (${cachedRatio.toFixed(2)}×)`,
   )
   console.log(
+    `floor: the bare pipe (the same libp2p hop, nothing decoded or checked) is ${pipeRatio.toFixed(2)}× direct; ` +
+      `Contower cold is ${(stats.cold.p50 / stats.pipe.p50).toFixed(2)}× the pipe, ` +
+      `${(stats.cold.p50 - stats.pipe.p50).toFixed(1)} ms (p50) of its own work on the path`,
+  )
+  console.log(
     `checks: upstream quotaExceeded per upstream [${quotaExceeded.join(', ')}]; Contower queue waits ${queueWaits}, ` +
       `upstream errors ${upstreamErrors}, failovers ${failovers}; cache hits ${cacheStats.hits} misses ` +
-      `${cacheStats.misses}; byte mismatches ${mismatches}; cold fetches not attributed to an upstream ${unattributed}`,
+      `${cacheStats.misses}; pipe requests refused ${pipe?.refused ?? NaN}; byte mismatches ${mismatches}; ` +
+      `cold or piped fetches not attributed to an upstream ${unattributed}`,
   )
   if (result.stoppedEarly)
     console.log(`stopped early: ${roundsDone} of ${plan.rounds} rounds fit in --max-seconds ${opts.maxSeconds}`)
   if (measured < 2) console.log('p99 note: fewer than 2 samples')
   else if (measured < 100) console.log(`p99 note: with ${measured} samples, p99 is the slowest one (nearest rank)`)
   const invalid =
-    quotaExceeded.some((n) => n > 0) || queueWaits > 0 || upstreamErrors > 0 || failovers > 0 || mismatches > 0
+    quotaExceeded.some((n) => n > 0) ||
+    queueWaits > 0 ||
+    upstreamErrors > 0 ||
+    failovers > 0 ||
+    mismatches > 0 ||
+    (pipe?.refused ?? 0) > 0
   if (invalid) {
     console.log(
-      'INVALID RUN: a quota was exceeded, Contower queued, failed or failed over upstream calls, or bytes differed',
+      'INVALID RUN: a quota was exceeded, Contower queued, failed or failed over upstream calls, the pipe refused ' +
+        'a request, or bytes differed',
     )
     exitCode = 1
   }
@@ -365,7 +402,7 @@ function summarize(samples: Record<Variant, Sample[]>): Record<Variant, Stats> {
     cpu: of(v, (s) => s.cpuMs),
     relayCpu: of(v, (s) => s.relayCpuMs),
   })
-  return { direct: stats('direct'), cold: stats('cold'), cached: stats('cached') }
+  return { direct: stats('direct'), cold: stats('cold'), cached: stats('cached'), pipe: stats('pipe') }
 }
 
 function printTable(stats: Record<Variant, Stats>, relayColumn: boolean): void {

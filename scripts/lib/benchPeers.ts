@@ -74,6 +74,7 @@ try {
         return { activeMs, cpuMs }
       },
     },
+    pipe: { peerId: peerIdFromString(contower.pipePeerId), multiaddr: multiaddr(contower.pipeMultiaddr) },
     logger,
     log,
     deadlineMs,

@@ -32,12 +32,15 @@ const SHUTDOWN_RESERVE_MS = 10_000
  */
 export const SETTLE_MS = 20
 
-export type Variant = 'direct' | 'cold' | 'cached'
-export const VARIANTS: Variant[] = ['direct', 'cold', 'cached']
-/** Every order of the three: each variant runs first, second and third, and after each other one, equally often. */
-const ORDERS: Variant[][] = VARIANTS.flatMap((a) =>
-  VARIANTS.filter((b) => b !== a).map((b) => [a, b, VARIANTS.find((c) => c !== a && c !== b)!]),
-)
+export type Variant = 'direct' | 'cold' | 'cached' | 'pipe'
+export const VARIANTS: Variant[] = ['direct', 'cold', 'cached', 'pipe']
+/** Every order of the variants, taken in turn: each runs in every position and after every other one. */
+export const ORDERS: Variant[][] = permutations(VARIANTS)
+
+function permutations<T>(items: T[]): T[][] {
+  if (items.length <= 1) return [items]
+  return items.flatMap((first, i) => permutations(items.filter((_, j) => j !== i)).map((rest) => [first, ...rest]))
+}
 
 export interface BenchOpts {
   iterations: number
@@ -92,21 +95,26 @@ export interface RoundsResult {
   loopSeconds: number
   pacedMs: number
   stoppedEarly: boolean
-  /** Relayed or cached responses whose bytes differed from the upstream's. */
+  /** Relayed, piped or cached responses whose bytes differed from the upstream's. */
   mismatches: number
-  /** Cold fetches after which no upstream's served count moved (all upstreams were then charged in the model). */
+  /** Cold or piped fetches after which no upstream's served count moved (all were then charged in the model). */
   unattributed: number
   /** Per upstream: requests over its quota (each would have banned the sender). */
   quotaExceeded: number[]
 }
 
-/** The Contower under test, as the measuring side sees it. */
-export interface RelayUnderTest {
+/** A peer reached over the network: Contower, or the bare pipe (scripts/lib/barePipe.ts) in the same process. */
+export interface Hop {
   peerId: PeerId
   multiaddr: Multiaddr
+}
+
+/** The Contower under test, as the measuring side sees it. */
+export interface RelayUnderTest extends Hop {
   /**
    * Event-loop active ms and CPU ms of Contower's process so far, when that is another process (its CPU then
    * overlaps the requester's; read before and after each fetch); null when Contower runs in the measuring process.
+   * The bare pipe lives in that process too, so its fetches are charged the same way.
    */
   usage: (() => Promise<RelayUsage>) | null
 }
@@ -147,27 +155,30 @@ export async function startUpstreams(
 }
 
 /**
- * Starts the requester (its stop goes first in `stops`), connects it to Contower and every upstream, and runs the
- * rounds: each round fetches a new range directly and through Contower (cold) and the previous round's range through
- * Contower (cached), in one of the six orders, paced so that no upstream quota is exceeded and Contower never queues.
+ * Starts the requester (its stop goes first in `stops`), connects it to Contower, the bare pipe and every upstream,
+ * and runs the rounds: each round fetches a new range directly, through Contower (cold) and through the bare pipe,
+ * and the previous round's range through Contower (cached), in one of the 24 orders, paced so that no upstream quota
+ * is exceeded and neither Contower nor the pipe ever waits for an upstream's quota.
  */
 export async function measureRounds(args: {
   opts: BenchOpts
   plan: BenchPlan
   upstreams: Upstreams
   relay: RelayUnderTest
+  pipe: Hop
   logger: Logger
   log: (msg: string) => void
   deadlineMs: number
   stops: Array<() => Promise<void>>
 }): Promise<RoundsResult> {
-  const { opts, plan, relay, logger, log, deadlineMs, stops } = args
+  const { opts, plan, relay, pipe, logger, log, deadlineMs, stops } = args
   const { network, chain, peers: upstreams } = args.upstreams
   const rangeStart = (round: number) => plan.firstSlot + (round + 1) * opts.blocks // round -1 = the seed range
 
   const requester = await startSimulatedPeer(network, chain, logger, { serveBlocks: false })
   stops.unshift(() => requester.stop())
   await requester.libp2p.dial(relay.multiaddr)
+  await requester.libp2p.dial(pipe.multiaddr)
   for (const u of upstreams) await requester.libp2p.dial(u.multiaddr)
 
   // The requester's client, built as SimulatedPeer.fetch's is, iterated here to time the first and last chunk.
@@ -194,18 +205,21 @@ export async function measureRounds(args: {
   }
 
   // Pacing models (GCRA buckets like the real ones, refilling slower): the requester's direct buckets at each upstream,
-  // and Contower's self-limit buckets for each upstream (whichever upstream it chose is found from served counts).
+  // and Contower's and the pipe's self-limit buckets for each upstream (whichever upstream a hop chose is found from
+  // served counts).
   const model = (pace: number) => new TokenBucket({ tokens: QUOTA.tokens, seconds: QUOTA.seconds / pace })
   const directBuckets = upstreams.map(() => model(DIRECT_PACE))
   const contowerBuckets = upstreams.map(() => model(CONTOWER_PACE))
+  const pipeBuckets = upstreams.map(() => model(CONTOWER_PACE))
   const take = (bucket: TokenBucket) => bucket.reserve(opts.blocks, bucket.msUntil(opts.blocks)) // = take now, in debt if short
   const servedRequests = () => upstreams.map((u) => u.servedCount(BY_RANGE.name).requests)
   let unattributed = 0
   let nextDirect = 0
 
-  async function coldFetch(startSlot: number): Promise<Fetched> {
+  /** A fetch through Contower or the pipe, charged to the buckets of the upstream it went to. */
+  async function hopFetch(hop: Hop, buckets: TokenBucket[], startSlot: number): Promise<Fetched> {
     const before = servedRequests()
-    const sample = await timedFetch(relay.peerId, startSlot)
+    const sample = await timedFetch(hop.peerId, startSlot)
     let served: number[] = []
     for (let tries = 0; tries < 20 && served.length === 0; tries++) {
       if (tries > 0) await sleep(10)
@@ -216,9 +230,10 @@ export async function measureRounds(args: {
       unattributed++
       served = upstreams.map((_, i) => i) // cannot tell which: assume all were charged
     }
-    for (const i of served) take(contowerBuckets[i])
+    for (const i of served) take(buckets[i])
     return sample
   }
+  const coldFetch = (startSlot: number) => hopFetch(relay, contowerBuckets, startSlot)
 
   async function directFetch(startSlot: number): Promise<Fetched> {
     // The next upstream (round robin) whose quota for the requester has room; the round was paced so one has.
@@ -235,13 +250,14 @@ export async function measureRounds(args: {
 
   const roundWaitMs = () =>
     Math.max(
-      Math.min(...directBuckets.map((b) => b.msUntil(opts.blocks))),
-      Math.min(...contowerBuckets.map((b) => b.msUntil(opts.blocks))),
+      ...[directBuckets, contowerBuckets, pipeBuckets].map((set) =>
+        Math.min(...set.map((b) => b.msUntil(opts.blocks))),
+      ),
     )
 
   // The seed range: fetched through Contower once so round 0's cached fetch hits.
   let previousCold = await coldFetch(rangeStart(-1))
-  const samples: Record<Variant, Sample[]> = { direct: [], cold: [], cached: [] }
+  const samples: Record<Variant, Sample[]> = { direct: [], cold: [], cached: [], pipe: [] }
   let mismatches = 0
   let pacedMs = 0
   let roundsDone = 0
@@ -270,6 +286,7 @@ export async function measureRounds(args: {
       const cpu = process.cpuUsage()
       if (variant === 'direct') got.direct = await directFetch(startSlot)
       else if (variant === 'cold') got.cold = await coldFetch(startSlot)
+      else if (variant === 'pipe') got.pipe = await hopFetch(pipe, pipeBuckets, startSlot)
       else got.cached = await timedFetch(relay.peerId, cachedSlot)
       await sleep(SETTLE_MS)
       const ownBusyMs = performance.eventLoopUtilization(elu).active
@@ -284,6 +301,7 @@ export async function measureRounds(args: {
     }
     // Outside the timed part: the relay must forward exactly what the upstream sent, and the cache what it stored.
     if (!sameBytes(got.cold.raws, got.direct.raws)) mismatches++
+    if (!sameBytes(got.pipe.raws, got.direct.raws)) mismatches++
     if (!sameBytes(got.cached.raws, previousCold.raws)) mismatches++
     previousCold = got.cold
     if (round >= opts.warmup) {
@@ -318,7 +336,7 @@ function sameBytes(a: Uint8ArrayList[], b: Uint8ArrayList[]): boolean {
 /** Parent → child. */
 export type ToPeers =
   | { type: 'start'; opts: BenchOpts; plan: BenchPlan; startedMs: number; deadlineMs: number }
-  | { type: 'contower'; peerId: string; multiaddr: string }
+  | { type: 'contower'; peerId: string; multiaddr: string; pipePeerId: string; pipeMultiaddr: string }
   | ({ type: 'usage'; id: number } & RelayUsage)
   | { type: 'stop' }
 

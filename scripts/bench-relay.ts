@@ -16,6 +16,7 @@
 // upstream self-limit from ever queueing a request, so a cold fetch differs from a direct one by the relay hop only.
 // Profile Contower alone: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx scripts/bench-relay.ts
 import '../src/setup.js'
+import { tuneGc } from '../src/gcTuning.js'
 import { type ChildProcess, fork } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -70,6 +71,8 @@ function option(name: string, env: string, fallback: number, min: number, max: n
   return value
 }
 
+// Contower's process runs with the daemon's GC setting (bin/contower.js); the peers child keeps V8's defaults.
+const gcFlag = tuneGc()
 const inProcess = process.argv.slice(2).includes('--in-process') || process.env.BENCH_IN_PROCESS === '1'
 const opts = {
   iterations: option('iterations', 'BENCH_ITERATIONS', 30, 1, 1000),
@@ -331,6 +334,10 @@ async function report(result: RoundsResult, node: ContowerNode): Promise<void> {
           `CPU of every party on its path (upstream, Contower, requester), run one after another`
       : `mode: TWO PROCESSES on ${machine}: Contower alone in one, the upstreams and the requester in the other ` +
           `(which times its fetches): Contower's work can overlap the transfer, as on a machine of its own`,
+  )
+  console.log(
+    `GC: ${gcFlag ?? 'as given on the node command line'} in ${inProcess ? 'the' : "Contower's"} process, as the ` +
+      `daemon runs${inProcess ? ' (so every party here has it)' : '; V8 defaults in the peers child'}`,
   )
   const stats = summarize(samples)
   printTable(stats, !inProcess)

@@ -1,8 +1,10 @@
 /**
  * CRC32C (Castagnoli, reflected polynomial 0x82f63b78) and snappy's masked checksum. framing_format.txt 3.
- * Slicing-by-8 tables: eight table lookups per 8 input bytes instead of one per byte, which matters when a relay
- * verifies megabytes of frames.
+ * A relay checks every byte it forwards, so the native crc32c of @node-rs/crc32 (SSE 4.2 / ARMv8 CRC instructions,
+ * prebuilt for the common platforms) is used when it loads: bench-relay measured it about 18 times faster than the
+ * JS fallback here, a slicing-by-8 table (eight lookups per 8 input bytes), which serves where no binary exists.
  */
+import { createRequire } from 'node:module'
 import { SNAPPY_CRC_MASK_DELTA } from './constants.js'
 
 const CASTAGNOLI_REFLECTED = 0x82f63b78
@@ -29,8 +31,28 @@ function buildTables(): Tables {
   return tables
 }
 
+type Crc32c = (data: Uint8Array) => number
+
+/** The native implementation, or null on a platform without a prebuilt binary. */
+function loadNative(): Crc32c | null {
+  try {
+    const native = createRequire(import.meta.url)('@node-rs/crc32') as { crc32c(input: Uint8Array): number }
+    return (data) => native.crc32c(data) >>> 0
+  } catch {
+    return null
+  }
+}
+
+const native = loadNative()
+
+/** Which implementation crc32c uses here. */
+export const crc32cImplementation: 'native' | 'js' = native ? 'native' : 'js'
+
 /** CRC32C of `data` as an unsigned 32-bit number. */
-export function crc32c(data: Uint8Array): number {
+export const crc32c: Crc32c = native ?? crc32cJs
+
+/** The table-driven fallback; exported so tests check it against the same vectors. */
+export function crc32cJs(data: Uint8Array): number {
   let crc = 0xffffffff
   let i = 0
   const end8 = data.length - (data.length % 8)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { crc32c, maskCrc, maskedCrc32c } from '../../../src/wire/crc32c.js'
+import { crc32c, crc32cImplementation, crc32cJs, maskCrc, maskedCrc32c } from '../../../src/wire/crc32c.js'
 import { fromHex, randomBytes } from './helpers.js'
 
 /** Bit-at-a-time reference CRC32C, to check the table-driven code on arbitrary input. */
@@ -12,7 +12,10 @@ function slowCrc32c(data: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0
 }
 
-describe('crc32c', () => {
+describe.each([
+  ['crc32c (the one in use)', crc32c],
+  ['crc32cJs (the fallback)', crc32cJs],
+])('%s', (_name, crc32c) => {
   it('matches the standard check value crc32c("123456789") = 0xe3069283', () => {
     expect(crc32c(new TextEncoder().encode('123456789'))).toBe(0xe3069283)
   })
@@ -29,6 +32,12 @@ describe('crc32c', () => {
     for (let n = 0; n <= 40; n++) expect(crc32c(data.subarray(0, n))).toBe(slowCrc32c(data.subarray(0, n)))
     expect(crc32c(data)).toBe(slowCrc32c(data))
     expect(crc32c(data.subarray(3, 50_000))).toBe(slowCrc32c(data.subarray(3, 50_000)))
+  })
+})
+
+describe('crc32c in use', () => {
+  it('is the native one on this platform (a prebuilt @node-rs/crc32 binary ships for linux-x64)', () => {
+    expect(crc32cImplementation).toBe('native')
   })
 
   it('masks like snappy: known value from a Lodestar ping frame', () => {

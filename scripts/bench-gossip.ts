@@ -12,6 +12,7 @@
 // all. Reported: messages/s end to end (A's first frame → B's last delivery), the relay process's CPU per message
 // over the round, and the capacity that implies for one core.
 import '../src/setup.js'
+import { tuneGc } from '../src/gcTuning.js'
 import { type ChildProcess, fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { cpus, loadavg } from 'node:os'
@@ -190,6 +191,8 @@ interface Sample {
 }
 
 async function runParent(): Promise<void> {
+  // The relays' process runs with the daemon's GC setting (bin/contower.js), both relays alike.
+  const gcFlag = tuneGc()
   const opts = {
     attestations: option('attestations', 'BENCH_ATTESTATIONS', 20_000, 100, 1_000_000),
     blocks: option('blocks', 'BENCH_BLOCKS', 400, 10, 10_000),
@@ -206,6 +209,7 @@ async function runParent(): Promise<void> {
     (opts.maxSeconds + 30) * 1000,
   ).unref()
   const log = (m: string) => console.log(`[${((Date.now() - startedMs) / 1000).toFixed(1).padStart(5)} s] ${m}`)
+  log(`GC in the relays' process: ${gcFlag ?? 'as given on the node command line'}, as the daemon runs`)
 
   // Genesis 10 slots ago: the devnet chain up to the current slot builds in well under a second.
   const genesisTime = Math.floor(Date.now() / 1000) - 10 * SLOT_SECONDS

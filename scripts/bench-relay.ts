@@ -336,8 +336,10 @@ async function report(result: RoundsResult, node: ContowerNode): Promise<void> {
           `(which times its fetches): Contower's work can overlap the transfer, as on a machine of its own`,
   )
   console.log(
-    `GC: ${gcFlag ?? 'as given on the node command line'} in ${inProcess ? 'the' : "Contower's"} process, as the ` +
-      `daemon runs${inProcess ? ' (so every party here has it)' : '; V8 defaults in the peers child'}`,
+    gcFlag === null
+      ? `GC: as given on the node command line, in every process (the peers child gets the same node flags)`
+      : `GC: ${gcFlag} in ${inProcess ? 'the' : "Contower's"} process, as the daemon runs` +
+          (inProcess ? ' (so every party here has it)' : '; V8 defaults in the peers child'),
   )
   const stats = summarize(samples)
   printTable(stats, !inProcess)

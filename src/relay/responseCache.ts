@@ -169,12 +169,7 @@ export class ResponseCache {
   }
 
   private store(key: string, chunks: readonly WireBytes[], finalized: boolean): void {
-    const kept = new Set<ArrayBufferLike>()
-    const owned = Object.freeze(chunks.map((chunk) => keepPieces(chunk, kept)))
-    let bytes = 0
-    for (const chunk of owned) bytes += chunk.byteLength
-    let retained = 0
-    for (const buffer of kept) retained += buffer.byteLength
+    const { owned, bytes, retained } = keepPieces(chunks)
     if (retained + key.length + ENTRY_OVERHEAD_BYTES > this.opts.maxEntryBytes) {
       this.lru.delete(key)
       return
@@ -185,20 +180,39 @@ export class ResponseCache {
 }
 
 /**
- * The chunk's pieces as the cache keeps them, adding the buffers they keep alive to `kept`. A piece is kept as a
- * view when it uses at least half of its buffer (the usual case: a relayed chunk is views of the stream's decrypted
- * messages); a smaller one is copied, so a few bytes never pin a large socket or pool buffer. So an entry keeps
- * at most about twice the bytes it replays, and is charged for what it keeps. The caller hands the chunk over
- * and must not change its memory afterwards.
+ * The chunks' pieces as an entry keeps them, and what that keeps alive. Pieces are views of the buffers the stream
+ * delivered (consecutive chunks of a relayed response share them); a buffer the entry's pieces use at least half of
+ * is kept as it is, the pieces of one they use less are copied, so a few bytes never pin a large socket or pool
+ * buffer. An entry thus keeps at most twice the bytes it replays and is charged for all it keeps. The caller hands
+ * the chunks over and must not change their memory afterwards.
  */
-function keepPieces(chunk: WireBytes, kept: Set<ArrayBufferLike>): Uint8ArrayList {
-  const out = new Uint8ArrayList()
-  for (const piece of chunk instanceof Uint8Array ? [chunk] : chunk) {
-    const own = piece.byteLength * 2 < piece.buffer.byteLength ? piece.slice() : piece
-    kept.add(own.buffer)
-    out.append(own)
-  }
-  return out
+function keepPieces(chunks: readonly WireBytes[]): {
+  owned: readonly Uint8ArrayList[]
+  bytes: number
+  retained: number
+} {
+  const pieces = chunks.map((chunk) => (chunk instanceof Uint8Array ? [chunk] : [...chunk]))
+  const used = new Map<ArrayBufferLike, number>()
+  for (const list of pieces) for (const p of list) used.set(p.buffer, (used.get(p.buffer) ?? 0) + p.byteLength)
+  const kept = new Set<ArrayBufferLike>()
+  let bytes = 0
+  let retained = 0
+  const owned = pieces.map((list) => {
+    const out = new Uint8ArrayList()
+    for (const piece of list) {
+      bytes += piece.byteLength
+      if (used.get(piece.buffer)! * 2 >= piece.buffer.byteLength) {
+        if (!kept.has(piece.buffer)) retained += piece.buffer.byteLength
+        kept.add(piece.buffer)
+        out.append(piece)
+      } else {
+        retained += piece.byteLength
+        out.append(piece.slice())
+      }
+    }
+    return out
+  })
+  return { owned: Object.freeze(owned), bytes, retained }
 }
 
 function blockKey(root: Uint8Array): string {

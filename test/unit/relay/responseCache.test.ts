@@ -163,6 +163,19 @@ describe('ResponseCache', () => {
     expect(c.stats.bytes).toBe(10 + 20 + 1000 + 'res:k'.length + 128)
   })
 
+  it('keeps a buffer the entry uses at least half of as views even when no single chunk does', () => {
+    const { c } = cache()
+    // As a relayed response: consecutive chunks share the stream's buffers.
+    const shared = new Uint8Array(1000).fill(5)
+    c.set('k', [shared.subarray(0, 400), new Uint8ArrayList(shared.subarray(400, 800), bytes(10, 6))], FINAL)
+    const [first, second] = c.get('k')!.chunks
+    expect([...first!][0]!.buffer).toBe(shared.buffer)
+    expect([...second!][0]!.buffer).toBe(shared.buffer)
+    expect(c.get('k')!.bytes).toBe(810)
+    // The shared buffer is charged once, whole; the small piece owns its buffer.
+    expect(c.stats.bytes).toBe(1000 + 10 + 'res:k'.length + 128)
+  })
+
   it('answers by-root from indexed blocks in the requested order, only when every root is present', () => {
     const { c } = cache()
     c.setBlocks(

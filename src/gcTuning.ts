@@ -16,7 +16,7 @@ export function daemonGcFlag(execArgv: readonly string[]): string | null {
  * ArrayBuffers (socket reads, noise plaintext and ciphertext), all counted as external memory; past V8's external
  * limit every further allocation runs a marking step, and concurrent marking threads take a core from everything
  * else on the machine. Without it, old-generation collections are whole pauses instead (5-50 ms for the ~40 MB heap
- * measured under load). bench:relay measured Contower's CPU per relayed 6.5 MB response falling from ~105 to ~60 ms
+ * measured under load). bench:relay measured Contower's CPU per relayed 6.5 MB response falling from ~105 to 55-60 ms
  * (README, Benchmarks). Called first by the entry point, before much is allocated; returns the flag it set, if any.
  */
 export function tuneGc(execArgv: readonly string[] = process.execArgv): string | null {

@@ -1,5 +1,6 @@
 // Benchmark: BlocksByRange of realistic blocks fetched by a requester (a) directly from an upstream peer, (b) through
-// Contower with a cache miss, (c) through Contower from its cache. One run, interleaved rounds, ratios to (a).
+// Contower with a cache miss, (c) through Contower from its cache, (d) through a bare libp2p pipe on Contower's stack
+// (scripts/lib/barePipe.ts: the floor, the hop alone). One run, interleaved rounds, ratios to (a).
 //
 //   npx tsx scripts/bench-relay.ts [--in-process] [--iterations 30] [--warmup 3] [--upstreams 8] [--blocks 64]
 //                                  [--max-seconds 150]
@@ -7,9 +8,10 @@
 //
 // Everything runs on 127.0.0.1: a devnet chain, simulated upstream peers enforcing Lodestar's quota (over it, the
 // requester is banned), one Contower node dialling them as static peers, and a requester. By default Contower runs
-// alone in this process and the upstreams and the requester in a child process (scripts/lib/benchPeers.ts), which
-// times its own fetches and sends the figures here: Contower's work can overlap the transfer, as on a machine of its
-// own, while the direct baseline stays as it was (upstream and requester in one event loop). Two processes for two
+// (with the pipe) in this process, tuned as the daemon is (src/gcTuning.ts), and the upstreams and the requester in a
+// child process (scripts/lib/benchPeers.ts), which times its own fetches and sends the figures here: Contower's work
+// can overlap the transfer, as on a machine of its own, while the direct baseline stays as it was (upstream and
+// requester in one event loop). Two processes for two
 // CPUs; Contower in this one so that its metrics and cache are read directly and --cpu-prof profiles it alone.
 // With --in-process every party shares this process, so a relayed fetch also pays Contower's CPU in series.
 // Pacing keeps every requester (the benchmark's own and Contower) under each upstream's quota, and keeps Contower's

@@ -3,8 +3,9 @@
 // (scripts/lib/barePipe.ts: the floor, the hop alone). One run, interleaved rounds, ratios to (a).
 //
 //   npx tsx scripts/bench-relay.ts [--in-process] [--iterations 30] [--warmup 3] [--upstreams 8] [--blocks 64]
-//                                  [--max-seconds 150]
-//   (or BENCH_IN_PROCESS=1, BENCH_ITERATIONS, BENCH_WARMUP, BENCH_UPSTREAMS, BENCH_BLOCKS, BENCH_MAX_SECONDS)
+//                                  [--max-seconds 150] [--link-mbit 0]
+//   (or BENCH_IN_PROCESS=1, BENCH_ITERATIONS, BENCH_WARMUP, BENCH_UPSTREAMS, BENCH_BLOCKS, BENCH_MAX_SECONDS,
+//    BENCH_LINK_MBIT)
 //
 // Everything runs on 127.0.0.1: a devnet chain, simulated upstream peers enforcing Lodestar's quota (over it, the
 // requester is banned), one Contower node dialling them as static peers, and a requester. By default Contower runs
@@ -16,10 +17,13 @@
 // With --in-process every party shares this process, so a relayed fetch also pays Contower's CPU in series.
 // Pacing keeps every requester (the benchmark's own and Contower) under each upstream's quota, and keeps Contower's
 // upstream self-limit from ever queueing a request, so a cold fetch differs from a direct one by the relay hop only.
+// --link-mbit N (two processes, Linux, root) moves the two processes into network namespaces of their own and limits
+// every path a fetch takes to N Mbit/s (scripts/lib/benchLinks.ts): machines with NICs of that speed instead of
+// loopback's unbounded one, where CPU is the only cost. 0 (the default) keeps everything on 127.0.0.1.
 // Profile Contower alone: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx scripts/bench-relay.ts
 import '../src/setup.js'
 import { tuneGc } from '../src/gcTuning.js'
-import { type ChildProcess, fork } from 'node:child_process'
+import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -44,6 +48,7 @@ import {
   VARIANTS,
 } from './lib/benchRounds.js'
 import { type BarePipe, startBarePipe } from './lib/barePipe.js'
+import { type BenchLinks, createBenchLinks, inNamespace, PEERS_ADDRESS, RELAY_ADDRESS } from './lib/benchLinks.js'
 import { startContower } from './lib/devnet.js'
 
 const LABELS: Record<Variant, string> = {
@@ -83,6 +88,12 @@ const opts = {
   blocks: option('blocks', 'BENCH_BLOCKS', 64, 1, QUOTA.tokens),
   maxSeconds: option('max-seconds', 'BENCH_MAX_SECONDS', 150, 30, 3600),
 }
+const linkMbit = option('link-mbit', 'BENCH_LINK_MBIT', 0, 0, 100_000)
+/** Set (by the outer process) when this one runs inside the relay namespace of shaped links. */
+const links = process.env.BENCH_LINKS ? (JSON.parse(process.env.BENCH_LINKS) as Omit<BenchLinks, 'destroy'>) : null
+if (linkMbit > 0 && inProcess) throw new RangeError('--link-mbit needs the two-process mode (not --in-process)')
+if (linkMbit > 0 && linkMbit < 10) throw new RangeError(`--link-mbit must be 0 (off) or from 10: ${linkMbit}`)
+if (linkMbit > 0 && links === null) process.exit(await runInsideLinks(linkMbit))
 
 const startedMs = Date.now()
 const deadlineMs = startedMs + opts.maxSeconds * 1000
@@ -118,10 +129,11 @@ const logger = createLogger({ level: 'silent', format: 'json' })
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 const log = (msg: string) => console.log(`[${((Date.now() - startedMs) / 1000).toFixed(1).padStart(5)} s] ${msg}`)
 
-const plan = benchPlan(opts, startedMs)
+const plan = benchPlan(opts, startedMs, links ? PEERS_ADDRESS : '127.0.0.1')
 const network = benchNetwork(plan)
 const contowerFlags = (upstreamAddrs: string[]) => ({
   'static-peers': upstreamAddrs.join(','),
+  'listen-address': links ? RELAY_ADDRESS : '127.0.0.1',
   // The benchmark's requester asks far more than a Lodestar quota of Contower; upstream quotas still apply.
   'rate-limits': `${BY_RANGE.name}:100000/10`,
   // Every response fetched stays cached (≈6.5 MB each).
@@ -135,7 +147,7 @@ let pipe: BarePipe | null = null
 
 /** The floor variant's hop, in this process; stopped with everything else. */
 async function startPipe(upstreamAddrs: string[]): Promise<BarePipe> {
-  const started = await startBarePipe(upstreamAddrs, opts.blocks)
+  const started = await startBarePipe(upstreamAddrs, opts.blocks, links ? RELAY_ADDRESS : '127.0.0.1')
   stops.unshift(started.stop)
   return started
 }
@@ -222,10 +234,54 @@ function childExecArgv(): string[] {
   return out
 }
 
+/**
+ * The outer process of --link-mbit: makes the namespaces and links, runs this script again inside the relay namespace
+ * (its peers child goes into the peers namespace), and removes them when that run ends, however it ends.
+ */
+async function runInsideLinks(mbit: number): Promise<number> {
+  const made = createBenchLinks(mbit)
+  process.on('exit', made.destroy)
+  const script = fileURLToPath(import.meta.url)
+  const inner = spawn(
+    ...inNamespace(made.relayNs, process.execPath, [...process.execArgv, script, ...process.argv.slice(2)]),
+    {
+      stdio: 'inherit',
+      env: { ...process.env, BENCH_LINKS: JSON.stringify({ peersNs: made.peersNs, relayNs: made.relayNs, mbit }) },
+    },
+  )
+  const kill = (signal: NodeJS.Signals) => {
+    if (inner.pid === undefined || inner.exitCode !== null || inner.signalCode !== null) return
+    try {
+      process.kill(inner.pid, signal)
+    } catch {
+      // already gone
+    }
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => kill('SIGTERM'))
+  // The inner run bounds itself; this is the last resort should it hang.
+  const hardStop = setTimeout(() => kill('SIGKILL'), (opts.maxSeconds + HARD_EXTRA_SECONDS + 10) * 1000)
+  try {
+    return await new Promise<number>((resolve) => {
+      inner.once('exit', (code) => resolve(code ?? 1))
+      inner.once('error', (e) => {
+        console.error('bench-relay: could not start inside the links:', e)
+        resolve(1)
+      })
+    })
+  } finally {
+    clearTimeout(hardStop)
+    made.destroy()
+  }
+}
+
 /** Contower alone here; the upstreams and the requester in a child that times its fetches and reports back. */
 async function runTwoProcesses(): Promise<{ result: RoundsResult; node: ContowerNode }> {
   const peersScript = fileURLToPath(new URL('./lib/benchPeers.ts', import.meta.url))
-  const proc = fork(peersScript, [], { execArgv: childExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc']
+  // With shaped links the child runs in the peers namespace; `ip netns exec` execs node, which keeps the IPC channel.
+  const proc = links
+    ? spawn(...inNamespace(links.peersNs, process.execPath, [...childExecArgv(), peersScript]), { stdio })
+    : fork(peersScript, [], { execArgv: childExecArgv(), stdio })
   child = proc
   const send = (msg: ToPeers) => proc.connected && proc.send(msg)
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
@@ -342,6 +398,12 @@ async function report(result: RoundsResult, node: ContowerNode): Promise<void> {
       ? `GC: as given on the node command line, in every process (the peers child gets the same node flags)`
       : `GC: ${gcFlag} in ${inProcess ? 'the' : "Contower's"} process, as the daemon runs` +
           (inProcess ? ' (so every party here has it)' : '; V8 defaults in the peers child'),
+  )
+  console.log(
+    links
+      ? `links: ${links.mbit} Mbit/s (tbf) on every path, the two processes in network namespaces of their own: a ` +
+          `direct fetch crosses one link, a fetch through Contower or the pipe two`
+      : `links: loopback (127.0.0.1, unshaped): CPU is the only cost of a hop`,
   )
   const stats = summarize(samples)
   printTable(stats, !inProcess)

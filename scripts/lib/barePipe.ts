@@ -21,14 +21,18 @@ export interface BarePipe {
 }
 
 /**
- * Starts the pipe on 127.0.0.1 and connects it to `upstreamAddrs`. Each request goes to the next upstream (round
+ * Starts the pipe on `listenAddress` and connects it to `upstreamAddrs`. Each request goes to the next upstream (round
  * robin) that Contower's own upstream self-limit allows, so upstream quotas hold as they do for Contower. The pipe
  * does not decode requests: each is charged `blocksPerRequest`, what the benchmark always asks for.
  */
-export async function startBarePipe(upstreamAddrs: string[], blocksPerRequest: number): Promise<BarePipe> {
+export async function startBarePipe(
+  upstreamAddrs: string[],
+  blocksPerRequest: number,
+  listenAddress: string,
+): Promise<BarePipe> {
   const host = await createHost(
     { privateKey: await generateKeyPair('secp256k1'), registry: null, isBanned: () => false },
-    { listenAddress: '127.0.0.1', port: 0, maxPeers: upstreamAddrs.length + 8, agentVersion: 'contower-bench-pipe' },
+    { listenAddress, port: 0, maxPeers: upstreamAddrs.length + 8, agentVersion: 'contower-bench-pipe' },
   )
   await host.start()
   const upstreams: PeerId[] = []

@@ -59,14 +59,17 @@ export interface BenchPlan {
   historySlots: number
   /** Unix seconds of slot 0, so that `historySlots` slots have passed at the start. */
   genesisTime: number
+  /** Where the upstreams and the requester listen: 127.0.0.1, or the peers namespace's address with --link-mbit. */
+  peersAddress: string
 }
 
-export function benchPlan(opts: BenchOpts, nowMs: number): BenchPlan {
+export function benchPlan(opts: BenchOpts, nowMs: number, peersAddress = '127.0.0.1'): BenchPlan {
   // Plus one range fetched through Contower first, so round 0 has a cached range to ask.
   const rounds = opts.warmup + opts.iterations
   const firstSlot = opts.blocks
   const historySlots = firstSlot + (rounds + 1) * opts.blocks + opts.blocks + 2
-  return { rounds, firstSlot, historySlots, genesisTime: Math.floor(nowMs / 1000) - historySlots * SLOT_SECONDS }
+  const genesisTime = Math.floor(nowMs / 1000) - historySlots * SLOT_SECONDS
+  return { rounds, firstSlot, historySlots, genesisTime, peersAddress }
 }
 
 export function benchNetwork(plan: BenchPlan): Network {
@@ -147,7 +150,7 @@ export async function startUpstreams(
   await chain.prebuild(plan.historySlots)
   const peers: SimulatedPeer[] = []
   for (let i = 0; i < opts.upstreams; i++) {
-    const peer = await startSimulatedPeer(network, chain, logger)
+    const peer = await startSimulatedPeer(network, chain, logger, { listenAddress: plan.peersAddress })
     stops.push(() => peer.stop())
     peers.push(peer)
   }
@@ -175,7 +178,10 @@ export async function measureRounds(args: {
   const { network, chain, peers: upstreams } = args.upstreams
   const rangeStart = (round: number) => plan.firstSlot + (round + 1) * opts.blocks // round -1 = the seed range
 
-  const requester = await startSimulatedPeer(network, chain, logger, { serveBlocks: false })
+  const requester = await startSimulatedPeer(network, chain, logger, {
+    serveBlocks: false,
+    listenAddress: plan.peersAddress,
+  })
   stops.unshift(() => requester.stop())
   await requester.libp2p.dial(relay.multiaddr)
   await requester.libp2p.dial(pipe.multiaddr)

@@ -10,12 +10,12 @@ import type { SyntheticChain } from '../../src/devnet/syntheticChain.js'
 import type { Logger } from '../../src/logger.js'
 import type { ContowerNode, NodeOverrides } from '../../src/node.js'
 
-/** A simulated beacon peer on 127.0.0.1 serving `chain` (or, with serveBlocks: false, only the handshake). */
+/** A simulated beacon peer (on 127.0.0.1 by default) serving `chain` (or, with serveBlocks: false, only the handshake). */
 export function startSimulatedPeer(
   network: Network,
   chain: SyntheticChain,
   logger: Logger,
-  opts: { serveBlocks?: boolean } = {},
+  opts: { serveBlocks?: boolean; listenAddress?: string } = {},
 ): Promise<SimulatedPeer> {
   return startPeer({ network, chain, logger }, opts)
 }

@@ -243,10 +243,10 @@ export class SimulatedPeer {
   }
 }
 
-/** A started simulated peer on 127.0.0.1 serving its chain (with serveBlocks: false, only the handshake). */
+/** A started simulated peer (on 127.0.0.1 by default) serving its chain (with serveBlocks: false, only the handshake). */
 export async function startSimulatedPeer(
   modules: SimulatedPeerModules,
-  opts: { serveBlocks?: boolean } = {},
+  opts: { serveBlocks?: boolean; listenAddress?: string } = {},
 ): Promise<SimulatedPeer> {
   const peer = new SimulatedPeer(modules, { ...SIMULATED_PEER_DEFAULTS, ...opts })
   await peer.start()

@@ -236,7 +236,7 @@ function childExecArgv(): string[] {
 
 /**
  * The outer process of --link-mbit: makes the namespaces and links, runs this script again inside the relay namespace
- * (its peers child goes into the peers namespace), and removes them when that run ends, however it ends.
+ * (its peers child goes into the peers namespace), and removes them when that run ends, fails or is interrupted.
  */
 async function runInsideLinks(mbit: number): Promise<number> {
   const made = createBenchLinks(mbit)

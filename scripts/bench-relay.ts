@@ -129,11 +129,13 @@ const logger = createLogger({ level: 'silent', format: 'json' })
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 const log = (msg: string) => console.log(`[${((Date.now() - startedMs) / 1000).toFixed(1).padStart(5)} s] ${msg}`)
 
-const plan = benchPlan(opts, startedMs, links ? PEERS_ADDRESS : '127.0.0.1')
+/** Where Contower and the pipe listen, and where the upstreams and the requester do. */
+const [relayAddress, peersAddress] = links ? [RELAY_ADDRESS, PEERS_ADDRESS] : ['127.0.0.1', '127.0.0.1']
+const plan = benchPlan(opts, startedMs, peersAddress)
 const network = benchNetwork(plan)
 const contowerFlags = (upstreamAddrs: string[]) => ({
   'static-peers': upstreamAddrs.join(','),
-  'listen-address': links ? RELAY_ADDRESS : '127.0.0.1',
+  'listen-address': relayAddress,
   // The benchmark's requester asks far more than a Lodestar quota of Contower; upstream quotas still apply.
   'rate-limits': `${BY_RANGE.name}:100000/10`,
   // Every response fetched stays cached (≈6.5 MB each).
@@ -147,7 +149,7 @@ let pipe: BarePipe | null = null
 
 /** The floor variant's hop, in this process; stopped with everything else. */
 async function startPipe(upstreamAddrs: string[]): Promise<BarePipe> {
-  const started = await startBarePipe(upstreamAddrs, opts.blocks, links ? RELAY_ADDRESS : '127.0.0.1')
+  const started = await startBarePipe(upstreamAddrs, opts.blocks, relayAddress)
   stops.unshift(started.stop)
   return started
 }

@@ -114,9 +114,10 @@ describe('handshake protocols answered by Contower', () => {
     expect(Buffer.from(seen.statuses[0].forkDigest)).toEqual(Buffer.from(n.chainView.currentDigest()))
     expect(seen.pings[0]).toBe(n.metadata.seqNumber)
     await expect.poll(() => seen.metadataRequests).toBe(1)
+    // The peer counts the request before its answer has reached us: wait for the answer, not the count.
+    await expect.poll(() => n.peerStore.get(remote.peerId)?.metadata?.seqNumber, { timeout: 10_000 }).toBe(7n)
     const data = n.peerStore.get(remote.peerId)
     expect(data?.handshaken).toBe(true)
-    expect(data?.metadata?.seqNumber).toBe(7n)
     expect(data?.client).toBe('other')
   })
 

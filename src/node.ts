@@ -33,6 +33,7 @@ import { ConfigError } from './config/errors.js'
 import { hostConnectionLimit, PEER_MANAGER_DEFAULTS, PeerManager } from './peers/peerManager.js'
 import type { ResponseCache } from './relay/responseCache.js'
 import { AGENT_VERSION, COMMIT, VERSION } from './version.js'
+import { Fleet, type FleetOpts } from './fleet/index.js'
 
 /** A start-up failure worth one clear line (port in use, bad key…): the CLI prints it and exits 1. */
 export class StartupError extends Error {
@@ -49,6 +50,7 @@ export interface NodeOverrides {
   peerManager?: Partial<typeof PEER_MANAGER_DEFAULTS>
   discovery?: DiscoveryOpts['tuning']
   gossipsub?: GossipServiceOpts['gossipsub']
+  fleetCache?: FleetOpts['cache']
 }
 
 export interface NodeModules {
@@ -76,6 +78,7 @@ export class ContowerNode {
   private peerManager: PeerManager | null = null
   private discovery: Discovery | null = null
   readonly gossip: GossipService
+  private fleet: Fleet | null = null
   private metricsServer: MetricsServer | null = null
   private startedAtMs = 0
   private stopping: Promise<void> | null = null
@@ -203,6 +206,27 @@ export class ContowerNode {
     const responseTypes = new ResponseTypes({ forkSchedule: this.forkSchedule, clock: this.clock })
     const reqrespMetrics = this.registry ? createReqRespMetrics(this.registry) : null
     const client = new ReqRespClient({ host, responseTypes, metrics: reqrespMetrics })
+    this.fleet = config.fleetRedis
+      ? new Fleet(
+          {
+            bans: this.bans,
+            scores: this.scores,
+            hangUp: (peer) => {
+              const connected = host.getPeers().find((p) => p.toString() === peer)
+              if (connected) void host.hangUp(connected).catch(() => {})
+            },
+            ownLoad: () => this.relayService?.upstreamLimiter.openByPeer() ?? new Map(),
+            registry: this.registry,
+            logger: logger.child({ module: 'fleet' }),
+          },
+          {
+            url: config.fleetRedis,
+            passwordFile: config.fleetRedisPasswordFile,
+            network: this.modules.network.name,
+            cache: this.overrides.fleetCache,
+          },
+        )
+      : null
     this.handshake = new HandshakeService(
       {
         host,
@@ -231,6 +255,7 @@ export class ContowerNode {
         registry: this.registry,
         logger: logger.child({ module: 'relay' }),
         isPreferred: (peer) => this.staticPeers?.isStatic(peer) ?? false,
+        fleet: this.fleet,
       },
       { cacheMaxBytes: config.cacheMaxBytes, rateLimits: config.rateLimits, tuning: this.overrides.relay },
     )
@@ -255,6 +280,8 @@ export class ContowerNode {
       },
       { targetPeers: config.targetPeers, maxPeers: config.maxPeers, ...this.overrides.peerManager },
     )
+    // Never blocks start-up for longer than its connect timeout: without Redis the relay serves alone.
+    await this.fleet?.start()
     // Handlers and listeners first, so the first inbound stream already finds them.
     await this.server.start()
     this.handshake.start()
@@ -348,6 +375,7 @@ export class ContowerNode {
       version: VERSION,
       peers: this.host?.getPeers().length ?? 0,
       uptimeSeconds: Math.round((Date.now() - this.startedAtMs) / 1000),
+      ...(this.fleet ? { fleet: this.fleet.health } : {}),
     }
   }
 
@@ -366,6 +394,7 @@ export class ContowerNode {
     await this.handshake?.stop() // Goodbye(1) to every peer while the host is still up
     await this.server?.stop()
     this.relayService?.stop()
+    this.fleet?.stop()
     this.gossip.stop()
     await this.host?.stop()
     this.modules.logger.info('stopped')

@@ -44,6 +44,8 @@ function expected(def: OptionDef): string {
       return 'an IPv4 address such as 127.0.0.1'
     case 'url':
       return 'an http:// or https:// URL'
+    case 'redis-url':
+      return 'a redis:// or rediss:// URL such as redis://127.0.0.1:6379'
     case 'string':
       return 'a non-empty string'
     case 'enrs':
@@ -132,6 +134,8 @@ function schemaFor(def: OptionDef): z.ZodType {
       return z.string().refine((s) => isIPv4(s))
     case 'url':
       return z.string().refine((s) => URL.canParse(s) && ['http:', 'https:'].includes(new URL(s).protocol))
+    case 'redis-url':
+      return z.string().refine((s) => URL.canParse(s) && ['redis:', 'rediss:'].includes(new URL(s).protocol))
     case 'string':
       return z.string().min(1)
     case 'quotas':
@@ -250,6 +254,8 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
     subscribe: get('subscribe'),
     cacheMaxBytes: get('cache-max-bytes'),
     rateLimits: get('rate-limits'),
+    fleetRedis: get('fleet-redis'),
+    fleetRedisPasswordFile: get('fleet-redis-password-file'),
     metrics: get('metrics'),
     metricsAddress: get('metrics-address'),
     metricsPort: get('metrics-port'),

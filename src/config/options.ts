@@ -12,6 +12,7 @@ export type OptionType =
   | 'multiaddrs'
   | 'subnets'
   | 'url'
+  | 'redis-url'
   | 'quotas'
   | 'enrs'
 
@@ -231,6 +232,19 @@ export const OPTIONS: readonly OptionDef[] = [
     default: 268_435_456,
     defaultReason: '256 MiB: a few thousand blocks, small next to a VPS’s memory',
     description: 'Byte budget of the relay’s response cache',
+    commands: RELAY,
+  },
+  {
+    name: 'fleet-redis',
+    type: 'redis-url',
+    description:
+      'Redis (or Valkey) server shared by a fleet of Contowers: a second cache tier, shared bans and upstream load (redis:// or rediss://, password in the URL or --fleet-redis-password-file)',
+    commands: RELAY,
+  },
+  {
+    name: 'fleet-redis-password-file',
+    type: 'string',
+    description: 'File whose first line is the fleet Redis password (keeps it out of the URL and the environment)',
     commands: RELAY,
   },
   {

@@ -36,6 +36,9 @@ export interface ContowerConfig {
   cacheMaxBytes: number
   /** protocol:tokens/seconds overrides of the inbound quotas (`global:` for the all-peers bucket). */
   rateLimits: string[]
+  /** Redis URL of the fleet (shared cache, bans, upstream load); unset: this instance works alone. */
+  fleetRedis?: string
+  fleetRedisPasswordFile?: string
   metrics: boolean
   metricsAddress: string
   metricsPort: number

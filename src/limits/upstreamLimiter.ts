@@ -110,6 +110,17 @@ export class UpstreamLimiter {
     return this.peers.get(peer)?.open.get(protocol)?.n ?? 0
   }
 
+  /** Open requests per upstream peer, all protocols together (what the fleet announces). */
+  openByPeer(): Map<string, number> {
+    const out = new Map<string, number>()
+    for (const [peer, state] of this.peers) {
+      let n = 0
+      for (const open of state.open.values()) n += open.n
+      if (n > 0) out.set(peer, n)
+    }
+    return out
+  }
+
   /**
    * A disconnected peer's open requests are dead: frees its slots. Buckets that are not yet full are kept until
    * prune() finds them full, so a quick reconnect cannot burst at a peer that still remembers the last requests.

@@ -9,6 +9,8 @@ export interface HealthReport {
   version: string
   peers: number
   uptimeSeconds: number
+  /** With --fleet-redis: 'degraded' while Redis is unreachable and this instance serves alone. */
+  fleet?: 'ok' | 'degraded'
 }
 
 export interface MetricsServerModules {

@@ -11,6 +11,7 @@ interface Entry {
  */
 export class BanList {
   private readonly entries = new Map<string, Entry>()
+  private readonly listeners: Array<(peer: string, durationMs: number, kind: RefusalKind) => void> = []
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -23,7 +24,13 @@ export class BanList {
     const current = this.live(peer)
     if (current && current.untilMs >= untilMs) return false
     this.entries.set(peer, { untilMs, kind })
+    for (const l of this.listeners) l(peer, durationMs, kind)
     return true
+  }
+
+  /** Called for every refusal created or extended (the fleet shares bans through it). */
+  onBan(listener: (peer: string, durationMs: number, kind: RefusalKind) => void): void {
+    this.listeners.push(listener)
   }
 
   isBanned(peer: string): boolean {

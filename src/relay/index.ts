@@ -12,7 +12,7 @@ import { PROTOCOLS, type ProtocolDef } from '../reqresp/protocols.js'
 import type { ResponseTypes } from '../reqresp/responseTypes.js'
 import type { RequestHandler } from '../reqresp/server.js'
 import { createRelayMetrics } from './metrics.js'
-import { RELAY_DEFAULTS, Relay } from './relay.js'
+import { RELAY_DEFAULTS, Relay, type SharedResponseTier } from './relay.js'
 import { ResponseCache } from './responseCache.js'
 import { UPSTREAM_QUEUE_DEFAULTS, UpstreamQueue } from './upstreamQueue.js'
 import { UPSTREAM_SELECTOR_DEFAULTS, UpstreamSelector } from './upstreamSelector.js'
@@ -39,6 +39,8 @@ export interface RelayServiceModules {
   registry: Registry | null
   logger: Logger
   isPreferred(peer: string): boolean
+  /** The fleet's shared cache tier and the load other instances put on each upstream; absent without a fleet. */
+  fleet?: { cache: SharedResponseTier; load: { elsewhere(peer: string): number } } | null
 }
 
 export interface RelayServiceOpts {
@@ -75,6 +77,7 @@ export class RelayService {
         limiter: this.upstreamLimiter,
         clock: modules.clock,
         isPreferred: modules.isPreferred,
+        fleetLoad: modules.fleet ? (peer) => modules.fleet!.load.elsewhere(peer) : undefined,
       },
       tuning,
     )
@@ -102,6 +105,7 @@ export class RelayService {
         chainView: modules.chainView,
         metrics,
         logger: modules.logger,
+        shared: modules.fleet?.cache ?? null,
       },
       tuning,
     )

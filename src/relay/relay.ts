@@ -11,6 +11,7 @@ import { RequestError, RequestErrorCode, ResponseError } from '../reqresp/errors
 import type { ProtocolDef } from '../reqresp/protocols.js'
 import type { ResponseTypes } from '../reqresp/responseTypes.js'
 import type { InboundRequest, RequestHandler } from '../reqresp/server.js'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { ByteReader, RespCode, type ResponseChunk, readResponseChunk, type WireBytes } from '../wire/index.js'
 import { type CheckedItem, ChunkValidator, InvalidChunkError } from './chunkValidator.js'
 import { itemBytesRead, itemFacts } from './items.js'
@@ -27,6 +28,20 @@ export const RELAY_DEFAULTS = {
   firstChunkDeadlineMs: 4_000,
 }
 
+/**
+ * A second cache tier shared with other instances (the fleet's Redis). Whatever it returns is only bytes: each
+ * chunk is checked like an upstream's before it is replayed.
+ */
+export interface SharedResponseTier {
+  get(
+    key: string,
+    digest: Uint8Array,
+  ): Promise<{ kind: 'hit'; chunks: Uint8Array[] } | { kind: 'invalid'; reason: string } | { kind: string }>
+  put(key: string, digest: Uint8Array, chunks: readonly WireBytes[], finalized: boolean): void
+  /** Counts a shared entry that failed the relay's checks (the tier counts those that fail its own). */
+  noteInvalid(reason: string): void
+}
+
 export interface RelayModules {
   client: ReqRespClient
   selector: UpstreamSelector
@@ -39,11 +54,13 @@ export interface RelayModules {
   chainView: ChainView
   metrics: RelayMetrics | null
   logger: Logger
+  shared?: SharedResponseTier | null
 }
 
 type Result =
   | 'success'
   | 'cache_hit'
+  | 'fleet_hit'
   | 'coalesced'
   | 'rate_limited'
   | 'queue_full'
@@ -108,12 +125,16 @@ export class Relay {
         if (cached) result = 'coalesced'
       } else if (cached) {
         result = 'cache_hit'
+      } else if (this.modules.shared) {
+        cached = await this.fromShared(req, this.modules.shared)
+        if (cached) result = 'fleet_hit'
       }
       if (cached) {
         sent = cached.chunks.length
+        const source = result === 'fleet_hit' ? 'fleet' : 'cache'
         for (const chunk of cached.chunks) {
-          metrics?.chunks.inc({ protocol: label, source: 'cache' })
-          metrics?.bytes.inc({ protocol: label, source: 'cache' }, chunk.byteLength)
+          metrics?.chunks.inc({ protocol: label, source })
+          metrics?.bytes.inc({ protocol: label, source }, chunk.byteLength)
           yield chunk
         }
         return
@@ -134,7 +155,7 @@ export class Relay {
       )
       metrics?.requests.inc({ protocol: label, result })
       metrics?.requestSeconds.observe(
-        { protocol: label, source: result === 'cache_hit' ? 'cache' : 'upstream' },
+        { protocol: label, source: result === 'cache_hit' ? 'cache' : result === 'fleet_hit' ? 'fleet' : 'upstream' },
         ms / 1000,
       )
     }
@@ -260,7 +281,7 @@ export class Relay {
       const ms = Date.now() - startedMs
       metrics?.upstreamSeconds.observe({ protocol: label }, ms / 1000)
       this.modules.logger.debug({ upstream: peer, protocol: label, chunks: forwarded, ms }, 'upstream answered')
-      if (cacheable) this.remember(req, collected, items)
+      if (cacheable) this.remember(req, collected, items, true)
       return { done: true }
     } catch (e) {
       if (signal.aborted) throw e // the requester left: nobody to answer
@@ -312,19 +333,18 @@ export class Relay {
    * response each block's root is the next one's parent_root (the last block, with no successor, is left out).
    * Those roots are only claimed by the upstream, so a by-root answer from the index is verified when served.
    */
-  private remember(req: RelayRequest, chunks: ResponseChunk[], items: CheckedItem[]): void {
-    const { cache, chainView, forkSchedule } = this.modules
+  private remember(req: RelayRequest, chunks: ResponseChunk[], items: CheckedItem[], share: boolean): void {
+    const { cache, chainView, forkSchedule, shared } = this.modules
     const finalizedSlot = chainView.status().finalizedEpoch * forkSchedule.config.slotsPerEpoch
     // Immutable once finalized: a range ending there, or items that all lie there (items without a slot never do).
     const lastSlot = req.range
       ? req.range.endSlot - 1
       : items.reduce<number>((max, item) => Math.max(max, item.slot ?? Infinity), -1)
     const finalized = (req.range !== null || chunks.length > 0) && lastSlot <= finalizedSlot
-    cache.set(
-      req.key,
-      chunks.map((c) => c.raw),
-      { finalized },
-    )
+    const raw = chunks.map((c) => c.raw)
+    cache.set(req.key, raw, { finalized })
+    if (share && shared && (chunks.length > 0 || finalized))
+      shared.put(req.key, chainView.currentDigest(), raw, finalized)
     const blocks: Array<{ root: Uint8Array; chunk: WireBytes }> = []
     if (req.def.name === 'beacon_blocks_by_root') {
       for (let i = 0; i < chunks.length; i++) blocks.push({ root: items[i].blockRoot!, chunk: chunks[i].raw })
@@ -334,6 +354,47 @@ export class Relay {
       }
     }
     if (blocks.length > 0) cache.setBlocks(blocks, { finalized })
+  }
+
+  /**
+   * A response another instance stored, checked chunk by chunk as an upstream's answer would be (framing, CRCs,
+   * bounds, digest, range, roots); anything that fails is ignored and counted, and the request goes upstream.
+   * A good one is kept in the local cache too.
+   */
+  private async fromShared(req: RelayRequest, shared: SharedResponseTier): Promise<CachedResponse | undefined> {
+    const found = await shared.get(req.key, this.modules.chainView.currentDigest())
+    if (found.kind !== 'hit') return undefined
+    const stored = (found as { chunks: Uint8Array[] }).chunks
+    if (stored.length > req.maxChunks) {
+      shared.noteInvalid('too_many_chunks')
+      return undefined
+    }
+    const validator = new ChunkValidator({ forkSchedule: this.modules.forkSchedule }, req)
+    const boundsFor = this.modules.responseTypes.boundsFor(req.def)
+    const chunks: ResponseChunk[] = []
+    const items: CheckedItem[] = []
+    try {
+      for (const bytes of stored) {
+        const reader = new ByteReader(
+          (async function* () {
+            yield bytes
+          })(),
+        )
+        const chunk = await readResponseChunk(reader, { contextBytes: req.def.contextBytes, boundsFor })
+        if (!chunk || chunk.result !== RespCode.Success || !(await reader.isEnd())) {
+          shared.noteInvalid('chunk')
+          return undefined
+        }
+        items.push(validator.check(chunk))
+        chunks.push(chunk)
+      }
+    } catch (e) {
+      shared.noteInvalid(e instanceof InvalidChunkError ? e.reason : 'chunk')
+      return undefined
+    }
+    this.remember(req, chunks, items, false)
+    const replay = chunks.map((c) => (c.raw instanceof Uint8ArrayList ? c.raw : new Uint8ArrayList(c.raw)))
+    return { chunks: replay, bytes: replay.reduce((n, c) => n + c.byteLength, 0) }
   }
 
   /**

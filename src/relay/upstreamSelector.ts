@@ -13,6 +13,8 @@ export const UPSTREAM_SELECTOR_DEFAULTS = {
   scorePerLatencySecond: 10,
   /** A peer whose Status head was this close to the clock was in sync, and is assumed to have followed the chain. */
   inSyncSlots: 2,
+  /** Score points each request another fleet instance has open at a peer costs it: the fleet spreads its load. */
+  scorePerFleetRequest: 5,
 }
 
 export interface UpstreamSelectorModules {
@@ -22,6 +24,8 @@ export interface UpstreamSelectorModules {
   clock: Clock
   /** Operator-chosen peers (static peers): chosen first whenever one can take the request. */
   isPreferred(peer: string): boolean
+  /** Requests other instances of a fleet have open at this peer (fleet/upstreamLoad.ts); none without a fleet. */
+  fleetLoad?: (peer: string) => number
 }
 
 export type UpstreamChoice =
@@ -112,6 +116,11 @@ export class UpstreamSelector {
   private rank(peer: PeerData): number {
     const id = peer.peerId.toString()
     const latency = this.latencyMs.get(id) ?? peer.pingRttMs ?? 0
-    return this.modules.scores.score(id) - (latency / 1000) * this.opts.scorePerLatencySecond
+    const elsewhere = this.modules.fleetLoad?.(id) ?? 0
+    return (
+      this.modules.scores.score(id) -
+      (latency / 1000) * this.opts.scorePerLatencySecond -
+      elsewhere * this.opts.scorePerFleetRequest
+    )
   }
 }

@@ -25,15 +25,16 @@ export async function runDevnet({ config, warnings }: LoadedConfig): Promise<num
   const { StartupError } = await import('../node.js')
   const dataDir = mkdtempSync(join(tmpdir(), 'contower-devnet-'))
 
-  // The devnet's Contower: the relay options as given, a throwaway key, the devnet's bootnode only.
-  const startRelay = (network: Network, bootnode: string, overrides: NodeOverrides) =>
+  // The devnet's Contowers: the relay options as given, a throwaway key each, the devnet's bootnode only. With a
+  // fleet, the second and later take the next ports.
+  const startRelay = (network: Network, bootnode: string, overrides: NodeOverrides, index: number) =>
     startLocalNode(
-      { network, logger: logger.child({ module: 'contower' }) },
+      { network, logger: logger.child({ module: 'contower', ...(config.fleet > 1 ? { relay: index } : {}) }) },
       {
-        dataDir,
+        dataDir: index === 0 ? dataDir : mkdtempSync(join(dataDir, `relay-${index}-`)),
         overrides,
         flags: {
-          port: String(config.port),
+          port: String(config.port === 0 ? 0 : config.port + index),
           discovery: true,
           bootnodes: bootnode,
           subscribe: config.subscribe.join(','),
@@ -41,7 +42,9 @@ export async function runDevnet({ config, warnings }: LoadedConfig): Promise<num
           'rate-limits': config.rateLimits.join(','),
           metrics: config.metrics,
           'metrics-address': config.metricsAddress,
-          'metrics-port': String(config.metricsPort),
+          'metrics-port': String(config.metricsPort === 0 ? 0 : config.metricsPort + index),
+          ...(config.fleetRedis ? { 'fleet-redis': config.fleetRedis } : {}),
+          ...(config.fleetRedisPasswordFile ? { 'fleet-redis-password-file': config.fleetRedisPasswordFile } : {}),
           'log-level': config.logLevel,
           'log-format': config.logFormat,
         },
@@ -50,12 +53,14 @@ export async function runDevnet({ config, warnings }: LoadedConfig): Promise<num
   const devnet = new Devnet(
     { logger, startRelay },
     {
+      relays: config.fleet,
       servingPeers: config.servingPeers,
       syncingPeers: config.syncingPeers,
       slotSeconds: config.slotSeconds,
       historySlots: config.historySlots,
       blockBytes: config.blockBytes,
       handshakeTimeoutMs: DEVNET_DEFAULTS.handshakeTimeoutMs,
+      fleetJoinDelayMs: DEVNET_DEFAULTS.fleetJoinDelayMs,
       maxCachedBlocks: DEVNET_DEFAULTS.maxCachedBlocks,
     },
   )

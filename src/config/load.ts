@@ -259,6 +259,7 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
     metrics: get('metrics'),
     metricsAddress: get('metrics-address'),
     metricsPort: get('metrics-port'),
+    fleet: get('fleet'),
     servingPeers: get('serving-peers'),
     syncingPeers: get('syncing-peers'),
     slotSeconds: get('slot-seconds'),
@@ -277,6 +278,12 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
       source('max-peers'),
       `at least target-peers (${targetPeers})`,
     )
+  }
+  if (config.fleet !== undefined && config.fleet > 1 && !config.fleetRedis) {
+    throw ConfigError.invalidValue('fleet', config.fleet, source('fleet'), `1 unless 'fleet-redis' is set`)
+  }
+  if (config.fleetRedisPasswordFile && !config.fleetRedis) {
+    throw new ConfigError(`'fleet-redis-password-file' is only used with 'fleet-redis'`, 'fleet-redis-password-file')
   }
   const customOnly = ['chain-config', 'genesis-state', 'genesis-time', 'genesis-validators-root']
   if (config.network !== undefined && config.network !== 'custom') {

@@ -282,6 +282,16 @@ export const OPTIONS: readonly OptionDef[] = [
     commands: RELAY,
   },
   {
+    name: 'fleet',
+    type: 'integer',
+    min: 1,
+    max: 8,
+    default: 1,
+    defaultReason: 'one Contower; more form a fleet and need --fleet-redis',
+    description: 'Contowers in the devnet, sharing --fleet-redis; syncing peers are spread over them',
+    commands: DEVNET,
+  },
+  {
     name: 'serving-peers',
     type: 'integer',
     min: 1,

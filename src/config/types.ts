@@ -43,6 +43,7 @@ export interface ContowerConfig {
   metricsAddress: string
   metricsPort: number
   /** devnet only */
+  fleet: number
   servingPeers: number
   syncingPeers: number
   slotSeconds: number

@@ -10,6 +10,13 @@ import { SyncingPeer } from './syncingPeer.js'
 import { SyntheticChain } from './syntheticChain.js'
 
 export const DEVNET_DEFAULTS = {
+  /** Contowers: more than one is a fleet (they share a Redis, given through startRelay). */
+  relays: 1,
+  /**
+   * With a fleet, the syncing peers of Contower i start syncing i times this late: late joiners, whose history the
+   * first Contower has already fetched, so the fleet's shared cache shows.
+   */
+  fleetJoinDelayMs: 4_000,
   servingPeers: 3,
   syncingPeers: 2,
   slotSeconds: 2,
@@ -32,10 +39,10 @@ const DEVNET_DISCOVERY = { lookupIntervalMs: 500, minLookupGapMs: 100 }
 export interface DevnetModules {
   logger: Logger
   /**
-   * Starts Contower on `network` with discovery on and `bootnode` (an ENR) as its only bootnode, with `overrides`
-   * (the devnet's gossipsub and discv5 tuning: every peer is on 127.0.0.1).
+   * Starts Contower number `index` on `network` with discovery on and `bootnode` (an ENR) as its only bootnode,
+   * with `overrides` (the devnet's gossipsub and discv5 tuning: every peer is on 127.0.0.1).
    */
-  startRelay(network: Network, bootnode: string, overrides: NodeOverrides): Promise<ContowerNode>
+  startRelay(network: Network, bootnode: string, overrides: NodeOverrides, index: number): Promise<ContowerNode>
 }
 
 export interface DevnetSummary {
@@ -45,6 +52,8 @@ export interface DevnetSummary {
   relayed: Record<string, number>
   cacheHits: number
   cacheMisses: number
+  /** Requests one Contower answered from what another stored in the fleet's shared cache. */
+  fleetHits: number
   /** beacon_block gossip messages Contower validated and forwarded. */
   gossipForwarded: number
   syncing: Array<{ headSlot: number; blocks: number }>
@@ -54,18 +63,19 @@ export interface DevnetSummary {
 }
 
 /**
- * A small beacon network on 127.0.0.1 around one Contower: serving peers that hold a synthetic chain (a new block
- * every slot) and syncing peers that start at genesis and are connected only to Contower, so every block they
- * get has been relayed. The demo of `contower devnet`, and the stage of the end-to-end tests.
+ * A small beacon network on 127.0.0.1 around one Contower (or a fleet of them): serving peers that hold a synthetic
+ * chain (a new block every slot) and syncing peers that start at genesis and are connected only to a Contower (in
+ * turn, with a fleet), so every block they get has been relayed. The demo of `contower devnet`, and the stage of the end-to-end tests.
  */
 export class Devnet {
   readonly network: Network
   readonly chain: SyntheticChain
   readonly serving: SimulatedPeer[] = []
   readonly syncing: SyncingPeer[] = []
-  private relay: ContowerNode | null = null
+  readonly relays: ContowerNode[] = []
   private bootnode: Discv5Node | null = null
   private stopPrebuild: (() => void) | null = null
+  private readonly joinTimers: NodeJS.Timeout[] = []
   private stopping: Promise<void> | null = null
 
   constructor(
@@ -80,9 +90,10 @@ export class Devnet {
     )
   }
 
+  /** The first Contower (the only one without a fleet). */
   get node(): ContowerNode {
-    if (!this.relay) throw new Error('devnet not started')
-    return this.relay
+    if (this.relays.length === 0) throw new Error('devnet not started')
+    return this.relays[0]
   }
 
   async start(): Promise<void> {
@@ -105,25 +116,27 @@ export class Devnet {
       this.bootnode.addEnr(peer.enr())
       this.serving.push(peer)
     }
-    this.relay = await this.modules.startRelay(this.network, this.bootnode.enr.encodeTxt(), {
-      gossipsub: DEVNET_GOSSIPSUB,
-      discovery: DEVNET_DISCOVERY,
-    })
-    await this.waitForHandshakes()
-    const relayAddr = this.relay.listenAddresses[0]
+    for (let i = 0; i < this.opts.relays; i++) {
+      const overrides = { gossipsub: DEVNET_GOSSIPSUB, discovery: DEVNET_DISCOVERY }
+      this.relays.push(await this.modules.startRelay(this.network, this.bootnode.enr.encodeTxt(), overrides, i))
+    }
+    for (const relay of this.relays) await this.waitForHandshakes(relay)
     for (let i = 0; i < this.opts.syncingPeers; i++) {
+      const relay = this.relays[i % this.relays.length]
       const peer = new SyncingPeer(peerModules)
       await peer.start()
       this.syncing.push(peer)
-      await peer.libp2p.dial(relayAddr)
-      peer.follow(this.relay.libp2p.peerId)
+      await peer.libp2p.dial(relay.listenAddresses[0])
+      const delayMs = (i % this.relays.length) * this.opts.fleetJoinDelayMs
+      if (delayMs === 0) peer.follow(relay.libp2p.peerId)
+      else this.joinTimers.push(setTimeout(() => peer.follow(relay.libp2p.peerId), delayMs))
     }
     logger.info(
       {
         servingPeers: this.serving.length,
         syncingPeers: this.syncing.length,
         slot: first.clock.currentSlot,
-        contower: relayAddr.toString(),
+        contower: this.relays.map((r) => r.listenAddresses[0].toString()),
       },
       'devnet started',
     )
@@ -133,9 +146,10 @@ export class Devnet {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.stopPrebuild?.()
+      for (const timer of this.joinTimers) clearTimeout(timer)
       this.serving[0]?.clock.stop()
       await Promise.all(this.syncing.map((p) => p.stop()))
-      await this.relay?.stop()
+      await Promise.all(this.relays.map((r) => r.stop()))
       await Promise.all(this.serving.map((p) => p.stop()))
       await this.bootnode?.stop()
     })()
@@ -146,23 +160,32 @@ export class Devnet {
     return this.serving[0]?.clock.currentSlot ?? 0
   }
 
+  /** Totals over every Contower of the devnet. */
   async summary(): Promise<DevnetSummary> {
-    const node = this.node
     const relayed: Record<string, number> = {}
-    for (const v of await metricValues(node.registry, 'contower_relay_requests_total')) {
-      const protocol = String(v.labels.protocol)
-      relayed[protocol] = (relayed[protocol] ?? 0) + v.value
-    }
-    const { hits, misses } = node.relayCache.stats
+    let cacheHits = 0
+    let cacheMisses = 0
     let gossipForwarded = 0
-    for (const v of await metricValues(node.registry, 'contower_gossip_forwarded_total')) gossipForwarded += v.value
+    let fleetHits = 0
+    for (const node of this.relays) {
+      for (const v of await metricValues(node.registry, 'contower_relay_requests_total')) {
+        const protocol = String(v.labels.protocol)
+        relayed[protocol] = (relayed[protocol] ?? 0) + v.value
+        if (v.labels.result === 'fleet_hit') fleetHits += v.value
+      }
+      const { hits, misses } = node.relayCache.stats
+      cacheHits += hits
+      cacheMisses += misses
+      for (const v of await metricValues(node.registry, 'contower_gossip_forwarded_total')) gossipForwarded += v.value
+    }
     const served = this.serving.map((p) => p.servedCount('beacon_blocks_by_range'))
     return {
       slot: this.currentSlot,
-      contowerPeers: node.libp2p.getPeers().length,
+      contowerPeers: this.node.libp2p.getPeers().length,
       relayed,
-      cacheHits: hits,
-      cacheMisses: misses,
+      cacheHits,
+      cacheMisses,
+      fleetHits,
       gossipForwarded,
       syncing: this.syncing.map((p) => ({ headSlot: p.progress.headSlot, blocks: p.progress.blocksReceived })),
       servedBlocks: served.reduce((n, s) => n + s.chunks, 0),
@@ -170,9 +193,8 @@ export class Devnet {
     }
   }
 
-  private async waitForHandshakes(): Promise<void> {
+  private async waitForHandshakes(node: ContowerNode): Promise<void> {
     const deadline = Date.now() + this.opts.handshakeTimeoutMs
-    const node = this.node
     while (!this.serving.every((p) => node.peerStore.get(p.peerId)?.handshaken)) {
       if (Date.now() > deadline) throw new Error('Contower did not discover and handshake all serving peers in time')
       await new Promise((resolve) => setTimeout(resolve, 50))
@@ -198,6 +220,7 @@ export function formatSummary(s: DevnetSummary): string {
     `contower peers ${s.contowerPeers}`,
     `relayed ${relayed || 'nothing yet'}`,
     `cache hits ${hitRate}`,
+    ...(s.fleetHits > 0 ? [`fleet hits ${s.fleetHits}`] : []),
     `gossip forwarded ${s.gossipForwarded}`,
     `syncing heads [${syncing}] of ${s.slot}`,
     `served ${s.servedBlocks} blocks / ${(s.servedBytes / 1e6).toFixed(1)} MB`,

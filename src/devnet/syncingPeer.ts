@@ -100,7 +100,11 @@ export class SyncingPeer extends SimulatedPeer {
       // Without gossip to announce new blocks, follow the wall clock past a peer's Status head.
       const target = Math.max(theirs.headSlot, this.clock.currentSlot)
       if (target <= head.slot) return
-      const count = Math.min(this.syncOpts.batchSize ?? SYNCING_PEER_DEFAULTS.batchSize, target - head.slot)
+      // Batches end on multiples of the batch size, as Lodestar aligns its range-sync batches to epochs: peers
+      // syncing the same history ask the same questions, which a relay's cache can answer.
+      const batch = this.syncOpts.batchSize ?? SYNCING_PEER_DEFAULTS.batchSize
+      const batchEnd = (Math.floor((head.slot + 1) / batch) + 1) * batch
+      const count = Math.min(batchEnd - (head.slot + 1), target - head.slot)
       // A well-behaved requester: stay within the quotas the peer enforces (and bans for), as Contower does.
       const lease = this.quota.tryAcquire(upstream.toString(), BLOCKS_BY_RANGE.name, count)
       if (!lease) return

@@ -1,10 +1,12 @@
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { SyntheticChain } from '../../src/devnet/syntheticChain.js'
+import { DEVNET_DEFAULTS, Devnet, formatSummary } from '../../src/devnet/devnet.js'
 import { PeerAction } from '../../src/peers/score.js'
 import { getProtocol } from '../../src/reqresp/protocols.js'
 import type { WireBytes } from '../../src/wire/index.js'
 import {
+  logger,
   metricValue,
   rangeRequest,
   startPeer,
@@ -13,6 +15,7 @@ import {
   testChain,
   waitHandshaken,
 } from '../helpers/devnet.js'
+import { startTestNode } from '../helpers/node.js'
 import { TestRedis } from '../helpers/redis.js'
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
@@ -165,5 +168,37 @@ describe('fleet through a real Redis', () => {
     await waitHandshaken(node, [upstream])
     await redis.restart()
     await expect.poll(() => node.health().fleet, { timeout: 30_000 }).toBe('ok')
+  })
+
+  it('runs a devnet of two Contowers sharing one Redis: each syncs its peer, and history fetched by one is a fleet hit on the other', async () => {
+    const devnet = await track(
+      (async () => {
+        const d = new Devnet(
+          {
+            logger,
+            startRelay: (network, bootnode, overrides) =>
+              startTestNode(
+                { discovery: 'true', 'discovery-port': '0', bootnodes: bootnode, 'fleet-redis': redis.url },
+                network,
+                { ...overrides, ...LOADED_MACHINE },
+              ),
+          },
+          { ...DEVNET_DEFAULTS, relays: 2, servingPeers: 2, syncingPeers: 2, slotSeconds: 1, historySlots: 40 },
+        )
+        await d.start()
+        return d
+      })(),
+    )
+    expect(devnet.relays).toHaveLength(2)
+    for (const [i, peer] of devnet.syncing.entries()) {
+      expect(peer.libp2p.getPeers().map(String)).toEqual([devnet.relays[i].libp2p.peerId.toString()])
+      await expect
+        .poll(() => peer.progress.headSlot, { timeout: 30_000 })
+        .toBeGreaterThanOrEqual(devnet.currentSlot - 2)
+      expect(peer.progress.invalidBlocks).toBe(0)
+    }
+    const summary = await devnet.summary()
+    expect(summary.fleetHits).toBeGreaterThan(0)
+    expect(formatSummary(summary)).toContain(`fleet hits ${summary.fleetHits}`)
   })
 })

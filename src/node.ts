@@ -33,7 +33,7 @@ import { ConfigError } from './config/errors.js'
 import { hostConnectionLimit, PEER_MANAGER_DEFAULTS, PeerManager } from './peers/peerManager.js'
 import type { ResponseCache } from './relay/responseCache.js'
 import { AGENT_VERSION, COMMIT, VERSION } from './version.js'
-import { Fleet, type FleetOpts } from './fleet/index.js'
+import { Fleet, type FleetOpts, FleetSetupError } from './fleet/index.js'
 
 /** A start-up failure worth one clear line (port in use, bad key…): the CLI prints it and exits 1. */
 export class StartupError extends Error {
@@ -206,27 +206,7 @@ export class ContowerNode {
     const responseTypes = new ResponseTypes({ forkSchedule: this.forkSchedule, clock: this.clock })
     const reqrespMetrics = this.registry ? createReqRespMetrics(this.registry) : null
     const client = new ReqRespClient({ host, responseTypes, metrics: reqrespMetrics })
-    this.fleet = config.fleetRedis
-      ? new Fleet(
-          {
-            bans: this.bans,
-            scores: this.scores,
-            hangUp: (peer) => {
-              const connected = host.getPeers().find((p) => p.toString() === peer)
-              if (connected) void host.hangUp(connected).catch(() => {})
-            },
-            ownLoad: () => this.relayService?.upstreamLimiter.openByPeer() ?? new Map(),
-            registry: this.registry,
-            logger: logger.child({ module: 'fleet' }),
-          },
-          {
-            url: config.fleetRedis,
-            passwordFile: config.fleetRedisPasswordFile,
-            network: this.modules.network.name,
-            cache: this.overrides.fleetCache,
-          },
-        )
-      : null
+    this.fleet = config.fleetRedis ? this.createFleet(config.fleetRedis, host) : null
     this.handshake = new HandshakeService(
       {
         host,
@@ -328,6 +308,35 @@ export class ContowerNode {
       }
       const addr = this.metricsServer.address
       logger.info({ address: addr?.address, port: addr?.port }, 'metrics and health served')
+    }
+  }
+
+  /** The fleet's parts; an unreadable password file is a start-up failure, an unreachable Redis is not. */
+  private createFleet(url: string, host: ContowerHost): Fleet {
+    const { logger } = this.modules
+    try {
+      return new Fleet(
+        {
+          bans: this.bans,
+          scores: this.scores,
+          hangUp: (peer) => {
+            const connected = host.getPeers().find((p) => p.toString() === peer)
+            if (connected) void host.hangUp(connected).catch(() => {})
+          },
+          ownLoad: () => this.relayService?.upstreamLimiter.openByPeer() ?? new Map(),
+          registry: this.registry,
+          logger: logger.child({ module: 'fleet' }),
+        },
+        {
+          url,
+          passwordFile: this.config.fleetRedisPasswordFile,
+          network: this.modules.network.name,
+          cache: this.overrides.fleetCache,
+        },
+      )
+    } catch (e) {
+      if (e instanceof FleetSetupError) throw new StartupError(e.message, { cause: e })
+      throw e
     }
   }
 

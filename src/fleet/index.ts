@@ -9,7 +9,7 @@ import { FleetReputation } from './reputation.js'
 import { SharedCache, type SharedCacheOpts } from './sharedCache.js'
 import { UpstreamLoad } from './upstreamLoad.js'
 
-export { redactedUrl } from './redisLink.js'
+export { FleetSetupError, redactedUrl } from './redisLink.js'
 export type { SharedLookup } from './sharedCache.js'
 
 export interface FleetModules {

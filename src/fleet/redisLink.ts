@@ -113,6 +113,18 @@ export function redactedUrl(url: string): string {
   }
 }
 
+/** Thrown when the fleet cannot even be set up (its password file is unreadable): a start-up failure. */
+export class FleetSetupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'FleetSetupError'
+  }
+}
+
 function readPassword(path: string): string {
-  return readFileSync(path, 'utf8').split('\n')[0].trim()
+  try {
+    return readFileSync(path, 'utf8').split('\n')[0].trim()
+  } catch (e) {
+    throw new FleetSetupError(`cannot read fleet-redis-password-file ${path}: ${(e as Error).message}`, { cause: e })
+  }
 }

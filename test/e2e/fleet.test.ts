@@ -183,7 +183,15 @@ describe('fleet through a real Redis', () => {
                 { ...overrides, ...LOADED_MACHINE },
               ),
           },
-          { ...DEVNET_DEFAULTS, relays: 2, servingPeers: 2, syncingPeers: 2, slotSeconds: 1, historySlots: 40 },
+          {
+            ...DEVNET_DEFAULTS,
+            relays: 2,
+            servingPeers: 2,
+            syncingPeers: 2,
+            slotSeconds: 1,
+            historySlots: 200,
+            blockBytes: 20_000,
+          },
         )
         await d.start()
         return d

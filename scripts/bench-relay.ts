@@ -22,6 +22,12 @@
 // loopback's unbounded one, where CPU is the only cost. 0 (the default) keeps everything on 127.0.0.1.
 // Profile Contower alone: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx scripts/bench-relay.ts
 import '../src/setup.js'
+// --fleet: the fleet-hit benchmark (scripts/bench-fleet.ts) instead.
+if (process.argv.includes('--fleet')) {
+  process.argv.splice(process.argv.indexOf('--fleet'), 1)
+  await import('./bench-fleet.js')
+  process.exit(0)
+}
 import { tuneGc } from '../src/gcTuning.js'
 import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'

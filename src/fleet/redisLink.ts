@@ -9,7 +9,8 @@ export const REDIS_LINK_DEFAULTS = {
   commandTimeoutMs: 1_000,
   /** First reconnect delay, doubling per failure up to maxRetryDelayMs. */
   retryDelayMs: 500,
-  maxRetryDelayMs: 30_000,
+  /** A connection attempt every 5 s costs nothing, and the fleet is back within 5 s of Redis. */
+  maxRetryDelayMs: 5_000,
 }
 
 export type RedisLinkOpts = typeof REDIS_LINK_DEFAULTS & {

@@ -1,4 +1,3 @@
-import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import type { GossipSub, GossipSubComponents } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -8,6 +7,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
+import { noiseWithoutEarlyMuxerNegotiation } from './noise.js'
 
 export const HOST_DEFAULTS = {
   /**
@@ -65,7 +65,8 @@ export async function createHost(modules: HostModules, opts: HostOptions): Promi
     privateKey: modules.privateKey,
     addresses: { listen: [`/ip4/${opts.listenAddress}/tcp/${opts.port}`] },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    // Muxers by multistream-select: noise 17's early negotiation disagrees with peers that order them differently.
+    connectionEncrypters: [noiseWithoutEarlyMuxerNegotiation()],
     streamMuxers: [
       ...(opts.mplexOnly ? [] : [yamux(muxerLimits)]),
       mplex({ ...muxerLimits, disconnectThreshold: HOST_DEFAULTS.mplexNewStreamsPerSecond }),

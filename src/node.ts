@@ -8,6 +8,7 @@ import type { Identity } from './identity/identity.js'
 import type { Logger } from './logger.js'
 import { createRegistry, registerNodeMetrics } from './metrics/registry.js'
 import { type HealthReport, MetricsServer } from './metrics/server.js'
+import { ConnectionMonitor } from './network/connectionMonitor.js'
 import { type ContowerHost, createHost } from './network/host.js'
 import { BanList } from './peers/banList.js'
 import { HANDSHAKE_DEFAULTS, HandshakeService } from './peers/handshake.js'
@@ -71,6 +72,7 @@ export class ContowerNode {
   readonly metadata: LocalMetadata
   private readonly seeder: BeaconApiSeeder | null
   private staticPeers: StaticPeers | null = null
+  private connections: ConnectionMonitor | null = null
   private host: ContowerHost | null = null
   private server: ReqRespServer | null = null
   private handshake: HandshakeService | null = null
@@ -186,6 +188,7 @@ export class ContowerNode {
       'chain',
     )
 
+    this.connections = new ConnectionMonitor({ registry: this.registry })
     this.host = await createHost(
       {
         privateKey: identity.privateKey,
@@ -193,6 +196,7 @@ export class ContowerNode {
         // Static peers are trusted by the operator: never refused, whatever their score.
         isBanned: (peer) => !this.staticPeers?.isStatic(peer) && this.bans.isBanned(peer.toString()),
         gossipsub: this.gossip.gossipsubFactory(),
+        inboundUpgrades: this.connections.inboundUpgrades,
       },
       {
         listenAddress: config.listenAddress,
@@ -203,6 +207,8 @@ export class ContowerNode {
       },
     )
     const host = this.host
+    const connections = this.connections
+    connections.start(host)
     const responseTypes = new ResponseTypes({ forkSchedule: this.forkSchedule, clock: this.clock })
     const reqrespMetrics = this.registry ? createReqRespMetrics(this.registry) : null
     const client = new ReqRespClient({ host, responseTypes, metrics: reqrespMetrics })
@@ -255,6 +261,7 @@ export class ContowerNode {
         bans: this.bans,
         isStatic: (peer) => this.staticPeers?.isStatic(peer) ?? false,
         requestMorePeers: config.discovery ? () => this.discovery?.requestMorePeers() : null,
+        connections,
         registry: this.registry,
         logger: logger.child({ module: 'peer-manager' }),
       },
@@ -278,7 +285,10 @@ export class ContowerNode {
     logger.info({ peerId: identity.peerId.toString(), addrs: this.listenAddresses.map(String) }, 'libp2p host started')
     this.gossip.start()
     logger.info({ topics: this.gossip.topics().length }, 'gossip relay started')
-    this.staticPeers = new StaticPeers({ host, logger: logger.child({ module: 'static-peers' }) }, config.staticPeers)
+    this.staticPeers = new StaticPeers(
+      { host, connections, logger: logger.child({ module: 'static-peers' }) },
+      config.staticPeers,
+    )
     await this.staticPeers.start()
     await this.startDiscovery()
 
@@ -406,6 +416,7 @@ export class ContowerNode {
     this.fleet?.stop()
     this.gossip.stop()
     await this.host?.stop()
+    this.connections?.stop()
     this.modules.logger.info('stopped')
   }
 }

@@ -7,6 +7,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
+import type { InboundUpgradeWatcher } from './connectionMonitor.js'
 import { noiseWithoutEarlyMuxerNegotiation } from './noise.js'
 
 export const HOST_DEFAULTS = {
@@ -38,6 +39,8 @@ export interface HostModules {
   isBanned: (peer: PeerId) => boolean
   /** The gossipsub service (GossipService.gossipsubFactory()); a host without it takes no part in gossip. */
   gossipsub?: (components: GossipSubComponents) => GossipSub
+  /** Told how far each inbound socket got (ConnectionMonitor.inboundUpgrades), to count failed upgrades. */
+  inboundUpgrades?: InboundUpgradeWatcher
 }
 
 export interface HostOptions {
@@ -82,7 +85,19 @@ export async function createHost(modules: HostModules, opts: HostOptions): Promi
     services: { identify: identify(), ...(modules.gossipsub ? { gossipsub: modules.gossipsub } : {}) },
     connectionGater: {
       denyDialPeer: (peer) => modules.isBanned(peer),
-      denyInboundEncryptedConnection: (peer) => modules.isBanned(peer),
+      denyInboundConnection: (maConn) => {
+        modules.inboundUpgrades?.socket(maConn)
+        return false
+      },
+      denyInboundEncryptedConnection: (peer, maConn) => {
+        const denied = modules.isBanned(peer)
+        modules.inboundUpgrades?.encrypted(maConn, denied)
+        return denied
+      },
+      denyInboundUpgradedConnection: (_peer, maConn) => {
+        modules.inboundUpgrades?.upgraded(maConn)
+        return false
+      },
     },
     metrics: modules.registry
       ? prometheusMetrics({ registry: modules.registry, preserveExistingMetrics: true })

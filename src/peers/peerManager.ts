@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Registry } from 'prom-client'
 import type { Logger } from '../logger.js'
+import type { ClosedConnection, ConnectionMonitor } from '../network/connectionMonitor.js'
 import { Admission, ipOf } from './admission.js'
 import type { BanList } from './banList.js'
 import { type CandidateFacts, type CandidateVerdict, candidateVerdict, type DialCandidate } from './candidates.js'
@@ -25,7 +26,10 @@ export const PEER_MANAGER_DEFAULTS = {
   maxQueued: 500,
   /** A queued candidate older than this is dropped: its ENR address may be stale. */
   candidateMaxAgeMs: 10 * 60_000,
-  /** A peer whose dial failed is not tried again for a minute, however often discovery offers it. */
+  /**
+   * A peer whose dial failed is not tried again for a minute, however often discovery offers it. A connection that
+   * drops soon after opening (ConnectionMonitor's shortLivedMs) counts as a failed dial.
+   */
   dialFailureBackoffMs: 60_000,
   /** Inbound peers per IP address: one host cannot take many slots (Lighthouse and Prysm limit this too). */
   maxInboundPerIp: 3,
@@ -70,6 +74,8 @@ export interface PeerManagerModules {
   isStatic: (peer: PeerId | string) => boolean
   /** Asks discovery for about `count` more candidates (they come back through addCandidates); null: none. */
   requestMorePeers: ((count: number) => void) | null
+  /** How connections end (a short-lived one puts its peer in dial backoff) and why dials fail; null: not watched. */
+  connections: Pick<ConnectionMonitor, 'onClose' | 'dialFailed'> | null
   registry: Registry | null
   logger: Logger
 }
@@ -108,6 +114,7 @@ export class PeerManager {
   private heartbeatTimer: NodeJS.Timeout | null = null
   private running = false
   private lastDiscoveryRequestMs = -Infinity
+  private unsubscribeCloses: (() => void) | null = null
   private deferredDiscoveryRequest: NodeJS.Timeout | null = null
 
   constructor(
@@ -156,6 +163,7 @@ export class PeerManager {
     const { host } = this.modules
     host.addEventListener('connection:open', this.onConnectionOpen)
     host.addEventListener('peer:disconnect', this.onPeerDisconnect)
+    this.unsubscribeCloses = this.modules.connections?.onClose(this.onConnectionClose) ?? null
     for (const connection of host.getConnections()) this.onConnection(connection, true)
     this.heartbeatTimer = setInterval(() => this.heartbeat(), this.tuning.heartbeatMs)
     this.heartbeatTimer.unref()
@@ -175,6 +183,8 @@ export class PeerManager {
     const { host } = this.modules
     host.removeEventListener('connection:open', this.onConnectionOpen)
     host.removeEventListener('peer:disconnect', this.onPeerDisconnect)
+    this.unsubscribeCloses?.()
+    this.unsubscribeCloses = null
     this.queue.clear()
     this.admission.clear()
     this.leaving.clear()
@@ -238,6 +248,23 @@ export class PeerManager {
     this.admission.release(peer)
     this.leaving.delete(peer)
     this.refill()
+  }
+
+  /**
+   * A peer whose connection (either way) drops within seconds of opening is not dialled again until its backoff
+   * ends. A Goodbye either way (pruned, refused, irrelevant, banned) has started a cool-down of its own already.
+   */
+  private readonly onConnectionClose = (closed: ClosedConnection): void => {
+    const peer = closed.peer.toString()
+    if (!closed.shortLived || this.modules.isStatic(closed.peer) || this.modules.bans.kindOf(peer)) return
+    if (this.modules.host.getConnections(closed.peer).length > 0) return
+    if (!this.queue.inBackoff(peer)) {
+      this.modules.logger.debug(
+        { peer, reason: closed.reason, lifetimeMs: closed.lifetimeMs, direction: closed.direction },
+        'peer dropped soon after connecting: dial backoff',
+      )
+    }
+    this.queue.markFailed(peer)
   }
 
   // --- pruning ---
@@ -331,7 +358,8 @@ export class PeerManager {
     } catch (e) {
       outcome = timedOut ? 'timeout' : controller.signal.aborted ? 'aborted' : dialFailure(e)
       if (outcome !== 'aborted') this.queue.markFailed(peer)
-      this.modules.logger.debug({ peer, outcome, err: (e as Error).message }, 'dial failed')
+      const reason = this.modules.connections?.dialFailed(e)
+      this.modules.logger.debug({ peer, outcome, reason, err: (e as Error).message }, 'dial failed')
     } finally {
       clearTimeout(timer)
       this.dialling.delete(peer)

@@ -2,9 +2,14 @@ import type { Libp2p, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../logger.js'
+import type { ClosedConnection, ConnectionMonitor } from '../network/connectionMonitor.js'
 
 export const STATIC_PEER_DEFAULTS = {
-  /** First redial delay after a disconnect or failed dial; doubles up to the cap, and never gives up. */
+  /**
+   * First redial delay after a failed dial or a dropped connection; doubles up to the cap, and never gives up. A
+   * connection that drops soon after opening (ConnectionMonitor's shortLivedMs) counts as a failed dial: only one
+   * that lasted resets the delay.
+   */
   initialBackoffMs: 1_000,
   maxBackoffMs: 60_000,
   /** libp2p's pruner closes the lowest-valued connections first: this tag keeps static peers out of reach. */
@@ -18,13 +23,21 @@ interface StaticPeer {
   timer: NodeJS.Timeout | null
 }
 
+export interface StaticPeersModules {
+  host: Libp2p
+  /** Tells how each connection ended, and classifies failed dials. */
+  connections: Pick<ConnectionMonitor, 'onClose' | 'dialFailed'>
+  logger: Logger
+}
+
 /** `--static-peers`: dialled at start, redialled with backoff whenever they drop, never pruned. */
 export class StaticPeers {
   private readonly peers = new Map<string, StaticPeer>()
   private running = false
+  private unsubscribe: (() => void) | null = null
 
   constructor(
-    private readonly modules: { host: Libp2p; logger: Logger },
+    private readonly modules: StaticPeersModules,
     addrs: readonly string[],
     private readonly opts = STATIC_PEER_DEFAULTS,
   ) {
@@ -41,7 +54,7 @@ export class StaticPeers {
 
   async start(): Promise<void> {
     this.running = true
-    this.modules.host.addEventListener('peer:disconnect', this.onDisconnect)
+    this.unsubscribe = this.modules.connections.onClose(this.onClose)
     for (const peer of this.peers.values()) {
       await this.modules.host.peerStore.merge(peer.peerId, {
         multiaddrs: [peer.addr],
@@ -53,7 +66,8 @@ export class StaticPeers {
 
   stop(): void {
     this.running = false
-    this.modules.host.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.unsubscribe?.()
+    this.unsubscribe = null
     for (const peer of this.peers.values()) {
       if (peer.timer) clearTimeout(peer.timer)
       peer.timer = null
@@ -64,12 +78,12 @@ export class StaticPeers {
     peer.timer = null
     if (!this.running || this.modules.host.getConnections(peer.peerId).length > 0) return
     try {
-      await this.modules.host.dial(peer.addr)
-      peer.backoffMs = this.opts.initialBackoffMs
-      this.modules.logger.info({ peer: peer.peerId.toString() }, 'static peer connected')
+      const connection = await this.modules.host.dial(peer.addr)
+      this.modules.logger.info({ peer: peer.peerId.toString(), muxer: connection.multiplexer }, 'static peer connected')
     } catch (e) {
-      this.modules.logger.debug(
-        { peer: peer.peerId.toString(), err: (e as Error).message, retryMs: peer.backoffMs },
+      const reason = this.modules.connections.dialFailed(e)
+      this.modules.logger.info(
+        { peer: peer.peerId.toString(), reason, err: (e as Error).message, retryMs: peer.backoffMs },
         'static peer dial failed',
       )
       this.schedule(peer)
@@ -83,8 +97,21 @@ export class StaticPeers {
     peer.backoffMs = Math.min(peer.backoffMs * 2, this.opts.maxBackoffMs)
   }
 
-  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
-    const peer = this.peers.get(evt.detail.toString())
-    if (peer) this.schedule(peer)
+  /** A static peer's last connection closed: redial, at once-ish after a lasting connection, backing off after a flap. */
+  private readonly onClose = (closed: ClosedConnection): void => {
+    const peer = this.peers.get(closed.peer.toString())
+    if (!peer || !this.running || this.modules.host.getConnections(peer.peerId).length > 0) return
+    if (!closed.shortLived) peer.backoffMs = this.opts.initialBackoffMs
+    this.modules.logger.info(
+      {
+        peer: peer.peerId.toString(),
+        reason: closed.reason,
+        lifetimeMs: closed.lifetimeMs,
+        muxer: closed.muxer,
+        retryMs: peer.backoffMs,
+      },
+      closed.shortLived ? 'static peer dropped soon after connecting' : 'static peer disconnected',
+    )
+    this.schedule(peer)
   }
 }

@@ -171,6 +171,17 @@ describe('muxer matrix: Contower and independent peers agree on the muxer, stay 
     expect(node.libp2p.getConnections(s.peerId), what).toHaveLength(1)
   })
 
+  it('counts connections by muxer and direction', async () => {
+    const want = new Map<string, number>()
+    for (const cell of cells) {
+      const key = `muxer="${expectedMuxer(cell).split('/')[1]}",direction="${cell.direction === 'contower dials' ? 'outbound' : 'inbound'}"`
+      want.set(key, (want.get(key) ?? 0) + 1)
+    }
+    const text = await node.registry!.getSingleMetricAsString('contower_connections')
+    for (const [labels, n] of want) expect(text).toContain(`contower_connections{${labels}} ${n}`)
+    expect([...want.values()].reduce((a, b) => a + b)).toBe(cells.length)
+  })
+
   it('forwards every accepted block to every peer, whatever its muxers and direction', async () => {
     const strangers = cells.map((c) => c.stranger)
     const gs = node.libp2p.services.gossipsub as GossipSubRouter

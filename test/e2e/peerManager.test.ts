@@ -167,4 +167,25 @@ describe('peer manager on 127.0.0.1', () => {
     await expect.poll(async () => (await fetch(url('/ready'))).status, { timeout: 10_000 }).toBe(200)
     expect(await (await fetch(url('/health'))).json()).toMatchObject({ ready: true, peers: 1 })
   })
+
+  it('puts a candidate whose connection drops 50 ms after opening in dial backoff, like a failed dial', async () => {
+    const h = await harness({ peerManager: { targetPeers: 2, maxPeers: 4 } })
+    const [flapper, steady] = await peers(h, 2)
+    let opened = 0
+    flapper.host.addEventListener('connection:open', (e) => {
+      opened++
+      setTimeout(() => void e.detail.close().catch(() => {}), 50)
+    })
+    h.peerManager.addCandidates([candidateOf(flapper)])
+    await expect.poll(() => opened).toBe(1)
+    await expect.poll(() => h.host.getConnections(flapper.host.peerId).length).toBe(0)
+    // Offered again (discovery keeps finding it): refused for the backoff, while another peer is still dialled.
+    await expect.poll(() => h.peerManager.addCandidates([candidateOf(flapper)])).toEqual(['dial_backoff'])
+    expect(h.peerManager.addCandidates([candidateOf(steady)])).toEqual(['queued'])
+    await expect.poll(() => connectedTo(steady.host, h)).toBe(true)
+    expect(opened).toBe(1)
+    expect(await h.metric('contower_connection_closes_total')).toMatch(
+      /direction="outbound",reason="remote_closed",short_lived="true"\} 1/,
+    )
+  })
 })

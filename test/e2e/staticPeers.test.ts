@@ -76,3 +76,33 @@ describe('--static-peers', () => {
     await expect.poll(() => seen.statuses.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1)
   })
 })
+
+describe('a static peer whose connections drop soon after opening', () => {
+  it('is redialled with growing delays: each drop counts as a failed dial (1 s, 2 s, 4 s), not a fresh start', async () => {
+    // An independent host (both muxers) that hangs up 50 ms into every connection, as a flapping link would.
+    const flapper = (await createTestPeer({ muxers: 'both' })) as Libp2p
+    cleanup.push(flapper)
+    await flapper.start()
+    const opened: number[] = []
+    flapper.addEventListener('connection:open', (e) => {
+      opened.push(Date.now())
+      setTimeout(() => void e.detail.close().catch(() => {}), 50)
+    })
+
+    const n = await startTestNode({ 'static-peers': flapper.getMultiaddrs()[0].toString() })
+    cleanup.push(n)
+    await expect.poll(() => opened.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(4)
+    const gaps = opened.slice(1, 4).map((t, i) => t - opened[i])
+    // A timer never fires early, so each gap is at least its backoff step; a reset after each dial would give ~1 s.
+    expect(gaps[0]).toBeGreaterThanOrEqual(1_000)
+    expect(gaps[1]).toBeGreaterThanOrEqual(2_000)
+    expect(gaps[2]).toBeGreaterThanOrEqual(4_000)
+    const metric = (name: string) => () => n.registry!.getSingleMetricAsString(name)
+    await expect
+      .poll(metric('contower_connection_closes_total'))
+      .toMatch(/direction="outbound",reason="remote_closed",short_lived="true"\} [3-9]/)
+    await expect
+      .poll(metric('contower_connection_lifetime_seconds'))
+      .toMatch(/_bucket\{le="10",muxer="yamux",direction="outbound"\} [3-9]/)
+  })
+})

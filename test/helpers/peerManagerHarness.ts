@@ -4,6 +4,7 @@ import { Registry } from 'prom-client'
 import { ChainView } from '../../src/chain/chainView.js'
 import { Clock, ForkSchedule, loadNetworkPreset } from '../../src/chain/index.js'
 import { createLogger } from '../../src/logger.js'
+import { ConnectionMonitor } from '../../src/network/connectionMonitor.js'
 import { type ContowerHost, createHost } from '../../src/network/host.js'
 import { BanList } from '../../src/peers/banList.js'
 import { HANDSHAKE_DEFAULTS, HandshakeService } from '../../src/peers/handshake.js'
@@ -45,6 +46,7 @@ export class PeerManagerHarness {
     peerStatuses: () => [...this.peerStore.all()].filter((p) => p.handshaken && p.status).map((p) => p.status!),
   })
   host!: ContowerHost
+  readonly connections = new ConnectionMonitor({ registry: this.registry })
   handshake!: HandshakeService
   peerManager!: PeerManager
   private server!: ReqRespServer
@@ -59,6 +61,7 @@ export class PeerManagerHarness {
         privateKey: await generateKeyPair('secp256k1'),
         registry: null,
         isBanned: (peer) => !statics.has(peer.toString()) && this.bans.isBanned(peer.toString()),
+        inboundUpgrades: this.connections.inboundUpgrades,
       },
       {
         listenAddress: '127.0.0.1',
@@ -67,6 +70,7 @@ export class PeerManagerHarness {
         agentVersion: 'contower-test/0.0.0',
       },
     )
+    this.connections.start(this.host)
     const responseTypes = new ResponseTypes({ forkSchedule: this.forkSchedule, clock: this.clock })
     const client = new ReqRespClient({ host: this.host, responseTypes, metrics: null })
     const metadata = { seqNumber: 1n, attnets: [], syncnets: [], custodyGroupCount: 4 }
@@ -98,6 +102,7 @@ export class PeerManagerHarness {
         bans: this.bans,
         isStatic: (peer) => statics.has(peer.toString()),
         requestMorePeers: this.opts.requestMorePeers ?? null,
+        connections: this.connections,
         registry: this.registry,
         logger,
       },
@@ -115,6 +120,7 @@ export class PeerManagerHarness {
     await this.handshake.stop()
     await this.server.stop()
     await this.host.stop()
+    this.connections.stop()
   }
 
   /** A Status this node finds relevant: its digest, head one slot behind the wall clock, one finalized root. */

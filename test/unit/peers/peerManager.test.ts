@@ -91,6 +91,7 @@ function setup(opts: { targetPeers: number; maxPeers: number } & Partial<typeof 
       bans,
       isStatic: (p) => statics.has(p.toString()),
       requestMorePeers,
+      connections: null,
       registry,
       logger: pino({ level: 'silent' }),
     },

@@ -1,4 +1,9 @@
-import type { Libp2p } from '@libp2p/interface'
+import { noise } from '@chainsafe/libp2p-noise'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { Libp2p, StreamMuxerFactory } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import { connect } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ContowerNode } from '../../src/node.js'
 import { AGENT_VERSION } from '../../src/version.js'
@@ -58,5 +63,30 @@ describe('libp2p host', () => {
     }
     await expect.poll(() => node.libp2p.getConnections().length).toBe(1)
     expect(node.libp2p.getConnections()[0].remotePeer.equals(peers[0].peerId)).toBe(true)
+  })
+
+  it('counts failed negotiations by reason: junk instead of a handshake, and a muxer nobody speaks, both ways', async () => {
+    // A peer whose only muxer Contower does not speak: noise succeeds, multistream-select finds no muxer.
+    const stranger = await createLibp2p({
+      privateKey: await generateKeyPair('secp256k1'),
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [() => ({ protocol: '/unknown-muxer/1.0.0' }) as StreamMuxerFactory],
+    })
+    cleanup.push(stranger)
+    await stranger.start()
+    const node = await startTestNode({ 'static-peers': stranger.getMultiaddrs()[0].toString() })
+    cleanup.push(node)
+    const metric = (name: string) => () => node.registry!.getSingleMetricAsString(name)
+    await expect.poll(metric('contower_dial_failures_total')).toMatch(/reason="muxer_negotiation_failed"\} [1-9]/)
+
+    await expect(stranger.dial(node.listenAddresses[0])).rejects.toThrow()
+    await expect.poll(metric('contower_inbound_upgrade_failures_total')).toMatch(/stage="muxer"\} 1/)
+
+    const port = Number(node.listenAddresses[0].getComponents().find((c) => c.name === 'tcp')!.value)
+    const socket = connect(port, '127.0.0.1', () => socket.end('GET / HTTP/1.1\r\n\r\n'))
+    socket.on('error', () => {})
+    await expect.poll(metric('contower_inbound_upgrade_failures_total')).toMatch(/stage="encryption"\} 1/)
   })
 })

@@ -37,8 +37,9 @@ export type StrangerHost = Libp2p<{ identify: unknown; gossipsub: GossipSub }>
 
 /**
  * A beacon peer Contower did not build: a plain `createLibp2p` host (TCP, noise with its default early muxer
- * negotiation, identify, gossipsub) offering `muxers` in that order with each muxer's default limits. It answers
- * Status/Ping/MetaData/Goodbye and serves BlocksByRange from `chain`, counting every request it is sent by protocol.
+ * negotiation, identify, gossipsub) offering `muxers` in that order, with the muxers' default limits except mplex's
+ * stream rate (below). It answers Status/Ping/MetaData/Goodbye and serves BlocksByRange from `chain`, counting every
+ * request it is sent by protocol.
  */
 export class Stranger {
   /** Requests received, by protocol name (status, ping, beacon_blocks_by_range, ...). */
@@ -76,8 +77,12 @@ export class Stranger {
       addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
       transports: [tcp()],
       connectionEncrypters: [noise()],
-      streamMuxers: this.muxers.map((m) => (m === 'yamux' ? yamux() : mplex())),
+      // mplex's default closes a connection on more than 5 new streams a second; the tests' Ping/Status schedule is
+      // ~40 times Lodestar's (every 400 ms, not 15-20 s), so allow 20.
+      streamMuxers: this.muxers.map((m) => (m === 'yamux' ? yamux() : mplex({ disconnectThreshold: 20 }))),
       nodeInfo: { userAgent: `stranger${this.label}/0.0.0` },
+      // Patient dials: tests share a loaded machine, where libp2p's default 5 s can run out mid-handshake.
+      connectionManager: { dialTimeout: 30_000 },
       services: {
         identify: identify(),
         // Spec message ids and topics, no validation: a client that forwards what it is sent.

@@ -4,7 +4,8 @@ import {
   KZG_COMMITMENT_INCLUSION_PROOF_DEPTH,
   KZG_COMMITMENTS_INCLUSION_PROOF_DEPTH,
 } from '@lodestar/params'
-import { ssz, sszTypesFor } from '@lodestar/types'
+import { ssz } from '@lodestar/types'
+import { beaconBlockRoot } from '../chain/blockRoot.js'
 import { verifyBlobInclusionProof, verifyCommitmentsInclusionProof } from '../chain/inclusionProof.js'
 import type { ProtocolName } from '../reqresp/protocols.js'
 
@@ -118,14 +119,11 @@ function blockFacts(fork: ForkName, bytes: Uint8Array): ItemFacts {
     header: null,
     sidecarFault: () => null,
     blockRoot: () => {
-      const type = sszTypesFor(fork).BeaconBlock
-      let message
       try {
-        message = type.deserialize(bytes.subarray(offset))
+        return beaconBlockRoot(fork, bytes.subarray(offset))
       } catch (e) {
         throw new ItemFormatError(`block does not decode: ${(e as Error).message}`)
       }
-      return type.hashTreeRoot(message)
     },
   }
 }

@@ -15,8 +15,24 @@ export type Misbehaviour =
   | 'wrong_block'
   /** Answer with ServerError. */
   | 'error'
+  /** Change the state_root of a response's last block (valid SSZ, framing intact): the block is not the chain's. */
+  | 'alter_block'
+  /** Give a response's second block a parent_root that is not the first block's root. */
+  | 'wrong_parent'
+  /** Flip a byte of each data column sidecar's KZG commitments inclusion proof. */
+  | 'bad_proof'
 
-export const MISBEHAVIOURS: readonly Misbehaviour[] = ['none', 'stall', 'disconnect', 'corrupt', 'wrong_block', 'error']
+export const MISBEHAVIOURS: readonly Misbehaviour[] = [
+  'none',
+  'stall',
+  'disconnect',
+  'corrupt',
+  'wrong_block',
+  'error',
+  'alter_block',
+  'wrong_parent',
+  'bad_proof',
+]
 
 /** Byte offset of a flipped byte, counted from a chunk's end: inside the last snappy frame's data. */
 const CORRUPT_OFFSET_FROM_END = 8
@@ -26,4 +42,34 @@ export function corruptChunk(chunk: Uint8Array): Uint8Array {
   const copy = Uint8Array.from(chunk)
   copy[copy.length - CORRUPT_OFFSET_FROM_END] ^= 0xff
   return copy
+}
+
+/** SignedBeaconBlock: message offset (4) and signature (96), then BeaconBlock: slot, proposer_index, parent_root, state_root. */
+const BLOCK_PARENT_ROOT_AT = 100 + 16
+const BLOCK_STATE_ROOT_AT = 100 + 48
+/** DataColumnSidecar: index, three list offsets, SignedBeaconBlockHeader (208 bytes), then the inclusion proof. */
+const COLUMN_PROOF_AT = 8 + 12 + 208
+
+/**
+ * The items of one response as a peer with a content fault sends them: copies with one field changed, each still
+ * valid SSZ, so only checks of roots, links and proofs can tell. Other faults leave them as they are.
+ */
+export function tamperItems<T extends { ssz: Uint8Array }>(
+  fault: Misbehaviour,
+  kind: 'block' | 'column',
+  items: T[],
+): T[] {
+  const flip = (item: T, at: number): T => {
+    const ssz = Uint8Array.from(item.ssz)
+    ssz[at] ^= 0xff
+    return { ...item, ssz }
+  }
+  if (kind === 'block' && fault === 'alter_block' && items.length > 0) {
+    return [...items.slice(0, -1), flip(items[items.length - 1], BLOCK_STATE_ROOT_AT)]
+  }
+  if (kind === 'block' && fault === 'wrong_parent' && items.length > 1) {
+    return [items[0], flip(items[1], BLOCK_PARENT_ROOT_AT), ...items.slice(2)]
+  }
+  if (kind === 'column' && fault === 'bad_proof') return items.map((item) => flip(item, COLUMN_PROOF_AT))
+  return items
 }

@@ -7,7 +7,7 @@ import { getProtocol, type ProtocolDef } from '../reqresp/protocols.js'
 import type { InboundRequest, RequestHandler } from '../reqresp/server.js'
 import { encodeResponseChunk, RespCode } from '../wire/index.js'
 import { MAX_REQUEST_BLOCKS_DENEB } from '../reqresp/constants.js'
-import { corruptChunk, type Misbehaviour } from './misbehaviour.js'
+import { corruptChunk, type Misbehaviour, tamperItems } from './misbehaviour.js'
 import type { ChainBlock } from './syntheticChain.js'
 
 /** What a simulated peer serves from: a chain of blocks up to its head, and its behaviour. */
@@ -59,7 +59,11 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
     [getProtocol('goodbye', 1), () => one(encodeUint64(0n))],
   ])
 
-  const serveBlocks = (def: ProtocolDef, pick: (req: InboundRequest) => Item[]): RequestHandler =>
+  const serveBlocks = (
+    def: ProtocolDef,
+    pick: (req: InboundRequest) => Item[],
+    kind: 'block' | 'column' = 'block',
+  ): RequestHandler =>
     async function* (req) {
       const key = `${req.peerId.toString()}|${def.id}`
       const openNow = (open.get(key) ?? 0) + 1
@@ -79,7 +83,7 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
         }
         let chunks = 0
         let bytes = 0
-        for (const item of pick(req)) {
+        for (const item of tamperItems(fault, kind, pick(req))) {
           let chunk = encodeResponseChunk(RespCode.Success, item.ssz, m.source.digestAtSlot(item.slot))
           if (fault === 'corrupt') chunk = corruptChunk(chunk)
           yield chunk
@@ -126,22 +130,30 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
   const columnsByRange = getProtocol('data_column_sidecars_by_range', 1)
   handlers.set(
     columnsByRange,
-    serveBlocks(columnsByRange, (req) => {
-      const { startSlot, count, columns } = req.request as { startSlot: number; count: number; columns: number[] }
-      const blocks = m.source.blocksInRange(startSlot, Math.min(count, MAX_REQUEST_BLOCKS_DENEB))
-      return blocks.flatMap((b) => columnsOf(b.slot, columns))
-    }),
+    serveBlocks(
+      columnsByRange,
+      (req) => {
+        const { startSlot, count, columns } = req.request as { startSlot: number; count: number; columns: number[] }
+        const blocks = m.source.blocksInRange(startSlot, Math.min(count, MAX_REQUEST_BLOCKS_DENEB))
+        return blocks.flatMap((b) => columnsOf(b.slot, columns))
+      },
+      'column',
+    ),
   )
   const columnsByRoot = getProtocol('data_column_sidecars_by_root', 1)
   handlers.set(
     columnsByRoot,
-    serveBlocks(columnsByRoot, (req) => {
-      const ids = req.request as Array<{ blockRoot: Uint8Array; columns: number[] }>
-      return ids.flatMap((id) => {
-        const block = m.source.blockByRoot(id.blockRoot)
-        return block ? columnsOf(block.slot, id.columns) : []
-      })
-    }),
+    serveBlocks(
+      columnsByRoot,
+      (req) => {
+        const ids = req.request as Array<{ blockRoot: Uint8Array; columns: number[] }>
+        return ids.flatMap((id) => {
+          const block = m.source.blockByRoot(id.blockRoot)
+          return block ? columnsOf(block.slot, id.columns) : []
+        })
+      },
+      'column',
+    ),
   )
   return handlers
 

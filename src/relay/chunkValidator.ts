@@ -13,6 +13,14 @@ export type InvalidChunkReason =
   | 'column_not_requested'
   | 'root_not_requested'
   | 'index_not_requested'
+  /** A block whose parent_root is not the root of the block before it in the range. */
+  | 'broken_link'
+  /** A block (or sidecar header) whose root differs from the one Contower already knows for its slot. */
+  | 'known_root_mismatch'
+  /** A sidecar whose lists do not match its commitments, or whose commitments' inclusion proof fails. */
+  | 'invalid_sidecar'
+  /** Sidecars of one slot in a by-range response that carry different block headers. */
+  | 'header_mismatch'
 
 /** An upstream's chunk that must not reach the requester: it ends the upstream call and costs the upstream. */
 export class InvalidChunkError extends Error {
@@ -27,25 +35,55 @@ export class InvalidChunkError extends Error {
 
 export interface CheckedItem {
   slot: number | null
-  /** hash_tree_root of the block (blocks only; computed when the request needed it). */
+  /** hash_tree_root of the block (blocks only), computed from its bytes. */
   blockRoot: Uint8Array | null
   /** The parent root the block names (blocks only). */
   parentRoot: Uint8Array | null
+}
+
+export interface ChunkValidatorModules {
+  forkSchedule: ForkSchedule
+  /** The block root Contower already holds for a slot from verified data, if any. */
+  knownRoot?: (slot: number) => Uint8Array | undefined
 }
 
 /**
  * Checks each chunk of one upstream response against the request before it is forwarded. The client has already
  * checked framing, CRCs, the declared length against the type's bounds and that the context bytes are a digest
  * of this chain; here: the digest is that of the item's own epoch, by-range slots are inside the range and in
- * order, by-root items belong to a requested root (and column).
+ * order, by-root items belong to a requested root (and column), every block's root is hashed from its bytes and,
+ * by range, is the next block's parent_root, every sidecar's KZG commitments are proven to be in its block, and
+ * roots already known for a slot are matched.
  */
 export class ChunkValidator {
   private lastSlot = -1
+  /** By range: the root of the last block checked, which the next block must name as its parent. */
+  private lastRoot: Uint8Array | null = null
+  /** By range: the header the sidecars of the current slot carry. */
+  private lastHeader: Uint8Array | null = null
+  private lastSlotOfHeader = -1
 
   constructor(
-    private readonly modules: { forkSchedule: ForkSchedule },
+    private readonly modules: ChunkValidatorModules,
     private readonly req: RelayRequest,
   ) {}
+
+  /**
+   * Checks the first block after a BlocksByRange response's range (from a separate request, not forwarded): its
+   * parent_root must be the root of the response's last block, which only then is known to be of this chain.
+   */
+  checkSuccessor(chunk: ResponseChunk): void {
+    const { def, range } = this.req
+    if (!chunk.contextBytes || !chunk.ssz || !range || this.lastRoot === null) return
+    const boundary = this.modules.forkSchedule.forkForDigest(chunk.contextBytes)
+    if (!boundary) throw new InvalidChunkError('context_bytes_mismatch', 'unknown digest')
+    const facts = itemFormat(() => itemFacts(def.name, boundary.fork.name as ForkName, chunk.ssz!))
+    if (facts === null || facts.slot === null) return
+    if (facts.slot < range.endSlot) throw new InvalidChunkError('slot_out_of_range', `successor at slot ${facts.slot}`)
+    if (!equalBytes(facts.parentRoot, this.lastRoot)) {
+      throw new InvalidChunkError('broken_link', `block at slot ${facts.slot} does not follow slot ${this.lastSlot}`)
+    }
+  }
 
   check(chunk: ResponseChunk): CheckedItem {
     const { def, range, roots, columns } = this.req
@@ -75,9 +113,32 @@ export class ChunkValidator {
     if (columns && facts.index !== null && !columns.has(facts.index)) {
       throw new InvalidChunkError('column_not_requested', `column ${facts.index}`)
     }
-    let blockRoot: Uint8Array | null = null
+    const fault = itemFormat(() => facts.sidecarFault())
+    if (fault !== null) throw new InvalidChunkError('invalid_sidecar', `${fault} at slot ${slot}`)
+    let blockRoot: Uint8Array | null = isBlock ? itemFormat(() => facts.blockRoot()) : null
+    const known = this.modules.knownRoot?.(slot)
+    if (range && !isBlock) {
+      // Sidecars of one block share its header: hashed once per slot, when there is a root to match.
+      const header = facts.header!
+      const sameBlock = slot === this.lastSlotOfHeader && this.lastHeader !== null
+      if (sameBlock && !equalBytes(header, this.lastHeader!)) {
+        throw new InvalidChunkError('header_mismatch', `sidecars of slot ${slot} name two blocks`)
+      }
+      if (!sameBlock && known) blockRoot = itemFormat(() => facts.blockRoot())
+      this.lastHeader = header
+      this.lastSlotOfHeader = slot
+    }
+    if (known && blockRoot && !equalBytes(known, blockRoot)) {
+      throw new InvalidChunkError('known_root_mismatch', `slot ${slot}`)
+    }
+    if (range && isBlock) {
+      if (this.lastRoot !== null && !equalBytes(facts.parentRoot, this.lastRoot)) {
+        throw new InvalidChunkError('broken_link', `block at slot ${slot} does not follow the block before it`)
+      }
+      this.lastRoot = blockRoot
+    }
     if (roots) {
-      blockRoot = itemFormat(() => facts.blockRoot())
+      blockRoot ??= itemFormat(() => facts.blockRoot())
       const asked = roots.get(Buffer.from(blockRoot).toString('hex'))
       if (asked === undefined) throw new InvalidChunkError('root_not_requested', `slot ${slot}`)
       if (asked !== null && facts.index !== null && !asked.has(facts.index)) {

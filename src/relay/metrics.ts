@@ -69,6 +69,11 @@ export function createRelayMetrics(
       labelNames: ['protocol'],
       registers: [registry],
     }),
+    unprovenRanges: new Counter({
+      name: 'contower_relay_unproven_ranges_total',
+      help: 'BlocksByRange answers whose last block no later block could prove (forwarded, not cached)',
+      registers: [registry],
+    }),
     upstreamChoice: new Counter({
       name: 'contower_relay_upstream_choice_total',
       help: 'Upstream calls started, by protocol and the chosen peer client',

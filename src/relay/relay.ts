@@ -1,7 +1,6 @@
 import type { PeerId } from '@libp2p/interface'
-import type { ForkName } from '@lodestar/params'
 import type { ForkSchedule } from '../chain/index.js'
-import { type ChainView, equalBytes } from '../chain/chainView.js'
+import type { ChainView } from '../chain/chainView.js'
 import type { InboundRateLimiter } from '../limits/index.js'
 import type { Logger } from '../logger.js'
 import { penaltyForRequestError } from '../peers/penalties.js'
@@ -14,7 +13,8 @@ import type { InboundRequest, RequestHandler } from '../reqresp/server.js'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ByteReader, RespCode, type ResponseChunk, readResponseChunk, type WireBytes } from '../wire/index.js'
 import { type CheckedItem, ChunkValidator, InvalidChunkError } from './chunkValidator.js'
-import { itemBytesRead, itemFacts } from './items.js'
+import { itemBytesRead, PARENT_ROOT_PREFIX_BYTES } from './items.js'
+import { KnownRoots } from './knownRoots.js'
 import type { RelayMetrics } from './metrics.js'
 import { type RelayRequest, toRelayRequest } from './relayRequest.js'
 import type { CachedResponse, ResponseCache } from './responseCache.js'
@@ -26,6 +26,11 @@ export const RELAY_DEFAULTS = {
   maxAttempts: 3,
   /** Lodestar requesters wait 5 s for a first byte: answer with data or an error well before. */
   firstChunkDeadlineMs: 4_000,
+  /**
+   * Slots after a BlocksByRange range asked of the same upstream for the block that proves the range's last block
+   * (its parent_root): a few, since slots may be empty, and few enough to cost the upstream's quota little.
+   */
+  successorSlots: 8,
 }
 
 /**
@@ -89,8 +94,8 @@ class RelayFailure extends ResponseError {
 export class Relay {
   /** Requests on their way upstream, by cache key: resolved when the answer is complete (and cached) or failed. */
   private readonly inFlight = new Map<string, Promise<void>>()
-  /** Cached block chunks already checked to hash to the root they are filed under. */
-  private readonly verified = new WeakSet<WireBytes>()
+  /** Roots of finalized slots computed from verified responses: later responses must agree. */
+  private readonly knownRoots = new KnownRoots()
 
   constructor(
     private readonly modules: RelayModules,
@@ -116,7 +121,7 @@ export class Relay {
         throw e
       }
       await this.admit(inbound.peerId, req, inbound.signal)
-      let cached = this.modules.cache.get(req.key) ?? (await this.cachedBlocks(req))
+      let cached = this.modules.cache.get(req.key) ?? this.cachedBlocks(req)
       const pending = cached ? undefined : this.inFlight.get(req.key)
       if (pending) {
         // The same request is already on its way upstream: wait for its answer to land in the cache.
@@ -235,12 +240,19 @@ export class Relay {
     const { metrics, client } = this.modules
     const label = `${req.def.name}/${req.def.version}`
     const peer = upstream.peer.peerId.toString()
-    const validator = new ChunkValidator({ forkSchedule: this.modules.forkSchedule }, req)
+    const validator = new ChunkValidator(
+      { forkSchedule: this.modules.forkSchedule, knownRoot: (slot) => this.knownRoots.get(slot) },
+      req,
+    )
     const collected: ResponseChunk[] = []
     const items: CheckedItem[] = []
     let collectedBytes = 0
     let cacheable = true
     let forwarded = 0
+    let received = 0
+    // BlocksByRange: a block is held back until the next one names it as its parent, so a broken link never leaves.
+    const holdBack = req.def.name === 'beacon_blocks_by_range'
+    let held: { chunk: ResponseChunk; checked: CheckedItem } | null = null
     const startedMs = Date.now()
     // Before the first chunk the request's deadline applies; after it, the client's per-chunk timeouts.
     const call = new AbortController()
@@ -248,6 +260,22 @@ export class Relay {
     const onGone = () => call.abort(signal.reason)
     deadline.addEventListener('abort', onDeadline, { once: true })
     signal.addEventListener('abort', onGone, { once: true })
+    const send = (chunk: ResponseChunk, checked: CheckedItem): WireBytes => {
+      forwarded++
+      metrics?.chunks.inc({ protocol: label, source: 'upstream' })
+      metrics?.bytes.inc({ protocol: label, source: 'upstream' }, chunk.raw.byteLength)
+      collectedBytes += chunk.raw.byteLength
+      if (cacheable && collectedBytes > this.modules.cache.maxEntryBytes) {
+        // Too big to cache: stop holding it (a column response can reach hundreds of MB).
+        cacheable = false
+        collected.length = items.length = 0
+      }
+      if (cacheable) {
+        collected.push(chunk)
+        items.push(checked)
+      }
+      return chunk.raw
+    }
     try {
       for await (const chunk of client.request(upstream.peer.peerId, req.def, req.ssz, {
         maxChunks: req.maxChunks,
@@ -261,23 +289,25 @@ export class Relay {
           call.abort(e) // the upstream stream is reset, not drained
           throw e
         }
-        if (forwarded === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
-        forwarded++
-        metrics?.chunks.inc({ protocol: label, source: 'upstream' })
-        metrics?.bytes.inc({ protocol: label, source: 'upstream' }, chunk.raw.byteLength)
-        yield chunk.raw
-        collectedBytes += chunk.raw.byteLength
-        if (cacheable && collectedBytes > this.modules.cache.maxEntryBytes) {
-          // Too big to cache: stop holding it (a column response can reach hundreds of MB).
-          cacheable = false
-          collected.length = items.length = 0
+        if (received++ === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
+        if (!holdBack) {
+          yield send(chunk, checked)
+          continue
         }
-        if (cacheable) {
-          collected.push(chunk)
-          items.push(checked)
-        }
+        const ready = held
+        held = { chunk, checked }
+        if (ready) yield send(ready.chunk, ready.checked)
       }
-      if (forwarded === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
+      if (received === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
+      if (held) {
+        // Unproven only when no later block could be had: forwarded, but the response is not cached.
+        if (!(await this.checkSuccessor(req, upstream, validator, call.signal))) {
+          metrics?.unprovenRanges.inc()
+          cacheable = false
+        }
+        yield send(held.chunk, held.checked)
+        held = null
+      }
       const ms = Date.now() - startedMs
       metrics?.upstreamSeconds.observe({ protocol: label }, ms / 1000)
       this.modules.logger.debug({ upstream: peer, protocol: label, chunks: forwarded, ms }, 'upstream answered')
@@ -301,6 +331,33 @@ export class Relay {
       signal.removeEventListener('abort', onGone)
       upstream.release()
     }
+  }
+
+  /**
+   * Proves a BlocksByRange response's last block by the first block after the range, asked of the same upstream
+   * and not forwarded: its parent_root must be the last block's root (else the validator throws broken_link).
+   * False when nothing after the range can be had: the range reaches the head, or the next slots are empty.
+   */
+  private async checkSuccessor(
+    req: RelayRequest,
+    upstream: Upstream,
+    validator: ChunkValidator,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const { endSlot } = req.range!
+    const head = Math.max(upstream.peer.status?.headSlot ?? 0, this.modules.chainView.status().headSlot)
+    if (endSlot > head) return false
+    const count = Math.min(this.opts.successorSlots, head - endSlot + 1)
+    const ssz = req.def.request!.serialize({ startSlot: endSlot, count, step: 1 })
+    for await (const chunk of this.modules.client.request(upstream.peer.peerId, req.def, ssz, {
+      maxChunks: count,
+      signal,
+      sszPrefixBytes: PARENT_ROOT_PREFIX_BYTES,
+    })) {
+      validator.checkSuccessor(chunk)
+      return true // leaving the loop closes the stream: one block is all it takes
+    }
+    return false
   }
 
   /**
@@ -329,9 +386,8 @@ export class Relay {
   }
 
   /**
-   * Caches a complete, validated response. Blocks are also indexed by root without hashing them: in a range
-   * response each block's root is the next one's parent_root (the last block, with no successor, is left out).
-   * Those roots are only claimed by the upstream, so a by-root answer from the index is verified when served.
+   * Caches a complete response that passed every check. Blocks are also indexed by the roots computed from their
+   * bytes, and the roots of finalized blocks are kept by slot for checking later responses.
    */
   private remember(req: RelayRequest, chunks: ResponseChunk[], items: CheckedItem[], share: boolean): void {
     const { cache, chainView, forkSchedule, shared } = this.modules
@@ -346,12 +402,11 @@ export class Relay {
     if (share && shared && (chunks.length > 0 || finalized))
       shared.put(req.key, chainView.currentDigest(), raw, finalized)
     const blocks: Array<{ root: Uint8Array; chunk: WireBytes }> = []
-    if (req.def.name === 'beacon_blocks_by_root') {
-      for (let i = 0; i < chunks.length; i++) blocks.push({ root: items[i].blockRoot!, chunk: chunks[i].raw })
-    } else if (req.def.name === 'beacon_blocks_by_range') {
-      for (let i = 0; i + 1 < chunks.length; i++) {
-        blocks.push({ root: Uint8Array.from(items[i + 1].parentRoot!), chunk: chunks[i].raw })
-      }
+    for (let i = 0; i < chunks.length; i++) {
+      const { blockRoot, slot } = items[i]
+      if (!blockRoot) continue
+      blocks.push({ root: blockRoot, chunk: chunks[i].raw })
+      if (slot !== null && slot <= finalizedSlot) this.knownRoots.note(slot, blockRoot)
     }
     if (blocks.length > 0) cache.setBlocks(blocks, { finalized })
   }
@@ -369,7 +424,10 @@ export class Relay {
       shared.noteInvalid('too_many_chunks')
       return undefined
     }
-    const validator = new ChunkValidator({ forkSchedule: this.modules.forkSchedule }, req)
+    const validator = new ChunkValidator(
+      { forkSchedule: this.modules.forkSchedule, knownRoot: (slot) => this.knownRoots.get(slot) },
+      req,
+    )
     const boundsFor = this.modules.responseTypes.boundsFor(req.def)
     const chunks: ResponseChunk[] = []
     const items: CheckedItem[] = []
@@ -397,42 +455,11 @@ export class Relay {
     return { chunks: replay, bytes: replay.reduce((n, c) => n + c.byteLength, 0) }
   }
 
-  /**
-   * BlocksByRoot answered from blocks the cache holds by root, each checked (once) to hash to the root it is
-   * filed under; a block that does not is dropped and the request goes upstream.
-   */
-  private async cachedBlocks(req: RelayRequest): Promise<CachedResponse | undefined> {
+  /** BlocksByRoot answered from blocks the cache holds by root (filed only under roots computed from their bytes). */
+  private cachedBlocks(req: RelayRequest): CachedResponse | undefined {
     const roots = req.blockRoots
     if (!roots || roots.length === 0) return undefined
-    const cached = this.modules.cache.getBlocksByRoot(roots)
-    if (!cached) return undefined
-    for (let i = 0; i < roots.length; i++) {
-      const chunk = cached.chunks[i]
-      if (this.verified.has(chunk)) continue
-      if (!(await this.hashesTo(req, chunk, roots[i]))) {
-        this.modules.cache.deleteBlock(roots[i])
-        return undefined
-      }
-      this.verified.add(chunk)
-    }
-    return cached
-  }
-
-  private async hashesTo(req: RelayRequest, raw: WireBytes, root: Uint8Array): Promise<boolean> {
-    try {
-      const reader = new ByteReader(
-        (async function* () {
-          yield raw
-        })(),
-      )
-      const boundsFor = this.modules.responseTypes.boundsFor(req.def)
-      const chunk = await readResponseChunk(reader, { contextBytes: true, boundsFor })
-      const boundary = this.modules.forkSchedule.forkForDigest(chunk!.contextBytes!)!
-      const facts = itemFacts(req.def.name, boundary.fork.name as ForkName, chunk!.ssz!)!
-      return equalBytes(facts.blockRoot(), root)
-    } catch {
-      return false
-    }
+    return this.modules.cache.getBlocksByRoot(roots)
   }
 }
 

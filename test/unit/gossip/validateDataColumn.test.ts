@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { ssz } from '@lodestar/types'
 import { describe, expect, it } from 'vitest'
 import { SyntheticChain } from '../../../src/devnet/syntheticChain.js'
-import { isValidMerkleBranch } from '../../../src/gossip/validateDataColumn.js'
+import { isValidMerkleBranch } from '../../../src/chain/inclusionProof.js'
 import { Harness, msAt } from './fixtures.js'
 
 type Sidecar = ReturnType<typeof ssz.fulu.DataColumnSidecar.deserialize>

@@ -56,7 +56,8 @@ describe('ChunkValidator: beacon_blocks_by_range', () => {
     const v = validator(relayRequest('beacon_blocks_by_range', { startSlot: 2, count: 10, step: 1 }))
     for (const slot of [2, 3, 4, 6, 7, 8, 9, 11]) {
       const checked = v.check(await devBlock(slot))
-      expect(checked).toMatchObject({ slot, blockRoot: null })
+      expect(checked.slot).toBe(slot)
+      expect(hex(checked.blockRoot!)).toBe(hex(chain.blockAt(slot)!.root))
       expect(hex(checked.parentRoot!)).toBe(hex(chain.blockAt(slot)!.parentRoot))
     }
   })
@@ -124,8 +125,12 @@ describe('ChunkValidator: context bytes', () => {
       relayRequest('beacon_blocks_by_range', { startSlot: BPO1_SLOT - 2, count: 4, step: 1 }),
       mainSchedule,
     )
+    let parent: Uint8Array | undefined
     for (const slot of [BPO1_SLOT - 2, BPO1_SLOT - 1, BPO1_SLOT, BPO1_SLOT + 1]) {
-      expect(v.check(await mainBlock(ForkName.fulu, slot)).slot).toBe(slot)
+      const block = signedBlock(ForkName.fulu, slot, parent)
+      parent = block.messageRoot
+      const chunk = await chunkOf('beacon_blocks_by_range', block.bytes, digestAtSlot(slot), mainSchedule)
+      expect(v.check(chunk).slot).toBe(slot)
     }
     expect(hex(digestAtSlot(BPO1_SLOT - 1))).not.toBe(hex(digestAtSlot(BPO1_SLOT)))
   })
@@ -343,5 +348,76 @@ describe('ChunkValidator: chunks it cannot place', () => {
     expect(chunk.contextBytes).toBeUndefined()
     const v = validator(relayRequest('status', ssz.fulu.Status.defaultValue()))
     expect(v.check(chunk)).toEqual({ slot: null, blockRoot: null, parentRoot: null })
+  })
+})
+
+describe('ChunkValidator: links, proofs and known roots', () => {
+  const columnChunk = (value: ReturnType<typeof ssz.fulu.DataColumnSidecar.deserialize>) =>
+    chunkOf('data_column_sidecars_by_range', ssz.fulu.DataColumnSidecar.serialize(value), DEV_DIGEST, devSchedule)
+
+  it('rejects a range block that does not name the block before it (gaps are fine), and a changed block', async () => {
+    const req = relayRequest('beacon_blocks_by_range', { startSlot: 2, count: 10, step: 1 })
+    const [at4, at6, at8] = await Promise.all([devBlock(4), devBlock(6), devBlock(8)])
+    const v = validator(req)
+    v.check(at4)
+    v.check(at6) // slot 5 is empty: slot 6 names slot 4's block
+    expectInvalid(() => v.check(at8), 'broken_link') // slot 7 is missing
+    // A changed field in block 7 (valid SSZ) changes its root: block 8 no longer names it.
+    const changed = ssz.fulu.SignedBeaconBlock.deserialize(chain.blockAt(7)!.ssz)
+    changed.message.stateRoot = new Uint8Array(32).fill(0xee)
+    const bytes = ssz.fulu.SignedBeaconBlock.serialize(changed)
+    const w = validator(req)
+    w.check(await chunkOf('beacon_blocks_by_range', bytes, DEV_DIGEST, devSchedule))
+    expectInvalid(() => w.check(at8), 'broken_link')
+  })
+
+  it('checks the block after the range against the last block of it', async () => {
+    const req = relayRequest('beacon_blocks_by_range', { startSlot: 2, count: 2, step: 1 })
+    const [at2, at3, at4] = await Promise.all([devBlock(2), devBlock(3), devBlock(4)])
+    const v = validator(req)
+    v.check(at2)
+    v.check(at3)
+    expect(() => v.checkSuccessor(at4)).not.toThrow()
+    const w = validator(req)
+    w.check(at2)
+    expectInvalid(() => w.checkSuccessor(at4), 'broken_link')
+    const x = validator(req)
+    x.check(at2)
+    expectInvalid(() => x.checkSuccessor(at3), 'slot_out_of_range')
+  })
+
+  it('rejects a sidecar whose inclusion proof or lists are wrong, and sidecars of one slot with two headers', async () => {
+    const req = relayRequest('data_column_sidecars_by_range', { startSlot: 6, count: 4, columns: [1, 2] })
+    const sidecar = ssz.fulu.DataColumnSidecar.deserialize(chain.dataColumnSidecar(7, 1)!)
+    const [badProof, short, sound, other] = await Promise.all([
+      columnChunk({
+        ...sidecar,
+        kzgCommitmentsInclusionProof: [new Uint8Array(32), ...sidecar.kzgCommitmentsInclusionProof.slice(1)],
+      }),
+      columnChunk({ ...sidecar, kzgProofs: [] }),
+      devColumn(7, 1),
+      // A sound sidecar (real proof) of another block at the same slot.
+      chunkOf('data_column_sidecars_by_range', columnSidecar(7, 2).bytes, DEV_DIGEST, devSchedule),
+    ])
+    expectInvalid(() => validator(req).check(badProof), 'invalid_sidecar')
+    expectInvalid(() => validator(req).check(short), 'invalid_sidecar')
+    expect(validator(req).check(other).slot).toBe(7)
+    const v = validator(req)
+    v.check(sound)
+    expectInvalid(() => v.check(other), 'header_mismatch')
+  })
+
+  it('rejects a block or sidecar whose root differs from one known for its slot', async () => {
+    const known = new Map([[7, chain.blockAt(7)!.root]])
+    const wrong = new Map([[7, new Uint8Array(32).fill(9)]])
+    const knowing = (roots: Map<number, Uint8Array>, req: RelayRequest) =>
+      new ChunkValidator({ forkSchedule: devSchedule, knownRoot: (slot) => roots.get(slot) }, req)
+    const [block, column] = await Promise.all([devBlock(7), devColumn(7, 1)])
+    const blocks = relayRequest('beacon_blocks_by_range', { startSlot: 7, count: 1, step: 1 })
+    expect(knowing(known, blocks).check(block).slot).toBe(7)
+    expectInvalid(() => knowing(wrong, blocks).check(block), 'known_root_mismatch')
+    const columns = relayRequest('data_column_sidecars_by_range', { startSlot: 7, count: 1, columns: [1] })
+    expect(knowing(known, columns).check(column).slot).toBe(7)
+    expectInvalid(() => knowing(wrong, columns).check(column), 'known_root_mismatch')
   })
 })

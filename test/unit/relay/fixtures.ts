@@ -1,3 +1,4 @@
+import { type Node, Tree } from '@chainsafe/persistent-merkle-tree'
 import type { ForkName } from '@lodestar/params'
 import { ssz, sszTypesFor } from '@lodestar/types'
 import type { ForkSchedule } from '../../../src/chain/forkSchedule.js'
@@ -74,12 +75,12 @@ export async function chunkOf(
 export const filled = (n: number, fill: number) => new Uint8Array(n).fill(fill)
 
 /** A SignedBeaconBlock of `fork` with every fixed field before the body set to something non-zero. */
-export function signedBlock(fork: ForkName, slot: number) {
+export function signedBlock(fork: ForkName, slot: number, parentRoot: Uint8Array = filled(32, 0x11)) {
   const types = sszTypesFor(fork)
   const value = types.SignedBeaconBlock.defaultValue()
   value.message.slot = slot
   value.message.proposerIndex = 4242
-  value.message.parentRoot = filled(32, 0x11)
+  value.message.parentRoot = parentRoot
   value.message.stateRoot = filled(32, 0x22)
   value.message.body.graffiti = filled(32, 0x33)
   value.signature = filled(96, 0x44)
@@ -91,16 +92,37 @@ export function signedBlock(fork: ForkName, slot: number) {
 }
 
 /** A SignedBeaconBlockHeader; a different proposer gives a different block root. */
-export const header = (slot: number, proposerIndex = 77) => ({
+export const header = (slot: number, proposerIndex = 77, bodyRoot: Uint8Array = filled(32, 0xa3)) => ({
   message: {
     slot,
     proposerIndex,
     parentRoot: filled(32, 0xa1),
     stateRoot: filled(32, 0xa2),
-    bodyRoot: filled(32, 0xa3),
+    bodyRoot,
   },
   signature: filled(96, 0xa4),
 })
+
+/**
+ * A block body holding `commitments`, its root and the Merkle proof (leaf level first) of the generalized index
+ * `path` leads to: the inclusion proof a sound sidecar carries.
+ */
+function bodyProof<V extends { blobKzgCommitments: Uint8Array[] }>(
+  type: {
+    defaultValue(): V
+    hashTreeRoot(value: V): Uint8Array
+    value_toTree(value: V): Node
+    getPathInfo(path: Array<string | number>): { gindex: bigint }
+  },
+  commitments: Uint8Array[],
+  path: Array<string | number>,
+) {
+  const body = type.defaultValue()
+  body.blobKzgCommitments = commitments
+  const root = type.hashTreeRoot(body)
+  const proof = new Tree(type.value_toTree(body)).getSingleProof(type.getPathInfo(path).gindex)
+  return { bodyRoot: root, proof }
+}
 
 export function columnSidecar(slot: number, index: number, proposerIndex = 77) {
   const value = ssz.fulu.DataColumnSidecar.defaultValue()
@@ -108,10 +130,14 @@ export function columnSidecar(slot: number, index: number, proposerIndex = 77) {
   value.column = [filled(2048, 0x01), filled(2048, 0x02)]
   value.kzgCommitments = [filled(48, 0x03), filled(48, 0x04)]
   value.kzgProofs = [filled(48, 0x05), filled(48, 0x06)]
-  value.signedBlockHeader = header(slot, proposerIndex)
+  const { bodyRoot, proof } = bodyProof(ssz.fulu.BeaconBlockBody, value.kzgCommitments, ['blobKzgCommitments'])
+  value.signedBlockHeader = header(slot, proposerIndex, bodyRoot)
+  value.kzgCommitmentsInclusionProof = proof
   const root = ssz.phase0.BeaconBlockHeader.hashTreeRoot(value.signedBlockHeader.message)
   return { value, bytes: ssz.fulu.DataColumnSidecar.serialize(value), root }
 }
+
+const BLOBS_PER_BLOCK = 6
 
 export function blobSidecar(slot: number, index: number, proposerIndex = 77) {
   const value = ssz.deneb.BlobSidecar.defaultValue()
@@ -119,7 +145,11 @@ export function blobSidecar(slot: number, index: number, proposerIndex = 77) {
   value.blob = filled(131_072, 0x07)
   value.kzgCommitment = filled(48, 0x08)
   value.kzgProof = filled(48, 0x09)
-  value.signedBlockHeader = header(slot, proposerIndex)
+  // The block's commitments, the same for every index, so blobs of one block share its header.
+  const commitments = Array.from({ length: BLOBS_PER_BLOCK }, () => value.kzgCommitment)
+  const { bodyRoot, proof } = bodyProof(ssz.deneb.BeaconBlockBody, commitments, ['blobKzgCommitments', index])
+  value.signedBlockHeader = header(slot, proposerIndex, bodyRoot)
+  value.kzgCommitmentInclusionProof = proof
   const root = ssz.phase0.BeaconBlockHeader.hashTreeRoot(value.signedBlockHeader.message)
   return { value, bytes: ssz.deneb.BlobSidecar.serialize(value), root }
 }

@@ -1,0 +1,254 @@
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { ssz } from '@lodestar/types'
+import { describe, expect, it } from 'vitest'
+import type { Misbehaviour } from '../../src/devnet/misbehaviour.js'
+import type { SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
+import { SyntheticChain } from '../../src/devnet/syntheticChain.js'
+import type { ContowerNode, NodeOverrides } from '../../src/node.js'
+import { RequestErrorCode } from '../../src/reqresp/errors.js'
+import { getProtocol, protocolId, type ProtocolDef } from '../../src/reqresp/protocols.js'
+import { toRelayRequest } from '../../src/relay/relayRequest.js'
+import { ByteReader, encodeResponseChunk, readRequest, RespCode, type ResponseChunk } from '../../src/wire/index.js'
+import { serveBeaconProtocols } from '../helpers/beaconPeer.js'
+import {
+  clientFor,
+  metricValue,
+  outcomeOf,
+  rangeRequest,
+  startPeer,
+  startRelay,
+  stopAfterEach,
+  testChain,
+  waitHandshaken,
+} from '../helpers/devnet.js'
+import { createTestPeer } from '../helpers/peers.js'
+
+// Upstreams that lie with valid SSZ (a changed field, a wrong parent_root, a broken inclusion proof): Contower
+// checks roots, links and proofs, so no wrong block or sidecar reaches the requester or the cache, the liar is
+// charged, and the requester is served once an honest answer can be had.
+
+const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
+const COLUMNS_BY_RANGE = getProtocol('data_column_sidecars_by_range', 1)
+const COLUMNS_BY_ROOT = getProtocol('data_column_sidecars_by_root', 1)
+const FAST: NodeOverrides = { relay: { upstreamTtfbMs: 300, firstChunkDeadlineMs: 2_000 } }
+
+const track = stopAfterEach()
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+const payloads = (chunks: ResponseChunk[]) => chunks.map((c) => hex(c.ssz!))
+const cacheKey = (def: ProtocolDef, requestSsz: Uint8Array) =>
+  toRelayRequest(def, def.request!.deserialize(requestSsz)).key
+const label = (def: ProtocolDef) => `${def.name}/${def.version}`
+
+/** The chain's own blocks for [startSlot, startSlot + count), as SSZ hex: what a correct answer holds. */
+const chainBlocks = (chain: SyntheticChain, startSlot: number, count: number) =>
+  chain.blocksInRange(startSlot, count, startSlot + count).map((b) => hex(b.ssz))
+
+interface Setup {
+  chain: SyntheticChain
+  node: ContowerNode
+  faulty: SimulatedPeer
+  healthy: SimulatedPeer
+  requester: SimulatedPeer
+}
+
+/** As in relay-faults: `faulty` is a static peer (tried first), `healthy` the one left to fail over to. */
+async function setup(blobsPerBlock = 0): Promise<Setup> {
+  const { network } = testChain(100)
+  const chain = new SyntheticChain({ network }, { payloadBytes: 2_000, blobsPerBlock })
+  const [faulty, healthy, requester] = await Promise.all([
+    track(startPeer(network, chain)),
+    track(startPeer(network, chain)),
+    track(startPeer(network, chain, { serveBlocks: false })),
+  ])
+  const node = await track(startRelay(network, [faulty], {}, FAST))
+  await node.libp2p.dial(healthy.multiaddr)
+  await waitHandshaken(node, [faulty, healthy])
+  await requester.libp2p.dial(node.listenAddresses[0])
+  await requester.libp2p.dial(healthy.multiaddr)
+  return { chain, node, faulty, healthy, requester }
+}
+
+describe('relay verification: lying upstreams before the first chunk', () => {
+  const cases: Array<{ fault: Misbehaviour; start: number; count: number }> = [
+    // The second block names a wrong parent: the first is held back and never leaves.
+    { fault: 'wrong_parent', start: 10, count: 8 },
+    // A single block with a changed state_root: only the block after the range (asked separately) shows it.
+    { fault: 'alter_block', start: 30, count: 1 },
+  ]
+
+  it.each(cases)('$fault: the healthy upstream answers, the liar is charged, only its answer is cached', async (c) => {
+    const { chain, node, faulty, healthy, requester } = await setup()
+    faulty.misbehaviour = c.fault
+    const request = rangeRequest(c.start, c.count)
+
+    const relayed = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, c.count)
+    expect(payloads(relayed)).toEqual(chainBlocks(chain, c.start, c.count))
+    expect(healthy.servedCount(BY_RANGE.name).requests).toBeGreaterThanOrEqual(1)
+    expect(
+      await metricValue(node, 'contower_relay_upstream_errors_total', {
+        protocol: label(BY_RANGE),
+        reason: 'broken_link',
+      }),
+    ).toBe(1)
+    expect(node.scores.score(faulty.peerId.toString())).toBeLessThan(0)
+    expect(node.scores.score(healthy.peerId.toString())).toBeGreaterThanOrEqual(0)
+    const cached = node.relayCache.get(cacheKey(BY_RANGE, request))!
+    expect(cached.chunks).toHaveLength(c.count)
+
+    // Healed: served again (from the cache), still the chain's blocks.
+    faulty.misbehaviour = 'none'
+    const again = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, c.count)
+    expect(payloads(again)).toEqual(chainBlocks(chain, c.start, c.count))
+  })
+
+  it.each([
+    {
+      def: COLUMNS_BY_RANGE,
+      request: () => COLUMNS_BY_RANGE.request!.serialize({ startSlot: 20, count: 4, columns: [3, 9] }),
+    },
+    {
+      def: COLUMNS_BY_ROOT,
+      request: (chain: SyntheticChain) =>
+        COLUMNS_BY_ROOT.request!.serialize([{ blockRoot: chain.blockAt(22)!.root, columns: [3, 9] }]),
+    },
+  ])(
+    'bad_proof ($def.name): no sidecar with a broken inclusion proof is forwarded or cached',
+    async ({ def, request }) => {
+      const { chain, node, faulty, healthy, requester } = await setup(1)
+      faulty.misbehaviour = 'bad_proof'
+      const ssz = request(chain)
+      const direct = await requester.fetch(healthy.peerId, def, ssz, 16)
+      expect(direct.length).toBeGreaterThan(0)
+
+      const relayed = await requester.fetch(node.libp2p.peerId, def, ssz, 16)
+      expect(payloads(relayed)).toEqual(payloads(direct))
+      expect(
+        await metricValue(node, 'contower_relay_upstream_errors_total', {
+          protocol: label(def),
+          reason: 'invalid_sidecar',
+        }),
+      ).toBe(1)
+      expect(node.scores.score(faulty.peerId.toString())).toBeLessThan(0)
+      const cached = node.relayCache.get(cacheKey(def, ssz))!
+      expect(cached.chunks).toHaveLength(direct.length)
+    },
+  )
+})
+
+describe('relay verification: a lie found after chunks have left', () => {
+  it('alter_block on the last block: the requester gets the verified blocks and ServerError, nothing is cached; healed, the full range', async () => {
+    const { chain, node, faulty, requester } = await setup()
+    faulty.misbehaviour = 'alter_block'
+    const request = rangeRequest(40, 8)
+
+    const out = await outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, request, 8)
+    // Seven blocks linked by their successors left; the altered eighth, proven wrong by the block after the range,
+    // did not.
+    expect(payloads(out.chunks)).toEqual(chainBlocks(chain, 40, 8).slice(0, out.chunks.length))
+    expect(out.chunks).toHaveLength(7)
+    expect(out.error?.code).toBe(RequestErrorCode.ERROR_RESPONSE)
+    expect(out.error?.detail.respCode).toBe(RespCode.ServerError)
+    expect(node.relayCache.get(cacheKey(BY_RANGE, request))).toBeUndefined()
+    expect(node.scores.score(faulty.peerId.toString())).toBeLessThan(0)
+
+    // Healed: the next request is served whole and cached; a repeat comes from the cache.
+    faulty.misbehaviour = 'none'
+    const again = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, 8)
+    expect(payloads(again)).toEqual(chainBlocks(chain, 40, 8))
+    const choices = await metricValue(node, 'contower_relay_upstream_choice_total', { protocol: label(BY_RANGE) })
+    const third = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, 8)
+    expect(payloads(third)).toEqual(chainBlocks(chain, 40, 8))
+    expect(await metricValue(node, 'contower_relay_upstream_choice_total', { protocol: label(BY_RANGE) })).toBe(choices)
+  })
+})
+
+/**
+ * A liar built without SimulatedPeer: a plain libp2p host answering the beacon handshake and BlocksByRange with
+ * hand-made responses, the chain's blocks with one block's graffiti changed (re-serialized, valid SSZ) while `lying`.
+ */
+async function startLiar(chain: SyntheticChain, node: ContowerNode, honest: SimulatedPeer) {
+  const host = (await createTestPeer({ muxers: 'mplex' })) as Libp2p
+  await host.start()
+  const state = { lying: true, requests: 0 }
+  const head = () => node.clock.currentSlot
+  await serveBeaconProtocols(host, () => {
+    const headBlock = chain.headAt(head())
+    const finalized = chain.checkpoint(Math.max(0, Math.floor(head() / chain.slotsPerEpoch) - 2))
+    return {
+      forkDigest: node.chainView.currentDigest(),
+      finalizedRoot: finalized.root,
+      finalizedEpoch: finalized.epoch,
+      headRoot: headBlock.root,
+      headSlot: headBlock.slot,
+      earliestAvailableSlot: 0,
+    }
+  })
+  await host.handle(protocolId(BY_RANGE.name, BY_RANGE.version), async (stream) => {
+    state.requests++
+    const req = BY_RANGE.request!.deserialize(await readRequest(new ByteReader(stream), BY_RANGE.request!)) as {
+      startSlot: number
+      count: number
+    }
+    const blocks = chain.blocksInRange(req.startSlot, req.count, head())
+    blocks.forEach((block, i) => {
+      let bytes = block.ssz
+      if (state.lying && i === 1) {
+        const signed = ssz.fulu.SignedBeaconBlock.deserialize(bytes)
+        signed.message.body.graffiti = new Uint8Array(32).fill(0xee)
+        bytes = ssz.fulu.SignedBeaconBlock.serialize(signed)
+      }
+      const digest = honest.forkSchedule.digestAtEpoch(Math.floor(block.slot / chain.slotsPerEpoch))
+      stream.send(encodeResponseChunk(RespCode.Success, bytes, digest))
+    })
+    await stream.close()
+  })
+  return { host, state, stop: () => host.stop() }
+}
+
+async function waitHandshakenWith(node: ContowerNode, peer: PeerId): Promise<void> {
+  await expect.poll(() => node.peerStore.get(peer)?.handshaken, { timeout: 10_000 }).toBe(true)
+}
+
+describe('relay verification: an independent lying host', () => {
+  it('a corrupt range first, a correct one later: the requester never sees the changed block, nor is it cached', async () => {
+    const { network } = testChain(100)
+    const chain = new SyntheticChain({ network }, { payloadBytes: 2_000 })
+    const [honest, requester] = await Promise.all([
+      track(startPeer(network, chain)),
+      track(startPeer(network, chain, { serveBlocks: false })),
+    ])
+    const node = await track(startRelay(network, [], {}, FAST))
+    const liar = await track(startLiar(chain, node, honest))
+    await node.libp2p.dial(liar.host.getMultiaddrs()[0])
+    await waitHandshakenWith(node, liar.host.peerId)
+    await requester.libp2p.dial(node.listenAddresses[0])
+    const request = rangeRequest(50, 6)
+    const truth = chainBlocks(chain, 50, 6)
+
+    // Only the liar upstream: block 0 links to block 1 and leaves; block 1 (changed) is not named by block 2.
+    const first = await outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, request, 6)
+    expect(liar.state.requests).toBeGreaterThanOrEqual(1)
+    expect(payloads(first.chunks)).toEqual(truth.slice(0, first.chunks.length))
+    expect(first.chunks.length).toBeLessThan(2)
+    expect(first.error).not.toBeNull()
+    expect(node.relayCache.get(cacheKey(BY_RANGE, request))).toBeUndefined()
+    expect(node.scores.score(liar.host.peerId.toString())).toBeLessThan(0)
+    expect(
+      await metricValue(node, 'contower_relay_upstream_errors_total', {
+        protocol: label(BY_RANGE),
+        reason: 'broken_link',
+      }),
+    ).toBe(1)
+
+    // An honest upstream joins and the liar heals: the whole range, then the same again from the cache.
+    liar.state.lying = false
+    await node.libp2p.dial(honest.multiaddr)
+    await waitHandshaken(node, [honest])
+    const second = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, 6)
+    expect(payloads(second)).toEqual(truth)
+    const choices = await metricValue(node, 'contower_relay_upstream_choice_total', { protocol: label(BY_RANGE) })
+    const third = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, 6)
+    expect(payloads(third)).toEqual(truth)
+    expect(await metricValue(node, 'contower_relay_upstream_choice_total', { protocol: label(BY_RANGE) })).toBe(choices)
+  })
+})

@@ -67,13 +67,11 @@ describe('beacon_block across every fork boundary', () => {
       it(`${fork}: a pre-merge (default) payload is accepted; a non-default one must carry the slot's time`, () => {
         h.nowMs = msAt(start + 1)
         const topic = topicOf(start)
-        expect(
-          isDefaultPayload(
-            fork,
-            sszTypesFor(fork).SignedBeaconBlock.deserialize(block(fork, start, 'default')).message.body
-              .executionPayload,
-          ),
-        ).toBe(true)
+        const payloadOf = (bytes: Uint8Array) =>
+          (sszTypesFor(fork).SignedBeaconBlock.deserialize(bytes).message.body as { executionPayload: unknown })
+            .executionPayload
+        expect(isDefaultPayload(fork, payloadOf(block(fork, start, 'default')))).toBe(true)
+        expect(isDefaultPayload(fork, payloadOf(block(fork, start, 'zero_hash_late')))).toBe(false)
         expect(h.validate(topic, block(fork, start, 'default'))).toEqual(ACCEPT)
         expect(h.validate(topic, block(fork, start + 1, 'default'))).toEqual(ACCEPT)
         expect(h.validate(topic, block(fork, start, 'timely'))).toEqual(ACCEPT)

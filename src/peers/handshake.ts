@@ -230,11 +230,12 @@ export class HandshakeService {
   }
 
   /**
-   * Our head has moved well past what the peer last told us and what we last told it, and the last Status we sent
-   * it is old enough for its quota.
+   * Our head has moved well past what the peer last told us and what we last told it, the last Status we sent it is
+   * old enough for its quota, and no fork boundary is a slot away (a Status across one looks like another network).
    */
   private shouldUpdateStatus(peer: PeerData, ourHeadSlot: number, now: number): boolean {
     if (!peer.status || ourHeadSlot - peer.status.headSlot <= this.opts.statusLeadSlots) return false
+    if (this.modules.chainView.nearDigestBoundary()) return false
     const told = this.told.get(peer.peerId.toString())
     if (!told) return true
     return ourHeadSlot - told.headSlot > this.opts.statusLeadSlots && now - told.atMs >= this.opts.statusResendMinGapMs

@@ -37,6 +37,21 @@ export class ChainView {
     if (!this.gossipHead || slot > this.gossipHead.headSlot) this.gossipHead = { headSlot: slot, headRoot: root }
   }
 
+  /**
+   * Within one slot of a fork-digest boundary, before or after it: a Status sent now may be read under the other
+   * digest (the receiver's clock, its queue) and taken for another network's (Lodestar answers Goodbye 2).
+   */
+  nearDigestBoundary(): boolean {
+    const { clock, forkSchedule } = this.modules
+    const nowMs = clock.nowMs()
+    const epoch = clock.currentEpoch
+    for (const b of [forkSchedule.boundaryAtEpoch(epoch), forkSchedule.nextBoundary(epoch)]) {
+      if (!b || b.epoch === 0) continue
+      if (Math.abs(clock.slotStartMs(clock.firstSlotOfEpoch(b.epoch)) - nowMs) < clock.slotDurationMs) return true
+    }
+    return false
+  }
+
   currentDigest(): Uint8Array {
     return this.modules.forkSchedule.digestAtEpoch(this.modules.clock.currentEpoch)
   }

@@ -87,6 +87,11 @@ export class Clock {
     return epoch * this.slotsPerEpoch
   }
 
+  /** Unix ms now, on this clock. */
+  nowMs(): number {
+    return this.now()
+  }
+
   /** Unix ms at which `slot` starts. */
   slotStartMs(slot: number): number {
     return this.genesisTimeMs + slot * this.slotDurationMs

@@ -1,5 +1,6 @@
 import { createCipheriv, createHash } from 'node:crypto'
-import { type fulu, ssz } from '@lodestar/types'
+import { ForkName, ForkSeq } from '@lodestar/params'
+import { type SignedBeaconBlock, sszTypesFor } from '@lodestar/types'
 
 /** phase0 `BLSSignature = Bytes96`. */
 export const SIGNATURE_BYTES = 96
@@ -40,6 +41,13 @@ export interface ParentLink {
 }
 
 export interface BlockInputs {
+  /** The fork of the block's epoch (default Fulu): its SignedBeaconBlock type and the body fields it has. */
+  readonly fork?: ForkName
+  /**
+   * Bellatrix on: false leaves the execution payload the default ExecutionPayload(), as every block before the merge
+   * carries it (default true).
+   */
+  readonly executionEnabled?: boolean
   readonly seed: string
   readonly slot: number
   readonly parent: ParentLink | null
@@ -50,7 +58,7 @@ export interface BlockInputs {
 }
 
 export interface BuiltBlock {
-  readonly value: fulu.SignedBeaconBlock
+  readonly value: SignedBeaconBlock
   /** hash_tree_root(BeaconBlock) */
   readonly root: Uint8Array
   readonly ssz: Uint8Array
@@ -79,16 +87,17 @@ export function executionBlockHash(seed: string, slot: number): Uint8Array {
 }
 
 /**
- * Build one Fulu SignedBeaconBlock. Everything but the parent link is a function of (seed, slot), so a block
- * evicted from a cache is rebuilt byte for byte from its slot and its parent's link.
+ * Build one SignedBeaconBlock of `inputs.fork` (Fulu by default). Everything but the parent link is a function of
+ * (seed, slot), so a block evicted from a cache is rebuilt byte for byte from its slot and its parent's link.
  */
 export function buildBlock(inputs: BlockInputs): BuiltBlock {
   const { seed, slot, parent } = inputs
+  const fork = inputs.fork ?? ForkName.fulu
+  const types = sszTypesFor(fork)
   const derive = (label: string, length: number) => seededBytes(seed, slot, label, length)
-  const signed = ssz.fulu.SignedBeaconBlock.defaultValue()
+  const signed = types.SignedBeaconBlock.defaultValue()
   const block = signed.message
-  const body = block.body
-  const payload = body.executionPayload
+  const body = block.body as BodyFields
   const blockNumber = parent ? parent.blockNumber + 1 : 0
 
   block.slot = slot
@@ -98,32 +107,61 @@ export function buildBlock(inputs: BlockInputs): BuiltBlock {
   body.randaoReveal = derive('randao_reveal', SIGNATURE_BYTES)
   body.graffiti = new Uint8Array(ROOT_BYTES)
   body.graffiti.set(new TextEncoder().encode(GRAFFITI))
-  body.syncAggregate.syncCommitteeSignature = G2_POINT_AT_INFINITY
+  if (body.syncAggregate) body.syncAggregate.syncCommitteeSignature = G2_POINT_AT_INFINITY
 
-  payload.parentHash = parent ? executionBlockHash(seed, parent.slot) : new Uint8Array(ROOT_BYTES)
-  payload.feeRecipient = derive('fee_recipient', ADDRESS_BYTES)
-  payload.stateRoot = derive('execution_state_root', ROOT_BYTES)
-  payload.receiptsRoot = derive('receipts_root', ROOT_BYTES)
-  payload.prevRandao = derive('prev_randao', ROOT_BYTES)
-  payload.blockNumber = blockNumber
-  payload.gasLimit = GAS_LIMIT
-  payload.timestamp = inputs.timestamp
-  payload.extraData = EXTRA_DATA
-  payload.baseFeePerGas = BASE_FEE_PER_GAS
-  payload.blockHash = executionBlockHash(seed, slot)
-  // The genesis block carries the execution genesis block: no transactions, no blobs.
-  if (parent) {
-    payload.transactions = splitTransactions(derive('transactions', inputs.payloadBytes))
-    payload.gasUsed = Math.min(GAS_LIMIT, 21_000 * payload.transactions.length + 16 * inputs.payloadBytes)
-    const commitments = derive('blob_kzg_commitments', inputs.blobCount * KZG_BYTES)
-    body.blobKzgCommitments = chunk(commitments, KZG_BYTES)
-    payload.blobGasUsed = GAS_PER_BLOB * BigInt(inputs.blobCount)
+  const payload = body.executionPayload
+  if (payload && (inputs.executionEnabled ?? true)) {
+    payload.parentHash = parent ? executionBlockHash(seed, parent.slot) : new Uint8Array(ROOT_BYTES)
+    payload.feeRecipient = derive('fee_recipient', ADDRESS_BYTES)
+    payload.stateRoot = derive('execution_state_root', ROOT_BYTES)
+    payload.receiptsRoot = derive('receipts_root', ROOT_BYTES)
+    payload.prevRandao = derive('prev_randao', ROOT_BYTES)
+    payload.blockNumber = blockNumber
+    payload.gasLimit = GAS_LIMIT
+    payload.timestamp = inputs.timestamp
+    payload.extraData = EXTRA_DATA
+    payload.baseFeePerGas = BASE_FEE_PER_GAS
+    payload.blockHash = executionBlockHash(seed, slot)
+    // The genesis block carries the execution genesis block: no transactions, no blobs.
+    if (parent) {
+      payload.transactions = splitTransactions(derive('transactions', inputs.payloadBytes))
+      payload.gasUsed = Math.min(GAS_LIMIT, 21_000 * payload.transactions.length + 16 * inputs.payloadBytes)
+      if (ForkSeq[fork] >= ForkSeq.deneb) {
+        const commitments = derive('blob_kzg_commitments', inputs.blobCount * KZG_BYTES)
+        body.blobKzgCommitments = chunk(commitments, KZG_BYTES)
+        payload.blobGasUsed = GAS_PER_BLOB * BigInt(inputs.blobCount)
+      }
+    }
   }
   // The genesis block is never signed (phase0 beacon-chain.md genesis): its signature stays zero.
   if (parent) signed.signature = DUMMY_SIGNATURE
 
-  const root = ssz.fulu.BeaconBlock.hashTreeRoot(block)
-  return { value: signed, root, ssz: ssz.fulu.SignedBeaconBlock.serialize(signed), blockNumber }
+  const root = types.BeaconBlock.hashTreeRoot(block as never)
+  return { value: signed, root, ssz: types.SignedBeaconBlock.serialize(signed as never), blockNumber }
+}
+
+/** The body fields buildBlock sets; those after phase0 exist from their fork on. */
+interface BodyFields {
+  randaoReveal: Uint8Array
+  graffiti: Uint8Array
+  syncAggregate?: { syncCommitteeSignature: Uint8Array }
+  executionPayload?: {
+    parentHash: Uint8Array
+    feeRecipient: Uint8Array
+    stateRoot: Uint8Array
+    receiptsRoot: Uint8Array
+    prevRandao: Uint8Array
+    blockNumber: number
+    gasLimit: number
+    gasUsed: number
+    timestamp: number
+    extraData: Uint8Array
+    baseFeePerGas: bigint
+    blockHash: Uint8Array
+    transactions: Uint8Array[]
+    blobGasUsed?: bigint
+  }
+  blobKzgCommitments?: Uint8Array[]
 }
 
 /** Cut the bytes into transactions of MIN_TX_BYTES..MAX_TX_BYTES, sizes read from the bytes themselves. */

@@ -33,10 +33,19 @@ export const DEVNET_FORKS = [
 /** electra beacon-chain.md value; with an empty BLOB_SCHEDULE, Fulu digests use (ELECTRA_FORK_EPOCH = 0, 9). */
 const MAX_BLOBS_PER_BLOCK_ELECTRA = 9
 
-export interface DevnetNetworkOpts {
+/** What a devnet chain config may change: slot length, preset, and the epoch of each fork after phase0. */
+export interface DevnetChainOpts {
+  slotSeconds?: number
+  /** A slot length that need not be whole seconds (SLOT_DURATION_MS only); wins over slotSeconds. */
+  slotDurationMs?: number
+  presetBase?: 'mainnet' | 'minimal'
+  /** Fork epochs by config name (ALTAIR … FULU); forks not named are active from genesis. */
+  forkEpochs?: Partial<Record<(typeof DEVNET_FORKS)[number]['name'], number>>
+}
+
+export interface DevnetNetworkOpts extends DevnetChainOpts {
   /** Unix seconds of slot 0. */
   genesisTime: number
-  slotSeconds?: number
 }
 
 export const DEVNET_NETWORK_DEFAULTS = {
@@ -48,26 +57,33 @@ export const DEVNET_NETWORK_DEFAULTS = {
  * consensus-specs style config.yaml of the devnet, the text `devnetNetwork` parses; write it to a file to start
  * Contower (or any client) with `--network custom --chain-config`.
  */
-export function devnetChainConfigYaml(opts: { slotSeconds?: number } = {}): string {
+export function devnetChainConfigYaml(opts: DevnetChainOpts = {}): string {
   const slotSeconds = opts.slotSeconds ?? DEVNET_NETWORK_DEFAULTS.slotSeconds
   if (!Number.isSafeInteger(slotSeconds) || slotSeconds <= 0) {
     throw new RangeError(`slotSeconds must be a positive integer: ${slotSeconds}`)
   }
+  const slotMs = opts.slotDurationMs ?? slotSeconds * 1000
+  if (!Number.isSafeInteger(slotMs) || slotMs <= 0) {
+    throw new RangeError(`slotDurationMs must be a positive integer: ${slotMs}`)
+  }
   const lines = [
-    `# ${DEVNET_CONFIG_NAME}: Contower's local devnet, every fork through Fulu active from genesis.`,
-    'PRESET_BASE: "mainnet"',
+    `# ${DEVNET_CONFIG_NAME}: Contower's local devnet, every fork through Fulu active from genesis unless moved.`,
+    `PRESET_BASE: "${opts.presetBase ?? 'mainnet'}"`,
     `CONFIG_NAME: "${DEVNET_CONFIG_NAME}"`,
     '',
   ]
   for (const fork of DEVNET_FORKS) {
     lines.push(`${fork.name}_FORK_VERSION: ${fork.version}`)
     // The genesis fork's epoch is 0 by definition; the spec has no GENESIS_FORK_EPOCH key.
-    if (fork.name !== 'GENESIS') lines.push(`${fork.name}_FORK_EPOCH: ${fork.scheduled ? 0 : FAR_FUTURE_EPOCH_U64}`)
+    if (fork.name === 'GENESIS') continue
+    const epoch = fork.scheduled ? (opts.forkEpochs?.[fork.name] ?? 0) : FAR_FUTURE_EPOCH_U64
+    lines.push(`${fork.name}_FORK_EPOCH: ${epoch}`)
   }
   lines.push(
     '',
-    `SECONDS_PER_SLOT: ${slotSeconds}`,
-    `SLOT_DURATION_MS: ${slotSeconds * 1000}`,
+    // SECONDS_PER_SLOT only when the slot is whole seconds: both keys must agree.
+    ...(slotMs % 1000 === 0 ? [`SECONDS_PER_SLOT: ${slotMs / 1000}`] : []),
+    `SLOT_DURATION_MS: ${slotMs}`,
     'MAXIMUM_GOSSIP_CLOCK_DISPARITY: 500',
     `MAX_BLOBS_PER_BLOCK_ELECTRA: ${MAX_BLOBS_PER_BLOCK_ELECTRA}`,
     'BLOB_SCHEDULE: []',
@@ -81,7 +97,7 @@ export function devnetNetwork(opts: DevnetNetworkOpts): Network {
   if (!Number.isSafeInteger(opts.genesisTime) || opts.genesisTime < 0) {
     throw new RangeError(`genesisTime must be a non-negative integer (unix seconds): ${opts.genesisTime}`)
   }
-  const config = parseChainConfig(devnetChainConfigYaml({ slotSeconds: opts.slotSeconds }), DEVNET_CONFIG_NAME)
+  const config = parseChainConfig(devnetChainConfigYaml(opts), DEVNET_CONFIG_NAME)
   return {
     name: DEVNET_CONFIG_NAME,
     config,

@@ -1,5 +1,5 @@
-import { ForkName, NUMBER_OF_COLUMNS } from '@lodestar/params'
-import { FAR_FUTURE_EPOCH } from '../chain/configValues.js'
+import { ForkName, ForkSeq, NUMBER_OF_COLUMNS } from '@lodestar/params'
+import { forkAtEpoch } from '../chain/chainConfig.js'
 import { getBlobParameters } from '../chain/forkDigest.js'
 import type { Network } from '../chain/resolveNetwork.js'
 import { buildBlock, type ParentLink } from './blockFactory.js'
@@ -12,7 +12,8 @@ export interface ChainBlock {
   readonly parentRoot: Uint8Array
   /** Serialized SignedBeaconBlock. */
   readonly ssz: Uint8Array
-  readonly fork: ForkName.fulu
+  /** The fork of the block's epoch, whose SignedBeaconBlock type `ssz` is. */
+  readonly fork: ForkName
 }
 
 export interface SyntheticChainModules {
@@ -25,6 +26,7 @@ export interface SyntheticChainOpts {
   skipSlotEvery?: number
   blobsPerBlock?: number
   maxCachedBlocks?: number
+  mergeEpoch?: number
 }
 
 export const SYNTHETIC_CHAIN_DEFAULTS = {
@@ -38,6 +40,8 @@ export const SYNTHETIC_CHAIN_DEFAULTS = {
   blobsPerBlock: 0,
   // 0 = keep every block (≈ payloadBytes each: a day of 2 s slots holds ~4 GB); N keeps the N most recently used.
   maxCachedBlocks: 0,
+  // Blocks of earlier epochs carry the default (pre-merge) execution payload; from it on, a payload of their own.
+  mergeEpoch: 0,
 }
 
 /** Per generated slot: what rebuilding the block and linking its child need (~100 bytes, never evicted). */
@@ -48,9 +52,11 @@ interface SlotRecord {
 }
 
 /**
- * A deterministic Fulu chain for the devnet: the same network and options give the same blocks in every process.
- * Slot 0 holds the genesis block; blocks are built lazily in slot order, since each one's parent_root is the
- * hash_tree_root of the one before (the costly part: ~17 ms per 100 KB block with @chainsafe/ssz's default hasher).
+ * A deterministic chain for the devnet: the same network and options give the same blocks in every process. Each
+ * block is of the fork its epoch is in (Fulu throughout on the default devnet), with the default execution payload
+ * before `mergeEpoch`. Slot 0 holds the genesis block; blocks are built lazily in slot order, since each one's
+ * parent_root is the hash_tree_root of the one before (the costly part: ~17 ms per 100 KB block with
+ * @chainsafe/ssz's default hasher).
  */
 export class SyntheticChain {
   readonly slotsPerEpoch: number
@@ -68,19 +74,24 @@ export class SyntheticChain {
   ) {
     this.opts = { ...SYNTHETIC_CHAIN_DEFAULTS, ...withoutUndefined(opts) }
     const { config } = modules.network
-    // Every block is a Fulu block: the chain must be Fulu from genesis with no later fork scheduled.
-    const laterFork = config.forks.find((f) => f.epoch > 0 && f.epoch !== FAR_FUTURE_EPOCH)
-    if (config.fuluForkEpoch !== 0 || laterFork) {
-      throw new RangeError(`${config.configName} is not Fulu-only from genesis (${laterFork?.name ?? 'fulu'})`)
-    }
-    for (const key of ['payloadBytes', 'skipSlotEvery', 'blobsPerBlock', 'maxCachedBlocks'] as const) {
+    for (const key of ['payloadBytes', 'skipSlotEvery', 'blobsPerBlock', 'maxCachedBlocks', 'mergeEpoch'] as const) {
       assertUint(key, this.opts[key])
+    }
+    // Blocks are built for Altair and later forks (phase0 peers speak v1 protocols no part of the devnet serves).
+    const genesisFork = forkAtEpoch(config, 0).name
+    if (!(ForkSeq[genesisFork as ForkName] >= ForkSeq.altair)) {
+      throw new RangeError(`${config.configName} starts in ${genesisFork}: the synthetic chain starts in Altair or later`)
     }
     const maxBlobs = getBlobParameters(config, 0).maxBlobsPerBlock
     if (this.opts.blobsPerBlock > maxBlobs) {
       throw new RangeError(`blobsPerBlock ${this.opts.blobsPerBlock} exceeds the ${maxBlobs} blobs a block may carry`)
     }
     this.slotsPerEpoch = config.slotsPerEpoch
+  }
+
+  /** The fork of the blocks at `slot`. */
+  forkAtSlot(slot: number): ForkName {
+    return forkAtEpoch(this.modules.network.config, Math.floor(slot / this.slotsPerEpoch)).name as ForkName
   }
 
   /** The block at `slot`, or null for a skipped slot. Builds every slot up to it first. */
@@ -154,7 +165,7 @@ export class SyntheticChain {
   dataColumnSidecar(slot: number, index: number): Uint8Array | null {
     assertUint('index', index)
     const block = this.blockAt(slot)
-    if (block === null || index >= NUMBER_OF_COLUMNS) return null
+    if (block === null || index >= NUMBER_OF_COLUMNS || block.fork !== ForkName.fulu) return null
     let base = this.sidecarBases.get(slot)
     if (base === undefined) {
       base = columnSidecarBase(block.ssz)
@@ -192,7 +203,10 @@ export class SyntheticChain {
   private build(slot: number, parentSlot: number | null): ChainBlock {
     const { network } = this.modules
     const parent = parentSlot === null ? null : this.records[parentSlot]!.link
+    const fork = this.forkAtSlot(slot)
     const built = buildBlock({
+      fork,
+      executionEnabled: Math.floor(slot / this.slotsPerEpoch) >= this.opts.mergeEpoch,
       seed: this.opts.seed,
       slot,
       parent,
@@ -205,7 +219,7 @@ export class SyntheticChain {
       root: built.root,
       parentRoot: built.value.message.parentRoot,
       ssz: built.ssz,
-      fork: ForkName.fulu,
+      fork,
     }
     this.cache.set(slot, block)
     const max = this.opts.maxCachedBlocks

@@ -34,6 +34,7 @@ import { DEFAULT_SUBSCRIBE, type SubscribeSpec, subscribedSubnets } from './subs
 import { formatTopic, isSubnetKind, kindExistsInFork, parseTopic, TOPIC_KINDS, type TopicKind } from './topics.js'
 import { GossipValidator, OLD_DIGEST_EPOCHS } from './validation.js'
 import { ignore, type Verdict } from './verdict.js'
+import { VERDICT_LOG_DEFAULTS, VerdictLog, type VerdictLogOpts } from './verdictLog.js'
 
 export const GOSSIP_SERVICE_DEFAULTS = {
   /** The default topic set (global topics only): see subscribeSpec.ts. */
@@ -44,6 +45,8 @@ export const GOSSIP_SERVICE_DEFAULTS = {
   oldDigestEpochs: OLD_DIGEST_EPOCHS,
   /** gossipsub parameters that depend on the deployment (validator count estimate, IP whitelist). */
   gossipsub: GOSSIPSUB_PARAMS_DEFAULTS as Partial<GossipsubParamsOpts>,
+  /** Debug lines per dropped message, and the warning threshold of rejections per peer (verdictLog.ts). */
+  verdictLog: VERDICT_LOG_DEFAULTS as Partial<VerdictLogOpts>,
 }
 
 export type GossipServiceOpts = typeof GOSSIP_SERVICE_DEFAULTS
@@ -92,6 +95,7 @@ export class GossipService {
   private timer: NodeJS.Timeout | null = null
   private started = false
   private readonly acceptedListeners: AcceptedListener[] = []
+  private readonly verdictLog: VerdictLog
 
   constructor(
     private readonly modules: GossipServiceModules,
@@ -100,6 +104,7 @@ export class GossipService {
     this.opts = { ...GOSSIP_SERVICE_DEFAULTS, ...opts }
     this.codec = new GossipCodec({ forkSchedule: modules.forkSchedule })
     this.validator = new GossipValidator({ clock: modules.clock, forkSchedule: modules.forkSchedule, now: modules.now })
+    this.verdictLog = new VerdictLog({ logger: modules.logger, now: modules.now }, this.opts.verdictLog)
     this.metrics = modules.registry
       ? createGossipMetrics(modules.registry, { meshPeersPerMainTopic: () => this.meshPeersPerMainTopic() })
       : null
@@ -279,8 +284,10 @@ export class GossipService {
       this.modules.logger.error({ err, topic: msg.topic }, 'gossip validator failed')
       verdict = ignore('validator_error')
     }
-    this.gossipsub?.reportMessageValidationResult(msgId, propagationSource.toString(), RESULTS[verdict.result])
+    const peer = propagationSource.toString()
+    this.gossipsub?.reportMessageValidationResult(msgId, peer, RESULTS[verdict.result])
     this.count(info?.kind ?? 'unknown', verdict)
+    this.verdictLog.record(msg.topic, verdict, peer)
     if (verdict.result === 'accept' && info && decoded.ok) {
       for (const listener of this.acceptedListeners) listener(info.kind, decoded.ssz)
     }

@@ -33,6 +33,8 @@ export const TOPIC_WEIGHTS: Partial<Record<TopicKind, number>> = {
 /** P1 reaches its cap of 10 after an hour in the mesh; P2 is capped at 40 (Lighthouse's MAX_* constants). */
 const MAX_IN_MESH_SCORE = 10
 const MAX_FIRST_MESSAGE_DELIVERIES_SCORE = 40
+/** gossipsub's least decay interval. */
+const MIN_DECAY_INTERVAL_MS = 1_000
 /** Counters decay to zero below this (eth2-p2p.md §4). */
 const DECAY_TO_ZERO = 0.01
 /** More than this many peers on one IP are penalised (eth2-p2p.md §4). */
@@ -69,10 +71,13 @@ export function computeScoreParams(
 ): Partial<PeerScoreParams> {
   const slotMs = config.slotDurationMs
   const epochMs = slotMs * config.slotsPerEpoch
-  // Counters decay once per slot and fall to DECAY_TO_ZERO after `ms`.
-  const decay = (ms: number) => DECAY_TO_ZERO ** (1 / (ms / slotMs))
+  // Counters decay once per slot (gossipsub allows no interval under 1 s: a devnet's shorter slots decay per second)
+  // and fall to DECAY_TO_ZERO after `ms`.
+  const intervalMs = Math.max(slotMs, MIN_DECAY_INTERVAL_MS)
+  const decay = (ms: number) => DECAY_TO_ZERO ** (1 / (ms / intervalMs))
   const behaviourPenaltyDecay = decay(epochMs * 10)
-  const target = convergence(behaviourPenaltyDecay, 10 / config.slotsPerEpoch) - BEHAVIOUR_PENALTY_THRESHOLD
+  const penaltiesPerInterval = (10 / config.slotsPerEpoch) * (intervalMs / slotMs)
+  const target = convergence(behaviourPenaltyDecay, penaltiesPerInterval) - BEHAVIOUR_PENALTY_THRESHOLD
 
   const byKind = topicParamsByKind(config, opts.activeValidatorCount, decay)
   const topicParams: Record<string, TopicScoreParams> = {}
@@ -82,7 +87,7 @@ export function computeScoreParams(
     topicScoreCap: TOPIC_SCORE_CAP,
     appSpecificScore: () => 0,
     appSpecificWeight: 1,
-    decayInterval: slotMs,
+    decayInterval: intervalMs,
     decayToZero: DECAY_TO_ZERO,
     // A peer that reconnects within 100 epochs finds its score (and its penalties) where it left them.
     retainScore: epochMs * 100,

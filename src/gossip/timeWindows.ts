@@ -28,6 +28,11 @@ export class TimeWindows {
     return Math.floor(slot / this.slotsPerEpoch)
   }
 
+  /** The wall clock's epoch (compute_epoch_at_slot of the current slot; negative before genesis). */
+  currentEpoch(nowMs: number): number {
+    return Math.floor(Math.floor((nowMs - this.genesisTimeMs) / this.slotDurationMs) / this.slotsPerEpoch)
+  }
+
   /** The slot is in the future even for a clock `disparityMs` ahead of ours. */
   isFutureSlot(slot: number, nowMs: number): boolean {
     return nowMs + this.disparityMs < this.slotStartMs(slot)

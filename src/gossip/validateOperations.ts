@@ -1,14 +1,23 @@
 /**
- * The remaining topics, checks that need no state (phase0 and altair p2p-interface.md; the REJECTs are the
- * state-free asserts of process_proposer_slashing / process_attester_slashing):
- * - proposer_slashing: same slot, same proposer, different headers.
- * - attester_slashing: the two attestations share a validator (else IGNORE: nothing left to slash), their data is
- *   slashable (double or surround vote), each index list is non-empty, sorted and unique.
- * - sync_committee_{subnet}: the message is for the current slot.
- * - sync_committee_contribution_and_proof: current slot; subcommittee index < 4; at least one participant.
- * - voluntary_exit, bls_to_execution_change: nothing beyond the SSZ decode.
- * Not judged: signatures, validator status, subnet membership, first-seen caches.
+ * The remaining topics, checks that need no state, each in the spec's order:
+ * - proposer_slashing (phase0 p2p-interface.md): [REJECT] header slots match, proposer indices match, headers differ.
+ * - attester_slashing (phase0): [IGNORE] no index in the intersection (none left unseen); [REJECT] the data is
+ *   slashable (is_slashable_attestation_data); [REJECT] each attestation is_valid_indexed_attestation, of which
+ *   the stateless part: indices non-empty, sorted and unique.
+ * - sync_committee_{subnet} (altair): [IGNORE] not for the current slot.
+ * - sync_committee_contribution_and_proof (altair): [IGNORE] not for the current slot; [REJECT] subcommittee index
+ *   ≥ SYNC_COMMITTEE_SUBNET_COUNT; [REJECT] no participants; [REJECT] is_sync_committee_aggregator(selection_proof)
+ *   false (altair validator.md: a hash of the proof).
+ * - bls_to_execution_change (capella): [IGNORE] the wall clock's epoch is before CAPELLA_FORK_EPOCH.
+ * - voluntary_exit (phase0): every rule needs the state; nothing beyond the SSZ decode.
+ * Not judged (state): validator indices and status, committees and subnet membership, signatures, first-seen caches.
  */
+import { createHash } from 'node:crypto'
+import {
+  SYNC_COMMITTEE_SIZE,
+  SYNC_COMMITTEE_SUBNET_COUNT as PRESET_SYNC_COMMITTEE_SUBNET_COUNT,
+  TARGET_AGGREGATORS_PER_SYNC_SUBCOMMITTEE,
+} from '@lodestar/params'
 import { type phase0, ssz } from '@lodestar/types'
 import { SYNC_COMMITTEE_SUBNET_COUNT } from './topics.js'
 import { popcount, type ValidationContext } from './validationContext.js'
@@ -30,7 +39,10 @@ export interface SyncCommitteeMessageLike {
 }
 
 export interface SignedContributionLike {
-  message: { contribution: { slot: number; subcommitteeIndex: number; aggregationBits: { uint8Array: Uint8Array } } }
+  message: {
+    contribution: { slot: number; subcommitteeIndex: number; aggregationBits: { uint8Array: Uint8Array } }
+    selectionProof: Uint8Array
+  }
 }
 
 export function validateProposerSlashing(_ctx: ValidationContext, slashing: phase0.ProposerSlashing): Verdict {
@@ -60,7 +72,28 @@ export function validateContribution(ctx: ValidationContext, signed: SignedContr
   if (!ctx.windows.isCurrentSlot(contribution.slot, ctx.nowMs)) return ignore('not_current_slot')
   if (!(contribution.subcommitteeIndex < SYNC_COMMITTEE_SUBNET_COUNT)) return reject('subcommittee_index_out_of_range')
   if (popcount(contribution.aggregationBits.uint8Array) === 0) return reject('no_participants')
+  if (!isSyncCommitteeAggregator(signed.message.selectionProof)) return reject('not_aggregator')
   return ACCEPT
+}
+
+/** capella p2p-interface.md: [IGNORE] current_epoch < CAPELLA_FORK_EPOCH, the epoch of the wall clock (no allowance). */
+export function validateBlsToExecutionChange(ctx: ValidationContext): Verdict {
+  const capella = ctx.config.forks.find((f) => f.name === 'capella')?.epoch ?? Infinity
+  return ctx.windows.currentEpoch(ctx.nowMs) < capella ? ignore('pre_capella') : ACCEPT
+}
+
+/** altair validator.md: the preset's modulo (mainnet 8, minimal 1: every member aggregates). */
+const SYNC_AGGREGATOR_MODULO = BigInt(
+  Math.max(
+    1,
+    Math.floor(SYNC_COMMITTEE_SIZE / PRESET_SYNC_COMMITTEE_SUBNET_COUNT / TARGET_AGGREGATORS_PER_SYNC_SUBCOMMITTEE),
+  ),
+)
+
+/** altair validator.md is_sync_committee_aggregator: bytes_to_uint64(hash(signature)[0:8]) % modulo == 0. */
+export function isSyncCommitteeAggregator(selectionProof: Uint8Array): boolean {
+  if (SYNC_AGGREGATOR_MODULO === 1n) return true
+  return createHash('sha256').update(selectionProof).digest().readBigUInt64LE(0) % SYNC_AGGREGATOR_MODULO === 0n
 }
 
 /** phase0 beacon-chain.md is_slashable_attestation_data: a double vote or a surround vote. */

@@ -23,6 +23,7 @@ import { validateDataColumnSidecar } from './validateDataColumn.js'
 import { LightClientGate } from './validateLightClient.js'
 import {
   validateAttesterSlashing,
+  validateBlsToExecutionChange,
   validateContribution,
   validateProposerSlashing,
   validateSyncCommitteeMessage,
@@ -128,8 +129,10 @@ export class GossipValidator {
           ctx,
           value as Parameters<LightClientGate['validateOptimisticUpdate']>[1],
         )
-      case 'voluntary_exit':
       case 'bls_to_execution_change':
+        return validateBlsToExecutionChange(ctx)
+      case 'voluntary_exit':
+        // phase0 p2p-interface.md: every voluntary_exit rule needs the state.
         return ACCEPT
     }
   }

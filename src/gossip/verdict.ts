@@ -25,6 +25,8 @@ export type IgnoreReason =
   | 'not_newer'
   /** An attester slashing whose two attestations share no validator. */
   | 'no_slashable_intersection'
+  /** A bls_to_execution_change while the wall clock is before CAPELLA_FORK_EPOCH. */
+  | 'pre_capella'
   /** The validator threw (a bug): never forward what was not checked. */
   | 'validator_error'
 
@@ -45,7 +47,7 @@ export type RejectReason =
   | 'no_participants'
   /** A pre-Electra subnet attestation with other than one aggregation bit set. */
   | 'not_single_participant'
-  /** Execution payload timestamp ≠ the slot's time. */
+  /** A non-default execution payload (Bellatrix on) whose timestamp is not the slot's time. */
   | 'payload_timestamp'
   /** More blob commitments than the epoch's blob limit. */
   | 'too_many_blobs'
@@ -60,6 +62,8 @@ export type RejectReason =
   | 'not_slashable'
   /** Indexed attestation indices empty, unsorted or repeated. */
   | 'bad_indices'
+  /** A contribution whose selection proof does not select its aggregator (is_sync_committee_aggregator). */
+  | 'not_aggregator'
 
 export type Verdict =
   | { readonly result: 'accept'; readonly reason: 'valid' }

@@ -27,6 +27,16 @@ export const HANDSHAKE_DEFAULTS = {
   inboundStatusWaitMs: 15_000,
   /** Lodestar re-exchanges Status every 5 minutes. */
   statusIntervalMs: 5 * 60_000,
+  /**
+   * A peer whose last Status is more than this many slots behind our head, told a head at least this much older
+   * than ours, gets our Status now: a peer cut off from gossip learns there is something to sync (issue 14).
+   */
+  statusLeadSlots: 4,
+  /**
+   * Least time between two Status requests we send one peer for a head update: Lodestar's quota is 5 per 15 s
+   * (one per 3 s); 5 s leaves room for the 5-minute exchange on top.
+   */
+  statusResendMinGapMs: 5_000,
   /** Lodestar pings inbound peers every 15 s and outbound peers every 20 s. */
   pingIntervalInboundMs: 15_000,
   pingIntervalOutboundMs: 20_000,
@@ -60,6 +70,8 @@ export class HandshakeService {
   private heartbeat: NodeJS.Timeout | null = null
   private readonly inboundTimers = new Map<string, NodeJS.Timeout>()
   private readonly inFlight = new Set<string>()
+  /** What each connected peer last heard from us: the head slot of our last Status (sent or answered), and when. */
+  private readonly told = new Map<string, { headSlot: number; atMs: number }>()
   private stopping = false
 
   constructor(
@@ -98,6 +110,11 @@ export class HandshakeService {
     this.acceptStatus(peerId, status, 'inbound')
   }
 
+  /** Our answer to a peer's Status carried this head: the peer knows it now. */
+  onStatusAnswered(peerId: PeerId, headSlot: number): void {
+    if (this.modules.peerStore.get(peerId)) this.noteTold(peerId.toString(), headSlot)
+  }
+
   onPingRequest(peerId: PeerId, seq: bigint): void {
     const peer = this.modules.peerStore.get(peerId)
     if (!peer) return
@@ -129,7 +146,9 @@ export class HandshakeService {
   async requestStatus(peerId: PeerId): Promise<void> {
     const def = this.statusProtocol()
     await this.exchange(peerId, 'status', async () => {
-      const ours = encodeStatus(def, this.modules.chainView.status())
+      const status = this.modules.chainView.status()
+      const ours = encodeStatus(def, status)
+      this.noteTold(peerId.toString(), status.headSlot)
       const chunk = await this.modules.client.requestOne(peerId, def, ours)
       this.acceptStatus(
         peerId,
@@ -206,6 +225,22 @@ export class HandshakeService {
     }
   }
 
+  private noteTold(peer: string, headSlot: number): void {
+    this.told.set(peer, { headSlot, atMs: Date.now() })
+  }
+
+  /**
+   * Our head has moved well past what the peer last told us and what we last told it, the last Status we sent it is
+   * old enough for its quota, and no fork boundary is a slot away (a Status across one looks like another network).
+   */
+  private shouldUpdateStatus(peer: PeerData, ourHeadSlot: number, now: number): boolean {
+    if (!peer.status || ourHeadSlot - peer.status.headSlot <= this.opts.statusLeadSlots) return false
+    if (this.modules.chainView.nearDigestBoundary()) return false
+    const told = this.told.get(peer.peerId.toString())
+    if (!told) return true
+    return ourHeadSlot - told.headSlot > this.opts.statusLeadSlots && now - told.atMs >= this.opts.statusResendMinGapMs
+  }
+
   private notePingSeq(peer: PeerData, seq: bigint): void {
     peer.pingSeq = peer.pingSeq === undefined || seq > peer.pingSeq ? seq : peer.pingSeq
     if (peer.handshaken && (peer.metadata === undefined || seq > peer.metadata.seqNumber)) {
@@ -278,10 +313,19 @@ export class HandshakeService {
   /** Fires the exchanges that are due; the next one is scheduled from the attempt, so failures do not spin. */
   private onHeartbeat(): void {
     const now = Date.now()
+    let ourHeadSlot: number | null = null
     for (const peer of this.modules.peerStore.all()) {
       if (!peer.handshaken) continue
+      ourHeadSlot ??= this.modules.chainView.status().headSlot
       if (now >= (peer.nextStatusAtMs ?? 0)) {
         peer.nextStatusAtMs = now + this.opts.statusIntervalMs
+        void this.requestStatus(peer.peerId)
+      } else if (this.shouldUpdateStatus(peer, ourHeadSlot, now)) {
+        this.modules.logger.debug(
+          { peer: peer.peerId.toString(), peerHeadSlot: peer.status!.headSlot, headSlot: ourHeadSlot },
+          'peer behind our head: Status sent',
+        )
+        this.modules.metrics?.statusUpdates.inc()
         void this.requestStatus(peer.peerId)
       }
       if (now >= (peer.nextPingAtMs ?? 0)) {
@@ -313,6 +357,7 @@ export class HandshakeService {
 
   private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => {
     this.clearInboundTimer(evt.detail)
+    this.told.delete(evt.detail.toString())
     this.modules.peerStore.delete(evt.detail)
   }
 

@@ -42,6 +42,11 @@ export function createPeerMetrics(registry: Registry, peerStore: PeerStore) {
       labelNames: ['direction', 'result'],
       registers: [registry],
     }),
+    statusUpdates: new Counter({
+      name: 'contower_status_updates_total',
+      help: 'Status requests sent to a peer whose head is several slots behind ours, so that it starts to sync',
+      registers: [registry],
+    }),
     goodbyes: new Counter({
       name: 'contower_goodbyes_total',
       help: 'Goodbye messages sent and received, by reason code',

@@ -23,7 +23,9 @@ export function createLocalHandlers(m: LocalHandlerModules): Map<ProtocolDef, Re
     (def: ProtocolDef): RequestHandler =>
     ({ peerId, request }) => {
       m.handshake.onStatusRequest(peerId, asPeerStatus(request as Parameters<typeof asPeerStatus>[0]))
-      return single(encodeStatus(def, m.chainView.status()))
+      const ours = m.chainView.status()
+      m.handshake.onStatusAnswered(peerId, ours.headSlot)
+      return single(encodeStatus(def, ours))
     }
   const metadata =
     (def: ProtocolDef): RequestHandler =>

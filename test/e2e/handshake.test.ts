@@ -1,7 +1,9 @@
 import type { Libp2p } from '@libp2p/interface'
 import { ssz } from '@lodestar/types'
 import { afterEach, describe, expect, it } from 'vitest'
+import { LODESTAR_QUOTAS } from '../../src/limits/quota.js'
 import type { ContowerNode } from '../../src/node.js'
+import { HANDSHAKE_DEFAULTS } from '../../src/peers/handshake.js'
 import { PEER_ACTION_SCORE, PeerAction, SCORE_DEFAULTS } from '../../src/peers/score.js'
 import { encodeRequest, encodeSnappyFrames, encodeVarint, RespCode } from '../../src/wire/index.js'
 import {
@@ -197,6 +199,64 @@ describe('handshake schedule (timings shortened)', () => {
     seq = 8n
     await expect.poll(() => seen.metadataRequests).toBe(2)
     await expect.poll(() => n.peerStore.get(p.peerId)?.metadata?.seqNumber).toBe(8n)
+  })
+})
+
+describe('Status to peers behind our head', () => {
+  it('re-sends Status when our head moves more than 4 slots past what a peer told us, at most once a gap', async () => {
+    const gapMs = 1_000
+    const POLL = { timeout: 10_000 }
+    const n = await startTestNode({}, undefined, {
+      handshake: { heartbeatMs: 50, statusResendMinGapMs: gapMs },
+    })
+    cleanup.push(n)
+    const head = n.clock.currentSlot - 100
+    // P1 sets our finalized checkpoint and head; P2 is 50 slots behind and hears of blocks only through Status.
+    const p1 = await peer({ listen: true })
+    const p2 = await peer({ listen: true })
+    const finalizedRoot = new Uint8Array(32).fill(0xaa)
+    const status = (headSlot: number): StatusFields => ({
+      ...goodStatus(n),
+      finalizedRoot,
+      finalizedEpoch: 10,
+      headSlot,
+    })
+    const seen1 = await serveBeaconProtocols(p1, () => status(head))
+    const seen2 = await serveBeaconProtocols(p2, () => status(head - 50))
+    await n.libp2p.dial(p1.getMultiaddrs()[0])
+    await expect.poll(() => n.peerStore.get(p1.peerId)?.handshaken, POLL).toBe(true)
+    await n.libp2p.dial(p2.getMultiaddrs()[0])
+    await expect.poll(() => n.peerStore.get(p2.peerId)?.handshaken, POLL).toBe(true)
+    expect(seen2.statuses.map((s) => s.headSlot)).toEqual([head])
+
+    // Gossip moves our head 4 slots: not "more than a few", nothing is sent.
+    const root = new Uint8Array(32).fill(0xcc)
+    n.chainView.noteGossipBlock(head + 4, root)
+    await new Promise((r) => setTimeout(r, gapMs + 300))
+    expect(seen2.statuses).toHaveLength(1)
+    // 5 slots: P2 hears the new head (P1, whose last Status said `head`, too).
+    n.chainView.noteGossipBlock(head + 5, root)
+    await expect.poll(() => seen2.statuses.map((s) => s.headSlot), POLL).toEqual([head, head + 5])
+    await expect.poll(() => seen1.statuses.at(-1)?.headSlot, POLL).toBe(head + 5)
+
+    // A head racing ahead (2 slots every 100 ms for 3 s, never past the wall clock): one Status per gap at most, as
+    // Lodestar's quota allows.
+    const before = seen2.statuses.length
+    for (let i = 1; i <= 30; i++) {
+      n.chainView.noteGossipBlock(head + 5 + 2 * i, root)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const sent = seen2.statuses.length - before
+    expect(sent).toBeGreaterThanOrEqual(2)
+    expect(sent).toBeLessThanOrEqual(Math.ceil(3_000 / gapMs) + 1)
+    expect(seen2.statuses.at(-1)!.headSlot).toBeGreaterThan(head + 5)
+    const m = await scrapeMetrics(n)
+    expect(m).toMatch(/^contower_status_updates_total [1-9]/m)
+  })
+
+  it('its default gap keeps within Lodestar’s Status quota (5 per 15 s)', () => {
+    const { tokens, seconds } = LODESTAR_QUOTAS.status!
+    expect(HANDSHAKE_DEFAULTS.statusResendMinGapMs).toBeGreaterThanOrEqual((seconds * 1000) / tokens)
   })
 })
 

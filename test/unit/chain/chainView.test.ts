@@ -265,3 +265,15 @@ describe('ChainView with a trusted seed (--beacon-api)', () => {
     expect(alone.status().headSlot).toBe(0) // no peer, no checkpoint to anchor it: still genesis
   })
 })
+
+describe('ChainView.nearDigestBoundary', () => {
+  // Mainnet's Fulu fork (epoch 411392), a digest boundary; `view` puts the clock 3 s into the slot it is given.
+  const fulu = mainnet.config.fuluForkEpoch * 32
+  it('is true within one slot of a boundary, on either side, and false further away', () => {
+    expect(view([], fulu - 1).nearDigestBoundary()).toBe(true) // 9 s before
+    expect(view([], fulu).nearDigestBoundary()).toBe(true) // 3 s after
+    expect(view([], fulu - 2).nearDigestBoundary()).toBe(false) // 21 s before
+    expect(view([], fulu + 1).nearDigestBoundary()).toBe(false) // 15 s after
+    expect(view([]).nearDigestBoundary()).toBe(false)
+  })
+})

@@ -177,6 +177,39 @@ describe('SyntheticChain navigation', () => {
     expect(() => chainOf({ payloadBytes: -1 })).toThrow(RangeError)
     expect(() => chainOf({ blobsPerBlock: 10 })).toThrow(/9 blobs/)
     const mainnet = loadNetworkPreset('mainnet')
-    expect(() => new SyntheticChain({ network: mainnet })).toThrow(/not Fulu-only/)
+    expect(() => new SyntheticChain({ network: mainnet })).toThrow(/starts in phase0/)
+  })
+})
+
+describe('SyntheticChain across forks', () => {
+  const forkEpochs = { ALTAIR: 0, BELLATRIX: 1, CAPELLA: 2, DENEB: 3, ELECTRA: 4, FULU: 5 }
+  const multi = devnetNetwork({ genesisTime: GENESIS_TIME, forkEpochs })
+  const chain = new SyntheticChain({ network: multi }, { ...SMALL, mergeEpoch: 3, blobsPerBlock: 2 })
+  const E = chain.slotsPerEpoch
+
+  it('builds each block as its epoch’s fork, linked across every boundary', () => {
+    const forks = ['altair', 'bellatrix', 'capella', 'deneb', 'electra', 'fulu'] as const
+    let previous: ChainBlock | null = null
+    for (const block of chain.blocksInRange(0, 6 * E, 6 * E)) {
+      const fork = forks[Math.floor(block.slot / E)]!
+      expect(block.fork).toBe(fork)
+      const signed = ssz[fork].SignedBeaconBlock.deserialize(block.ssz)
+      expect(hex(ssz[fork].BeaconBlock.hashTreeRoot(signed.message as never))).toBe(hex(block.root))
+      if (previous) expect(hex(block.parentRoot)).toBe(hex(previous.root))
+      previous = block
+    }
+  })
+
+  it('carries the default payload before the merge epoch, a payload with the slot’s time and blobs after it', () => {
+    const capella = ssz.capella.SignedBeaconBlock.deserialize(chain.blockAt(3 * E - 1)!.ssz).message.body
+    expect(
+      ssz.capella.ExecutionPayload.equals(capella.executionPayload, ssz.capella.ExecutionPayload.defaultValue()),
+    ).toBe(true)
+    const deneb = ssz.deneb.SignedBeaconBlock.deserialize(chain.blockAt(3 * E)!.ssz).message.body
+    expect(deneb.executionPayload.timestamp).toBe(GENESIS_TIME + 3 * E * 2)
+    expect(deneb.blobKzgCommitments).toHaveLength(2)
+    // Columns exist from Fulu only.
+    expect(chain.dataColumnSidecar(5 * E - 1, 0)).toBeNull()
+    expect(chain.dataColumnSidecar(5 * E, 0)).not.toBeNull()
   })
 })

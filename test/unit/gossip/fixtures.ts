@@ -1,5 +1,6 @@
 // Shared fixtures of the gossip unit tests: devnet-style chains with chosen fork epochs, a validator on a settable
 // clock, and a one-call "validate these SSZ bytes on this topic".
+import { createHash } from 'node:crypto'
 import { Clock, ForkSchedule, parseChainConfig } from '../../../src/chain/index.js'
 import type { Network } from '../../../src/chain/resolveNetwork.js'
 import {
@@ -68,5 +69,18 @@ export class Harness {
   /** Validate SSZ bytes as they would arrive: snappy-compressed on `topic`. */
   validate(topic: string, ssz: Uint8Array): Verdict {
     return this.validateRaw(topic, compressBlock(ssz))
+  }
+}
+
+/**
+ * A selection proof that is_sync_committee_aggregator takes (or refuses) under the mainnet preset: the first
+ * u32-numbered proof whose sha256 starts with a little-endian uint64 ≡ 0 (mod 8), or one that is not.
+ */
+export function syncSelectionProof(aggregator: boolean): Uint8Array {
+  for (let i = 0; ; i++) {
+    const proof = new Uint8Array(96)
+    new DataView(proof.buffer).setUint32(0, i, true)
+    const selects = createHash('sha256').update(proof).digest().readBigUInt64LE(0) % 8n === 0n
+    if (selects === aggregator) return proof
   }
 }

@@ -1,7 +1,7 @@
 import { BitArray } from '@chainsafe/ssz'
 import { ssz } from '@lodestar/types'
 import { describe, expect, it } from 'vitest'
-import { Harness, msAt } from './fixtures.js'
+import { Harness, msAt, syncSelectionProof } from './fixtures.js'
 
 const ACCEPT = { result: 'accept', reason: 'valid' }
 
@@ -98,9 +98,10 @@ describe('sync committee topics', () => {
     expect(h.validate(topic, bytes)).toEqual({ result: 'ignore', reason: 'not_current_slot' })
   })
 
-  it('sync_committee_contribution_and_proof: current slot, subcommittee < 4, participants', () => {
-    const make = (over: { subcommittee?: number; bits?: boolean[]; slot?: number } = {}) => {
+  it('sync_committee_contribution_and_proof: current slot, subcommittee < 4, participants, aggregator', () => {
+    const make = (over: { subcommittee?: number; bits?: boolean[]; slot?: number; aggregator?: boolean } = {}) => {
       const p = ssz.altair.SignedContributionAndProof.defaultValue()
+      p.message.selectionProof = syncSelectionProof(over.aggregator ?? true)
       const c = p.message.contribution
       c.slot = over.slot ?? SLOT
       c.subcommitteeIndex = over.subcommittee ?? 3
@@ -118,6 +119,9 @@ describe('sync committee topics', () => {
     })
     expect(h.validate(topic, make({ bits: [] }))).toEqual({ result: 'reject', reason: 'no_participants' })
     expect(h.validate(topic, make({ slot: SLOT - 2 }))).toEqual({ result: 'ignore', reason: 'not_current_slot' })
+    expect(h.validate(topic, make({ aggregator: false }))).toEqual({ result: 'reject', reason: 'not_aggregator' })
+    // The spec's order: a contribution of another slot is ignored before its proof is looked at.
+    expect(h.validate(topic, make({ slot: SLOT - 2, aggregator: false }))).toMatchObject({ result: 'ignore' })
   })
 })
 

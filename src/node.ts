@@ -425,10 +425,22 @@ function subscriptions(config: ContowerConfig): SubscribeSpec {
   }
 }
 
+/** The OS's reason, found under libp2p's wrapping (its message carries advice and a stack trace). */
 function describeListenError(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code
-  if (code === 'EADDRINUSE') return 'address already in use'
-  if (code === 'EADDRNOTAVAIL') return 'address not available on this machine'
-  if (code === 'EACCES') return 'permission denied'
-  return (e as Error).message
+  const reasons: Record<string, string> = {
+    EADDRINUSE: 'address already in use',
+    EADDRNOTAVAIL: 'address not available on this machine',
+    EACCES: 'permission denied',
+  }
+  for (
+    let err = e as (Error & { code?: string; errors?: unknown[] }) | undefined, depth = 0;
+    err && depth < 5;
+    depth++
+  ) {
+    if (err.code && reasons[err.code]) return reasons[err.code]!
+    const named = /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES)\b/.exec(err.message ?? '')
+    if (named) return reasons[named[1]!]!
+    err = (err.errors?.[0] ?? err.cause) as typeof err
+  }
+  return ((e as Error).message ?? String(e)).split('\n')[0]!
 }

@@ -29,11 +29,10 @@ export async function runStart({ config, warnings }: LoadedConfig): Promise<numb
     await node.start()
     return await shutdown
   } catch (e) {
+    // The reason first: what stopping logs after it is consequence.
+    if (e instanceof StartupError) logger.fatal(e.message)
     await node?.stop().catch(() => {})
-    if (e instanceof StartupError) {
-      logger.fatal(e.message)
-      return 1
-    }
+    if (e instanceof StartupError) return 1
     throw e
   }
 }

@@ -32,6 +32,7 @@ import { parseSubscribeSpec, type SubscribeSpec } from './gossip/subscribeSpec.j
 import { ConfigError } from './config/errors.js'
 import { hostConnectionLimit, PEER_MANAGER_DEFAULTS, PeerManager } from './peers/peerManager.js'
 import type { ResponseCache } from './relay/responseCache.js'
+import { StatusService } from './status/snapshot.js'
 import { AGENT_VERSION, COMMIT, VERSION } from './version.js'
 import { Fleet, type FleetOpts, FleetSetupError } from './fleet/index.js'
 
@@ -80,6 +81,7 @@ export class ContowerNode {
   readonly gossip: GossipService
   private fleet: Fleet | null = null
   private metricsServer: MetricsServer | null = null
+  private statusService: StatusService | null = null
   private startedAtMs = 0
   private stopping: Promise<void> | null = null
 
@@ -282,17 +284,22 @@ export class ContowerNode {
     await this.staticPeers.start()
     await this.startDiscovery()
 
+    this.statusService = this.createStatus()
+    this.statusService.start()
     if (this.registry) {
       registerNodeMetrics(this.registry, {
         version: VERSION,
         commit: COMMIT,
         peerCount: () => this.host?.getPeers().length ?? 0,
+        slot: () => this.clock.currentSlot,
+        headSlot: () => this.chainView.status().headSlot,
       })
       this.metricsServer = new MetricsServer(
         {
           registry: this.registry,
           health: () => this.health(),
           ready: () => this.readiness(),
+          status: () => this.status.snapshot(),
           logger: logger.child({ module: 'metrics' }),
         },
         { address: config.metricsAddress, port: config.metricsPort },
@@ -370,6 +377,45 @@ export class ContowerNode {
     this.peerManager?.heartbeat() // ask for peers now rather than at the first heartbeat
   }
 
+  /** What the status line and page show (see status/snapshot.ts). */
+  get status(): StatusService {
+    if (!this.statusService) throw new Error('node not started')
+    return this.statusService
+  }
+
+  private createStatus(): StatusService {
+    const { config } = this
+    return new StatusService({
+      registry: this.registry,
+      version: VERSION,
+      network: this.modules.network.name,
+      startedAtMs: this.startedAtMs,
+      slot: () => this.clock.currentSlot,
+      headSlot: () => this.chainView.status().headSlot,
+      peers: () =>
+        [...this.peerStore.all()].map((p) => ({
+          peer: p.peerId.toString(),
+          client: p.client,
+          direction: p.direction,
+          handshaken: p.handshaken,
+          pingMs: p.pingRttMs ?? null,
+          headSlot: p.status?.headSlot ?? null,
+        })),
+      score: (peer) => this.scores.score(peer),
+      targetPeers: config.targetPeers,
+      mesh: () => this.gossip.meshCoverage(),
+      custody: {
+        groups: config.custodyGroupCount,
+        attnets: this.metadata.attnets.length,
+        syncnets: this.metadata.syncnets.length,
+      },
+      discovery: () =>
+        this.discovery ? { running: this.discovery.isRunning, tableSize: this.discovery.tableSize } : null,
+      staticPeers: config.staticPeers.length,
+      discoveryPort: config.discoveryPort,
+    })
+  }
+
   readiness(): ReadinessReport {
     return readiness({
       handshakenPeers: () => [...this.handshakenStatuses()].length,
@@ -395,6 +441,7 @@ export class ContowerNode {
   }
 
   private async stopParts(): Promise<void> {
+    this.statusService?.stop()
     await this.metricsServer?.stop()
     this.seeder?.stop()
     await this.discovery?.stop()

@@ -277,6 +277,7 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
     metricsAddress: get('metrics-address'),
     metricsPort: get('metrics-port'),
     fleet: get('fleet'),
+    statusInterval: get('status-interval'),
     servingPeers: get('serving-peers'),
     syncingPeers: get('syncing-peers'),
     slotSeconds: get('slot-seconds'),

@@ -228,6 +228,20 @@ export class GossipService {
     }
   }
 
+  /** Subscribed topics at the current digest, and how many have a mesh peer: the status line's coverage. */
+  meshCoverage(): { topics: number; covered: number } {
+    const gs = this.gossipsub
+    const current = this.modules.forkSchedule.boundaryAtEpoch(this.modules.clock.currentEpoch)
+    let topics = 0
+    let covered = 0
+    for (const [topic, info] of this.subscribed) {
+      if (info.boundary !== current) continue
+      topics++
+      if (gs && this.started && gs.getMeshPeers(topic).length > 0) covered++
+    }
+    return { topics, covered }
+  }
+
   /** Bring subscriptions in line with the clock, then check again at the next slot. */
   private refreshSubscriptions(): void {
     if (!this.started || this.gossipsub === null) return

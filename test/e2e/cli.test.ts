@@ -23,9 +23,12 @@ function start(args: string[], env: Record<string, string> = {}): CliProcess {
 }
 
 describe('contower start', () => {
-  it('serves /metrics and /health on loopback and exits 0 within 5 s of SIGTERM', async () => {
-    const p = start(['--data-dir', dataDir(), ...LOOPBACK])
+  it('serves /metrics and /health on loopback, logs a status line, and exits 0 within 5 s of SIGTERM', async () => {
+    const p = start(['--data-dir', dataDir(), ...LOOPBACK, '--status-interval', '1'])
     const port = await p.metricsPort()
+    const status = await p.waitForLog((l) => l.msg.startsWith('status: slot '))
+    expect(status).toMatchObject({ slot: expect.any(Number), peers: { connected: 0, handshaken: 0, target: 50 } })
+    expect(status.msg).toMatch(/\| peers 0\/50 \(0 in, 0 out, 0 handshaken\) \| relay 0 req\/s 0 err\/s cache - \|/)
     const health = await fetch(`http://127.0.0.1:${port}/health`)
     expect(health.status).toBe(200)
     const body = (await health.json()) as Record<string, unknown>

@@ -19,6 +19,7 @@ import {
 import type { Registry } from 'prom-client'
 import type { Clock, DigestBoundary, ForkSchedule } from '../chain/index.js'
 import type { Logger } from '../logger.js'
+import { promMetricsRegister } from '../metrics/promRegister.js'
 import { compressBlock } from '../wire/snappyBlock.js'
 import { GossipError, GossipErrorCode } from './errors.js'
 import { GossipCodec, type TopicInfo } from './gossipCodec.js'
@@ -112,12 +113,17 @@ export class GossipService {
       (count: (kind: string) => void): MetricTap =>
       (label) =>
         count(KNOWN_KINDS.has(label) ? label : 'unknown')
-    const metricsRegister = metrics
-      ? gossipsubMetricsTap({
-          [GOSSIPSUB_DUPLICATES_METRIC]: byKind((kind) => metrics.duplicates.inc({ kind })),
-          [GOSSIPSUB_FORWARDS_METRIC]: byKind((kind) => metrics.forwarded.inc({ kind })),
-        })
-      : null
+    const { registry } = this.modules
+    const metricsRegister =
+      metrics && registry
+        ? gossipsubMetricsTap(
+            {
+              [GOSSIPSUB_DUPLICATES_METRIC]: byKind((kind) => metrics.duplicates.inc({ kind })),
+              [GOSSIPSUB_FORWARDS_METRIC]: byKind((kind) => metrics.forwarded.inc({ kind })),
+            },
+            promMetricsRegister(registry),
+          )
+        : null
     const factory = gossipsub(
       gossipsubOptions(
         { forkSchedule: this.modules.forkSchedule, codec: this.codec, metricsRegister },

@@ -4,6 +4,7 @@ import type { StatusService, StatusSnapshot } from './snapshot.js'
 export const STATUS_LINE_DEFAULTS = {
   /** As often as operators read it; the consensus clients log once a slot or so. */
   intervalMs: 30_000,
+  firstLineMs: 10_000,
 }
 
 /** The snapshot as one human line; the same numbers go into the log line's fields. */
@@ -36,13 +37,21 @@ export class StatusLine {
     this.opts = { ...STATUS_LINE_DEFAULTS, ...opts }
   }
 
+  /** The first line comes within firstLineMs (an operator watching the start should not wait a whole interval). */
   start(): void {
-    this.timer = setInterval(() => void this.log(), this.opts.intervalMs)
+    this.timer = setTimeout(
+      () => {
+        void this.log()
+        this.timer = setInterval(() => void this.log(), this.opts.intervalMs)
+        this.timer.unref()
+      },
+      Math.min(this.opts.intervalMs, this.opts.firstLineMs),
+    )
     this.timer.unref()
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer)
+    if (this.timer) clearTimeout(this.timer) // clears an interval too
     this.timer = null
   }
 

@@ -10,7 +10,7 @@
 # CMD lines, so keep each ENV on its own line as a single NAME=value).
 
 # ---- build: compile TypeScript with the dev dependencies ----
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 # Manifests first, so the dependency layer is reused until the lockfile changes. --ignore-scripts because
 # the `prepare` script would run the build before src/ is copied; the build runs explicitly below.
@@ -21,7 +21,7 @@ COPY src ./src
 RUN npm run build
 
 # ---- runtime: production dependencies and the compiled output only ----
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 WORKDIR /app
 # --omit=dev keeps tsc, vitest and the linters out of the image; --ignore-scripts skips `prepare` (no tsc here, and
 # dist/ comes from the build stage). No dependency has an install script, so nothing else is skipped.

@@ -19,7 +19,7 @@
 #   runs it as the caller. Prints PASS/FAIL lines; exits non-zero on any failure. Needs network access to the
 #   npm registry (npm ci). Env: CONTOWER_SMOKE_USER (default: nobody, else a throwaway system user);
 #   CONTOWER_SMOKE_NPM, the npm command for the install (default: npm). The image uses the npm bundled with
-#   Node 20 (10.x); to install exactly as it does with a newer local npm: CONTOWER_SMOKE_NPM='npx -y npm@10.8.2'.
+#   Node 22 (10.x); to install exactly as it does with a newer local npm: CONTOWER_SMOKE_NPM='npx -y npm@10.9.2'.
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -33,6 +33,7 @@ import { parseSubscribeSpec, type SubscribeSpec } from './gossip/subscribeSpec.j
 import { ConfigError } from './config/errors.js'
 import { hostConnectionLimit, PEER_MANAGER_DEFAULTS, PeerManager } from './peers/peerManager.js'
 import type { ResponseCache } from './relay/responseCache.js'
+import { StatusService } from './status/snapshot.js'
 import { AGENT_VERSION, COMMIT, VERSION } from './version.js'
 import { Fleet, type FleetOpts, FleetSetupError } from './fleet/index.js'
 
@@ -82,6 +83,7 @@ export class ContowerNode {
   readonly gossip: GossipService
   private fleet: Fleet | null = null
   private metricsServer: MetricsServer | null = null
+  private statusService: StatusService | null = null
   private startedAtMs = 0
   private stopping: Promise<void> | null = null
 
@@ -292,17 +294,22 @@ export class ContowerNode {
     await this.staticPeers.start()
     await this.startDiscovery()
 
+    this.statusService = this.createStatus()
+    this.statusService.start()
     if (this.registry) {
       registerNodeMetrics(this.registry, {
         version: VERSION,
         commit: COMMIT,
         peerCount: () => this.host?.getPeers().length ?? 0,
+        slot: () => this.clock.currentSlot,
+        headSlot: () => this.chainView.status().headSlot,
       })
       this.metricsServer = new MetricsServer(
         {
           registry: this.registry,
           health: () => this.health(),
           ready: () => this.readiness(),
+          status: () => this.status.snapshot(),
           logger: logger.child({ module: 'metrics' }),
         },
         { address: config.metricsAddress, port: config.metricsPort },
@@ -380,6 +387,45 @@ export class ContowerNode {
     this.peerManager?.heartbeat() // ask for peers now rather than at the first heartbeat
   }
 
+  /** What the status line and page show (see status/snapshot.ts). */
+  get status(): StatusService {
+    if (!this.statusService) throw new Error('node not started')
+    return this.statusService
+  }
+
+  private createStatus(): StatusService {
+    const { config } = this
+    return new StatusService({
+      registry: this.registry,
+      version: VERSION,
+      network: this.modules.network.name,
+      startedAtMs: this.startedAtMs,
+      slot: () => this.clock.currentSlot,
+      headSlot: () => this.chainView.status().headSlot,
+      peers: () =>
+        [...this.peerStore.all()].map((p) => ({
+          peer: p.peerId.toString(),
+          client: p.client,
+          direction: p.direction,
+          handshaken: p.handshaken,
+          pingMs: p.pingRttMs ?? null,
+          headSlot: p.status?.headSlot ?? null,
+        })),
+      score: (peer) => this.scores.score(peer),
+      targetPeers: config.targetPeers,
+      mesh: () => this.gossip.meshCoverage(),
+      custody: {
+        groups: config.custodyGroupCount,
+        attnets: this.metadata.attnets.length,
+        syncnets: this.metadata.syncnets.length,
+      },
+      discovery: () =>
+        this.discovery ? { running: this.discovery.isRunning, tableSize: this.discovery.tableSize } : null,
+      staticPeers: config.staticPeers.length,
+      discoveryPort: config.discoveryPort,
+    })
+  }
+
   readiness(): ReadinessReport {
     return readiness({
       handshakenPeers: () => [...this.handshakenStatuses()].length,
@@ -405,6 +451,7 @@ export class ContowerNode {
   }
 
   private async stopParts(): Promise<void> {
+    this.statusService?.stop()
     await this.metricsServer?.stop()
     this.seeder?.stop()
     await this.discovery?.stop()
@@ -436,10 +483,22 @@ function subscriptions(config: ContowerConfig): SubscribeSpec {
   }
 }
 
+/** The OS's reason, found under libp2p's wrapping (its message carries advice and a stack trace). */
 function describeListenError(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code
-  if (code === 'EADDRINUSE') return 'address already in use'
-  if (code === 'EADDRNOTAVAIL') return 'address not available on this machine'
-  if (code === 'EACCES') return 'permission denied'
-  return (e as Error).message
+  const reasons: Record<string, string> = {
+    EADDRINUSE: 'address already in use',
+    EADDRNOTAVAIL: 'address not available on this machine',
+    EACCES: 'permission denied',
+  }
+  for (
+    let err = e as (Error & { code?: string; errors?: unknown[] }) | undefined, depth = 0;
+    err && depth < 5;
+    depth++
+  ) {
+    if (err.code && reasons[err.code]) return reasons[err.code]!
+    const named = /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES)\b/.exec(err.message ?? '')
+    if (named) return reasons[named[1]!]!
+    err = (err.errors?.[0] ?? err.cause) as typeof err
+  }
+  return ((e as Error).message ?? String(e)).split('\n')[0]!
 }

@@ -3,10 +3,11 @@ import { BeaconApiError } from '../chain/beaconApi.js'
 import { ChainConfigError, GenesisError } from '../chain/errors.js'
 import { ConfigError } from '../config/errors.js'
 import { type LoadedConfig, loadConfig } from '../config/load.js'
-import type { CommandName } from '../config/options.js'
+import { closest } from '../config/closest.js'
+import { type CommandName, OPTIONS } from '../config/options.js'
 import { DiscoveryError } from '../discovery/errors.js'
 import { IdentityError } from '../identity/identity.js'
-import { VERSION } from '../version.js'
+import { versionLine } from '../version.js'
 import { runDevnet } from './devnetCommand.js'
 import { runIdentity } from './identityCommand.js'
 import { runStart } from './startCommand.js'
@@ -38,7 +39,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
   const parser = yargs(argv)
     .scriptName('contower')
     .usage('$0 <command> [options]\n\nA relay for Ethereum’s consensus-layer p2p network.')
-    .version(VERSION)
+    .version(versionLine())
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .strict()
     .demandCommand(1, 'give a command: start, devnet or identity')
@@ -46,7 +47,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     .wrap(Math.min(120, process.stdout.columns ?? 120))
     .epilogue('Configuration precedence: defaults < --config file < CONTOWER_* environment < flags.')
     .fail((msg, err) => {
-      usageError = msg ?? err?.message ?? 'invalid command line'
+      usageError = oneLineUsageError(msg ?? err?.message ?? 'invalid command line', argv)
     })
 
   for (const [name, command] of Object.entries(COMMANDS)) {
@@ -62,7 +63,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
 
   await parser.parseAsync()
   if (usageError !== null) {
-    process.stderr.write(`contower: ${usageError}\nRun 'contower --help' for usage.\n`)
+    process.stderr.write(`contower: ${usageError} (see contower --help)\n`)
     return EXIT_USAGE
   }
   if (chosen === null) return 0 // --help or --version was printed
@@ -91,4 +92,31 @@ export async function main(argv: string[], env: Record<string, string | undefine
     }
     throw e
   }
+}
+
+/**
+ * yargs' messages in our one-line form. Value checks (choices, numbers) are ours (config/load.ts), so what reaches
+ * yargs' failure handler is about the command line's shape: unknown arguments, missing values or command.
+ */
+export function oneLineUsageError(message: string, argv: readonly string[]): string {
+  const unknown = /^Unknown arguments?: (.+)$/m.exec(message)
+  if (!unknown) return message.replace(/\s*\n\s*/g, '; ')
+  // yargs names an unknown --foo-bar twice (foo-bar, fooBar) and without its no- prefix: report argv's own words.
+  const flags = argv.filter((a) => a.startsWith('-')).map((a) => a.replace(/^-+/, '').split('=')[0]!)
+  const reported = unknown[1]!.split(', ').map((n) => n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))
+  const problems = new Set<string>()
+  for (const name of reported) {
+    const flag = flags.find((f) => f === name || f === `no-${name}`)
+    if (flag !== undefined) {
+      const near = closest(
+        flag.replace(/^no-/, ''),
+        OPTIONS.map((d) => d.name),
+      )
+      problems.add(`unknown option --${flag}${near ? ` (did you mean --${near}?)` : ''}`)
+    } else {
+      const near = closest(name, Object.keys(COMMANDS))
+      problems.add(`unknown command '${name}'${near ? ` (did you mean ${near}?)` : ''}`)
+    }
+  }
+  return [...problems].join('; ')
 }

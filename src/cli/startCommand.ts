@@ -3,6 +3,7 @@ import { resolveNetwork } from '../chain/resolveNetwork.js'
 import type { LoadedConfig } from '../config/load.js'
 import { loadOrCreateIdentity } from '../identity/identity.js'
 import { createLogger } from '../logger.js'
+import { StatusLine } from '../status/statusLine.js'
 import { VERSION } from '../version.js'
 import { waitForShutdown } from './lifecycle.js'
 
@@ -27,13 +28,16 @@ export async function runStart({ config, warnings }: LoadedConfig): Promise<numb
     node = new ContowerNode({ identity, logger, network }, config)
     const shutdown = waitForShutdown(node, logger)
     await node.start()
-    return await shutdown
+    const statusLine = new StatusLine({ status: node.status, logger }, { intervalMs: config.statusInterval * 1000 })
+    if (config.statusInterval > 0) statusLine.start()
+    const code = await shutdown
+    statusLine.stop()
+    return code
   } catch (e) {
+    // The reason first: what stopping logs after it is consequence.
+    if (e instanceof StartupError) logger.fatal(e.message)
     await node?.stop().catch(() => {})
-    if (e instanceof StartupError) {
-      logger.fatal(e.message)
-      return 1
-    }
+    if (e instanceof StartupError) return 1
     throw e
   }
 }

@@ -12,9 +12,10 @@ export function yargsOptionsFor(command: CommandName): Record<string, Options> {
 function toYargs(def: OptionDef): Options {
   return {
     type: def.type === 'boolean' ? 'boolean' : 'string',
-    description: `${def.description}  [env: ${envName(def.name)}]`,
+    // Choices are listed, not enforced here: config/load.ts checks every value, wherever it came from, and says
+    // so in one line.
+    description: `${def.description}${def.type === 'enum' ? ` (one of ${def.choices?.join(', ')})` : ''}  [env: ${envName(def.name)}]`,
     defaultDescription: def.default === undefined ? undefined : formatDefault(def.default),
-    choices: def.type === 'enum' ? [...(def.choices ?? [])] : undefined,
     requiresArg: def.type !== 'boolean',
   }
 }

@@ -5,7 +5,8 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { GLOBAL_QUOTA_KEY, LODESTAR_QUOTAS, parseQuotaSpec, QUOTA_SPEC_FORM } from '../limits/index.js'
 import { ConfigError, describeSource, type ValueSource } from './errors.js'
-import { type CommandName, envName, type OptionDef, optionsFor } from './options.js'
+import { closest } from './closest.js'
+import { type CommandName, envName, OPTIONS, type OptionDef, optionsFor } from './options.js'
 import type { ContowerConfig } from './types.js'
 
 export interface LoadConfigInput {
@@ -17,7 +18,7 @@ export interface LoadConfigInput {
 
 export interface LoadedConfig {
   config: ContowerConfig
-  /** Non-fatal findings, e.g. an unknown CONTOWER_* variable; logged at start. */
+  /** Non-fatal findings, e.g. a CONTOWER_* variable of another command; logged at start. */
   warnings: string[]
 }
 
@@ -157,7 +158,9 @@ function readConfigFile(path: string, source: ValueSource): Record<string, unkno
   try {
     parsed = parseYaml(text) // YAML 1.2 is a superset of JSON: one parser for both
   } catch (e) {
-    throw new ConfigError(`config file ${path} is not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`)
+    // The parser's message ends in a source excerpt after a colon; keep the sentence with its line and column.
+    const reason = (e as Error).message.split('\n')[0]!.replace(/:\s*$/, '')
+    throw new ConfigError(`config file ${path} is not valid YAML or JSON: ${reason}`)
   }
   if (parsed === null || parsed === undefined) return {}
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
@@ -199,7 +202,11 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
     for (const [key, raw] of Object.entries(readConfigFile(path, configPath.source))) {
       const def = byName.get(key)
       if (!def || key === 'config') {
-        throw new ConfigError(`unknown option '${key}' in config file ${path} (options are kebab-case, see --help)`)
+        const near = closest(key, byName.keys())
+        throw new ConfigError(
+          `unknown option '${key}' in config file ${path}${near ? ` (did you mean '${near}'?)` : ''}: options are kebab-case, see --help`,
+          key,
+        )
       }
       set(def, raw, { kind: 'file', path })
     }
@@ -210,8 +217,18 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
     if (!name.startsWith('CONTOWER_') || raw === undefined) continue
     const def = envNames.get(name)
     if (!def) {
-      warnings.push(`unknown environment variable ${name} ignored (not an option of '${input.command}')`)
-      continue
+      // One environment may serve several commands (start and identity in one container): another command's
+      // option is only noted. A name that is no option at all is a typo that would silently change nothing.
+      const other = OPTIONS.find((d) => envName(d.name) === name)
+      if (other) {
+        warnings.push(`environment variable ${name} ignored: an option of '${other.commands.join("', '")}' only`)
+        continue
+      }
+      const near = closest(name, envNames.keys())
+      throw new ConfigError(
+        `unknown environment variable ${name}${near ? ` (did you mean ${near}?)` : ''}: CONTOWER_* names options of '${input.command}', see --help`,
+        name,
+      )
     }
     if (def.name !== 'config') set(def, raw, { kind: 'env', name })
   }
@@ -260,6 +277,7 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
     metricsAddress: get('metrics-address'),
     metricsPort: get('metrics-port'),
     fleet: get('fleet'),
+    statusInterval: get('status-interval'),
     servingPeers: get('serving-peers'),
     syncingPeers: get('syncing-peers'),
     slotSeconds: get('slot-seconds'),

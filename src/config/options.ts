@@ -292,6 +292,16 @@ export const OPTIONS: readonly OptionDef[] = [
     commands: DEVNET,
   },
   {
+    name: 'status-interval',
+    type: 'integer',
+    min: 0,
+    max: 3600,
+    default: 30,
+    defaultReason: 'often enough to watch, rare enough to read; the consensus clients log about once a slot',
+    description: 'Seconds between status lines in the log (0: none); the status page at / is live regardless',
+    commands: START,
+  },
+  {
     name: 'serving-peers',
     type: 'integer',
     min: 1,

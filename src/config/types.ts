@@ -42,6 +42,8 @@ export interface ContowerConfig {
   metrics: boolean
   metricsAddress: string
   metricsPort: number
+  /** start only: seconds between status lines, 0 for none. */
+  statusInterval: number
   /** devnet only */
   fleet: number
   servingPeers: number

@@ -19,6 +19,7 @@ import {
 import type { Registry } from 'prom-client'
 import type { Clock, DigestBoundary, ForkSchedule } from '../chain/index.js'
 import type { Logger } from '../logger.js'
+import { promMetricsRegister } from '../metrics/promRegister.js'
 import { compressBlock } from '../wire/snappyBlock.js'
 import { GossipError, GossipErrorCode } from './errors.js'
 import { GossipCodec, type TopicInfo } from './gossipCodec.js'
@@ -117,12 +118,17 @@ export class GossipService {
       (count: (kind: string) => void): MetricTap =>
       (label) =>
         count(KNOWN_KINDS.has(label) ? label : 'unknown')
-    const metricsRegister = metrics
-      ? gossipsubMetricsTap({
-          [GOSSIPSUB_DUPLICATES_METRIC]: byKind((kind) => metrics.duplicates.inc({ kind })),
-          [GOSSIPSUB_FORWARDS_METRIC]: byKind((kind) => metrics.forwarded.inc({ kind })),
-        })
-      : null
+    const { registry } = this.modules
+    const metricsRegister =
+      metrics && registry
+        ? gossipsubMetricsTap(
+            {
+              [GOSSIPSUB_DUPLICATES_METRIC]: byKind((kind) => metrics.duplicates.inc({ kind })),
+              [GOSSIPSUB_FORWARDS_METRIC]: byKind((kind) => metrics.forwarded.inc({ kind })),
+            },
+            promMetricsRegister(registry),
+          )
+        : null
     const factory = gossipsub(
       gossipsubOptions(
         { forkSchedule: this.modules.forkSchedule, codec: this.codec, metricsRegister },
@@ -231,6 +237,20 @@ export class GossipService {
     for (const [topic, info] of this.subscribed) {
       if (info.boundary === current && !isSubnetKind(info.kind)) yield [info.kind, gs.getMeshPeers(topic).length]
     }
+  }
+
+  /** Subscribed topics at the current digest, and how many have a mesh peer: the status line's coverage. */
+  meshCoverage(): { topics: number; covered: number } {
+    const gs = this.gossipsub
+    const current = this.modules.forkSchedule.boundaryAtEpoch(this.modules.clock.currentEpoch)
+    let topics = 0
+    let covered = 0
+    for (const [topic, info] of this.subscribed) {
+      if (info.boundary !== current) continue
+      topics++
+      if (gs && this.started && gs.getMeshPeers(topic).length > 0) covered++
+    }
+    return { topics, covered }
   }
 
   /** Bring subscriptions in line with the clock, then check again at the next slot. */

@@ -1,8 +1,9 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { DataDirError, prepareDataDir } from './dataDir.js'
 
 /** The only state Contower keeps: a secp256k1 key (the eth2 networks require that key type). */
 export const IDENTITY_FILE_NAME = 'identity.key'
@@ -38,6 +39,12 @@ export function identityFile(dataDir: string): string {
  */
 export async function loadOrCreateIdentity(dataDir: string): Promise<Identity> {
   const file = identityFile(dataDir)
+  try {
+    await prepareDataDir(dataDir, DATA_DIR_MODE)
+  } catch (e) {
+    if (e instanceof DataDirError) throw new IdentityError(e.message, file)
+    throw e
+  }
   let text: string | undefined
   try {
     text = readFileSync(file, 'utf8')
@@ -45,7 +52,7 @@ export async function loadOrCreateIdentity(dataDir: string): Promise<Identity> {
     const code = (e as NodeJS.ErrnoException).code
     if (code !== 'ENOENT') throw new IdentityError(`cannot read identity key ${file}: ${(e as Error).message}`, file)
   }
-  if (text === undefined) return createIdentity(dataDir, file)
+  if (text === undefined) return createIdentity(file)
 
   const privateKey = decodeKey(text, file)
   const mode = statSync(file).mode & 0o777
@@ -75,12 +82,7 @@ function decodeKey(text: string, file: string): PrivateKey {
   return key
 }
 
-async function createIdentity(dataDir: string, file: string): Promise<Identity> {
-  try {
-    mkdirSync(dataDir, { recursive: true, mode: DATA_DIR_MODE })
-  } catch (e) {
-    throw new IdentityError(`cannot create data dir ${dataDir}: ${(e as Error).message}`, file)
-  }
+async function createIdentity(file: string): Promise<Identity> {
   const privateKey = await generateKeyPair('secp256k1')
   const hex = Buffer.from(privateKeyToProtobuf(privateKey)).toString('hex')
   try {

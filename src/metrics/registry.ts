@@ -5,6 +5,9 @@ export interface NodeMetricsSources {
   commit: string
   /** Number of distinct connected peers, read at scrape time. */
   peerCount: () => number
+  /** The wall-clock slot, and the head slot our Status advertises (peers' heads and gossiped blocks). */
+  slot: () => number
+  headSlot: () => number
 }
 
 /**
@@ -31,6 +34,23 @@ export function registerNodeMetrics(registry: Registry, sources: NodeMetricsSour
     registers: [registry],
     collect() {
       this.set(sources.peerCount())
+    },
+  })
+
+  new Gauge({
+    name: 'beacon_clock_slot',
+    help: 'The current slot by the wall clock (the name beacon-metrics gives it)',
+    registers: [registry],
+    collect() {
+      this.set(sources.slot())
+    },
+  })
+  new Gauge({
+    name: 'beacon_head_slot',
+    help: 'The head slot Contower advertises in its Status: the best of its peers’ heads and gossiped blocks',
+    registers: [registry],
+    collect() {
+      this.set(sources.headSlot())
     },
   })
 }

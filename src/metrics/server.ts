@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
 import type { Logger } from '../logger.js'
+import type { StatusSnapshot } from '../status/snapshot.js'
+import { STATUS_PAGE_HTML } from '../status/page.js'
 import type { ReadinessReport } from './readiness.js'
 
 export interface HealthReport {
@@ -21,6 +23,8 @@ export interface MetricsServerModules {
    * serves: node.ts should always supply it.
    */
   ready?: () => ReadinessReport
+  /** The status page (/) and its data (/status.json); both 404 without it. */
+  status?: () => Promise<StatusSnapshot>
   logger: Logger
 }
 
@@ -33,8 +37,9 @@ export interface MetricsServerOptions {
 const REQUEST_TIMEOUT_MS = 10_000
 
 /**
- * Serves /metrics (Prometheus text format), /health (JSON liveness: always 200, with the readiness checks) and
- * /ready (200 when ready, 503 until) on a loopback address by default.
+ * Serves /metrics (Prometheus text format), /health (JSON liveness: always 200, with the readiness checks),
+ * /ready (200 when ready, 503 until), and the status page (/, its data at /status.json) on a loopback address by
+ * default.
  */
 export class MetricsServer {
   private server: Server | null = null
@@ -92,8 +97,15 @@ export class MetricsServer {
     } else if (path === '/ready') {
       const report = this.readiness()
       res.writeHead(report.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(report))
+    } else if (path === '/' && this.modules.status) {
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+        .end(STATUS_PAGE_HTML)
+    } else if (path === '/status.json' && this.modules.status) {
+      const body = JSON.stringify(await this.modules.status())
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body)
     } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /health or /ready\n')
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /, /metrics, /health or /ready\n')
     }
   }
 

@@ -23,9 +23,12 @@ function start(args: string[], env: Record<string, string> = {}): CliProcess {
 }
 
 describe('contower start', () => {
-  it('serves /metrics and /health on loopback and exits 0 within 5 s of SIGTERM', async () => {
-    const p = start(['--data-dir', dataDir(), ...LOOPBACK])
+  it('serves /metrics and /health on loopback, logs a status line, and exits 0 within 5 s of SIGTERM', async () => {
+    const p = start(['--data-dir', dataDir(), ...LOOPBACK, '--status-interval', '1'])
     const port = await p.metricsPort()
+    const status = await p.waitForLog((l) => l.msg.startsWith('status: slot '))
+    expect(status).toMatchObject({ slot: expect.any(Number), peers: { connected: 0, handshaken: 0, target: 50 } })
+    expect(status.msg).toMatch(/\| peers 0\/50 \(0 in, 0 out, 0 handshaken\) \| relay 0 req\/s 0 err\/s cache - \|/)
     const health = await fetch(`http://127.0.0.1:${port}/health`)
     expect(health.status).toBe(200)
     const body = (await health.json()) as Record<string, unknown>
@@ -88,17 +91,44 @@ describe('contower start', () => {
     expect(readFileSync(keyFile, 'utf8')).toBe('not a key\n')
   })
 
-  it('exits 1 with one clear line when its port is taken', async () => {
+  it.each([
+    ['metrics', (port: number) => ['--metrics-port', String(port)], 'cannot serve metrics on 127.0.0.1:'],
+    ['libp2p', (port: number) => ['--port', String(port)], 'cannot listen on 127.0.0.1:'],
+  ])('exits 1 with one line, the reason first, when its %s port is taken', async (_, flags, prefix) => {
     const server = createServer()
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     const taken = (server.address() as { port: number }).port
     try {
-      const result = await runCli(['start', '--data-dir', dataDir(), ...LOOPBACK, '--metrics-port', String(taken)])
+      const result = await runCli(['start', '--data-dir', dataDir(), ...LOOPBACK, ...flags(taken)])
       expect(result.code).toBe(1)
-      expect(result.stdout).toContain(`cannot serve metrics on 127.0.0.1:${taken}: address already in use`)
+      const lines = result.stdout.trim().split('\n')
+      const fatal = lines.findIndex((l) => l.includes('"level":60'))
+      expect(JSON.parse(lines[fatal]!).msg).toMatch(
+        new RegExp(`^${prefix}${taken}( \\(TCP\\))?: address already in use$`),
+      )
+      expect(lines.findIndex((l) => l.includes('"msg":"stopped"'))).toBeGreaterThan(fatal)
     } finally {
       server.close()
     }
+  })
+
+  it('exits 1 at once naming a data dir it cannot create (recursive mkdir would loop forever under /proc)', async () => {
+    const result = await runCli(['start', '--data-dir', '/proc/contower-test/x', ...LOOPBACK])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/^contower: cannot create data dir \/proc\/contower-test\/x: ENOENT[^\n]*\n$/)
+  })
+})
+
+describe('contower --version', () => {
+  it('prints version, commit, Node version and platform on one line', async () => {
+    const { code, stdout } = await runCli(['--version'])
+    expect(code).toBe(0)
+    const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
+    expect(stdout).toMatch(
+      new RegExp(
+        `^contower ${version} \\(commit [0-9a-f]{12}\\) node ${process.version} ${process.platform}-${process.arch}\\n$`,
+      ),
+    )
   })
 })
 
@@ -106,8 +136,21 @@ describe('bad command lines and configuration exit 2 with a message naming the p
   it.each([
     [['start', '--port', 'abc'], {}, `invalid value for 'port' from flag --port: "abc"`],
     [['start'], { CONTOWER_LOG_LEVEL: 'loud' }, `'log-level' from env CONTOWER_LOG_LEVEL: "loud" (expected one of`],
-    [['start', '--no-such-flag'], {}, 'Unknown argument'],
-    [['launch'], {}, 'Unknown argument: launch'],
+    [['start', '--no-such-flag'], {}, 'unknown option --no-such-flag'],
+    [['start', '--netwrk', 'sepolia'], {}, 'unknown option --netwrk (did you mean --network?)'],
+    [['launch'], {}, `unknown command 'launch'`],
+    [['strat'], {}, `unknown command 'strat' (did you mean start?)`],
+    [
+      ['start', '--network', 'goerli'],
+      {},
+      `invalid value for 'network' from flag --network: "goerli" (expected one of`,
+    ],
+    [['start', '--port'], {}, 'Not enough arguments following: port'],
+    [
+      ['start'],
+      { CONTOWER_NETWROK: 'sepolia' },
+      'unknown environment variable CONTOWER_NETWROK (did you mean CONTOWER_NETWORK?)',
+    ],
     [['start', '--network', 'custom'], {}, `--network custom needs 'chain-config'`],
     [
       ['start', '--data-dir', tempDir('contower-e2e-'), '--no-discovery', '--subscribe', 'beacon_blok'],
@@ -119,6 +162,7 @@ describe('bad command lines and configuration exit 2 with a message naming the p
     const result = await runCli(args, env)
     expect(result.code).toBe(2)
     expect(result.stderr).toContain(message)
+    expect(result.stderr).toMatch(/^contower: [^\n]+\n$/) // one line, always
   })
 
   it('lists every option with its default and env variable in --help', async () => {

@@ -62,9 +62,9 @@ function runtimeEnv(): Map<string, string> {
 }
 
 describe('Dockerfile', () => {
-  it('builds in one stage and runs in another, both on node:20-bookworm-slim', () => {
+  it('builds in one stage and runs in another, both on node:22-bookworm-slim (the LTS every dependency accepts)', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2)
-    for (const stage of stages) expect(stage[0].args).toMatch(/^node:20-bookworm-slim(\s|$)/)
+    for (const stage of stages) expect(stage[0].args).toMatch(/^node:22-bookworm-slim(\s|$)/)
     const buildRuns = all(build, 'RUN').join('\n')
     expect(buildRuns).toMatch(/\bnpm ci\b/)
     expect(buildRuns).toMatch(/\bnpm run build\b/)

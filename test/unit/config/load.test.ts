@@ -59,10 +59,29 @@ describe('loadConfig precedence', () => {
     expect(load({}, { CONTOWER_STATIC_PEERS: ` ${peer} , ${peer}` }).config.staticPeers).toEqual([peer, peer])
   })
 
-  it('warns about unknown CONTOWER_* variables instead of ignoring them silently', () => {
-    expect(load({}, { CONTOWER_PROT: '1' }).warnings).toEqual([
-      "unknown environment variable CONTOWER_PROT ignored (not an option of 'start')",
+  it('refuses a CONTOWER_* variable that names no option, suggesting the closest one', () => {
+    expect(() => load({}, { CONTOWER_NETWROK: 'sepolia' })).toThrow(
+      "unknown environment variable CONTOWER_NETWROK (did you mean CONTOWER_NETWORK?): CONTOWER_* names options of 'start', see --help",
+    )
+    expect(() => load({}, { CONTOWER_PROT: '1' })).toThrow('(did you mean CONTOWER_PORT?)')
+    expect(() => load({}, { CONTOWER_XYZZY_PLUGH: '1' })).toThrow(
+      /^unknown environment variable CONTOWER_XYZZY_PLUGH: /,
+    )
+  })
+
+  it("only notes a variable of another command's option: one environment may serve several commands", () => {
+    expect(load({}, { CONTOWER_SERVING_PEERS: '2' }).warnings).toEqual([
+      "environment variable CONTOWER_SERVING_PEERS ignored: an option of 'devnet' only",
     ])
+  })
+
+  it('names the closest option for an unknown config-file key, and a YAML error without a dangling colon', () => {
+    const typo = file('typo.yaml', 'netwrok: sepolia\n')
+    expect(() => load({ config: typo })).toThrow(
+      `unknown option 'netwrok' in config file ${typo} (did you mean 'network'?)`,
+    )
+    const broken = file('broken.yaml', 'port: 9000\nnetwork: [\n')
+    expect(() => load({ config: broken })).toThrow(/is not valid YAML or JSON: .* at line \d+, column \d+$/)
   })
 })
 

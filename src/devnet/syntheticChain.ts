@@ -80,7 +80,9 @@ export class SyntheticChain {
     // Blocks are built for Altair and later forks (phase0 peers speak v1 protocols no part of the devnet serves).
     const genesisFork = forkAtEpoch(config, 0).name
     if (!(ForkSeq[genesisFork as ForkName] >= ForkSeq.altair)) {
-      throw new RangeError(`${config.configName} starts in ${genesisFork}: the synthetic chain starts in Altair or later`)
+      throw new RangeError(
+        `${config.configName} starts in ${genesisFork}: the synthetic chain starts in Altair or later`,
+      )
     }
     const maxBlobs = getBlobParameters(config, 0).maxBlobsPerBlock
     if (this.opts.blobsPerBlock > maxBlobs) {

@@ -23,8 +23,8 @@ import { ResponseTypes } from './reqresp/responseTypes.js'
 import { ReqRespServer } from './reqresp/server.js'
 import { RELAY_SERVICE_DEFAULTS, RelayService } from './relay/index.js'
 import { itemFacts } from './relay/items.js'
-import { type Discovery, DiscoveryError, discoveryFromConfig } from './discovery/index.js'
-import type { DiscoveryOpts } from './discovery/discovery.js'
+import type { Discovery, DiscoveryOpts } from './discovery/discovery.js'
+import { DiscoveryError } from './discovery/errors.js'
 import { readiness, type ReadinessReport } from './metrics/readiness.js'
 import { GossipError } from './gossip/errors.js'
 import { GossipService, type GossipServiceOpts } from './gossip/gossipService.js'
@@ -344,6 +344,8 @@ export class ContowerNode {
   private async startDiscovery(): Promise<void> {
     const tcp = this.listenAddresses[0]?.getComponents().find((c) => c.name === 'tcp')
     const tcpPort = tcp?.value !== undefined ? Number(tcp.value) : this.config.port
+    if (this.config.discovery !== true) return // discv5 and the ENR libraries are not even loaded
+    const { discoveryFromConfig } = await import('./discovery/fromConfig.js')
     this.discovery = discoveryFromConfig(
       {
         privateKey: this.modules.identity.privateKey,

@@ -23,7 +23,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CONTOWER = join(ROOT, 'bin/contower.js')
 const BARE = join(ROOT, 'scripts/lib/bareHost.mjs')
 /** Every wait is bounded: a loaded machine is slow, a hung process is a failure. */
-const LISTEN_TIMEOUT_MS = 60_000
+const LISTEN_TIMEOUT_MS = 180_000
 const SLOT_SECONDS = 12
 
 function option(name: string, fallback: string): string {

@@ -103,6 +103,7 @@ function plainGossipsub(forkSchedule: ForkSchedule) {
 // ─── child: publishers and subscribers ─────────────────────────────────────────────────────────────────────────────
 
 async function runChild(): Promise<void> {
+  process.on('disconnect', () => process.exit(0)) // the parent is gone (exited or killed): nothing to load
   const send = (msg: FromChild) => process.send!(msg)
   const init = await new Promise<Extract<ToChild, { type: 'init' }>>((resolve) =>
     process.once('message', (m: ToChild) => m.type === 'init' && resolve(m)),

@@ -33,7 +33,7 @@ import { ConfigError } from './config/errors.js'
 import { hostConnectionLimit, PEER_MANAGER_DEFAULTS, PeerManager } from './peers/peerManager.js'
 import type { ResponseCache } from './relay/responseCache.js'
 import { AGENT_VERSION, COMMIT, VERSION } from './version.js'
-import { Fleet, type FleetOpts, FleetSetupError } from './fleet/index.js'
+import type { Fleet, FleetOpts } from './fleet/index.js'
 
 /** A start-up failure worth one clear line (port in use, bad key…): the CLI prints it and exits 1. */
 export class StartupError extends Error {
@@ -206,7 +206,7 @@ export class ContowerNode {
     const responseTypes = new ResponseTypes({ forkSchedule: this.forkSchedule, clock: this.clock })
     const reqrespMetrics = this.registry ? createReqRespMetrics(this.registry) : null
     const client = new ReqRespClient({ host, responseTypes, metrics: reqrespMetrics })
-    this.fleet = config.fleetRedis ? this.createFleet(config.fleetRedis, host) : null
+    this.fleet = config.fleetRedis ? await this.createFleet(config.fleetRedis, host) : null
     this.handshake = new HandshakeService(
       {
         host,
@@ -311,8 +311,12 @@ export class ContowerNode {
     }
   }
 
-  /** The fleet's parts; an unreadable password file is a start-up failure, an unreachable Redis is not. */
-  private createFleet(url: string, host: ContowerHost): Fleet {
+  /**
+   * The fleet's parts; an unreadable password file is a start-up failure, an unreachable Redis is not. Loaded only
+   * with --fleet-redis: a lone relay never loads the Redis client.
+   */
+  private async createFleet(url: string, host: ContowerHost): Promise<Fleet> {
+    const { Fleet, FleetSetupError } = await import('./fleet/index.js')
     const { logger } = this.modules
     try {
       return new Fleet(

@@ -159,7 +159,7 @@ const peersChild = fork(join(ROOT, 'scripts/lib/footprintPeers.ts'), [], {
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 })
 children.add(peersChild)
-async function askPeers(msg: ToFootprintPeers, timeoutMs = 180_000): Promise<number> {
+async function askPeers(msg: ToFootprintPeers, timeoutMs = 900_000): Promise<number> {
   const answer = new Promise<FromFootprintPeers>((resolve) => peersChild.once('message', resolve))
   peersChild.send(msg)
   const reply = await Promise.race([answer, sleep(timeoutMs).then(() => null)])

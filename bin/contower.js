@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Setup (hasher, polyfill) must run before libp2p and SSZ load, so everything else is imported after it.
-import '../dist/setup.js'
+// V8 flags first, before much is allocated; the CLI imports its setup (hasher, polyfill) before libp2p and SSZ load.
 import { tuneGc } from '../dist/gcTuning.js'
 
 tuneGc()

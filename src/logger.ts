@@ -1,6 +1,10 @@
+import { createRequire } from 'node:module'
 import { type DestinationStream, type Logger, pino } from 'pino'
-import pretty from 'pino-pretty'
+import type PinoPretty from 'pino-pretty'
 import type { LogFormat, LogLevel } from './config/types.js'
+
+// pino-pretty (and its colour and date libraries) loads only when a terminal or --log-format pretty asks for it.
+const require = createRequire(import.meta.url)
 
 export type { Logger }
 
@@ -21,7 +25,10 @@ export function createLogger(opts: LoggerOptions): Logger {
   const destination =
     opts.destination ??
     (usePretty
-      ? pretty({ colorize: process.stdout.isTTY === true, ignore: 'pid,hostname' })
+      ? (require('pino-pretty') as typeof PinoPretty)({
+          colorize: process.stdout.isTTY === true,
+          ignore: 'pid,hostname',
+        })
       : pino.destination({ dest: 1, sync: true }))
   return pino({ level: opts.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination)
 }

@@ -24,8 +24,8 @@ import { ResponseTypes } from './reqresp/responseTypes.js'
 import { ReqRespServer } from './reqresp/server.js'
 import { RELAY_SERVICE_DEFAULTS, RelayService } from './relay/index.js'
 import { itemFacts } from './relay/items.js'
-import { type Discovery, DiscoveryError, discoveryFromConfig } from './discovery/index.js'
-import type { DiscoveryOpts } from './discovery/discovery.js'
+import type { Discovery, DiscoveryOpts } from './discovery/discovery.js'
+import { DiscoveryError } from './discovery/errors.js'
 import { readiness, type ReadinessReport } from './metrics/readiness.js'
 import { GossipError } from './gossip/errors.js'
 import { GossipService, type GossipServiceOpts } from './gossip/gossipService.js'
@@ -35,7 +35,7 @@ import { hostConnectionLimit, PEER_MANAGER_DEFAULTS, PeerManager } from './peers
 import type { ResponseCache } from './relay/responseCache.js'
 import { StatusService } from './status/snapshot.js'
 import { AGENT_VERSION, COMMIT, VERSION } from './version.js'
-import { Fleet, type FleetOpts, FleetSetupError } from './fleet/index.js'
+import type { Fleet, FleetOpts } from './fleet/index.js'
 
 /** A start-up failure worth one clear line (port in use, bad key…): the CLI prints it and exits 1. */
 export class StartupError extends Error {
@@ -214,7 +214,7 @@ export class ContowerNode {
     const responseTypes = new ResponseTypes({ forkSchedule: this.forkSchedule, clock: this.clock })
     const reqrespMetrics = this.registry ? createReqRespMetrics(this.registry) : null
     const client = new ReqRespClient({ host, responseTypes, metrics: reqrespMetrics })
-    this.fleet = config.fleetRedis ? this.createFleet(config.fleetRedis, host) : null
+    this.fleet = config.fleetRedis ? await this.createFleet(config.fleetRedis, host) : null
     this.handshake = new HandshakeService(
       {
         host,
@@ -328,8 +328,12 @@ export class ContowerNode {
     }
   }
 
-  /** The fleet's parts; an unreadable password file is a start-up failure, an unreachable Redis is not. */
-  private createFleet(url: string, host: ContowerHost): Fleet {
+  /**
+   * The fleet's parts; an unreadable password file is a start-up failure, an unreachable Redis is not. Loaded only
+   * with --fleet-redis: a lone relay never loads the Redis client.
+   */
+  private async createFleet(url: string, host: ContowerHost): Promise<Fleet> {
+    const { Fleet, FleetSetupError } = await import('./fleet/index.js')
     const { logger } = this.modules
     try {
       return new Fleet(
@@ -361,6 +365,8 @@ export class ContowerNode {
   private async startDiscovery(): Promise<void> {
     const tcp = this.listenAddresses[0]?.getComponents().find((c) => c.name === 'tcp')
     const tcpPort = tcp?.value !== undefined ? Number(tcp.value) : this.config.port
+    if (this.config.discovery !== true) return // discv5 and the ENR libraries are not even loaded
+    const { discoveryFromConfig } = await import('./discovery/fromConfig.js')
     this.discovery = discoveryFromConfig(
       {
         privateKey: this.modules.identity.privateKey,

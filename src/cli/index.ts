@@ -1,16 +1,11 @@
 import yargs from 'yargs'
-import { BeaconApiError } from '../chain/beaconApi.js'
 import { ChainConfigError, GenesisError } from '../chain/errors.js'
 import { ConfigError } from '../config/errors.js'
-import { type LoadedConfig, loadConfig } from '../config/load.js'
+import type { LoadedConfig } from '../config/load.js'
 import { closest } from '../config/closest.js'
 import { type CommandName, OPTIONS } from '../config/options.js'
 import { DiscoveryError } from '../discovery/errors.js'
-import { IdentityError } from '../identity/identity.js'
 import { versionLine } from '../version.js'
-import { runDevnet } from './devnetCommand.js'
-import { runIdentity } from './identityCommand.js'
-import { runStart } from './startCommand.js'
 import { yargsOptionsFor } from './yargsOptions.js'
 
 /** Exit codes: 0 ok, 1 start-up or runtime failure, 2 bad command line or configuration. */
@@ -19,15 +14,20 @@ export const EXIT_USAGE = 2
 
 type Runner = (loaded: LoadedConfig) => Promise<number>
 
+// A command's modules load when it runs, not when the command line is parsed: --version and --help need only
+// yargs, and `identity` never loads libp2p's stack, gossipsub or the devnet.
 const COMMANDS: Record<CommandName, { describe: string; run: Runner }> = {
-  start: { describe: 'Run the node: join the beacon network and answer beacon peers', run: runStart },
+  start: {
+    describe: 'Run the node: join the beacon network and answer beacon peers',
+    run: async (loaded) => (await import('./startCommand.js')).runStart(loaded),
+  },
   identity: {
     describe: 'Print the node identity (peer id, listen multiaddr, ENR); creates the key if missing',
-    run: runIdentity,
+    run: async (loaded) => (await import('./identityCommand.js')).runIdentity(loaded),
   },
   devnet: {
     describe: 'Run a local beacon network on 127.0.0.1 (serving and syncing peers) relaying through Contower',
-    run: runDevnet,
+    run: async (loaded) => (await import('./devnetCommand.js')).runDevnet(loaded),
   },
 }
 
@@ -69,9 +69,11 @@ export async function main(argv: string[], env: Record<string, string | undefine
   if (chosen === null) return 0 // --help or --version was printed
   const { command, flags } = chosen as { command: CommandName; flags: Record<string, unknown> }
 
+  // Process-wide setup (hasher, polyfill) before anything loads libp2p or SSZ; --version and --help skip it.
+  await import('../setup.js')
   let loaded: LoadedConfig
   try {
-    loaded = loadConfig({ command, flags, env })
+    loaded = (await import('../config/load.js')).loadConfig({ command, flags, env })
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`contower: ${e.message}\n`)
@@ -86,6 +88,9 @@ export async function main(argv: string[], env: Record<string, string | undefine
       process.stderr.write(`contower: ${e.message}\n`)
       return EXIT_USAGE
     }
+    // The command's modules are loaded by now: importing them here costs nothing.
+    const { IdentityError } = await import('../identity/identity.js')
+    const { BeaconApiError } = await import('../chain/beaconApi.js')
     if (e instanceof IdentityError || e instanceof BeaconApiError || e instanceof DiscoveryError) {
       process.stderr.write(`contower: ${e.message}\n`)
       return EXIT_FAILURE

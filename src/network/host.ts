@@ -83,6 +83,10 @@ export async function createHost(modules: HostModules, opts: HostOptions): Promi
     // identify announces nodeInfo.userAgent as our agent version.
     nodeInfo: { name: 'contower', userAgent: opts.agentVersion },
     services: { identify: identify(), ...(modules.gossipsub ? { gossipsub: modules.gossipsub } : {}) },
+    // libp2p's monitor pings every connection over /ipfs/ping each 10 s and aborts it when the answer is late; a
+    // busy connection's ping queues behind its data, so under load it killed the peers carrying the most traffic.
+    // Liveness is the eth2 Ping's (src/peers/handshake.ts), which beacon peers answer.
+    connectionMonitor: { enabled: false },
     connectionGater: {
       denyDialPeer: (peer) => modules.isBanned(peer),
       denyInboundConnection: (maConn) => {

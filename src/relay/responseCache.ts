@@ -37,8 +37,8 @@ export interface CachedResponse {
 }
 
 interface Entry extends CachedResponse {
-  /** Memory the entry keeps alive (the buffers its pieces view): what the byte budget is charged. */
-  retained: number
+  /** The distinct buffers the entry's pieces view; each is charged once to the whole cache, however many share it. */
+  buffers: readonly ArrayBufferLike[]
 }
 
 export interface CacheStats {
@@ -46,7 +46,10 @@ export interface CacheStats {
   misses: number
   /** Entries dropped for the byte budget or for age; replacements, refusals and clear() are not counted. */
   evictions: number
-  /** Accounted bytes of live entries (chunks + keys + per-entry overhead); never above maxBytes. */
+  /**
+   * Accounted bytes of live entries: every distinct buffer their pieces keep alive (once, however many entries
+   * share it), plus each entry's key and fixed overhead. Never above maxBytes.
+   */
   bytes: number
   entries: number
 }
@@ -57,6 +60,11 @@ export class ResponseCache {
   private hits = 0
   private misses = 0
   private evictions = 0
+  /** Entries referring to each buffer the cache keeps alive, and the sum of those buffers' sizes. */
+  private readonly held = new Map<ArrayBufferLike, number>()
+  private heldBytes = 0
+  /** The copy made of a small piece, so the by-root index of a range response reuses the range entry's copy. */
+  private readonly copies = new WeakMap<Uint8Array, Uint8Array>()
 
   constructor(modules: ResponseCacheModules = {}, opts: Partial<ResponseCacheOpts> = {}) {
     const maxBytes = opts.maxBytes ?? RESPONSE_CACHE_DEFAULTS.maxBytes
@@ -68,8 +76,10 @@ export class ResponseCache {
     validate(this.opts)
     const now = modules.now ?? (() => performance.now())
     this.lru = new LRUCache<string, Entry>({
+      // lru-cache sizes the keys and fixed overhead; the buffers, shared between entries, are charged through
+      // `held` and store() evicts until both together fit.
       maxSize: this.opts.maxBytes,
-      sizeCalculation: (value, key) => value.retained + key.length + ENTRY_OVERHEAD_BYTES,
+      sizeCalculation: (_value, key) => key.length + ENTRY_OVERHEAD_BYTES,
       // lru-cache reads a start time of 0 as "no TTL"; the offset keeps a clock that starts at 0 from
       // making entries immortal. Only differences of this clock are used, so the offset changes nothing else.
       perf: { now: () => now() + 1 },
@@ -77,8 +87,9 @@ export class ResponseCache {
       // and an injected clock would be ignored for up to 1 ms).
       ttlResolution: 0,
       // No ttlAutopurge: that is a timer per entry. Expired entries go lazily on get, or when stats is read.
-      dispose: (_value, _key, reason) => {
+      dispose: (value, _key, reason) => {
         if (reason === 'evict' || reason === 'expire') this.evictions++
+        for (const buffer of value.buffers) this.release(buffer)
       },
     })
   }
@@ -158,7 +169,7 @@ export class ResponseCache {
       hits: this.hits,
       misses: this.misses,
       evictions: this.evictions,
-      bytes: this.lru.calculatedSize,
+      bytes: this.heldBytes + this.lru.calculatedSize,
       entries: this.lru.size,
     }
   }
@@ -169,50 +180,66 @@ export class ResponseCache {
   }
 
   private store(key: string, chunks: readonly WireBytes[], finalized: boolean): void {
-    const { owned, bytes, retained } = keepPieces(chunks)
-    if (retained + key.length + ENTRY_OVERHEAD_BYTES > this.opts.maxEntryBytes) {
+    const kept = this.keepPieces(chunks)
+    let retained = key.length + ENTRY_OVERHEAD_BYTES
+    for (const buffer of kept.buffers) retained += buffer.byteLength
+    if (retained > this.opts.maxEntryBytes) {
       this.lru.delete(key)
       return
     }
+    for (const buffer of kept.buffers) this.held.set(buffer, (this.held.get(buffer) ?? 0) + 1)
+    for (const buffer of kept.buffers) if (this.held.get(buffer) === 1) this.heldBytes += buffer.byteLength
     const ttl = finalized ? this.opts.finalizedTtlMs : this.opts.headTtlMs
-    this.lru.set(key, { chunks: owned, bytes, retained }, { ttl })
+    this.lru.set(key, kept, { ttl }) // disposes (releases) an older entry under the key
+    // The new entry is the most recently used, so older ones go first; it fits alone (maxEntryBytes ≤ maxBytes).
+    while (this.heldBytes + this.lru.calculatedSize > this.opts.maxBytes && this.lru.size > 1) this.lru.pop()
   }
-}
 
-/**
- * The chunks' pieces as an entry keeps them, and what that keeps alive. Pieces are views of the buffers the stream
- * delivered (consecutive chunks of a relayed response share them); a buffer the entry's pieces use at least half of
- * is kept as it is, the pieces of one they use less are copied, so a few bytes never pin a large socket or pool
- * buffer. An entry thus keeps at most twice the bytes it replays and is charged for all it keeps. The caller hands
- * the chunks over and must not change their memory afterwards.
- */
-function keepPieces(chunks: readonly WireBytes[]): {
-  owned: readonly Uint8ArrayList[]
-  bytes: number
-  retained: number
-} {
-  const pieces = chunks.map((chunk) => (chunk instanceof Uint8Array ? [chunk] : [...chunk]))
-  const used = new Map<ArrayBufferLike, number>()
-  for (const list of pieces) for (const p of list) used.set(p.buffer, (used.get(p.buffer) ?? 0) + p.byteLength)
-  const kept = new Set<ArrayBufferLike>()
-  let bytes = 0
-  let retained = 0
-  const owned = pieces.map((list) => {
-    const out = new Uint8ArrayList()
-    for (const piece of list) {
-      bytes += piece.byteLength
-      if (used.get(piece.buffer)! * 2 >= piece.buffer.byteLength) {
-        if (!kept.has(piece.buffer)) retained += piece.buffer.byteLength
-        kept.add(piece.buffer)
-        out.append(piece)
-      } else {
-        retained += piece.byteLength
-        out.append(piece.slice())
-      }
+  private release(buffer: ArrayBufferLike): void {
+    const refs = this.held.get(buffer)! - 1
+    if (refs > 0) {
+      this.held.set(buffer, refs)
+    } else {
+      this.held.delete(buffer)
+      this.heldBytes -= buffer.byteLength
     }
-    return out
-  })
-  return { owned: Object.freeze(owned), bytes, retained }
+  }
+
+  /**
+   * The chunks' pieces as an entry keeps them. Pieces are views of the buffers the stream delivered (consecutive
+   * chunks of a relayed response share them, and the by-root index views the same pieces as its range response).
+   * A buffer the cache already keeps is viewed again at no cost; a new buffer the pieces use at least half of is
+   * kept whole; the pieces of one they use less are copied into buffers of their own, so a few bytes never pin a
+   * large socket or pool buffer. The caller hands the chunks over and must not change their memory afterwards.
+   */
+  private keepPieces(chunks: readonly WireBytes[]): Entry {
+    const pieces = chunks.map((chunk) => (chunk instanceof Uint8Array ? [chunk] : [...chunk]))
+    const used = new Map<ArrayBufferLike, number>()
+    for (const list of pieces) for (const p of list) used.set(p.buffer, (used.get(p.buffer) ?? 0) + p.byteLength)
+    const buffers = new Set<ArrayBufferLike>()
+    let bytes = 0
+    const owned = pieces.map((list) => {
+      const out = new Uint8ArrayList()
+      for (const piece of list) {
+        bytes += piece.byteLength
+        let kept = piece
+        if (!this.held.has(piece.buffer) && used.get(piece.buffer)! * 2 < piece.buffer.byteLength) {
+          const copy = this.copies.get(piece)
+          if (copy && this.held.has(copy.buffer)) {
+            kept = copy
+          } else {
+            // A real copy whatever the piece's type: Buffer#slice would be a view of the same memory.
+            kept = new Uint8Array(piece)
+            this.copies.set(piece, kept)
+          }
+        }
+        buffers.add(kept.buffer)
+        out.append(kept)
+      }
+      return out
+    })
+    return { chunks: Object.freeze(owned), bytes, buffers: [...buffers] }
+  }
 }
 
 function blockKey(root: Uint8Array): string {

@@ -176,6 +176,55 @@ describe('ResponseCache', () => {
     expect(c.stats.bytes).toBe(1000 + 10 + 'res:k'.length + 128)
   })
 
+  it('copies small Buffer pieces for real: a Buffer slice would be a view of the same memory', () => {
+    const { c } = cache()
+    const socket = Buffer.alloc(65_536, 3)
+    c.set('k', [socket.subarray(0, 1000)], FINAL)
+    const [piece] = [...c.get('k')!.chunks[0]!]
+    expect(piece!.buffer).not.toBe(socket.buffer)
+    expect(piece!.buffer.byteLength).toBe(1000)
+    socket.fill(4) // the stream reusing its buffer must not change what the cache replays
+    expect(piece).toEqual(bytes(1000, 3))
+  })
+
+  it('keeps alive no more distinct memory than maxBytes, whatever views it is given', () => {
+    const maxBytes = 1_048_576
+    const { c } = cache({ maxBytes, maxEntryBytes: maxBytes / 2 })
+    const responses: string[] = []
+    const roots: Uint8Array[] = []
+    let rootN = 0
+    for (let round = 0; round < 40; round++) {
+      // 1000-byte Buffer views into 64 KiB buffers, each its own entry, as in the reported defect.
+      const socket = Buffer.allocUnsafeSlow(65_536).fill(round)
+      for (let i = 0; i < 20; i++) {
+        responses.push(`small-${round}-${i}`)
+        c.set(`small-${round}-${i}`, [socket.subarray(i * 1000, (i + 1) * 1000)], FINAL)
+      }
+      // A range response whose chunks cut across the stream's 64 KiB buffers, then its blocks indexed by root.
+      const stream = new Uint8ArrayList(...[0, 1, 2].map((n) => Buffer.alloc(65_536, round + n)))
+      const chunks = [0, 1, 2, 3, 4].map((i) => stream.sublist(i * 39_000, (i + 1) * 39_000))
+      responses.push(`range-${round}`)
+      c.set(`range-${round}`, chunks, FINAL)
+      const before = c.stats.bytes
+      const blocks = chunks.map((chunk) => ({ root: root(rootN++ % 256).map((b, j) => (j === 0 ? round : b)), chunk }))
+      roots.push(...blocks.map((b) => b.root))
+      c.setBlocks(blocks, FINAL)
+      if (round === 0) {
+        // Nothing evicted yet: the index views the range entry's memory and is charged only its keys.
+        expect(c.stats.bytes - before).toBe(blocks.length * ('root:'.length + 64 + 128))
+      }
+    }
+    const live = new Set<ArrayBufferLike>()
+    const hits = [...responses.map((k) => c.get(k)), ...roots.map((r) => c.getBlocksByRoot([r]))]
+    for (const hit of hits) for (const chunk of hit?.chunks ?? []) for (const p of chunk) live.add(p.buffer)
+    const kept = [...live].reduce((sum, b) => sum + b.byteLength, 0)
+    expect(hits.filter(Boolean).length).toBeGreaterThan(10)
+    // Margin 0 for buffer memory: every distinct buffer is charged whole, once. The fixed per-entry overhead
+    // (key + 128 bytes for the objects around it) is what the margin stated in the docs covers.
+    expect(kept).toBeLessThanOrEqual(maxBytes)
+    expect(kept).toBeLessThanOrEqual(c.stats.bytes)
+  })
+
   it('answers by-root from indexed blocks in the requested order, only when every root is present', () => {
     const { c } = cache()
     c.setBlocks(

@@ -26,7 +26,7 @@ async function peers(h: PeerManagerHarness, n: number): Promise<BeaconTestPeer[]
 }
 
 const connectedTo = (p: Libp2p, h: PeerManagerHarness) => p.getConnections(h.host.peerId).length > 0
-const candidateOf = (p: BeaconTestPeer) => ({ peerId: p.host.peerId, multiaddr: p.host.getMultiaddrs()[0] })
+const candidateOf = (p: BeaconTestPeer) => ({ peerId: p.host.peerId, multiaddrs: p.host.getMultiaddrs() })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const TOO_MANY_PEERS = BigInt(GoodbyeReason.TooManyPeers)
 

@@ -13,6 +13,7 @@ import { forkFields } from '../../src/discovery/enr.js'
 import { transportOf } from '../../src/network/transport.js'
 import type { ContowerNode } from '../../src/node.js'
 import { getProtocol } from '../../src/reqresp/protocols.js'
+import { SERVER_DEFAULTS } from '../../src/reqresp/server.js'
 import { encodeRequest, RespCode, type WireBytes } from '../../src/wire/index.js'
 import { firstChunk, PING, rawExchange, serveBeaconProtocols, type StatusFields } from '../helpers/beaconPeer.js'
 import {
@@ -87,6 +88,32 @@ describe('QUIC beside TCP', () => {
     expect(await metricValue(node, 'contower_reqresp_inbound_requests_total', { transport: 'quic' })).toBe(
       await metricValue(node, 'contower_reqresp_inbound_requests_total'),
     )
+  })
+
+  it('holds a QUIC peer to maxInboundStreamsPerProtocol open streams of one protocol on its connection', async () => {
+    const node = await track(startTestNode())
+    const peer = await quicStranger(false)
+    await serveBeaconProtocols(
+      peer,
+      statusFor(() => node),
+    )
+    await peer.dial(addrOn(node.listenAddresses, 'quic'))
+    // Twelve Ping streams that send the first byte of their request and no more: each holds a slot until the
+    // request timeout. (@chainsafe/libp2p-quic 2.1.1 delivers a reset as a clean end: the sender cannot tell which
+    // were refused, so Contower's side is what is counted.)
+    await Promise.allSettled(
+      Array.from({ length: 12 }, async () => {
+        const stream = await peer.dialProtocol(node.libp2p.peerId, PING, { negotiateFully: true })
+        stream.send(Uint8Array.of(8))
+      }),
+    )
+    const open = () =>
+      node.libp2p
+        .getConnections(peer.peerId)
+        .flatMap((c) => c.streams)
+        .filter((s) => s.protocol === PING && s.direction === 'inbound' && s.status === 'open').length
+    await expect.poll(open, { timeout: 4_000 }).toBe(SERVER_DEFAULTS.maxInboundStreamsPerProtocol)
+    expect(node.libp2p.getConnections(peer.peerId)).toHaveLength(1)
   })
 
   it('relays BlocksByRange from a requester on QUIC to an upstream on TCP, byte for byte', async () => {

@@ -3,9 +3,11 @@
 // (scripts/lib/barePipe.ts: the floor, the hop alone). One run, interleaved rounds, ratios to (a).
 //
 //   npx tsx scripts/bench-relay.ts [--in-process] [--iterations 30] [--warmup 3] [--upstreams 8] [--blocks 64]
-//                                  [--max-seconds 150] [--link-mbit 0]
+//                                  [--max-seconds 150] [--link-mbit 0] [--transport tcp|quic]
 //   (or BENCH_IN_PROCESS=1, BENCH_ITERATIONS, BENCH_WARMUP, BENCH_UPSTREAMS, BENCH_BLOCKS, BENCH_MAX_SECONDS,
-//    BENCH_LINK_MBIT)
+//    BENCH_LINK_MBIT, BENCH_TRANSPORT)
+// --transport quic runs every hop of every variant over QUIC (requester, Contower, the pipe, the upstreams) instead of
+// TCP + noise + a muxer; the hosts listen on both, as Contower does by default.
 //
 // Everything runs on 127.0.0.1: a devnet chain, simulated upstream peers enforcing Lodestar's quota (over it, the
 // requester is banned), one Contower node dialling them as static peers, and a requester. By default Contower runs
@@ -38,6 +40,9 @@ import type { Registry } from 'prom-client'
 import { createLogger } from '../src/logger.js'
 import type { ContowerNode } from '../src/node.js'
 import {
+  addressOn,
+  BENCH_TRANSPORTS,
+  type BenchTransport,
   benchNetwork,
   benchPlan,
   BY_RANGE,
@@ -84,10 +89,23 @@ function option(name: string, env: string, fallback: number, min: number, max: n
   return value
 }
 
+/** `--transport` (or BENCH_TRANSPORT): tcp (the default) or quic. */
+function transportOption(): BenchTransport {
+  const argv = process.argv.slice(2)
+  const i = argv.findIndex((a) => a === '--transport' || a.startsWith('--transport='))
+  const text = i < 0 ? process.env.BENCH_TRANSPORT : argv[i].includes('=') ? argv[i].split('=')[1] : argv[i + 1]
+  if (text === undefined) return 'tcp'
+  if (!(BENCH_TRANSPORTS as readonly string[]).includes(text)) {
+    throw new RangeError(`--transport (BENCH_TRANSPORT) must be one of ${BENCH_TRANSPORTS.join(', ')}: ${text}`)
+  }
+  return text as BenchTransport
+}
+
 // Contower's process runs with the daemon's GC setting (bin/contower.js); the peers child keeps V8's defaults.
 const gcFlag = tuneGc()
 const inProcess = process.argv.slice(2).includes('--in-process') || process.env.BENCH_IN_PROCESS === '1'
 const opts = {
+  transport: transportOption(),
   iterations: option('iterations', 'BENCH_ITERATIONS', 30, 1, 1000),
   warmup: option('warmup', 'BENCH_WARMUP', 3, 0, 100),
   upstreams: option('upstreams', 'BENCH_UPSTREAMS', 8, 1, 64),
@@ -155,7 +173,7 @@ let pipe: BarePipe | null = null
 
 /** The floor variant's hop, in this process; stopped with everything else. */
 async function startPipe(upstreamAddrs: string[]): Promise<BarePipe> {
-  const started = await startBarePipe(upstreamAddrs, opts.blocks, relayAddress)
+  const started = await startBarePipe(upstreamAddrs, opts.blocks, relayAddress, opts.transport)
   stops.unshift(started.stop)
   return started
 }
@@ -195,18 +213,12 @@ async function waitForHandshakes(node: ContowerNode, upstreamAddrs: string[]): P
 /** Every party in this process. */
 async function runInProcess(): Promise<{ result: RoundsResult; node: ContowerNode }> {
   const upstreams = await startUpstreams(opts, plan, logger, log, stops)
-  const contower = await startContower(
-    upstreams.network,
-    logger,
-    contowerFlags(upstreams.peers.map((u) => u.multiaddr.toString())),
-  )
+  const upstreamAddrs = upstreams.peers.map((u) => addressOn(u.libp2p.getMultiaddrs(), opts.transport).toString())
+  const contower = await startContower(upstreams.network, logger, contowerFlags(upstreamAddrs))
   stops.unshift(contower.stop)
   const { node } = contower
-  await waitForHandshakes(
-    node,
-    upstreams.peers.map((u) => u.multiaddr.toString()),
-  )
-  pipe = await startPipe(upstreams.peers.map((u) => u.multiaddr.toString()))
+  await waitForHandshakes(node, upstreamAddrs)
+  pipe = await startPipe(upstreamAddrs)
   log(
     `${opts.upstreams} upstreams, Contower, the bare pipe and the requester up; ${upstreams.blockBytes} B blocks, ` +
       `${opts.blocks} per request`,
@@ -215,7 +227,7 @@ async function runInProcess(): Promise<{ result: RoundsResult; node: ContowerNod
     opts,
     plan,
     upstreams,
-    relay: { peerId: node.libp2p.peerId, multiaddr: node.listenAddresses[0], usage: null },
+    relay: { peerId: node.libp2p.peerId, multiaddr: addressOn(node.listenAddresses, opts.transport), usage: null },
     pipe: { peerId: pipe.peerId, multiaddr: multiaddr(pipe.multiaddr) },
     logger,
     log,
@@ -368,7 +380,7 @@ async function runTwoProcesses(): Promise<{ result: RoundsResult; node: Contower
   send({
     type: 'contower',
     peerId: node.libp2p.peerId.toString(),
-    multiaddr: node.listenAddresses[0].toString(),
+    multiaddr: addressOn(node.listenAddresses, opts.transport).toString(),
     pipePeerId: started.peerId.toString(),
     pipeMultiaddr: started.multiaddr,
   })
@@ -406,6 +418,11 @@ async function report(result: RoundsResult, node: ContowerNode): Promise<void> {
       ? `GC: as given on the node command line, in every process (the peers child gets the same node flags)`
       : `GC: ${gcFlag} in ${inProcess ? 'the' : "Contower's"} process, as the daemon runs` +
           (inProcess ? ' (so every party here has it)' : '; V8 defaults in the peers child'),
+  )
+  console.log(
+    opts.transport === 'quic'
+      ? `transport: QUIC on every hop (TLS 1.3 and stream multiplexing in @chainsafe/libp2p-quic's native code)`
+      : `transport: TCP + noise + mplex on every hop (the simulated peers speak mplex only, as Lodestar does)`,
   )
   console.log(
     links

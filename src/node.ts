@@ -10,6 +10,7 @@ import { createRegistry, registerNodeMetrics } from './metrics/registry.js'
 import { type HealthReport, MetricsServer } from './metrics/server.js'
 import { ConnectionMonitor } from './network/connectionMonitor.js'
 import { type ContowerHost, createHost } from './network/host.js'
+import { transportOf } from './network/transport.js'
 import { BanList } from './peers/banList.js'
 import { HANDSHAKE_DEFAULTS, HandshakeService } from './peers/handshake.js'
 import { createPeerMetrics } from './peers/metrics.js'
@@ -203,6 +204,7 @@ export class ContowerNode {
       {
         listenAddress: config.listenAddress,
         port: config.port,
+        quicPort: config.quic ? config.quicPort : null,
         // Headroom over max-peers: the peer manager says Goodbye(129) to the excess, libp2p would just drop it.
         maxPeers: hostConnectionLimit(config.maxPeers),
         agentVersion: AGENT_VERSION,
@@ -279,8 +281,9 @@ export class ContowerNode {
     try {
       await this.host.start()
     } catch (e) {
+      const quic = config.quic ? ` or ${config.quicPort} (QUIC, UDP)` : ''
       throw new StartupError(
-        `cannot listen on ${config.listenAddress}:${config.port} (TCP): ${describeListenError(e)}`,
+        `cannot listen on ${config.listenAddress}:${config.port} (TCP)${quic}: ${describeListenError(e)}`,
         { cause: e },
       )
     }
@@ -361,10 +364,11 @@ export class ContowerNode {
     }
   }
 
-  /** discv5 on the host's bound TCP port; its peers become the peer manager's dial candidates. */
+  /**
+   * discv5 advertising the host's bound TCP and QUIC ports; its peers become the peer manager's dial candidates
+   * (their QUIC address first when we speak QUIC).
+   */
   private async startDiscovery(): Promise<void> {
-    const tcp = this.listenAddresses[0]?.getComponents().find((c) => c.name === 'tcp')
-    const tcpPort = tcp?.value !== undefined ? Number(tcp.value) : this.config.port
     if (this.config.discovery !== true) return // discv5 and the ENR libraries are not even loaded
     const { discoveryFromConfig } = await import('./discovery/fromConfig.js')
     this.discovery = discoveryFromConfig(
@@ -376,12 +380,13 @@ export class ContowerNode {
         registry: this.registry,
       },
       { ...this.config, attnets: [...this.metadata.attnets], syncnets: [...this.metadata.syncnets] },
-      tcpPort,
+      { tcpPort: this.boundPort('tcp') ?? this.config.port, quicPort: this.boundPort('quic') ?? 0 },
       this.overrides.discovery,
     )
     if (!this.discovery) return
+    const dialable = (addr: Multiaddr) => this.config.quic || transportOf(addr) !== 'quic'
     this.discovery.onDiscovered((peer) =>
-      this.peerManager?.addCandidates([{ peerId: peer.peerId, multiaddr: peer.multiaddrTcp }]),
+      this.peerManager?.addCandidates([{ peerId: peer.peerId, multiaddrs: peer.multiaddrs.filter(dialable) }]),
     )
     try {
       await this.discovery.start()
@@ -391,6 +396,13 @@ export class ContowerNode {
     }
     this.modules.logger.info({ enr: this.discovery.enr }, 'discovery started')
     this.peerManager?.heartbeat() // ask for peers now rather than at the first heartbeat
+  }
+
+  /** The port the host listens on over `transport` (the bound one when the option was 0), or null. */
+  boundPort(transport: 'tcp' | 'quic'): number | null {
+    const addr = this.listenAddresses.find((a) => transportOf(a) === transport)
+    const port = addr?.getComponents().find((c) => c.name === (transport === 'tcp' ? 'tcp' : 'udp'))?.value
+    return port !== undefined ? Number(port) : null
   }
 
   /** What the status line and page show (see status/snapshot.ts). */

@@ -1,4 +1,4 @@
-// The benchmark's floor: a libp2p host on Contower's stack (createHost: TCP, noise, mplex/yamux) that answers
+// The benchmark's floor: a libp2p host on Contower's stack (createHost: TCP, noise, mplex/yamux; QUIC) that answers
 // BlocksByRange by piping bytes to and from an upstream, with nothing else in the path: no decoding, no checks, no
 // cache, no metrics. What a relay costs beyond this is Contower's own work; this much is the hop itself.
 // The entry point must import src/setup.ts before this module.
@@ -7,7 +7,7 @@ import type { PeerId, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { UpstreamLimiter } from '../../src/limits/index.js'
 import { createHost } from '../../src/network/host.js'
-import { BY_RANGE } from './benchRounds.js'
+import { addressOn, BY_RANGE, type BenchTransport } from './benchRounds.js'
 
 /** Every wait of a piped request is bounded by this (the requester's own timeouts are shorter). */
 const PIPE_TIMEOUT_MS = 20_000
@@ -21,7 +21,7 @@ export interface BarePipe {
 }
 
 /**
- * Starts the pipe on `listenAddress` and connects it to `upstreamAddrs`. Each request goes to the next upstream (round
+ * Starts the pipe on `listenAddress` (and `transport`) and connects it to `upstreamAddrs`. Each request goes to the next upstream (round
  * robin) that Contower's own upstream self-limit allows, so upstream quotas hold as they do for Contower. The pipe
  * does not decode requests: each is charged `blocksPerRequest`, what the benchmark always asks for.
  */
@@ -29,10 +29,17 @@ export async function startBarePipe(
   upstreamAddrs: string[],
   blocksPerRequest: number,
   listenAddress: string,
+  transport: BenchTransport,
 ): Promise<BarePipe> {
   const host = await createHost(
     { privateKey: await generateKeyPair('secp256k1'), registry: null, isBanned: () => false },
-    { listenAddress, port: 0, maxPeers: upstreamAddrs.length + 8, agentVersion: 'contower-bench-pipe' },
+    {
+      listenAddress,
+      port: 0,
+      quicPort: transport === 'quic' ? 0 : null,
+      maxPeers: upstreamAddrs.length + 8,
+      agentVersion: 'contower-bench-pipe',
+    },
   )
   await host.start()
   const upstreams: PeerId[] = []
@@ -41,7 +48,7 @@ export async function startBarePipe(
   let next = 0
   const pipe: BarePipe = {
     peerId: host.peerId,
-    multiaddr: host.getMultiaddrs()[0].toString(),
+    multiaddr: addressOn(host.getMultiaddrs(), transport).toString(),
     refused: 0,
     stop: async () => {
       await host.stop()

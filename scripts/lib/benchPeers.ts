@@ -6,7 +6,14 @@ import '../../src/setup.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLogger } from '../../src/logger.js'
-import { type FromPeers, measureRounds, startUpstreams, type ToPeers, type Upstreams } from './benchRounds.js'
+import {
+  addressOn,
+  type FromPeers,
+  measureRounds,
+  startUpstreams,
+  type ToPeers,
+  type Upstreams,
+} from './benchRounds.js'
 
 if (!process.send) {
   console.error('benchPeers: run by scripts/bench-relay.ts (needs an IPC channel)')
@@ -54,7 +61,7 @@ try {
   const upstreams: Upstreams = await startUpstreams(opts, plan, logger, log, stops)
   send({
     type: 'upstreams',
-    multiaddrs: upstreams.peers.map((u) => u.multiaddr.toString()),
+    multiaddrs: upstreams.peers.map((u) => addressOn(u.libp2p.getMultiaddrs(), opts.transport).toString()),
     blockBytes: upstreams.blockBytes,
   })
   const contower = await next('contower')

@@ -3,6 +3,7 @@
 // or, with --in-process, in the one process that also hosts Contower. The entry point must import src/setup.ts first.
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { transportOf } from '../../src/network/transport.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import type { Network } from '../../src/chain/index.js'
 import { devnetNetwork } from '../../src/devnet/devnetNetwork.js'
@@ -43,11 +44,23 @@ function permutations<T>(items: T[]): T[][] {
 }
 
 export interface BenchOpts {
+  /** Every hop of every variant over this transport: the requester, Contower, the pipe and the upstreams. */
+  transport: BenchTransport
   iterations: number
   warmup: number
   upstreams: number
   blocks: number
   maxSeconds: number
+}
+
+export const BENCH_TRANSPORTS = ['tcp', 'quic'] as const
+export type BenchTransport = (typeof BENCH_TRANSPORTS)[number]
+
+/** A host's listen address on `transport` (each host of a QUIC run listens on both, as Contower does). */
+export function addressOn(addrs: Multiaddr[], transport: BenchTransport): Multiaddr {
+  const addr = addrs.find((a) => transportOf(a) === transport)
+  if (!addr) throw new Error(`no ${transport} address among ${addrs.join(', ')}`)
+  return addr
 }
 
 /** What both processes derive from the options and the start time: the chain's shape and the network. */
@@ -150,7 +163,10 @@ export async function startUpstreams(
   await chain.prebuild(plan.historySlots)
   const peers: SimulatedPeer[] = []
   for (let i = 0; i < opts.upstreams; i++) {
-    const peer = await startSimulatedPeer(network, chain, logger, { listenAddress: plan.peersAddress })
+    const peer = await startSimulatedPeer(network, chain, logger, {
+      listenAddress: plan.peersAddress,
+      quic: opts.transport === 'quic',
+    })
     stops.push(() => peer.stop())
     peers.push(peer)
   }
@@ -181,11 +197,12 @@ export async function measureRounds(args: {
   const requester = await startSimulatedPeer(network, chain, logger, {
     serveBlocks: false,
     listenAddress: plan.peersAddress,
+    quic: opts.transport === 'quic',
   })
   stops.unshift(() => requester.stop())
   await requester.libp2p.dial(relay.multiaddr)
   await requester.libp2p.dial(pipe.multiaddr)
-  for (const u of upstreams) await requester.libp2p.dial(u.multiaddr)
+  for (const u of upstreams) await requester.libp2p.dial(addressOn(u.libp2p.getMultiaddrs(), opts.transport))
 
   // The requester's client, built as SimulatedPeer.fetch's is, iterated here to time the first and last chunk.
   const client = new ReqRespClient({

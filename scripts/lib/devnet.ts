@@ -15,7 +15,7 @@ export function startSimulatedPeer(
   network: Network,
   chain: SyntheticChain,
   logger: Logger,
-  opts: { serveBlocks?: boolean; listenAddress?: string } = {},
+  opts: { serveBlocks?: boolean; listenAddress?: string; quic?: boolean } = {},
 ): Promise<SimulatedPeer> {
   return startPeer({ network, chain, logger }, opts)
 }

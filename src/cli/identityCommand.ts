@@ -13,12 +13,15 @@ import { loadOrCreateIdentity } from '../identity/identity.js'
 /** `contower identity`: what an operator needs to tell others how to reach this node. */
 export async function runIdentity({ config }: LoadedConfig): Promise<number> {
   const identity = await loadOrCreateIdentity(config.dataDir)
-  const listen = multiaddr(`/ip4/${config.listenAddress}/tcp/${config.port}/p2p/${identity.peerId}`)
+  const listen = [multiaddr(`/ip4/${config.listenAddress}/tcp/${config.port}/p2p/${identity.peerId}`)]
+  if (config.quic) {
+    listen.push(multiaddr(`/ip4/${config.listenAddress}/udp/${config.quicPort}/quic-v1/p2p/${identity.peerId}`))
+  }
   const { enr, note } = await localEnr(identity, config)
   const lines = [
     ['peer id', identity.peerId.toString()],
     ['key file', `${identity.file}${identity.created ? ' (created)' : ''}`],
-    ['listen', listen.toString()],
+    ...listen.map((addr) => ['listen', addr.toString()]),
     ['enr', enr],
   ]
   process.stdout.write(`${lines.map(([k, v]) => `${k.padEnd(10)}${v}`).join('\n')}\n`)
@@ -39,7 +42,12 @@ async function localEnr(identity: Identity, config: ContowerConfig): Promise<{ e
     fork = forkFields(new ForkSchedule(network.config, network.genesisValidatorsRoot), epoch)
   }
   const kvs = localEnrKvs(identity.privateKey, {
-    ...enrAddressing({ ...config, tcpPort: config.port, udpPort: config.discoveryPort }),
+    ...enrAddressing({
+      ...config,
+      tcpPort: config.port,
+      udpPort: config.discoveryPort,
+      quicPort: config.quic ? config.quicPort : 0,
+    }),
     ...fork,
     attnets: config.attnets,
     syncnets: config.syncnets,

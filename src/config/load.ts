@@ -256,6 +256,8 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
     dataDir: get('data-dir'),
     listenAddress: get('listen-address'),
     port,
+    quic: get('quic'),
+    quicPort: get('quic-port') ?? (port === 0 ? 0 : port !== undefined ? port + 1 : undefined),
     discovery: get('discovery'),
     discoveryPort: get('discovery-port') ?? port,
     enrAddress: get('enr-address'),
@@ -302,6 +304,24 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
   }
   if (config.fleetRedisPasswordFile && !config.fleetRedis) {
     throw new ConfigError(`'fleet-redis-password-file' is only used with 'fleet-redis'`, 'fleet-redis-password-file')
+  }
+  if (config.quic && config.quicPort !== undefined) {
+    if (config.quicPort > 65535) {
+      throw ConfigError.invalidValue(
+        'quic-port',
+        config.quicPort,
+        source('port'),
+        'at most 65535: set quic-port, or no-quic',
+      )
+    }
+    if (config.quicPort !== 0 && config.quicPort === config.discoveryPort) {
+      throw ConfigError.invalidValue(
+        'quic-port',
+        config.quicPort,
+        source('quic-port'),
+        `a UDP port other than discovery-port (${config.discoveryPort})`,
+      )
+    }
   }
   const customOnly = ['chain-config', 'genesis-state', 'genesis-time', 'genesis-validators-root']
   if (config.network !== undefined && config.network !== 'custom') {

@@ -121,6 +121,21 @@ export const OPTIONS: readonly OptionDef[] = [
     commands: ALL,
   },
   {
+    name: 'quic',
+    type: 'boolean',
+    default: true,
+    defaultReason: 'Lighthouse and Lodestar serve QUIC; its encryption and multiplexing run in native code',
+    description: 'Listen on and dial QUIC (UDP) beside TCP (--no-quic: TCP only)',
+    commands: NODE,
+  },
+  {
+    name: 'quic-port',
+    type: 'integer',
+    ...PORT,
+    description: 'libp2p QUIC UDP port [default: --port + 1, as Lighthouse; 0 with --port 0]',
+    commands: NODE,
+  },
+  {
     name: 'discovery',
     type: 'boolean',
     default: true,

@@ -18,6 +18,10 @@ export interface ContowerConfig {
   dataDir: string
   listenAddress: string
   port: number
+  /** QUIC beside TCP (start/identity). */
+  quic: boolean
+  /** UDP port of the QUIC listener (--port + 1 unless given). */
+  quicPort: number
   /** discv5 on (start only; undefined for other commands). */
   discovery: boolean
   discoveryPort: number

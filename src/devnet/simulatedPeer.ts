@@ -5,6 +5,7 @@ import { Clock, ForkSchedule, type Network } from '../chain/index.js'
 import { InboundRateLimiter } from '../limits/index.js'
 import type { Logger } from '../logger.js'
 import { type ContowerHost, createHost } from '../network/host.js'
+import { transportOf } from '../network/transport.js'
 import { BanList } from '../peers/banList.js'
 import type { PeerStatus } from '../peers/peerStore.js'
 import { PeerScores } from '../peers/score.js'
@@ -27,6 +28,8 @@ export const SIMULATED_PEER_DEFAULTS = {
   listenAddress: '127.0.0.1',
   /** Any free port: a devnet runs many peers on one host. */
   port: 0,
+  /** Also listen on QUIC (any free UDP port), as Lodestar and Lighthouse do; off: TCP only. */
+  quic: false,
   /** Lodestar bans a peer over quota for an hour; a devnet run is shorter, so this is "for the run". */
   banDurationMs: 60 * 60_000,
   /** Lodestar's target of peers plus headroom: never the limit in a devnet. */
@@ -98,8 +101,14 @@ export class SimulatedPeer {
     return this.libp2p.peerId
   }
 
+  /** Its TCP address. */
   get multiaddr(): Multiaddr {
-    return this.libp2p.getMultiaddrs()[0]
+    return this.libp2p.getMultiaddrs().find((a) => transportOf(a) === 'tcp')!
+  }
+
+  /** Its QUIC address, or null when it does not listen on QUIC. */
+  get quicMultiaddr(): Multiaddr | null {
+    return this.libp2p.getMultiaddrs().find((a) => transportOf(a) === 'quic') ?? null
   }
 
   async start(): Promise<void> {
@@ -115,6 +124,7 @@ export class SimulatedPeer {
       {
         listenAddress: this.opts.listenAddress,
         port: this.opts.port,
+        quicPort: this.opts.quic ? 0 : null,
         maxPeers: this.opts.maxPeers,
         agentVersion: 'contower-devnet-peer/0.1.0',
         mplexOnly: true,
@@ -151,13 +161,18 @@ export class SimulatedPeer {
     this.gossip.start()
   }
 
-  /** The ENR a beacon node would advertise: its address and TCP port, and the fork fields of the current epoch. */
+  /**
+   * The ENR a beacon node would advertise: its address, TCP port (and QUIC port when it listens on QUIC), and the
+   * fork fields of the current epoch.
+   */
   enr(): string {
     if (!this.privateKey) throw new Error('simulated peer not started')
     const tcp = this.multiaddr.getComponents().find((c) => c.name === 'tcp')
+    const quic = this.quicMultiaddr?.getComponents().find((c) => c.name === 'udp')
     return signedEnr(this.privateKey, {
       ip: this.opts.listenAddress,
       tcp: Number(tcp?.value),
+      ...(quic && { quic: Number(quic.value) }),
       ...forkFields(this.forkSchedule, Math.max(0, this.clock.currentEpoch)),
       attnets: this.metadata.attnets,
       syncnets: this.metadata.syncnets,
@@ -246,7 +261,7 @@ export class SimulatedPeer {
 /** A started simulated peer (on 127.0.0.1 by default) serving its chain (with serveBlocks: false, only the handshake). */
 export async function startSimulatedPeer(
   modules: SimulatedPeerModules,
-  opts: { serveBlocks?: boolean; listenAddress?: string } = {},
+  opts: { serveBlocks?: boolean; listenAddress?: string; quic?: boolean } = {},
 ): Promise<SimulatedPeer> {
   const peer = new SimulatedPeer(modules, { ...SIMULATED_PEER_DEFAULTS, ...opts })
   await peer.start()

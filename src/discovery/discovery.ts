@@ -52,6 +52,8 @@ export interface DiscoveryOpts {
   discoveryPort: number
   /** The libp2p TCP port actually listening (pass the bound port when --port is 0); 0 = none to advertise. */
   tcpPort: number
+  /** The libp2p QUIC port actually listening; 0 = none to advertise (--no-quic). */
+  quicPort: number
   enrAddress?: string
   enrTcpPort?: number
   enrUdpPort?: number
@@ -65,19 +67,29 @@ export interface DiscoveryOpts {
 
 export type DiscoveredListener = (peer: DiscoveredPeer) => void
 
-/** The ip/tcp/udp our ENR advertises: `--enr-*` first, else the listen address and ports when specific. */
+/**
+ * The ip/tcp/udp/quic our ENR advertises: `--enr-*` first, else the listen address and ports when specific. QUIC
+ * is advertised on the port it listens on (as Lighthouse and Lodestar do without an override).
+ */
 export function enrAddressing(opts: {
   listenAddress: string
   tcpPort: number
   udpPort: number
+  quicPort: number
   enrAddress?: string
   enrTcpPort?: number
   enrUdpPort?: number
-}): { ip?: string; tcp?: number; udp?: number } {
+}): { ip?: string; tcp?: number; udp?: number; quic?: number } {
   const ip = opts.enrAddress ?? (opts.listenAddress !== '0.0.0.0' ? opts.listenAddress : undefined)
   const tcp = opts.enrTcpPort ?? (opts.tcpPort !== 0 ? opts.tcpPort : undefined)
   const udp = opts.enrUdpPort ?? (opts.udpPort !== 0 ? opts.udpPort : undefined)
-  return { ...(ip !== undefined && { ip }), ...(tcp !== undefined && { tcp }), ...(udp !== undefined && { udp }) }
+  const quic = opts.quicPort !== 0 ? opts.quicPort : undefined
+  return {
+    ...(ip !== undefined && { ip }),
+    ...(tcp !== undefined && { tcp }),
+    ...(udp !== undefined && { udp }),
+    ...(quic !== undefined && { quic }),
+  }
 }
 
 /**

@@ -28,6 +28,8 @@ export interface LocalEnrFields {
   ip?: string
   tcp?: number
   udp?: number
+  /** libp2p QUIC UDP port (phase0 p2p-interface.md names `quic` beside `tcp`). */
+  quic?: number
   /** SSZ ENRForkID (16 bytes); absent when the network (fork schedule) is unknown. */
   eth2?: Uint8Array
   /** Next fork digest (4 bytes); absent when the network is unknown. */
@@ -99,7 +101,7 @@ export function forkFields(forkSchedule: ForkSchedule, epoch: number): { eth2: U
 }
 
 /** The consensus-layer keys (eth2, nfd, attnets, syncnets, cgc) as ENR values. */
-export function eth2Kvs(fields: Omit<LocalEnrFields, 'ip' | 'tcp' | 'udp'>): Map<string, Uint8Array> {
+export function eth2Kvs(fields: Omit<LocalEnrFields, 'ip' | 'tcp' | 'udp' | 'quic'>): Map<string, Uint8Array> {
   const kvs = new Map<string, Uint8Array>()
   if (fields.eth2) kvs.set(ENR_KEY.eth2, fields.eth2)
   if (fields.nfd) kvs.set(ENR_KEY.nfd, fields.nfd)
@@ -130,6 +132,7 @@ export function localEnrKvs(privateKey: PrivateKey, fields: LocalEnrFields): Map
   if (fields.ip !== undefined) draft.ip = fields.ip
   if (fields.tcp !== undefined) draft.tcp = fields.tcp
   if (fields.udp !== undefined) draft.udp = fields.udp
+  if (fields.quic !== undefined) draft.quic = fields.quic
   for (const [k, v] of eth2Kvs(fields)) draft.set(k, v)
   return new Map(draft.kvs)
 }
@@ -143,6 +146,7 @@ export function peerIdOfEnr(enr: ENR): PeerId {
 export interface PeerEnrFields {
   ip: string | null
   tcp: number | null
+  quic: number | null
   forkId: EnrForkId | null
   /** True when an `eth2` key is present (forkId null then means malformed). */
   hasEth2: boolean
@@ -162,6 +166,7 @@ export function decodePeerEnr(enr: ENR): PeerEnrFields {
   return {
     ip: enr.ip ?? null,
     tcp: enr.tcp ?? null,
+    quic: enr.quic ?? null,
     forkId: eth2 ? decodeEnrForkId(eth2) : null,
     hasEth2: eth2 !== undefined,
     attnets: attnets ? decodeBitvector(attnets, ATTESTATION_SUBNET_COUNT) : null,

@@ -11,7 +11,8 @@ export const ENR_OUTCOMES = [
   /** Our own record, returned by a peer. */
   'self',
   'no_ip4',
-  'no_tcp',
+  /** Neither a `tcp` nor a `quic` port: nothing libp2p could dial. */
+  'no_tcp_or_quic',
   'no_eth2',
   /** An `eth2` value that is not a 16-byte ENRForkID. */
   'bad_eth2',
@@ -27,8 +28,11 @@ export interface DiscoveredPeer {
   peerId: PeerId
   /** discv5 node id (hex), for logs. */
   nodeId: string
-  /** `/ip4/<ip>/tcp/<port>/p2p/<peer id>` (multiaddr v13, libp2p v3 dials it). */
-  multiaddrTcp: Multiaddr
+  /**
+   * Where to dial it, in the order to try: `/ip4/<ip>/udp/<quic>/quic-v1/p2p/<id>` when the record has `quic`,
+   * then `/ip4/<ip>/tcp/<tcp>/p2p/<id>` when it has `tcp` (multiaddr v13, libp2p v3 dials them).
+   */
+  multiaddrs: Multiaddr[]
   /** The record as text (`enr:-…`). */
   enr: string
   seq: bigint
@@ -66,12 +70,14 @@ export function acceptedDigests(forkSchedule: ForkSchedule, epoch: number, windo
   return accepted
 }
 
-/** Decides whether a discovered record is a beacon peer on our chain that we can dial over TCP/IPv4. */
+/** Decides whether a discovered record is a beacon peer on our chain that we can dial over IPv4 (QUIC or TCP). */
 export function classifyEnr(enr: ENR, ctx: { selfNodeId: string; digests: ReadonlySet<string> }): EnrVerdict {
   if (enr.nodeId === ctx.selfNodeId) return { outcome: 'self' }
   const fields = decodePeerEnr(enr)
   if (fields.ip === null) return { outcome: 'no_ip4' }
-  if (fields.tcp === null || fields.tcp === 0) return { outcome: 'no_tcp' }
+  const tcp = fields.tcp !== null && fields.tcp !== 0 ? fields.tcp : null
+  const quic = fields.quic !== null && fields.quic !== 0 ? fields.quic : null
+  if (tcp === null && quic === null) return { outcome: 'no_tcp_or_quic' }
   if (!fields.hasEth2) return { outcome: 'no_eth2' }
   if (!fields.forkId) return { outcome: 'bad_eth2' }
   const forkDigest = forkDigestToHex(fields.forkId.forkDigest)
@@ -87,7 +93,10 @@ export function classifyEnr(enr: ENR, ctx: { selfNodeId: string; digests: Readon
     peer: {
       peerId,
       nodeId: enr.nodeId,
-      multiaddrTcp: multiaddr(`/ip4/${fields.ip}/tcp/${fields.tcp}/p2p/${peerId.toString()}`),
+      multiaddrs: [
+        ...(quic !== null ? [multiaddr(`/ip4/${fields.ip}/udp/${quic}/quic-v1/p2p/${peerId.toString()}`)] : []),
+        ...(tcp !== null ? [multiaddr(`/ip4/${fields.ip}/tcp/${tcp}/p2p/${peerId.toString()}`)] : []),
+      ],
       enr: enr.encodeTxt(),
       seq: enr.seq,
       forkDigest,

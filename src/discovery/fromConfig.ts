@@ -11,7 +11,7 @@ import { Discovery, type DiscoveryModules, type DiscoveryOpts } from './discover
 export function discoveryFromConfig(
   modules: DiscoveryModules,
   config: ContowerConfig,
-  tcpPort: number,
+  ports: { tcpPort: number; quicPort: number },
   tuning?: DiscoveryOpts['tuning'],
 ): Discovery | null {
   if (config.discovery !== true) return null
@@ -19,7 +19,7 @@ export function discoveryFromConfig(
     dataDir: config.dataDir,
     listenAddress: config.listenAddress,
     discoveryPort: config.discoveryPort,
-    tcpPort,
+    ...ports,
     enrAddress: config.enrAddress,
     enrTcpPort: config.enrTcpPort,
     enrUdpPort: config.enrUdpPort,

@@ -30,7 +30,7 @@ export function createDiscoveryMetrics(registry: Registry, sources: DiscoveryMet
   })
   const enrs = new Counter({
     name: 'contower_discovery_enrs_total',
-    help: 'Discovered records by filter outcome (accepted, wrong_fork, no_tcp, no_eth2, self, …); repeats within the dedupe window are not counted',
+    help: 'Discovered records by filter outcome (accepted, wrong_fork, no_tcp_or_quic, no_eth2, self, …); repeats within the dedupe window are not counted',
     labelNames: ['outcome'],
     registers: [registry],
   })

@@ -1,3 +1,5 @@
+import { isIPv6 } from 'node:net'
+import { quic } from '@chainsafe/libp2p-quic'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import type { GossipSub, GossipSubComponents } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -29,6 +31,8 @@ export const HOST_DEFAULTS = {
    * on 127.0.0.1; per-IP connection counts are the peer manager's job.
    */
   inboundConnectionsPerIpPerSecond: 64,
+  /** QUIC: streams the remote may have open at once on one connection (quinn's flow control, like muxer limits). */
+  quicMaxConcurrentStreams: 256,
 } as const
 
 export interface HostModules {
@@ -46,6 +50,8 @@ export interface HostModules {
 export interface HostOptions {
   listenAddress: string
   port: number
+  /** UDP port of the QUIC listener (0 picks a free one); null: TCP only, and QUIC addresses are not dialled. */
+  quicPort?: number | null
   maxPeers: number
   agentVersion: string
   /** Offer mplex alone, as Lodestar does (the devnet's simulated peers). */
@@ -56,18 +62,30 @@ export type ContowerHost = Libp2p<{ identify: ReturnType<ReturnType<typeof ident
 
 /**
  * The libp2p host beacon peers meet: TCP + noise, yamux preferred and mplex always offered (Lodestar speaks
- * only mplex), identify with our agent version. Created stopped; the caller starts it.
+ * only mplex), and QUIC beside it when `quicPort` is set; identify with our agent version. Created stopped; the
+ * caller starts it.
  */
 export async function createHost(modules: HostModules, opts: HostOptions): Promise<ContowerHost> {
   const muxerLimits = {
     maxInboundStreams: HOST_DEFAULTS.maxInboundStreams,
     maxOutboundStreams: HOST_DEFAULTS.maxOutboundStreams,
   }
+  const ip = isIPv6(opts.listenAddress) ? 'ip6' : 'ip4'
+  const withQuic = opts.quicPort != null
   return createLibp2p({
     start: false,
     privateKey: modules.privateKey,
-    addresses: { listen: [`/ip4/${opts.listenAddress}/tcp/${opts.port}`] },
-    transports: [tcp()],
+    addresses: {
+      listen: [
+        `/${ip}/${opts.listenAddress}/tcp/${opts.port}`,
+        ...(withQuic ? [`/${ip}/${opts.listenAddress}/udp/${opts.quicPort}/quic-v1`] : []),
+      ],
+    },
+    // QUIC brings its own TLS 1.3 and stream multiplexing (in native code); noise and the muxers are TCP's.
+    transports: [
+      tcp(),
+      ...(withQuic ? [quic({ maxConcurrentStreamLimit: HOST_DEFAULTS.quicMaxConcurrentStreams })] : []),
+    ],
     // Muxers by multistream-select: noise 17's early negotiation disagrees with peers that order them differently.
     connectionEncrypters: [noiseWithoutEarlyMuxerNegotiation()],
     streamMuxers: [

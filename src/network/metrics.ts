@@ -1,30 +1,67 @@
 import type { Libp2p } from '@libp2p/interface'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { TRANSPORTS, type TransportName, transportOf } from './transport.js'
 
 export type NetworkMetrics = ReturnType<typeof createNetworkMetrics>
 
 /** From a connection refused at once to a peer kept for hours: flapping shows up in the first buckets. */
 const LIFETIME_BUCKETS_SECONDS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600]
 
-/** Muxer label of a connection: its protocol without the slashes and version (yamux, mplex), or none. */
+/** Muxer label of a connection: its protocol without the slashes and version (yamux, mplex), or none (QUIC's own). */
 export function muxerLabel(multiplexer: string | undefined): string {
   return multiplexer?.split('/')[1] ?? 'none'
 }
 
+/** A peer's transports: one of them, or both when it holds a TCP and a QUIC connection at once. */
+export type PeerTransports = TransportName | 'tcp+quic'
+
+/** Connected peers counted by transport (a peer on two transports is one `tcp+quic` peer). */
+export function peersByTransport(host: Pick<Libp2p, 'getConnections'>): Map<PeerTransports, number> {
+  const byPeer = new Map<string, Set<TransportName>>()
+  for (const c of host.getConnections()) {
+    const peer = c.remotePeer.toString()
+    const set = byPeer.get(peer) ?? new Set()
+    set.add(transportOf(c.remoteAddr))
+    byPeer.set(peer, set)
+  }
+  const counts = new Map<PeerTransports, number>()
+  for (const set of byPeer.values()) {
+    const key: PeerTransports = set.size === 1 ? [...set][0]! : set.has('tcp') && set.has('quic') ? 'tcp+quic' : 'other'
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+  }
+  return counts
+}
+
 /**
- * Connection-level metrics: open connections by muxer and direction (at scrape time), lifetimes of closed ones,
- * why they closed, and dials and inbound upgrades that failed, by reason.
+ * Connection-level metrics: open connections by transport, muxer and direction and connected peers by transport
+ * (both at scrape time), lifetimes of closed connections, why they closed, and dials and inbound upgrades that
+ * failed, by reason. Labels never carry a peer id.
  */
 export function createNetworkMetrics(registry: Registry, host: () => Libp2p | null) {
   new Gauge({
     name: 'contower_connections',
-    help: 'Open connections by stream muxer and direction (inbound: the peer dialled)',
-    labelNames: ['muxer', 'direction'],
+    help: 'Open connections by transport (tcp, quic, other), stream muxer (yamux, mplex; none: QUIC multiplexes itself) and direction (inbound: the peer dialled)',
+    labelNames: ['transport', 'muxer', 'direction'],
     registers: [registry],
     collect() {
       this.reset()
-      for (const c of host()?.getConnections() ?? [])
-        this.inc({ muxer: muxerLabel(c.multiplexer), direction: c.direction })
+      for (const t of TRANSPORTS)
+        for (const d of ['inbound', 'outbound']) this.inc({ transport: t, muxer: 'none', direction: d }, 0)
+      for (const c of host()?.getConnections() ?? []) {
+        this.inc({ transport: transportOf(c.remoteAddr), muxer: muxerLabel(c.multiplexer), direction: c.direction })
+      }
+    },
+  })
+  new Gauge({
+    name: 'contower_peers_by_transport',
+    help: 'Connected peers by the transports of their connections (tcp, quic, or tcp+quic for a peer on both)',
+    labelNames: ['transport'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      const h = host()
+      if (!h) return
+      for (const [t, n] of peersByTransport(h)) this.set({ transport: t }, n)
     },
   })
   return {

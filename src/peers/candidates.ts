@@ -1,19 +1,22 @@
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { transportOf } from '../network/transport.js'
 import type { RefusalKind } from './goodbye.js'
 import type { ScoreState } from './score.js'
 
-/** A peer discovery found (or anyone else offers): its id and a TCP multiaddr to dial it on. */
+/** A peer discovery found (or anyone else offers): its id and the addresses to dial it on, in the order to try. */
 export interface DialCandidate {
   peerId: PeerId
-  multiaddr: Multiaddr
+  /** QUIC first when the peer has it, TCP as the fallback: the first that connects wins. */
+  multiaddrs: readonly Multiaddr[]
 }
 
 /** What the peer manager made of a candidate: `queued`, or why it will not be dialled. */
 export type CandidateVerdict =
   | 'queued'
   | 'self'
-  | 'no_tcp_address'
+  /** No TCP or QUIC address among the candidate's (the only transports our host dials). */
+  | 'no_dialable_address'
   | 'static'
   | 'connected'
   | 'banned'
@@ -43,7 +46,7 @@ export interface CandidateFacts {
 export function candidateVerdict(candidate: DialCandidate, facts: CandidateFacts): CandidateVerdict {
   const peer = candidate.peerId.toString()
   if (peer === facts.selfId) return 'self'
-  if (!hasTcp(candidate.multiaddr)) return 'no_tcp_address'
+  if (!candidate.multiaddrs.some((a) => transportOf(a) !== 'other')) return 'no_dialable_address'
   if (facts.isStatic(peer)) return 'static'
   if (facts.isConnected(peer)) return 'connected'
   const refusal = facts.refusal(peer)
@@ -55,8 +58,4 @@ export function candidateVerdict(candidate: DialCandidate, facts: CandidateFacts
   if (facts.isQueued(peer)) return 'already_queued'
   if (facts.queueFull()) return 'queue_full'
   return 'queued'
-}
-
-function hasTcp(addr: Multiaddr): boolean {
-  return addr.getComponents().some((c) => c.name === 'tcp')
 }

@@ -112,8 +112,8 @@ export function createPeerManagerMetrics(registry: Registry, sources: PeerManage
   return {
     dials: new Counter({
       name: 'contower_peer_dials_total',
-      help: 'Outbound dials by the peer manager, by outcome: success, timeout, refused (gater), error, aborted',
-      labelNames: ['outcome'],
+      help: 'Outbound dial attempts by the peer manager, by outcome (success, timeout, refused (gater), error, aborted) and transport (quic is tried first, tcp after a failed quic)',
+      labelNames: ['outcome', 'transport'],
       registers: [registry],
     }),
     candidates: new Counter({

@@ -4,6 +4,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Registry } from 'prom-client'
 import type { Logger } from '../logger.js'
 import type { ClosedConnection, ConnectionMonitor } from '../network/connectionMonitor.js'
+import { transportOf } from '../network/transport.js'
 import { Admission, ipOf } from './admission.js'
 import type { BanList } from './banList.js'
 import { type CandidateFacts, type CandidateVerdict, candidateVerdict, type DialCandidate } from './candidates.js'
@@ -343,29 +344,51 @@ export class PeerManager {
     }
   }
 
+  /**
+   * Tries the candidate's addresses in order (QUIC first, then TCP), each with the dial timeout, until one
+   * connects. A refusal (the gater) or an abort ends it; any other failure falls back to the next address.
+   */
   private async dial(candidate: DialCandidate): Promise<void> {
     const peer = candidate.peerId.toString()
     const controller = new AbortController()
     this.dialling.set(peer, controller)
+    let outcome: DialOutcome = 'error'
+    try {
+      for (const addr of candidate.multiaddrs) {
+        const transport = transportOf(addr)
+        if (transport === 'other') continue
+        outcome = await this.dialOnce(withPeerId(addr, peer), controller.signal)
+        this.metrics?.dials.inc({ outcome, transport })
+        if (outcome === 'success' || outcome === 'refused' || outcome === 'aborted') break
+      }
+    } finally {
+      this.dialling.delete(peer)
+    }
+    if (outcome !== 'success' && outcome !== 'aborted') this.queue.markFailed(peer)
+    this.refill()
+  }
+
+  private async dialOnce(addr: Multiaddr, stop: AbortSignal): Promise<DialOutcome> {
+    const attempt = new AbortController()
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true
-      controller.abort()
+      attempt.abort()
     }, this.tuning.dialTimeoutMs)
-    let outcome: DialOutcome = 'success'
+    const onStop = () => attempt.abort()
+    stop.addEventListener('abort', onStop, { once: true })
     try {
-      await this.modules.host.dial(withPeerId(candidate.multiaddr, peer), { signal: controller.signal })
+      await this.modules.host.dial(addr, { signal: attempt.signal })
+      return 'success'
     } catch (e) {
-      outcome = timedOut ? 'timeout' : controller.signal.aborted ? 'aborted' : dialFailure(e)
-      if (outcome !== 'aborted') this.queue.markFailed(peer)
-      const reason = this.modules.connections?.dialFailed(e)
-      this.modules.logger.debug({ peer, outcome, reason, err: (e as Error).message }, 'dial failed')
+      const outcome = stop.aborted ? 'aborted' : timedOut ? 'timeout' : dialFailure(e)
+      const reason = outcome === 'aborted' ? undefined : this.modules.connections?.dialFailed(e)
+      this.modules.logger.debug({ addr: addr.toString(), outcome, reason, err: (e as Error).message }, 'dial failed')
+      return outcome
     } finally {
       clearTimeout(timer)
-      this.dialling.delete(peer)
+      stop.removeEventListener('abort', onStop)
     }
-    this.metrics?.dials.inc({ outcome })
-    this.refill()
   }
 
   private requestMorePeers(fromHeartbeat: boolean): void {

@@ -63,6 +63,7 @@ export class ReqRespClient {
         stream = await this.modules.host.dialProtocol(peerId, def.id, {
           signal: AbortSignal.any([outer, AbortSignal.timeout(this.opts.dialTimeoutMs)]),
         })
+        reader = new ByteReader(stream).start() // listening before the half-close: see ByteReader.start
         if (requestSsz !== null) stream.send(encodeRequest(requestSsz))
         await stream.close({ signal: outer }) // half-close: the request is complete
       } catch (e) {
@@ -71,7 +72,6 @@ export class ReqRespClient {
         throw new RequestError(RequestErrorCode.DIAL_FAILED, def.id, (e as Error).message, { cause: e })
       }
 
-      reader = new ByteReader(stream)
       const chunkOpts = {
         contextBytes: def.contextBytes,
         boundsFor: this.modules.responseTypes.boundsFor(def),

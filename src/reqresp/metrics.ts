@@ -2,13 +2,19 @@ import { Counter, Histogram, type Registry } from 'prom-client'
 
 export type ReqRespMetrics = ReturnType<typeof createReqRespMetrics>
 
-/** Req/resp metrics; labels are protocol (name/version), direction and result, never a peer id. */
+/** Req/resp metrics; labels are protocol (name/version), direction, result and transport, never a peer id. */
 export function createReqRespMetrics(registry: Registry) {
   return {
     inboundRequests: new Counter({
       name: 'contower_reqresp_inbound_requests_total',
-      help: 'Requests served, by protocol and result (success, invalid_request, server_error, resource_unavailable, timeout)',
-      labelNames: ['protocol', 'result'],
+      help: 'Requests served (data requests are relayed), by protocol, result (success, invalid_request, server_error, resource_unavailable, timeout) and the requester’s transport (tcp, quic)',
+      labelNames: ['protocol', 'result', 'transport'],
+      registers: [registry],
+    }),
+    inboundResponseBytes: new Counter({
+      name: 'contower_reqresp_response_bytes_total',
+      help: 'Response bytes (ssz_snappy chunks) written to requesters, by the requester’s transport (tcp, quic)',
+      labelNames: ['transport'],
       registers: [registry],
     }),
     outboundRequests: new Counter({

@@ -1,5 +1,6 @@
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Logger } from '../logger.js'
+import { type TransportName, transportOf } from '../network/transport.js'
 import { PeerAction, type PeerScores } from '../peers/score.js'
 import {
   ByteReader,
@@ -86,10 +87,11 @@ export class ReqRespServer {
       { once: true },
     )
     this.inFlight.add(controller)
-    const outcome = await this.serve(def, handler, stream, peerId, controller.signal).finally(() =>
+    const transport = transportOf(connection.remoteAddr)
+    const outcome = await this.serve(def, handler, stream, peerId, transport, controller.signal).finally(() =>
       this.inFlight.delete(controller),
     )
-    this.modules.metrics?.inboundRequests.inc({ protocol: `${def.name}/${def.version}`, result: outcome })
+    this.modules.metrics?.inboundRequests.inc({ protocol: `${def.name}/${def.version}`, result: outcome, transport })
   }
 
   private async serve(
@@ -97,6 +99,7 @@ export class ReqRespServer {
     handler: RequestHandler,
     stream: Stream,
     peerId: PeerId,
+    transport: TransportName,
     signal: AbortSignal,
   ): Promise<Outcome> {
     const log = this.modules.logger
@@ -129,6 +132,7 @@ export class ReqRespServer {
     try {
       for await (const chunk of handler({ peerId, protocol: def, request, requestSsz, signal })) {
         await send(stream, chunk, signal)
+        this.modules.metrics?.inboundResponseBytes.inc({ transport }, chunk.byteLength)
       }
       await stream.close({ signal })
       return 'success'

@@ -35,6 +35,19 @@ export class ByteReader {
     this.iterator = source[Symbol.asyncIterator]()
   }
 
+  /**
+   * Starts pulling from the source now rather than at the first read. A libp2p v3 stream's iterator that starts
+   * after the remote has already closed its end never ends (it waits for events that have fired), which QUIC's
+   * fast answers make likely: a requester calls this before awaiting its own half-close.
+   */
+  start(): this {
+    if (!this.done && this.pending === null) {
+      this.pending = this.iterator.next()
+      this.pending.catch(() => {}) // a failure surfaces at the next read; none may come if the caller gives up
+    }
+    return this
+  }
+
   /** Bytes consumed since construction (peeked bytes are not consumed). */
   get bytesConsumed(): number {
     return this.consumed

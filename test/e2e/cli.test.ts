@@ -1,6 +1,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { ENR } from '@chainsafe/enr'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CliProcess, runCli } from '../helpers/cli.js'
 import { tempDir } from '../helpers/tmp.js'
@@ -79,6 +80,20 @@ describe('contower start', () => {
     const identity = await runCli(['identity', '--data-dir', dir])
     expect(identity.code).toBe(0)
     expect(identity.stdout).toContain(`peer id   ${id1}`)
+  })
+
+  it('identity prints the QUIC listen address and an ENR with quic (--port + 1), and neither with --no-quic', async () => {
+    const dir = dataDir()
+    const base = ['identity', '--data-dir', dir, '--listen-address', '127.0.0.1', '--port', '9400']
+    const withQuic = await runCli(base)
+    expect(withQuic.code).toBe(0)
+    expect(withQuic.stdout).toMatch(/^listen {4}\/ip4\/127\.0\.0\.1\/udp\/9401\/quic-v1\/p2p\/16U/m)
+    const enrOf = (stdout: string) => ENR.decodeTxt(stdout.match(/^enr {7}(enr:\S+)$/m)![1]!)
+    expect(enrOf(withQuic.stdout)).toMatchObject({ ip: '127.0.0.1', tcp: 9400, udp: 9400, quic: 9401 })
+    const withoutQuic = await runCli([...base, '--no-quic'])
+    expect(withoutQuic.stdout).not.toContain('quic-v1')
+    expect(enrOf(withoutQuic.stdout).quic).toBeUndefined()
+    expect(enrOf(withoutQuic.stdout).tcp).toBe(9400)
   })
 
   it('refuses a corrupt key file, names it, and leaves it untouched', async () => {

@@ -65,6 +65,7 @@ async function startDiscovery(bootnodes: string[], opts: Partial<DiscoveryOpts> 
       listenAddress: LOCALHOST,
       discoveryPort: 0,
       tcpPort: 0,
+      quicPort: 0,
       bootnodes,
       attnets: [0, 1],
       syncnets: [],
@@ -116,14 +117,14 @@ describe('Discovery on 127.0.0.1', () => {
     discovery.onDiscovered((p) => seen.push(p))
 
     const found = await waitFor('the beacon peer', () => seen.find((p) => p.peerId.equals(host.peerId)))
-    expect(found.multiaddrTcp.toString()).toBe(`/ip4/${LOCALHOST}/tcp/${tcpPortOf(host)}/p2p/${host.peerId}`)
+    expect(found.multiaddrs.map(String)).toEqual([`/ip4/${LOCALHOST}/tcp/${tcpPortOf(host)}/p2p/${host.peerId}`])
     expect(found).toMatchObject({ enr: good.text, forkDigest: forkSchedule.digestHexAtEpoch(epoch), attnets: [7] })
     expect(found.syncnets).toEqual([2])
     expect(discovery.knownPeers().map((p) => p.peerId.toString())).toContain(host.peerId.toString())
 
     // What discovery hands out is dialable by libp2p v3 as it is.
     const dialer = await startPeer()
-    const connection = await dialer.dial(found.multiaddrTcp, { signal: AbortSignal.timeout(5_000) })
+    const connection = await dialer.dial(found.multiaddrs[0]!, { signal: AbortSignal.timeout(5_000) })
     expect(connection.remotePeer.equals(host.peerId)).toBe(true)
 
     await waitFor('the wrong-fork peer to be counted', async () =>
@@ -132,7 +133,7 @@ describe('Discovery on 127.0.0.1', () => {
     expect(seen.some((p) => p.nodeId === wrong.enr.nodeId)).toBe(false)
     const counts = await outcomes(registry)
     expect(counts.accepted).toBeGreaterThanOrEqual(1)
-    expect(counts.no_tcp).toBeGreaterThanOrEqual(1) // the bootnode itself
+    expect(counts.no_tcp_or_quic).toBeGreaterThanOrEqual(1) // the bootnode itself
     const tableMetric = await registry.getSingleMetric('contower_discv5_table_size')!.get()
     expect(tableMetric.values[0]!.value).toBeGreaterThanOrEqual(1)
 
@@ -181,6 +182,7 @@ describe('Discovery on 127.0.0.1', () => {
           listenAddress: LOCALHOST,
           discoveryPort,
           tcpPort: 9000,
+          quicPort: 9001,
           bootnodes: [],
           attnets: [],
           syncnets: [],

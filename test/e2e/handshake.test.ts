@@ -2,6 +2,7 @@ import type { Libp2p } from '@libp2p/interface'
 import { ssz } from '@lodestar/types'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LODESTAR_QUOTAS } from '../../src/limits/quota.js'
+import { transportOf } from '../../src/network/transport.js'
 import type { ContowerNode } from '../../src/node.js'
 import { HANDSHAKE_DEFAULTS } from '../../src/peers/handshake.js'
 import { PEER_ACTION_SCORE, PeerAction, SCORE_DEFAULTS } from '../../src/peers/score.js'
@@ -30,11 +31,14 @@ async function node(flags: Record<string, string> = {}): Promise<ContowerNode> {
   return n
 }
 
-async function peer(opts: { listen?: boolean; agentVersion?: string } = {}): Promise<Libp2p> {
+async function peer(
+  opts: { listen?: boolean; agentVersion?: string; transport?: 'tcp' | 'quic' } = {},
+): Promise<Libp2p> {
   const p = (await createTestPeer({
     muxers: 'mplex',
     listen: opts.listen ?? false,
     agentVersion: opts.agentVersion,
+    transport: opts.transport,
   })) as Libp2p
   cleanup.push(p)
   await p.start()
@@ -59,8 +63,12 @@ const scrapeMetrics = async (n: ContowerNode) =>
 
 const pingRequest = () => encodeRequest(ssz.phase0.Ping.serialize(1n))
 
-async function ping(from: Libp2p, n: ContowerNode): Promise<bigint> {
-  const chunk = await firstChunk(await rawExchange(from, n.listenAddresses[0], PING, pingRequest()), ssz.phase0.Ping)
+/** Contower's listen address on `transport`. */
+const addrOf = (n: ContowerNode, transport: 'tcp' | 'quic' = 'tcp') =>
+  n.listenAddresses.find((a) => transportOf(a) === transport)!
+
+async function ping(from: Libp2p, n: ContowerNode, transport: 'tcp' | 'quic' = 'tcp'): Promise<bigint> {
+  const chunk = await firstChunk(await rawExchange(from, addrOf(n, transport), PING, pingRequest()), ssz.phase0.Ping)
   expect(chunk?.result).toBe(RespCode.Success)
   return ssz.phase0.Ping.deserialize(chunk!.ssz!)
 }
@@ -272,9 +280,15 @@ describe('metrics', () => {
     const scrape = () => scrapeMetrics(n)
     await expect.poll(scrape).toMatch(/^contower_goodbyes_total\{direction="received",reason="3"\} 1$/m)
     const text = await scrape()
-    expect(text).toMatch(/^contower_reqresp_inbound_requests_total\{protocol="status\/2",result="success"\} 1$/m)
-    expect(text).toMatch(/^contower_reqresp_inbound_requests_total\{protocol="ping\/1",result="success"\} 1$/m)
-    expect(text).toMatch(/^contower_reqresp_inbound_requests_total\{protocol="ping\/1",result="invalid_request"\} 1$/m)
+    expect(text).toMatch(
+      /^contower_reqresp_inbound_requests_total\{protocol="status\/2",result="success",transport="tcp"\} 1$/m,
+    )
+    expect(text).toMatch(
+      /^contower_reqresp_inbound_requests_total\{protocol="ping\/1",result="success",transport="tcp"\} 1$/m,
+    )
+    expect(text).toMatch(
+      /^contower_reqresp_inbound_requests_total\{protocol="ping\/1",result="invalid_request",transport="tcp"\} 1$/m,
+    )
     expect(text).toMatch(/^contower_handshakes_total\{direction="inbound",result="success"\} 1$/m)
     expect(text).toMatch(
       /^contower_peer_penalties_total\{action="low_tolerance",reason="invalid_request_VARINT_OVERFLOW"\} 1$/m,
@@ -291,65 +305,68 @@ describe('metrics', () => {
   })
 })
 
-describe('malformed requests get InvalidRequest or a closed stream, cost the sender, and harm no one else', () => {
-  const pingFrames = encodeRequest(ssz.phase0.Ping.serialize(1n))
-  const withFlippedCrc = (() => {
-    const b = Uint8Array.from(pingFrames)
-    b[1 + 10 + 4] ^= 0xff // varint(8), stream identifier, chunk header, then the first CRC byte
-    return b
-  })()
-  const cases: Array<[string, string, Uint8Array]> = [
-    ['bad varint', PING, new Uint8Array(11).fill(0xff)],
-    [
-      'declared length above the type bound',
-      PING,
-      Buffer.concat([encodeVarint(1000), encodeSnappyFrames(new Uint8Array(1000))]),
-    ],
-    ['declared length above MAX_PAYLOAD_SIZE', STATUS_V2, encodeVarint(20_000_000)],
-    ['bad CRC', PING, withFlippedCrc],
-    ['truncated frame', STATUS_V2, encodeRequest(new Uint8Array(92)).subarray(0, 20)],
-    ['trailing bytes', PING, Buffer.concat([pingFrames, Uint8Array.of(0)])],
-    ['wrong SSZ size', STATUS_V2, encodeRequest(new Uint8Array(90))],
-    ['undecodable SSZ (bad offset) in a Goodbye-sized shape', GOODBYE, encodeRequest(new Uint8Array(9))],
-  ]
+describe.each(['tcp', 'quic'] as const)(
+  'malformed requests over %s get InvalidRequest or a closed stream, cost the sender, and harm no one else',
+  (transport) => {
+    const pingFrames = encodeRequest(ssz.phase0.Ping.serialize(1n))
+    const withFlippedCrc = (() => {
+      const b = Uint8Array.from(pingFrames)
+      b[1 + 10 + 4] ^= 0xff // varint(8), stream identifier, chunk header, then the first CRC byte
+      return b
+    })()
+    const cases: Array<[string, string, Uint8Array]> = [
+      ['bad varint', PING, new Uint8Array(11).fill(0xff)],
+      [
+        'declared length above the type bound',
+        PING,
+        Buffer.concat([encodeVarint(1000), encodeSnappyFrames(new Uint8Array(1000))]),
+      ],
+      ['declared length above MAX_PAYLOAD_SIZE', STATUS_V2, encodeVarint(20_000_000)],
+      ['bad CRC', PING, withFlippedCrc],
+      ['truncated frame', STATUS_V2, encodeRequest(new Uint8Array(92)).subarray(0, 20)],
+      ['trailing bytes', PING, Buffer.concat([pingFrames, Uint8Array.of(0)])],
+      ['wrong SSZ size', STATUS_V2, encodeRequest(new Uint8Array(90))],
+      ['undecodable SSZ (bad offset) in a Goodbye-sized shape', GOODBYE, encodeRequest(new Uint8Array(9))],
+    ]
 
-  it.each(cases)('%s', async (_name, protocol, payload) => {
-    const n = await node()
-    const bad = await peer()
-    const good = await peer()
-    const response = await rawExchange(bad, n.listenAddresses[0], protocol, payload)
-    if (response.length > 0) {
-      const chunk = await firstChunk(response, { minSize: 0, maxSize: 256 })
-      expect(chunk?.result).toBe(RespCode.InvalidRequest)
-    }
-    expect(n.scores.score(bad.peerId.toString())).toBeLessThan(0)
-    expect(await ping(good, n)).toBe(n.metadata.seqNumber)
-    expect(n.scores.score(good.peerId.toString())).toBe(0)
-  })
+    it.each(cases)('%s', async (_name, protocol, payload) => {
+      const n = await node()
+      const bad = await peer({ transport })
+      const good = await peer({ transport })
+      const response = await rawExchange(bad, addrOf(n, transport), protocol, payload)
+      if (response.length > 0) {
+        const chunk = await firstChunk(response, { minSize: 0, maxSize: 256 })
+        expect(chunk?.result).toBe(RespCode.InvalidRequest)
+      }
+      expect(n.scores.score(bad.peerId.toString())).toBeLessThan(0)
+      expect(await ping(good, n, transport)).toBe(n.metadata.seqNumber)
+      expect(n.scores.score(good.peerId.toString())).toBe(0)
+    })
 
-  it('closes the stream for an unknown protocol', async () => {
-    const n = await node()
-    const p = await peer()
-    await expect(
-      rawExchange(p, n.listenAddresses[0], '/eth2/beacon_chain/req/nope/1/ssz_snappy', pingFrames),
-    ).rejects.toThrow()
-    expect(await ping(p, n)).toBe(n.metadata.seqNumber)
-  })
+    it('closes the stream for an unknown protocol', async () => {
+      const n = await node()
+      const p = await peer({ transport })
+      await expect(
+        rawExchange(p, addrOf(n, transport), '/eth2/beacon_chain/req/nope/1/ssz_snappy', pingFrames),
+      ).rejects.toThrow()
+      expect(await ping(p, n, transport)).toBe(n.metadata.seqNumber)
+    })
 
-  it('disconnects a peer that keeps sending garbage (Goodbye 250 at the disconnect threshold)', async () => {
-    const n = await node()
-    const bad = await peer({ listen: true })
-    const seen = await serveBeaconProtocols(bad, () => goodStatus(n))
-    // Each undecodable request costs a LowToleranceError; scores decay, so count until the threshold is crossed.
-    let sent = 0
-    while (n.scores.state(bad.peerId.toString()) === 'healthy') {
-      await rawExchange(bad, n.listenAddresses[0], PING, new Uint8Array(11).fill(0xff))
-      sent++
-    }
-    expect(sent).toBe(
-      Math.ceil(-SCORE_DEFAULTS.disconnectThreshold / -PEER_ACTION_SCORE[PeerAction.LowToleranceError]) + 1,
-    )
-    await expect.poll(() => seen.goodbyes).toEqual([250n])
-    await expect.poll(() => bad.getConnections(n.libp2p.peerId).length).toBe(0)
-  })
-})
+    it('disconnects a peer that keeps sending garbage (Goodbye 250 at the disconnect threshold)', async () => {
+      const n = await node()
+      const bad = await peer({ listen: true, transport })
+      const seen = await serveBeaconProtocols(bad, () => goodStatus(n))
+      // Each undecodable request costs a LowToleranceError; scores decay, so count until the threshold is crossed.
+      let sent = 0
+      while (n.scores.state(bad.peerId.toString()) === 'healthy') {
+        await rawExchange(bad, addrOf(n, transport), PING, new Uint8Array(11).fill(0xff))
+        sent++
+      }
+      expect(sent).toBe(
+        Math.ceil(-SCORE_DEFAULTS.disconnectThreshold / -PEER_ACTION_SCORE[PeerAction.LowToleranceError]) + 1,
+      )
+      await expect.poll(() => seen.goodbyes).toEqual([250n])
+      await expect.poll(() => bad.getConnections(n.libp2p.peerId).length).toBe(0)
+    })
+  },
+)

@@ -5,6 +5,7 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { connect } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { transportOf } from '../../src/network/transport.js'
 import type { ContowerNode } from '../../src/node.js'
 import { AGENT_VERSION } from '../../src/version.js'
 import { startTestNode } from '../helpers/node.js'
@@ -48,21 +49,31 @@ describe('libp2p host', () => {
     const conn = await peer.dial(node.listenAddresses[0])
     expect(conn.multiplexer).toBe('/yamux/1.0.0')
   })
+})
+
+describe.each(['tcp', 'quic'] as const)('limits over %s', (transport) => {
+  const addrOf = (node: ContowerNode) => node.listenAddresses.find((a) => transportOf(a) === transport)!
+
+  async function peers(count: number): Promise<Libp2p[]> {
+    const made = await Promise.all(
+      Array.from({ length: count }, () => createTestPeer({ muxers: 'mplex', listen: false, transport })),
+    )
+    for (const p of made) {
+      cleanup.push(p as Libp2p)
+      await p.start()
+    }
+    return made as Libp2p[]
+  }
 
   it('refuses connections beyond --max-peers', async () => {
     const node = await startTestNode({ 'target-peers': '1', 'max-peers': '1' })
     cleanup.push(node)
-    const peers = await Promise.all([0, 1, 2].map(() => createTestPeer({ muxers: 'mplex', listen: false })))
-    for (const p of peers) {
-      cleanup.push(p as Libp2p)
-      await p.start()
-    }
-    await peers[0].dial(node.listenAddresses[0])
-    for (const extra of peers.slice(1)) {
-      await extra.dial(node.listenAddresses[0]).catch(() => {})
-    }
+    const [first, ...extras] = await peers(3)
+    await first!.dial(addrOf(node))
+    for (const extra of extras) await extra.dial(addrOf(node)).catch(() => {})
     await expect.poll(() => node.libp2p.getConnections().length).toBe(1)
-    expect(node.libp2p.getConnections()[0].remotePeer.equals(peers[0].peerId)).toBe(true)
+    expect(node.libp2p.getConnections()[0].remotePeer.equals(first!.peerId)).toBe(true)
+    expect(transportOf(node.libp2p.getConnections()[0].remoteAddr)).toBe(transport)
   })
 
   it('counts failed negotiations by reason: junk instead of a handshake, and a muxer nobody speaks, both ways', async () => {

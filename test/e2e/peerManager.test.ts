@@ -26,7 +26,7 @@ async function peers(h: PeerManagerHarness, n: number): Promise<BeaconTestPeer[]
 }
 
 const connectedTo = (p: Libp2p, h: PeerManagerHarness) => p.getConnections(h.host.peerId).length > 0
-const candidateOf = (p: BeaconTestPeer) => ({ peerId: p.host.peerId, multiaddr: p.host.getMultiaddrs()[0] })
+const candidateOf = (p: BeaconTestPeer) => ({ peerId: p.host.peerId, multiaddrs: p.host.getMultiaddrs() })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const TOO_MANY_PEERS = BigInt(GoodbyeReason.TooManyPeers)
 
@@ -88,7 +88,7 @@ describe('peer manager on 127.0.0.1', () => {
     await expect.poll(() => h.handshakenCount(), { timeout: 10_000 }).toBe(3)
     expect(remote.filter((p) => connectedTo(p.host, h))).toHaveLength(3)
     expect(h.peerManager.queueLength).toBe(2)
-    expect(await h.metric('contower_peer_dials_total')).toMatch(/outcome="success"} 4/)
+    expect(await h.metric('contower_peer_dials_total')).toMatch(/outcome="success",transport="tcp"} 4/)
   })
 
   it('does not redial a pruned peer during its cool-down, and does once it is over', async () => {

@@ -80,19 +80,30 @@ async function failing(gen: AsyncGenerator<ResponseChunk, void, undefined>): Pro
 }
 
 describe.each([
-  ['yamux', 'both'],
-  ['mplex', 'mplex'],
-] as const)('ReqRespClient over %s against a misbehaving responder', (_name, muxers) => {
+  ['yamux', 'both', 'tcp'],
+  ['mplex', 'mplex', 'tcp'],
+  ['QUIC', 'both', 'quic'],
+] as const)('ReqRespClient over %s against a misbehaving responder', (_name, muxers, transport) => {
   let responder: Libp2p
   let requester: Libp2p
   let client: ReqRespClient
   /** Streams the responder handled, and how each ended. */
   let served: Array<{ stream: Stream; request: Uint8Array | null; done: Promise<void> }>
+  /**
+   * @chainsafe/libp2p-quic 2.1.1 turns a reset from the other end into a clean end of the stream (its read loop
+   * takes the native error for EOF): over QUIC a responder never sees the requester give up, and a requester sees
+   * a responder's reset as a truncated response.
+   */
+  const resetsAreSeen = transport === 'tcp'
+  /** Waits until the responder's i-th stream is released (when the transport lets it tell). */
+  const released = async (i: number) => {
+    if (resetsAreSeen) await served[i]!.done
+  }
 
   beforeEach(async () => {
     served = []
-    responder = (await createTestPeer({ listen: true })) as Libp2p
-    requester = (await createTestPeer({ muxers, listen: false })) as Libp2p
+    responder = (await createTestPeer({ listen: true, transport })) as Libp2p
+    requester = (await createTestPeer({ muxers, listen: false, transport })) as Libp2p
     await responder.start()
     await requester.start()
     await requester.dial(responder.getMultiaddrs()[0]!)
@@ -208,7 +219,7 @@ describe.each([
     expect(elapsedMs).toBeLessThan(PROMPT_MS)
     expect(penaltyForRequestError(error)).toBe(PeerAction.MidToleranceError)
     // the client does not leave the stream open behind it
-    await served[0]!.done
+    await released(0)
   })
 
   it('RESP_TIMEOUT when the first chunk arrives and the second stalls half-way', async () => {
@@ -222,7 +233,7 @@ describe.each([
     expect(error.code).toBe(RequestErrorCode.RESP_TIMEOUT)
     expect(elapsedMs).toBeLessThan(PROMPT_MS)
     expect(penaltyForRequestError(error)).toBe(PeerAction.MidToleranceError)
-    await served[0]!.done
+    await released(0)
   })
 
   it('RESP_TIMEOUT (not TTFB) when only the first byte of the first chunk arrives', async () => {
@@ -317,7 +328,7 @@ describe.each([
     expect(requester.getConnections(responder.peerId)).toHaveLength(1)
   })
 
-  it('STREAM_FAILED when the responder resets the stream mid-response', async () => {
+  it('STREAM_FAILED (QUIC: INVALID_RESPONSE) when the responder resets the stream mid-response', async () => {
     const second = blockChunk(1001)
     await serve(BLOCKS_BY_RANGE, async (stream) => {
       stream.send(Buffer.concat([blockChunk(1000), second.subarray(0, 100)]))
@@ -328,9 +339,9 @@ describe.each([
     client = new ReqRespClient({ host: requester, responseTypes, metrics: null }, { ...SHORT, respTimeoutMs: 10_000 })
     const { chunks, error, elapsedMs } = await failing(byRange(2))
     expect(chunks).toHaveLength(1)
-    expect(error.code).toBe(RequestErrorCode.STREAM_FAILED)
+    expect(error.code).toBe(resetsAreSeen ? RequestErrorCode.STREAM_FAILED : RequestErrorCode.INVALID_RESPONSE)
     expect(elapsedMs).toBeLessThan(PROMPT_MS)
-    expect(penaltyForRequestError(error)).toBe(PeerAction.HighToleranceError)
+    if (resetsAreSeen) expect(penaltyForRequestError(error)).toBe(PeerAction.HighToleranceError)
   })
 
   it('an abort signal from the caller ends a pending request promptly with a RequestError', async () => {
@@ -347,7 +358,7 @@ describe.each([
     // no timeout elapsed, so not TTFB/RESP_TIMEOUT: our own abort
     expect(error.code).toBe(RequestErrorCode.ABORTED)
     // and the stream is released
-    await served[0]!.done
+    await released(0)
   })
 
   it('an abort before the first byte ends the request promptly too', async () => {
@@ -356,7 +367,7 @@ describe.each([
     const { error, elapsedMs } = await failing(byRange(2, 2, AbortSignal.timeout(100)))
     expect(elapsedMs).toBeLessThan(PROMPT_MS)
     expect(error.code).toBe(RequestErrorCode.ABORTED)
-    await served[0]!.done
+    await released(0)
   })
 
   it('a caller abort is not charged to the responder', async () => {

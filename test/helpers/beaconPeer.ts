@@ -28,14 +28,18 @@ export async function rawExchange(
 ): Promise<Uint8Array> {
   const signal = AbortSignal.timeout(timeoutMs)
   const stream = await from.dialProtocol(to, protocol, { signal })
-  if (payload) stream.send(payload)
-  await stream.close({ signal })
+  // Read from before the half-close: an iterator started after the remote closed would never end (ByteReader.start).
   const parts: Uint8Array[] = []
-  try {
-    for await (const chunk of stream) parts.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())
-  } catch {
-    // a reset stream: return what arrived
-  }
+  const received = (async () => {
+    try {
+      for await (const chunk of stream) parts.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())
+    } catch {
+      // a reset stream: return what arrived
+    }
+  })()
+  if (payload) stream.send(payload)
+  await stream.close({ signal }).catch(() => {}) // a remote that resets early: its answer is still read
+  await received
   return Buffer.concat(parts)
 }
 

@@ -29,11 +29,11 @@ describe('discovery options', () => {
 
   it('identity takes what our ENR is computed from, but not discovery itself', () => {
     const config = load(
-      { 'enr-address': '192.0.2.1', 'enr-udp-port': '9999', attnets: 'all', 'discovery-port': '9001' },
+      { 'enr-address': '192.0.2.1', 'enr-udp-port': '9999', attnets: 'all', 'discovery-port': '9002' },
       {},
       'identity',
     )
-    expect(config).toMatchObject({ network: 'mainnet', enrAddress: '192.0.2.1', enrUdpPort: 9999, discoveryPort: 9001 })
+    expect(config).toMatchObject({ network: 'mainnet', enrAddress: '192.0.2.1', enrUdpPort: 9999, discoveryPort: 9002 })
     expect(config.attnets).toHaveLength(64)
     expect(config.discovery).toBeUndefined()
   })

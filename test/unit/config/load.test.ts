@@ -134,6 +134,25 @@ describe('loadConfig errors name key, value, source and expectation', () => {
   })
 })
 
+describe('QUIC options', () => {
+  it('listens on --port + 1 by default, on its own port when given, and not at all with --no-quic', () => {
+    expect(load().config).toMatchObject({ quic: true, port: 9000, quicPort: 9001 })
+    expect(load({ port: '0' }).config).toMatchObject({ quic: true, quicPort: 0 })
+    expect(load({ 'quic-port': '9100' }).config.quicPort).toBe(9100)
+    expect(load({}, { CONTOWER_QUIC: 'false' }).config.quic).toBe(false)
+    expect(load({ quic: false, port: '65535' }).config.quic).toBe(false) // no port + 1 needed then
+  })
+
+  it('refuses a QUIC port past 65535 or on the discovery port, naming the key', () => {
+    expect(errorOf(() => load({ port: '65535' })).message).toBe(
+      `invalid value for 'quic-port' from flag --port: 65536 (expected at most 65535: set quic-port, or no-quic)`,
+    )
+    const clash = errorOf(() => load({ 'quic-port': '9005', 'discovery-port': '9005' }))
+    expect(clash.key).toBe('quic-port')
+    expect(clash.message).toContain('a UDP port other than discovery-port (9005)')
+  })
+})
+
 describe('option data', () => {
   it('gives every option a unique env name and a description', () => {
     const names = OPTIONS.map((o) => envName(o.name))

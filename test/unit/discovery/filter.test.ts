@@ -22,7 +22,7 @@ describe('classifyEnr', () => {
     expect(verdict.outcome).toBe('accepted')
     if (verdict.outcome !== 'accepted') return
     expect(verdict.peer.peerId.equals(peer.peerId)).toBe(true)
-    expect(verdict.peer.multiaddrTcp.toString()).toBe(`/ip4/198.51.100.9/tcp/9000/p2p/${peer.peerId}`)
+    expect(verdict.peer.multiaddrs.map(String)).toEqual([`/ip4/198.51.100.9/tcp/9000/p2p/${peer.peerId}`])
     expect(verdict.peer).toMatchObject({
       nodeId: peer.enr.nodeId,
       enr: peer.text,
@@ -34,11 +34,27 @@ describe('classifyEnr', () => {
     })
   })
 
+  it('puts the QUIC address first when the record has `quic`, and accepts a record with `quic` but no `tcp`', async () => {
+    const both = await makeEnr({ ...dialable, quic: 9001, ...ours })
+    const verdict = classifyEnr(both.enr, ctx)
+    if (verdict.outcome !== 'accepted') throw new Error(verdict.outcome)
+    expect(verdict.peer.multiaddrs.map(String)).toEqual([
+      `/ip4/198.51.100.9/udp/9001/quic-v1/p2p/${both.peerId}`,
+      `/ip4/198.51.100.9/tcp/9000/p2p/${both.peerId}`,
+    ])
+    const quicOnly = await makeEnr({ ip: '198.51.100.9', udp: 9000, quic: 9001, ...ours })
+    const onlyVerdict = classifyEnr(quicOnly.enr, ctx)
+    if (onlyVerdict.outcome !== 'accepted') throw new Error(onlyVerdict.outcome)
+    expect(onlyVerdict.peer.multiaddrs.map(String)).toEqual([
+      `/ip4/198.51.100.9/udp/9001/quic-v1/p2p/${quicOnly.peerId}`,
+    ])
+  })
+
   it('names why a record is not passed on', async () => {
     const cases = {
       self: (await makeEnr({ ...dialable, ...ours })).enr,
       no_ip4: (await makeEnr({ tcp: 9000, udp: 9000, ...ours })).enr,
-      no_tcp: (await makeEnr({ ip: '198.51.100.9', udp: 9000, ...ours })).enr,
+      no_tcp_or_quic: (await makeEnr({ ip: '198.51.100.9', udp: 9000, ...ours })).enr,
       no_eth2: (await makeEnr({ ...dialable })).enr,
       bad_eth2: (await makeEnr({ ...dialable }, { eth2: Uint8Array.of(0x8c, 0x9f, 0x62, 0xfe) })).enr,
       wrong_fork: (await makeEnr({ ...dialable, ...forkFields(sepoliaSchedule, EPOCH) })).enr,
@@ -48,7 +64,7 @@ describe('classifyEnr', () => {
       classifyEnr(enr, { ...ctx, selfNodeId }).outcome
     expect(outcome(cases.self, cases.self.nodeId)).toBe('self')
     expect(outcome(cases.no_ip4)).toBe('no_ip4')
-    expect(outcome(cases.no_tcp)).toBe('no_tcp')
+    expect(outcome(cases.no_tcp_or_quic)).toBe('no_tcp_or_quic')
     expect(outcome(cases.no_eth2)).toBe('no_eth2')
     expect(outcome(cases.bad_eth2)).toBe('bad_eth2')
     expect(outcome(cases.wrong_fork)).toBe('wrong_fork')

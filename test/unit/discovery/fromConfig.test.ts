@@ -27,12 +27,22 @@ function config(flags: Record<string, unknown>, env: Record<string, string> = {}
 
 describe('discoveryFromConfig', () => {
   it('builds nothing with --no-discovery or CONTOWER_DISCOVERY=false (so nothing reaches a bootnode)', async () => {
-    expect(discoveryFromConfig(await modules(), config({ discovery: false }), 9000)).toBeNull()
-    expect(discoveryFromConfig(await modules(), config({}, { CONTOWER_DISCOVERY: 'false' }), 9000)).toBeNull()
+    expect(
+      discoveryFromConfig(await modules(), config({ discovery: false }), { tcpPort: 9000, quicPort: 9001 }),
+    ).toBeNull()
+    expect(
+      discoveryFromConfig(await modules(), config({}, { CONTOWER_DISCOVERY: 'false' }), {
+        tcpPort: 9000,
+        quicPort: 9001,
+      }),
+    ).toBeNull()
   })
 
   it('builds an unstarted service with discovery on (nothing is bound or sent before start)', async () => {
-    const discovery = discoveryFromConfig(await modules(), config({ network: 'sepolia' }), 9000)
+    const discovery = discoveryFromConfig(await modules(), config({ network: 'sepolia' }), {
+      tcpPort: 9000,
+      quicPort: 9001,
+    })
     expect(discovery).toBeInstanceOf(Discovery)
     expect(discovery!.isRunning).toBe(false)
     expect(() => discovery!.enr).toThrow('discovery not started')

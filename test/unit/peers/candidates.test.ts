@@ -11,7 +11,7 @@ beforeAll(async () => {
 })
 
 const tcp = multiaddr('/ip4/10.0.0.1/tcp/9000')
-const candidate = (peerId: PeerId, addr = tcp): DialCandidate => ({ peerId, multiaddr: addr })
+const candidate = (peerId: PeerId, addr = tcp): DialCandidate => ({ peerId, multiaddrs: [addr] })
 
 /** Facts where everything is fine; each test spoils one. */
 function facts(over: Partial<CandidateFacts> = {}): CandidateFacts {
@@ -36,7 +36,9 @@ describe('candidateVerdict', () => {
   it('says why a candidate is not dialled', () => {
     const c = candidate(ids[0])
     expect(candidateVerdict(candidate(ids[1]), facts())).toBe('self')
-    expect(candidateVerdict(candidate(ids[0], multiaddr('/ip4/10.0.0.1/udp/9000')), facts())).toBe('no_tcp_address')
+    expect(candidateVerdict(candidate(ids[0], multiaddr('/ip4/10.0.0.1/udp/9000')), facts())).toBe(
+      'no_dialable_address',
+    )
     expect(candidateVerdict(c, facts({ isStatic: () => true }))).toBe('static')
     expect(candidateVerdict(c, facts({ isConnected: () => true }))).toBe('connected')
     expect(candidateVerdict(c, facts({ refusal: () => 'ban' }))).toBe('banned')

@@ -16,7 +16,7 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-const c = (peerId: PeerId) => ({ peerId, multiaddr: multiaddr('/ip4/10.0.0.1/tcp/9000') })
+const c = (peerId: PeerId) => ({ peerId, multiaddrs: [multiaddr('/ip4/10.0.0.1/tcp/9000')] })
 const queue = (over = {}) =>
   new DialQueue({ maxQueued: 3, maxAgeMs: 60_000, failureBackoffMs: 10_000, ...over }, () => Date.now())
 

@@ -101,7 +101,7 @@ function setup(opts: { targetPeers: number; maxPeers: number } & Partial<typeof 
   return { host, pm, disconnect, requestMorePeers, bans, scores, statics, registry }
 }
 
-const candidate = (peerId: PeerId) => ({ peerId, multiaddr: multiaddr('/ip4/10.0.0.9/tcp/9000') })
+const candidate = (peerId: PeerId) => ({ peerId, multiaddrs: [multiaddr('/ip4/10.0.0.9/tcp/9000')] })
 const flush = () => vi.advanceTimersByTimeAsync(0)
 const disconnected = (d: ReturnType<typeof vi.fn>) => d.mock.calls.map(([p, r]) => [String(p), r])
 
@@ -149,12 +149,54 @@ describe('PeerManager (fake host, fake timers)', () => {
     const { host, pm, registry } = setup({ targetPeers: 3, maxPeers: 4, dialTimeoutMs: 1_000 })
     pm.addCandidates([candidate(ids[0])])
     await vi.advanceTimersByTimeAsync(1_000)
-    expect(await registry.getSingleMetricAsString('contower_peer_dials_total')).toMatch(/outcome="timeout"} 1/)
+    expect(await registry.getSingleMetricAsString('contower_peer_dials_total')).toMatch(
+      /outcome="timeout",transport="tcp"} 1/,
+    )
     expect(pm.addCandidates([candidate(ids[0])])).toEqual(['dial_backoff'])
     expect(host.dials).toHaveLength(1)
     await vi.advanceTimersByTimeAsync(PEER_MANAGER_DEFAULTS.dialFailureBackoffMs)
     expect(pm.addCandidates([candidate(ids[0])])).toEqual(['queued'])
     expect(host.dials).toHaveLength(2)
+    pm.stop()
+  })
+
+  it('dials the QUIC address first and falls back to TCP when it fails; a TCP success is one peer', async () => {
+    const { host, pm, registry } = setup({ targetPeers: 3, maxPeers: 4, dialTimeoutMs: 1_000 })
+    const quic = multiaddr('/ip4/10.0.0.9/udp/9001/quic-v1')
+    const tcp = multiaddr('/ip4/10.0.0.9/tcp/9000')
+    pm.addCandidates([{ peerId: ids[0], multiaddrs: [quic, tcp] }])
+    expect(host.dials.map((d) => d.addr.toString())).toEqual([`${quic}/p2p/${ids[0]}`])
+    host.dials[0].reject(new Error('no route'))
+    await flush()
+    expect(host.dials.map((d) => d.addr.toString())).toEqual([`${quic}/p2p/${ids[0]}`, `${tcp}/p2p/${ids[0]}`])
+    host.connect(1)
+    await flush()
+    expect(pm.peerCount).toBe(1)
+    expect(pm.dialsInFlight).toBe(0)
+    const dials = await registry.getSingleMetricAsString('contower_peer_dials_total')
+    expect(dials).toMatch(/outcome="error",transport="quic"} 1/)
+    expect(dials).toMatch(/outcome="success",transport="tcp"} 1/)
+    // A second connection of the same peer (over the other transport) does not count again.
+    host.open(ids[0], 'inbound')
+    expect(pm.peerCount).toBe(1)
+    pm.stop()
+  })
+
+  it('does not fall back after a QUIC success, and a timed-out QUIC dial leaves the TCP one its own timeout', async () => {
+    const { host, pm } = setup({ targetPeers: 3, maxPeers: 4, dialTimeoutMs: 1_000 })
+    const addrs = [multiaddr('/ip4/10.0.0.9/udp/9001/quic-v1'), multiaddr('/ip4/10.0.0.9/tcp/9000')]
+    pm.addCandidates([
+      { peerId: ids[0], multiaddrs: addrs },
+      { peerId: ids[1], multiaddrs: addrs },
+    ])
+    host.connect(0)
+    await vi.advanceTimersByTimeAsync(1_000) // ids[1]'s QUIC dial times out
+    expect(host.dials).toHaveLength(3)
+    expect(host.dials[2].addr.toString()).toBe(`${addrs[1]}/p2p/${ids[1]}`)
+    await vi.advanceTimersByTimeAsync(999)
+    host.connect(2)
+    await flush()
+    expect(pm.peerCount).toBe(2)
     pm.stop()
   })
 
@@ -272,7 +314,9 @@ describe('PeerManager (fake host, fake timers)', () => {
     pm.addCandidates([candidate(ids[0])])
     pm.stop()
     await flush()
-    expect(await registry.getSingleMetricAsString('contower_peer_dials_total')).toMatch(/outcome="aborted"} 1/)
+    expect(await registry.getSingleMetricAsString('contower_peer_dials_total')).toMatch(
+      /outcome="aborted",transport="tcp"} 1/,
+    )
     expect(vi.getTimerCount()).toBe(0)
     host.open(ids[1], 'inbound')
     expect(pm.peerCount).toBe(0)

@@ -1,0 +1,251 @@
+// QUIC end to end on 127.0.0.1: Contower listens on TCP and QUIC at once; peers reach it on either, it relays across
+// them, gossips across them and dials a discovered peer's `quic` ENR entry first. Strangers are plain createLibp2p
+// hosts with QUIC alone (the package's defaults, no noise, no muxer of ours).
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import { ssz } from '@lodestar/types'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { describe, expect, it } from 'vitest'
+import { Clock } from '../../src/chain/clock.js'
+import { ForkSchedule } from '../../src/chain/forkSchedule.js'
+import { SIMULATED_PEER_DEFAULTS, SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
+import { forkFields } from '../../src/discovery/enr.js'
+import { transportOf } from '../../src/network/transport.js'
+import type { ContowerNode } from '../../src/node.js'
+import { getProtocol } from '../../src/reqresp/protocols.js'
+import { SERVER_DEFAULTS } from '../../src/reqresp/server.js'
+import { encodeRequest, RespCode, type WireBytes } from '../../src/wire/index.js'
+import { firstChunk, PING, rawExchange, serveBeaconProtocols, type StatusFields } from '../helpers/beaconPeer.js'
+import {
+  logger,
+  metricValue,
+  rangeRequest,
+  startPeer,
+  startRelay,
+  stopAfterEach,
+  testChain,
+  waitHandshaken,
+} from '../helpers/devnet.js'
+import { makeEnr, startLocalBootnode } from '../helpers/enr.js'
+import { startTestNode } from '../helpers/node.js'
+import { createTestPeer } from '../helpers/peers.js'
+
+const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
+const WAIT = { timeout: 20_000, interval: 100 }
+
+const track = stopAfterEach()
+const concat = (parts: WireBytes[]) => Buffer.concat(parts.map((p) => p.subarray()))
+const addrOn = (addrs: Multiaddr[], transport: 'tcp' | 'quic') => addrs.find((a) => transportOf(a) === transport)!
+const portOf = (addr: Multiaddr, proto: 'tcp' | 'udp') =>
+  Number(addr.getComponents().find((c) => c.name === proto)!.value)
+/** The transports of `host`'s open connections to `peer`. */
+const transportsTo = (host: Libp2p, peer: PeerId) =>
+  host
+    .getConnections(peer)
+    .filter((c) => c.status === 'open')
+    .map((c) => transportOf(c.remoteAddr))
+
+async function quicStranger(listen: boolean, privateKey?: PrivateKey): Promise<Libp2p> {
+  const peer = (await track(createTestPeer({ transport: 'quic', listen, privateKey }))) as Libp2p
+  await peer.start()
+  return peer
+}
+
+/** A Status Contower finds relevant on `node`'s chain: its digest, nothing finalized, head one slot back. */
+const statusFor = (node: () => ContowerNode) => (): StatusFields => ({
+  forkDigest: node().chainView.currentDigest(),
+  finalizedRoot: new Uint8Array(32),
+  finalizedEpoch: 0,
+  headRoot: new Uint8Array(32).fill(0xbb),
+  headSlot: Math.max(0, node().clock.currentSlot - 1),
+  earliestAvailableSlot: 0,
+})
+
+describe('QUIC beside TCP', () => {
+  it('dials a QUIC-only stranger, completes the Status handshake with it and answers its Ping over QUIC', async () => {
+    const stranger = await quicStranger(true)
+    let node: ContowerNode | null = null
+    const seen = await serveBeaconProtocols(
+      stranger,
+      statusFor(() => node!),
+    )
+    node = await track(startTestNode({ 'static-peers': stranger.getMultiaddrs()[0]!.toString() }))
+    expect(node.listenAddresses.map(transportOf).sort()).toEqual(['quic', 'tcp'])
+
+    await expect.poll(() => node.peerStore.get(stranger.peerId)?.handshaken, WAIT).toBe(true)
+    expect(seen.statuses.length).toBeGreaterThanOrEqual(1)
+    expect(transportsTo(node.libp2p, stranger.peerId)).toEqual(['quic'])
+    const [conn] = node.libp2p.getConnections(stranger.peerId)
+    expect(conn!.encryption).toBe('native') // TLS 1.3 inside QUIC: no noise
+    expect(conn!.multiplexer).toBe('quic')
+
+    const pong = await rawExchange(stranger, node.libp2p.peerId, PING, encodeRequest(ssz.phase0.Ping.serialize(1n)))
+    const chunk = await firstChunk(pong, ssz.phase0.Ping)
+    expect(chunk?.result).toBe(RespCode.Success)
+    expect(ssz.phase0.Ping.deserialize(chunk!.ssz!)).toBe(node.metadata.seqNumber)
+    expect(await metricValue(node, 'contower_connections', { transport: 'quic', direction: 'outbound' })).toBe(1)
+    expect(await metricValue(node, 'contower_peers_by_transport', { transport: 'quic' })).toBe(1)
+    expect(await metricValue(node, 'contower_reqresp_inbound_requests_total', { transport: 'quic' })).toBe(
+      await metricValue(node, 'contower_reqresp_inbound_requests_total'),
+    )
+  })
+
+  it('holds a QUIC peer to maxInboundStreamsPerProtocol open streams of one protocol on its connection', async () => {
+    const node = await track(startTestNode())
+    const peer = await quicStranger(false)
+    await serveBeaconProtocols(
+      peer,
+      statusFor(() => node),
+    )
+    await peer.dial(addrOn(node.listenAddresses, 'quic'))
+    // Twelve Ping streams that send the first byte of their request and no more: each holds a slot until the
+    // request timeout. (@chainsafe/libp2p-quic 2.1.1 delivers a reset as a clean end: the sender cannot tell which
+    // were refused, so Contower's side is what is counted.)
+    await Promise.allSettled(
+      Array.from({ length: 12 }, async () => {
+        const stream = await peer.dialProtocol(node.libp2p.peerId, PING, { negotiateFully: true })
+        stream.send(Uint8Array.of(8))
+      }),
+    )
+    const open = () =>
+      node.libp2p
+        .getConnections(peer.peerId)
+        .flatMap((c) => c.streams)
+        .filter((s) => s.protocol === PING && s.direction === 'inbound' && s.status === 'open').length
+    await expect.poll(open, { timeout: 4_000 }).toBe(SERVER_DEFAULTS.maxInboundStreamsPerProtocol)
+    expect(node.libp2p.getConnections(peer.peerId)).toHaveLength(1)
+  })
+
+  it('relays BlocksByRange from a requester on QUIC to an upstream on TCP, byte for byte', async () => {
+    const { network, chain } = testChain()
+    const upstream = await track(startPeer(network, chain))
+    const node = await track(startRelay(network, [upstream]))
+    await waitHandshaken(node, [upstream])
+    const requester = await track(startPeer(network, chain, { serveBlocks: false, quic: true }))
+    await requester.libp2p.dial(addrOn(node.listenAddresses, 'quic'))
+    await requester.libp2p.dial(upstream.multiaddr)
+
+    const direct = await requester.fetch(upstream.peerId, BY_RANGE, rangeRequest(10, 20), 20)
+    const relayed = await requester.fetch(node.libp2p.peerId, BY_RANGE, rangeRequest(10, 20), 20)
+    expect(relayed).toHaveLength(20)
+    expect(concat(relayed.map((c) => c.raw))).toEqual(concat(direct.map((c) => c.raw)))
+    expect(transportsTo(requester.libp2p, node.libp2p.peerId)).toEqual(['quic'])
+    expect(transportsTo(node.libp2p, upstream.peerId)).toEqual(['tcp'])
+    expect(upstream.servedCount('beacon_blocks_by_range').requests).toBe(2) // the direct fetch and the relayed one
+    const served = { protocol: 'beacon_blocks_by_range/2', result: 'success' }
+    expect(await metricValue(node, 'contower_reqresp_inbound_requests_total', { ...served, transport: 'quic' })).toBe(1)
+    expect(await metricValue(node, 'contower_reqresp_response_bytes_total', { transport: 'quic' })).toBe(
+      concat(relayed.map((c) => c.raw)).length,
+    )
+  })
+
+  it('relays BlocksByRange from a requester on TCP to an upstream on QUIC, byte for byte', async () => {
+    const { network, chain } = testChain()
+    const upstream = await track(startPeer(network, chain, { quic: true }))
+    const node = await track(startRelay(network, [], { 'static-peers': upstream.quicMultiaddr!.toString() }))
+    await waitHandshaken(node, [upstream])
+    expect(transportsTo(node.libp2p, upstream.peerId)).toEqual(['quic'])
+    const requester = await track(startPeer(network, chain, { serveBlocks: false }))
+    await requester.libp2p.dial(addrOn(node.listenAddresses, 'tcp'))
+    await requester.libp2p.dial(upstream.multiaddr)
+
+    const direct = await requester.fetch(upstream.peerId, BY_RANGE, rangeRequest(30, 16), 16)
+    const relayed = await requester.fetch(node.libp2p.peerId, BY_RANGE, rangeRequest(30, 16), 16)
+    expect(relayed).toHaveLength(16)
+    expect(concat(relayed.map((c) => c.raw))).toEqual(concat(direct.map((c) => c.raw)))
+    expect(transportsTo(requester.libp2p, node.libp2p.peerId)).toEqual(['tcp'])
+    expect(transportsTo(node.libp2p, upstream.peerId)).toEqual(['quic'])
+    expect(upstream.servedCount('beacon_blocks_by_range').requests).toBe(2)
+    const served = { protocol: 'beacon_blocks_by_range/2', result: 'success' }
+    expect(await metricValue(node, 'contower_reqresp_inbound_requests_total', { ...served, transport: 'tcp' })).toBe(1)
+  })
+
+  it('relays a gossiped block from a publisher on QUIC to a subscriber on TCP', async () => {
+    const { network, chain } = testChain(40, 2_000)
+    const publisher = await track(startPeer(network, chain, { quic: true }))
+    const node = await track(startRelay(network, [], { 'static-peers': publisher.quicMultiaddr!.toString() }))
+    const subscriber = await track(startPeer(network, chain))
+    await subscriber.libp2p.dial(addrOn(node.listenAddresses, 'tcp'))
+    await waitHandshaken(node, [publisher])
+    const received: number[] = []
+    subscriber.gossip.onAccepted((kind, block) => {
+      if (kind === 'beacon_block') received.push(ssz.fulu.SignedBeaconBlock.deserialize(block).message.slot)
+    })
+    // Publish the current slot's block until the mesh through Contower has formed and one arrives.
+    await expect
+      .poll(async () => {
+        await publisher.publishBlock(publisher.clock.currentSlot)
+        return received.length
+      }, WAIT)
+      .toBeGreaterThan(0)
+    // The two peers only know Contower: the block crossed from its QUIC connection to its TCP one.
+    expect(subscriber.libp2p.getConnections(publisher.peerId)).toHaveLength(0)
+    expect(transportsTo(node.libp2p, publisher.peerId)).toEqual(['quic'])
+    expect(transportsTo(node.libp2p, subscriber.peerId)).toEqual(['tcp'])
+    expect(chain.blockAt(received[0]!)).toBeDefined()
+  })
+
+  it('dials discovered peers by their `quic` ENR entry first, falls back to TCP, and counts each peer once', async () => {
+    const { network, chain } = testChain(40, 2_000)
+    const schedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
+    const epoch = Clock.fromChainConfig(network.config, network.genesisTime).currentEpoch
+    const bootnode = await startLocalBootnode()
+    track(Promise.resolve(bootnode))
+
+    // Both transports, both in its ENR: reached over QUIC.
+    const both = await track(startPeer(network, chain, { quic: true }))
+    bootnode.addEnr(both.enr())
+    // A QUIC-only stranger, with only `quic` in its ENR.
+    let node: ContowerNode | null = null
+    const strangerKey = await generateKeyPair('secp256k1')
+    const stranger = await quicStranger(true, strangerKey)
+    await serveBeaconProtocols(
+      stranger,
+      statusFor(() => node!),
+    )
+    const strangerEnr = await makeEnr(
+      { ip: '127.0.0.1', quic: portOf(stranger.getMultiaddrs()[0]!, 'udp'), ...forkFields(schedule, epoch) },
+      {},
+      strangerKey,
+    )
+    bootnode.addEnr(strangerEnr.text)
+    // An ENR whose `quic` port has no QUIC behind it: the TCP fallback reaches it.
+    const tcpOnlyKey = await generateKeyPair('secp256k1')
+    const tcpOnly = new SimulatedPeer(
+      { network, chain, logger },
+      { ...SIMULATED_PEER_DEFAULTS, privateKey: tcpOnlyKey },
+    )
+    await track(tcpOnly.start().then(() => tcpOnly))
+    const deadQuic = await makeEnr(
+      { ip: '127.0.0.1', tcp: portOf(tcpOnly.multiaddr, 'tcp'), quic: 9, ...forkFields(schedule, epoch) },
+      {},
+      tcpOnlyKey,
+    )
+    bootnode.addEnr(deadQuic.text)
+
+    node = await track(
+      startTestNode({ discovery: 'true', 'discovery-port': '0', bootnodes: bootnode.enr.encodeTxt() }, network, {
+        discovery: { lookupIntervalMs: 200, minLookupGapMs: 50, lookupTimeoutMs: 3_000, requestTimeoutMs: 500 },
+        peerManager: { dialTimeoutMs: 2_000 },
+      }),
+    )
+    const n = node
+    for (const peer of [both.peerId, stranger.peerId, tcpOnly.peerId]) {
+      await expect.poll(() => n.peerStore.get(peer)?.handshaken, WAIT).toBe(true)
+    }
+    expect(transportsTo(n.libp2p, both.peerId)).toEqual(['quic'])
+    expect(transportsTo(n.libp2p, stranger.peerId)).toEqual(['quic'])
+    expect(transportsTo(n.libp2p, tcpOnly.peerId)).toEqual(['tcp'])
+    const dials = (labels: Record<string, string>) => metricValue(n, 'contower_peer_dials_total', labels)
+    expect(await dials({ transport: 'quic', outcome: 'success' })).toBe(2)
+    expect(await dials({ transport: 'tcp', outcome: 'success' })).toBe(1)
+    expect(await dials({ transport: 'quic' })).toBe(3)
+
+    // A second connection of a known peer over the other transport: one peer still, counted as tcp+quic.
+    await both.libp2p.dial(addrOn(n.listenAddresses, 'tcp'), { force: true })
+    await expect.poll(() => transportsTo(n.libp2p, both.peerId).sort(), WAIT).toEqual(['quic', 'tcp'])
+    expect(await metricValue(n, 'contower_peers_by_transport', { transport: 'tcp+quic' })).toBe(1)
+    expect(await metricValue(n, 'contower_peers_by_transport')).toBe(3)
+    expect(n.libp2p.getPeers()).toHaveLength(3)
+  })
+})

@@ -176,7 +176,7 @@ describe('muxer matrix: Contower and independent peers agree on the muxer, stay 
   it('counts connections by muxer and direction', async () => {
     const want = new Map<string, number>()
     for (const cell of cells) {
-      const key = `muxer="${expectedMuxer(cell).split('/')[1]}",direction="${cell.direction === 'contower dials' ? 'outbound' : 'inbound'}"`
+      const key = `transport="tcp",muxer="${expectedMuxer(cell).split('/')[1]}",direction="${cell.direction === 'contower dials' ? 'outbound' : 'inbound'}"`
       want.set(key, (want.get(key) ?? 0) + 1)
     }
     const text = await node.registry!.getSingleMetricAsString('contower_connections')

@@ -2,6 +2,7 @@
 // negotiation), each offering one of the muxer lists beacon clients use, in both directions. All 8 cells share one
 // Contower node and run at once; stability is counted (Ping and Status rounds with no connection closed), not slept.
 import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { GossipSubRouter } from '../../src/gossip/gossipService.js'
 import type { SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
@@ -104,12 +105,24 @@ beforeAll(async () => {
     const peer = e.detail.remotePeer.toString()
     closedAtContower.set(peer, (closedAtContower.get(peer) ?? 0) + 1)
   })
-  await Promise.all(dialling.map((s) => s.host.dial(node.listenAddresses[0])))
+  // A dial whose handshake times out on an overloaded machine never became a connection: try it again.
+  await Promise.all(dialling.map((s) => dialWithRetries(s, node.listenAddresses[0])))
 }, 30_000)
 
 afterAll(async () => {
   await Promise.all([node?.stop(), publisher?.stop(), ...cells.map((c) => c.stranger.stop())])
 })
+
+async function dialWithRetries(s: Stranger, addr: Multiaddr, attempts = 3): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await s.host.dial(addr)
+      return
+    } catch (e) {
+      if (attempt >= attempts) throw e
+    }
+  }
+}
 
 const label = (cell: Cell) => `${cell.direction}, peer offers ${cell.stranger.label}`
 /** The cells as beforeAll creates them: first the peers Contower dials, then the peers that dial it. */

@@ -4,6 +4,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ContowerNode } from '../../src/node.js'
 import { serveBeaconProtocols, type StatusFields } from '../helpers/beaconPeer.js'
+import { metricValue } from '../helpers/devnet.js'
 import { startTestNode } from '../helpers/node.js'
 import { createTestPeer } from '../helpers/peers.js'
 
@@ -97,12 +98,14 @@ describe('a static peer whose connections drop soon after opening', () => {
     expect(gaps[0]).toBeGreaterThanOrEqual(1_000)
     expect(gaps[1]).toBeGreaterThanOrEqual(2_000)
     expect(gaps[2]).toBeGreaterThanOrEqual(4_000)
-    const metric = (name: string) => () => n.registry!.getSingleMetricAsString(name)
-    await expect
-      .poll(metric('contower_connection_closes_total'))
-      .toMatch(/direction="outbound",reason="remote_closed",short_lived="true"\} [3-9]/)
-    await expect
-      .poll(metric('contower_connection_lifetime_seconds'))
-      .toMatch(/_bucket\{le="10",muxer="yamux",direction="outbound"\} [3-9]/)
+    // Every drop counted as short-lived; how the close looks (clean close or reset) depends on timing.
+    const closes = () =>
+      metricValue(n, 'contower_connection_closes_total', { direction: 'outbound', short_lived: 'true' })
+    await expect.poll(closes).toBeGreaterThanOrEqual(3)
+    const lifetimes = () =>
+      n
+        .registry!.getSingleMetricAsString('contower_connection_lifetime_seconds')
+        .then((t) => t.match(/le="10",muxer="yamux",direction="outbound"\} (\d+)/)?.[1])
+    await expect.poll(async () => Number(await lifetimes())).toBeGreaterThanOrEqual(3)
   })
 })

@@ -3,6 +3,7 @@ import type { ForkSchedule } from '../chain/index.js'
 import type { ChainView } from '../chain/chainView.js'
 import type { InboundRateLimiter } from '../limits/index.js'
 import type { Logger } from '../logger.js'
+import { MAX_REQUEST_BLOCKS_DENEB } from '../reqresp/constants.js'
 import { penaltyForRequestError } from '../peers/penalties.js'
 import { PeerAction, type PeerScores } from '../peers/score.js'
 import type { ReqRespClient } from '../reqresp/client.js'
@@ -201,7 +202,7 @@ export class Relay {
     for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
       let upstream: Upstream
       try {
-        upstream = await this.modules.queue.acquire(req, tried, deadline)
+        upstream = await this.modules.queue.acquire(this.withSuccessorCost(req), tried, deadline)
       } catch (e) {
         if (!(e instanceof QueueError)) throw e
         if (e.code === QueueErrorCode.QUEUE_FULL) {
@@ -333,6 +334,19 @@ export class Relay {
     }
   }
 
+  /** Slots asked after a BlocksByRange range to prove its last block: within the protocol's count limit. */
+  private successorSlots(req: RelayRequest): number {
+    if (req.def.name !== 'beacon_blocks_by_range' || !req.range) return 0
+    const count = req.range.endSlot - req.range.startSlot
+    return Math.max(0, Math.min(this.opts.successorSlots, MAX_REQUEST_BLOCKS_DENEB - count))
+  }
+
+  /** The request as the upstream limiter charges it: the successor request is taken from the same upstream's quota. */
+  private withSuccessorCost(req: RelayRequest): RelayRequest {
+    const extra = this.successorSlots(req)
+    return extra > 0 ? { ...req, cost: req.cost + extra } : req
+  }
+
   /**
    * Proves a BlocksByRange response's last block by the first block after the range, asked of the same upstream
    * and not forwarded: its parent_root must be the last block's root (else the validator throws broken_link).
@@ -346,8 +360,8 @@ export class Relay {
   ): Promise<boolean> {
     const { endSlot } = req.range!
     const head = Math.max(upstream.peer.status?.headSlot ?? 0, this.modules.chainView.status().headSlot)
-    if (endSlot > head) return false
-    const count = Math.min(this.opts.successorSlots, head - endSlot + 1)
+    if (endSlot > head || this.successorSlots(req) === 0) return false
+    const count = Math.min(this.successorSlots(req), head - endSlot + 1)
     const ssz = req.def.request!.serialize({ startSlot: endSlot, count, step: 1 })
     for await (const chunk of this.modules.client.request(upstream.peer.peerId, req.def, ssz, {
       maxChunks: count,

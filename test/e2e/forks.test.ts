@@ -30,7 +30,7 @@ const MERGE_EPOCH = 3
 const LAST_SLOT = 6 * SLOTS_PER_EPOCH + 2
 
 /** Genesis this far ahead of the setup: every host is up and meshed before the first block (a loaded machine). */
-const GENESIS_DELAY_S = 6
+const GENESIS_DELAY_S = 10
 
 const logger = createLogger({ level: 'silent', format: 'json' })
 const chainOpts = { slotDurationMs: SLOT_MS, presetBase: 'minimal' as const, forkEpochs: FORK_EPOCHS }

@@ -23,7 +23,8 @@ function start(args: string[], env: Record<string, string> = {}): CliProcess {
   return p
 }
 
-describe('contower start', () => {
+// Each test spawns the CLI; on a loaded machine a start alone has taken over 15 s, so deadlines are generous.
+describe('contower start', { timeout: 150_000 }, () => {
   it('serves /metrics and /health on loopback, logs a status line, and exits 0 within 5 s of SIGTERM', async () => {
     const p = start(['--data-dir', dataDir(), ...LOOPBACK, '--status-interval', '1'])
     const port = await p.metricsPort()
@@ -134,7 +135,7 @@ describe('contower start', () => {
   })
 })
 
-describe('contower --version', () => {
+describe('contower --version', { timeout: 90_000 }, () => {
   it('prints version, commit, Node version and platform on one line', async () => {
     const { code, stdout } = await runCli(['--version'])
     expect(code).toBe(0)
@@ -147,7 +148,7 @@ describe('contower --version', () => {
   })
 })
 
-describe('bad command lines and configuration exit 2 with a message naming the problem', () => {
+describe('bad command lines and configuration exit 2 with a message naming the problem', { timeout: 90_000 }, () => {
   it.each([
     [['start', '--port', 'abc'], {}, `invalid value for 'port' from flag --port: "abc"`],
     [['start'], { CONTOWER_LOG_LEVEL: 'loud' }, `'log-level' from env CONTOWER_LOG_LEVEL: "loud" (expected one of`],

@@ -45,7 +45,7 @@ export class CliProcess {
   }
 
   /** Resolves with the first log line matching, or rejects after timeoutMs or when the process exits. */
-  waitForLog(predicate: (l: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> {
+  waitForLog(predicate: (l: LogLine) => boolean, timeoutMs = 60_000): Promise<LogLine> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const found = this.lines.find(predicate)
@@ -94,7 +94,7 @@ export async function runCli(
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = new CliProcess(args, env)
-  const timer = setTimeout(() => p.kill(), 20_000)
+  const timer = setTimeout(() => p.kill(), 60_000)
   const { code } = await p.exited
   clearTimeout(timer)
   return { code, stdout: p.stdout, stderr: p.stderr }

@@ -64,6 +64,7 @@ type Result =
   | 'coalesced'
   | 'rate_limited'
   | 'queue_full'
+  | 'requester_busy'
   | 'no_upstream'
   | 'upstream_failed'
   | 'failed_after_first_chunk'
@@ -196,11 +197,14 @@ export class Relay {
     for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
       let upstream: Upstream
       try {
-        upstream = await this.modules.queue.acquire(req, tried, deadline)
+        upstream = await this.modules.queue.acquire(req, tried, deadline, requester)
       } catch (e) {
         if (!(e instanceof QueueError)) throw e
         if (e.code === QueueErrorCode.QUEUE_FULL) {
           throw new RelayFailure(RespCode.ResourceUnavailable, 'busy: request queue full', 'queue_full')
+        }
+        if (e.code === QueueErrorCode.REQUESTER_BUSY) {
+          throw new RelayFailure(RespCode.ResourceUnavailable, 'busy: too many of your requests open', 'requester_busy')
         }
         if (e.code === QueueErrorCode.NO_UPSTREAM && attempt === 0) {
           throw new RelayFailure(RespCode.ResourceUnavailable, 'no peer to serve this', 'no_upstream')

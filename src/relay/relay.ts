@@ -26,6 +26,11 @@ export const RELAY_DEFAULTS = {
   maxAttempts: 3,
   /** Lodestar requesters wait 5 s for a first byte: answer with data or an error well before. */
   firstChunkDeadlineMs: 4_000,
+  /**
+   * Longest wait for an upstream slot: the first-chunk deadline less the upstream's time to first byte (1.5 s), so an
+   * upstream is only ever asked with its full TTFB left, and never charged for time the request spent in our queue.
+   */
+  maxQueueWaitMs: 2_500,
 }
 
 /**
@@ -193,11 +198,12 @@ export class Relay {
   private async *forward(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<WireBytes> {
     const tried = new Set([requester])
     const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.opts.firstChunkDeadlineMs)])
+    const queueDeadline = AbortSignal.any([deadline, AbortSignal.timeout(this.opts.maxQueueWaitMs)])
     let lastError = 'no upstream tried'
     for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
       let upstream: Upstream
       try {
-        upstream = await this.modules.queue.acquire(req, tried, deadline, requester)
+        upstream = await this.modules.queue.acquire(req, tried, queueDeadline, requester)
       } catch (e) {
         if (!(e instanceof QueueError)) throw e
         if (e.code === QueueErrorCode.QUEUE_FULL) {

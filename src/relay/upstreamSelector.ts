@@ -40,7 +40,7 @@ export type UpstreamChoice =
 
 /**
  * Chooses the upstream for a request: among handshaken peers that speak the protocol, are not the requester
- * (or already tried), are not being disconnected or banned for their score, are under their self-limit and whose
+ * (or already tried), are not banned for their score, are under their self-limit and whose
  * Status covers the request, take two at random and keep the better by score and recent latency ("power of two
  * choices": spreads load while avoiding slow or failing peers, without herding onto a single best one). Peers at
  * or below minScore are considered only when no other peer could serve the request.
@@ -91,8 +91,9 @@ export class UpstreamSelector {
       const id = p.peerId.toString()
       if (!p.handshaken || !p.status || exclude.has(id)) continue
       if (p.protocols && !p.protocols.has(req.def.id)) continue
-      // Bans stay bans: a peer whose score has it on its way out is never asked (HandshakeService drops it).
-      if (this.modules.scores.state(id) !== 'healthy') continue
+      // Bans stay bans. A peer past the disconnect threshold that is still connected (a static peer is dialled
+      // again) is only a last choice, like any low score: refusing it could leave no upstream at all.
+      if (this.modules.scores.state(id) === 'ban') continue
       if (req.range && (this.headSlot(p) < req.range.startSlot || p.status.earliestAvailableSlot > req.range.startSlot))
         continue
       out.push(p)

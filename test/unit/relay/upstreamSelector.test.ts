@@ -185,13 +185,15 @@ describe('UpstreamSelector eligibility', () => {
     expect(chosenPeer(strict.choose(byRange(), new Set(), [0, 0]))).toBe(strict.id(1))
   })
 
-  it('never takes a peer whose score has it disconnected or banned', () => {
+  it('never takes a banned peer; one past the disconnect threshold but still connected is a last choice', () => {
     const s = setup()
     for (const i of [0, 1, 2]) s.add(i)
-    s.penalise(0, PeerAction.LowToleranceError, 2) // -20: the disconnect threshold
+    s.penalise(0, PeerAction.LowToleranceError, 3) // -30: to be disconnected (a static peer is dialled again)
     s.penalise(1, PeerAction.Fatal) // banned
-    expect(s.choosable(byRange())).toEqual(new Set([s.id(2)]))
-    expect(s.choose(byRange(), new Set([s.id(2)]))).toEqual({ kind: 'none' })
+    expect(s.scores.state(s.id(0))).toBe('disconnect')
+    expect(s.choosable(byRange())).toEqual(new Set([s.id(0), s.id(2)]))
+    expect(chosenPeer(s.choose(byRange(), new Set(), [0, 0]))).toBe(s.id(2))
+    expect(s.choose(byRange(), new Set([s.id(0), s.id(2)]))).toEqual({ kind: 'none' })
   })
 
   it('recovers from every upstream misbehaving: still served at once, and good again as scores decay', () => {

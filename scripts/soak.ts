@@ -1,5 +1,6 @@
 // Soak: Contower on a devnet whose serving peers switch at random between healthy and six faults, under steady
-// BlocksByRange requests from three requesters (each at 80% of Lodestar's quota, Contower's default inbound limit); every answer is checked against the synthetic chain itself.
+// BlocksByRange requests from three requesters (each at 80% of Lodestar's quota, Contower's default inbound limit);
+// every answer is checked against the synthetic chain itself.
 //
 //   npm run soak -- --minutes 10 [--servers 3] [--requesters 3] [--switch-seconds 4] [--heal-seconds 20]
 //

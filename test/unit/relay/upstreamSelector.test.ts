@@ -135,6 +135,7 @@ describe('UpstreamSelector eligibility', () => {
       latencyAlpha: 0.3,
       scorePerLatencySecond: 10,
       inSyncSlots: 2,
+      scorePerFleetRequest: 5,
     })
   })
 

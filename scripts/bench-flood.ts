@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     })
     stops.push(() => contower.stop())
     const node = contower.node
-    await until(() => upstreams.every((u) => node.peerStore.get(u.peerId)?.handshaken), 20_000, 'upstream handshakes')
+    await until(() => upstreams.every((u) => node.peerStore.get(u.peerId)?.handshaken), 60_000, 'upstream handshakes')
     const good = await startSimulatedPeer(network, chain, logger, { serveBlocks: false })
     stops.push(() => good.stop())
     await good.libp2p.dial(node.listenAddresses[0])

@@ -186,7 +186,7 @@ async function main(): Promise<void> {
     })
     stops.push(() => contower.stop())
     const node = contower.node
-    await until(() => servers.every((s) => node.peerStore.get(s.peerId)?.handshaken), 20_000, 'upstream handshakes')
+    await until(() => servers.every((s) => node.peerStore.get(s.peerId)?.handshaken), 60_000, 'upstream handshakes')
     const requesters: SimulatedPeer[] = []
     for (let i = 0; i < requesterCount; i++) {
       const peer = new SimulatedPeer({ network, chain, logger }, { ...SIMULATED_PEER_DEFAULTS, serveBlocks: false })

@@ -21,6 +21,8 @@ export type Misbehaviour =
   | 'wrong_parent'
   /** Flip a byte of each data column sidecar's KZG commitments inclusion proof. */
   | 'bad_proof'
+  /** Serve correctly, but pause before each chunk (SLOW_CHUNK_MS). */
+  | 'slow'
 
 export const MISBEHAVIOURS: readonly Misbehaviour[] = [
   'none',
@@ -32,6 +34,7 @@ export const MISBEHAVIOURS: readonly Misbehaviour[] = [
   'alter_block',
   'wrong_parent',
   'bad_proof',
+  'slow',
 ]
 
 /** Byte offset of a flipped byte, counted from a chunk's end: inside the last snappy frame's data. */
@@ -72,4 +75,20 @@ export function tamperItems<T extends { ssz: Uint8Array }>(
   }
   if (kind === 'column' && fault === 'bad_proof') return items.map((item) => flip(item, COLUMN_PROOF_AT))
   return items
+}
+
+/** The 'slow' fault's pause before each chunk: within every timeout, but a 32-block range takes seconds. */
+export const SLOW_CHUNK_MS = 250
+
+/** The 'slow' fault's pause; ends early (without throwing) when the request is aborted. */
+export function slowDown(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, SLOW_CHUNK_MS)
+    signal.addEventListener('abort', done, { once: true })
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+  })
 }

@@ -7,7 +7,7 @@ import { getProtocol, type ProtocolDef } from '../reqresp/protocols.js'
 import type { InboundRequest, RequestHandler } from '../reqresp/server.js'
 import { encodeResponseChunk, RespCode } from '../wire/index.js'
 import { MAX_REQUEST_BLOCKS_DENEB } from '../reqresp/constants.js'
-import { corruptChunk, type Misbehaviour, tamperItems } from './misbehaviour.js'
+import { corruptChunk, type Misbehaviour, slowDown, tamperItems } from './misbehaviour.js'
 import type { ChainBlock } from './syntheticChain.js'
 
 /** What a simulated peer serves from: a chain of blocks up to its head, and its behaviour. */
@@ -84,6 +84,7 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
         let chunks = 0
         let bytes = 0
         for (const item of tamperItems(fault, kind, pick(req))) {
+          if (fault === 'slow') await slowDown(req.signal)
           let chunk = encodeResponseChunk(RespCode.Success, item.ssz, m.source.digestAtSlot(item.slot))
           if (fault === 'corrupt') chunk = corruptChunk(chunk)
           yield chunk

@@ -32,6 +32,11 @@ export const RELAY_DEFAULTS = {
    * (its parent_root): a few, since slots may be empty, and few enough to cost the upstream's quota little.
    */
   successorSlots: 8,
+  /**
+   * Longest wait for an upstream slot: the first-chunk deadline less the upstream's time to first byte (1.5 s), so an
+   * upstream is only ever asked with its full TTFB left, and never charged for time the request spent in our queue.
+   */
+  maxQueueWaitMs: 2_500,
 }
 
 /**
@@ -70,6 +75,7 @@ type Result =
   | 'coalesced'
   | 'rate_limited'
   | 'queue_full'
+  | 'requester_busy'
   | 'no_upstream'
   | 'upstream_failed'
   | 'failed_after_first_chunk'
@@ -198,15 +204,19 @@ export class Relay {
   private async *forward(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<WireBytes> {
     const tried = new Set([requester])
     const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.opts.firstChunkDeadlineMs)])
+    const queueDeadline = AbortSignal.any([deadline, AbortSignal.timeout(this.opts.maxQueueWaitMs)])
     let lastError = 'no upstream tried'
     for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
       let upstream: Upstream
       try {
-        upstream = await this.modules.queue.acquire(this.withSuccessorCost(req), tried, deadline)
+        upstream = await this.modules.queue.acquire(this.withSuccessorCost(req), tried, queueDeadline, requester)
       } catch (e) {
         if (!(e instanceof QueueError)) throw e
         if (e.code === QueueErrorCode.QUEUE_FULL) {
           throw new RelayFailure(RespCode.ResourceUnavailable, 'busy: request queue full', 'queue_full')
+        }
+        if (e.code === QueueErrorCode.REQUESTER_BUSY) {
+          throw new RelayFailure(RespCode.ResourceUnavailable, 'busy: too many of your requests open', 'requester_busy')
         }
         if (e.code === QueueErrorCode.NO_UPSTREAM && attempt === 0) {
           throw new RelayFailure(RespCode.ResourceUnavailable, 'no peer to serve this', 'no_upstream')

@@ -5,7 +5,10 @@ import type { PeerScores } from '../peers/score.js'
 import type { RelayRequest } from './relayRequest.js'
 
 export const UPSTREAM_SELECTOR_DEFAULTS = {
-  /** Peers at or below this score rest as upstreams (a few recent failures) until their score decays back. */
+  /**
+   * Peers at or below this score (a few recent failures) are the last choice until their score decays back: asked
+   * only when no better peer could serve the request at all, so a burst of failures never locks every upstream out.
+   */
   minScore: -10,
   /** Weight of the newest sample in a peer's latency average: adapts within a few requests, ignores one outlier. */
   latencyAlpha: 0.3,
@@ -37,9 +40,10 @@ export type UpstreamChoice =
 
 /**
  * Chooses the upstream for a request: among handshaken peers that speak the protocol, are not the requester
- * (or already tried), are in good standing, are under their self-limit and whose Status covers the request,
- * take two at random and keep the better by score and recent latency ("power of two choices": spreads load
- * while avoiding slow or failing peers, without herding onto a single best one).
+ * (or already tried), are not banned for their score, are under their self-limit and whose
+ * Status covers the request, take two at random and keep the better by score and recent latency ("power of two
+ * choices": spreads load while avoiding slow or failing peers, without herding onto a single best one). Peers at
+ * or below minScore are considered only when no other peer could serve the request.
  */
 export class UpstreamSelector {
   private readonly latencyMs = new Map<string, number>()
@@ -51,8 +55,11 @@ export class UpstreamSelector {
   ) {}
 
   choose(req: RelayRequest, exclude: ReadonlySet<string>): UpstreamChoice {
-    const eligible = this.eligible(req, exclude)
-    if (eligible.length === 0) return { kind: 'none' }
+    const able = this.eligible(req, exclude)
+    if (able.length === 0) return { kind: 'none' }
+    const { scores } = this.modules
+    const good = able.filter((p) => scores.score(p.peerId.toString()) > this.opts.minScore)
+    const eligible = good.length > 0 ? good : able
     const { limiter } = this.modules
     const protocol = req.def.name
     const ready = eligible.filter((p) => limiter.canAcquire(p.peerId.toString(), protocol, req.cost))
@@ -84,7 +91,9 @@ export class UpstreamSelector {
       const id = p.peerId.toString()
       if (!p.handshaken || !p.status || exclude.has(id)) continue
       if (p.protocols && !p.protocols.has(req.def.id)) continue
-      if (this.modules.scores.score(id) <= this.opts.minScore) continue
+      // Bans stay bans. A peer past the disconnect threshold that is still connected (a static peer is dialled
+      // again) is only a last choice, like any low score: refusing it could leave no upstream at all.
+      if (this.modules.scores.state(id) === 'ban') continue
       if (req.range && (this.headSlot(p) < req.range.startSlot || p.status.earliestAvailableSlot > req.range.startSlot))
         continue
       out.push(p)

@@ -55,7 +55,14 @@ function track<T>(promise: Promise<T>): Tracked<T> {
   return t
 }
 
-function setup(opts: { maxQueued?: number; maxConcurrent?: number; quotas?: ReadonlyMap<string, Quota> } = {}) {
+function setup(
+  opts: {
+    maxQueued?: number
+    maxPerRequester?: number
+    maxConcurrent?: number
+    quotas?: ReadonlyMap<string, Quota>
+  } = {},
+) {
   const peerStore = new PeerStore()
   const now = () => Date.now()
   const scores = new PeerScores({ now })
@@ -72,7 +79,10 @@ function setup(opts: { maxQueued?: number; maxConcurrent?: number; quotas?: Read
   const waits: number[] = []
   const queue = new UpstreamQueue(
     { selector, onWait: (ms) => waits.push(ms) },
-    { maxQueued: opts.maxQueued ?? UPSTREAM_QUEUE_DEFAULTS.maxQueued },
+    {
+      maxQueued: opts.maxQueued ?? UPSTREAM_QUEUE_DEFAULTS.maxQueued,
+      maxPerRequester: opts.maxPerRequester ?? 100,
+    },
   )
   const addPeer = (i: number) => {
     const data = peerStore.add(ids[i]!, 'outbound')
@@ -89,9 +99,16 @@ function setup(opts: { maxQueued?: number; maxConcurrent?: number; quotas?: Read
     return data
   }
   const id = (i: number) => ids[i]!.toString()
-  const acquire = (exclude: ReadonlySet<string> = new Set(), signal = new AbortController().signal, count = 10) =>
-    queue.acquire(req(count), exclude, signal)
-  return { peerStore, limiter, queue, waits, addPeer, id, acquire }
+  const acquire = (
+    exclude: ReadonlySet<string> = new Set(),
+    signal = new AbortController().signal,
+    count = 10,
+    requester = 'requester-a',
+  ) => queue.acquire(req(count), exclude, signal, requester)
+  /** A request of `count` blocks from `requester`. */
+  const ask = (requester: string, count = 10, signal = new AbortController().signal) =>
+    acquire(new Set(), signal, count, requester)
+  return { peerStore, limiter, queue, waits, addPeer, id, acquire, ask }
 }
 
 async function expectQueueError(promise: Promise<unknown>, code: QueueErrorCode): Promise<void> {
@@ -107,7 +124,7 @@ const peerOf = (upstream: Upstream) => upstream.peer.peerId.toString()
 
 describe('UpstreamQueue', () => {
   it('documents its defaults', () => {
-    expect(UPSTREAM_QUEUE_DEFAULTS).toEqual({ maxQueued: 256 })
+    expect(UPSTREAM_QUEUE_DEFAULTS).toEqual({ maxQueued: 256, maxPerRequester: 4 })
   })
 
   it('returns at once when a slot is free, holding it until release', async () => {
@@ -283,5 +300,93 @@ describe('UpstreamQueue', () => {
     await settle()
     expect(waiters.map((w) => w.settled)).toEqual([true, true, true])
     expect(s.queue.depth).toBe(0)
+  })
+
+  it('serves a requester that asks rarely before one with a backlog (start-time fair queuing)', async () => {
+    const s = setup()
+    s.addPeer(0)
+    const held = await s.ask('flooder')
+    const flood = Array.from({ length: 5 }, () => track(s.ask('flooder')))
+    await settle()
+    const polite = track(s.ask('polite'))
+    await settle()
+    expect(s.queue.depth).toBe(6)
+    held.release()
+    await settle()
+    // The flooder's queued requests start where its running one ends (tags 10..50); the polite one starts at the
+    // virtual time (0), so it is served first, ahead of all five.
+    expect(polite.settled).toBe(true)
+    expect(flood.map((w) => w.settled)).toEqual([false, false, false, false, false])
+    polite.value!.release()
+    await settle()
+    expect(flood.map((w) => w.settled)).toEqual([true, false, false, false, false])
+  })
+
+  it('shares slots round-robin between backlogged requesters, by cost', async () => {
+    const s = setup()
+    s.addPeer(0)
+    let held = await s.ask('a')
+    // a: four requests of 10 blocks; b: two of 20 blocks, queued after all of a's.
+    const order: string[] = []
+    const waiting = [
+      ...Array.from({ length: 4 }, (_, i) => ({ name: `a${i}`, t: track(s.ask('a', 10)) })),
+      ...Array.from({ length: 2 }, (_, i) => ({ name: `b${i}`, t: track(s.ask('b', 20)) })),
+    ]
+    await settle()
+    for (let i = 0; i < waiting.length; i++) {
+      held.release()
+      await settle()
+      const next = waiting.find((w) => w.t.settled && !order.includes(w.name))!
+      order.push(next.name)
+      held = next.t.value!
+    }
+    // Tags: a 10,20,30,40 (its first request took 0..10); b 0,20. Equal tags go in arrival order.
+    expect(order).toEqual(['b0', 'a0', 'a1', 'b1', 'a2', 'a3'])
+  })
+
+  it('refuses a requester over maxPerRequester at once (waiting or holding), and takes it again after a release', async () => {
+    const s = setup({ maxPerRequester: 2 })
+    s.addPeer(0)
+    const held = await s.ask('flooder')
+    const waiting = track(s.ask('flooder'))
+    await settle()
+    await expectQueueError(s.ask('flooder'), QueueErrorCode.REQUESTER_BUSY)
+    expect(s.queue.depth).toBe(1) // the refused request never queued
+    const other = track(s.ask('other'))
+    await settle()
+    expect(s.queue.depth).toBe(2)
+    held.release()
+    await settle()
+    expect(other.settled).toBe(true) // tag 0, ahead of the flooder's second (tag 10)
+    expect(waiting.settled).toBe(false)
+    // One of the flooder's two is done: it may ask again, and queues.
+    const again = track(s.ask('flooder'))
+    await settle()
+    expect(again.settled).toBe(false)
+    expect(s.queue.depth).toBe(2)
+    await expectQueueError(s.ask('flooder'), QueueErrorCode.REQUESTER_BUSY)
+    other.value!.release()
+    await settle()
+    expect([waiting.settled, again.settled]).toEqual([true, false])
+  })
+
+  it('frees a requester’s share when its waiting request gives up or fails', async () => {
+    const s = setup({ maxPerRequester: 1 })
+    s.addPeer(0)
+    const held = await s.ask('a')
+    const controller = new AbortController()
+    const gone = s.ask('b', 10, controller.signal)
+    await settle()
+    controller.abort()
+    await expectQueueError(gone, QueueErrorCode.DEADLINE)
+    const back = track(s.ask('b'))
+    await settle()
+    expect(back.settled).toBe(false) // queued, not refused as busy
+    s.peerStore.delete(ids[0]!)
+    s.queue.notify()
+    await settle()
+    expect((back.error as QueueError).code).toBe(QueueErrorCode.NO_UPSTREAM)
+    held.release()
+    await expectQueueError(s.ask('b'), QueueErrorCode.NO_UPSTREAM) // not REQUESTER_BUSY
   })
 })

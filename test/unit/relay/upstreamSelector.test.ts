@@ -135,6 +135,7 @@ describe('UpstreamSelector eligibility', () => {
       latencyAlpha: 0.3,
       scorePerLatencySecond: 10,
       inSyncSlots: 2,
+      scorePerFleetRequest: 5,
     })
   })
 
@@ -155,21 +156,76 @@ describe('UpstreamSelector eligibility', () => {
     expect(s.choose(byRange(), new Set([s.id(0), s.id(1), s.id(2)]))).toEqual({ kind: 'none' })
   })
 
-  it('rests peers at or below minScore', () => {
+  it('takes peers at or below minScore only when no better peer could serve the request', () => {
     const s = setup()
     for (const i of [0, 1, 2]) s.add(i)
     s.penalise(0, PeerAction.LowToleranceError) // -10: exactly minScore
     s.penalise(1, PeerAction.MidToleranceError) // -5
     expect(s.scores.score(s.id(0))).toBe(-10)
-    expect(s.choosable(byRange())).toEqual(new Set([s.id(1), s.id(2)]))
-    // The score decays back towards 0 (10-minute half-life): the peer returns.
-    s.clock.advance(60_000)
-    expect(s.choosable(byRange())).toEqual(new Set([s.id(0), s.id(1), s.id(2)]))
+    // Every draw lands on the low peer first: it is never the one kept while a better one is there.
+    for (const draws of [
+      [0, 0],
+      [0, 0.5],
+      [0, 0.99],
+    ]) {
+      const choice = s.choose(byRange(), new Set(), draws)
+      expect(chosenPeer(choice)).not.toBe(s.id(0))
+      if (choice.kind === 'chosen') choice.lease.release()
+    }
+    // Alone (the others excluded, say already tried), it is still asked: a last choice, not no choice.
+    expect(chosenPeer(s.choose(byRange(), new Set([s.id(1), s.id(2)])))).toBe(s.id(0))
+    // While the better peers are only busy, the request waits for them rather than taking the low one.
+    const held = [s.choose(byRange(), new Set([s.id(2)])), s.choose(byRange(), new Set([s.id(2)]))]
+    const held2 = [s.choose(byRange(), new Set([s.id(1)])), s.choose(byRange(), new Set([s.id(1)]))]
+    expect([...held, ...held2].map(chosenPeer)).toEqual([s.id(1), s.id(1), s.id(2), s.id(2)])
+    expect(s.choose(byRange())).toEqual({ kind: 'busy', waitMs: 0 })
 
     const strict = setup({ minScore: -3 })
     for (const i of [0, 1]) strict.add(i)
     strict.penalise(0, PeerAction.MidToleranceError)
-    expect(strict.choosable(byRange())).toEqual(new Set([strict.id(1)]))
+    expect(chosenPeer(strict.choose(byRange(), new Set(), [0, 0]))).toBe(strict.id(1))
+  })
+
+  it('never takes a banned peer; one past the disconnect threshold but still connected is a last choice', () => {
+    const s = setup()
+    for (const i of [0, 1, 2]) s.add(i)
+    s.penalise(0, PeerAction.LowToleranceError, 3) // -30: to be disconnected (a static peer is dialled again)
+    s.penalise(1, PeerAction.Fatal) // banned
+    expect(s.scores.state(s.id(0))).toBe('disconnect')
+    expect(s.choosable(byRange())).toEqual(new Set([s.id(0), s.id(2)]))
+    expect(chosenPeer(s.choose(byRange(), new Set(), [0, 0]))).toBe(s.id(2))
+    expect(s.choose(byRange(), new Set([s.id(0), s.id(2)]))).toEqual({ kind: 'none' })
+  })
+
+  it('recovers from every upstream misbehaving: still served at once, and good again as scores decay', () => {
+    const s = setup()
+    for (const i of [0, 1, 2]) s.add(i)
+    // A burst of bad answers from every upstream: all three between the rest and the disconnect thresholds.
+    s.penalise(0, PeerAction.MidToleranceError, 3) // -15
+    for (const i of [1, 2]) s.penalise(i, PeerAction.HighToleranceError, 19) // -19
+    expect([0, 1, 2].map((i) => s.scores.state(s.id(i)))).toEqual(['healthy', 'healthy', 'healthy'])
+    // The next request is served (by one of the low peers), not refused with "no peer".
+    expect(s.choosable(byRange())).toEqual(new Set([s.id(0), s.id(1), s.id(2)]))
+    expect(s.choose(byRange()).kind).toBe('chosen')
+    // Scores decay with a 10-minute half-life: after 5 minutes all are still low, after 7 peer 0 is good again
+    // (-15 → -9.2) and preferred to the others (-19 → -11.7), whatever the draws.
+    s.clock.advance(5 * 60_000)
+    expect([0, 1, 2].every((i) => s.scores.score(s.id(i)) <= -10)).toBe(true)
+    s.clock.advance(2 * 60_000)
+    expect(s.scores.score(s.id(0))).toBeGreaterThan(-10)
+    expect(s.scores.score(s.id(1))).toBeLessThanOrEqual(-10)
+    for (const draws of [
+      [0, 0.5],
+      [0.5, 0],
+      [0.99, 0],
+    ]) {
+      const choice = s.choose(byRange(), new Set(), draws)
+      expect(chosenPeer(choice)).toBe(s.id(0))
+      if (choice.kind === 'chosen') choice.lease.release()
+    }
+    // Ten minutes later all of them are good again.
+    s.clock.advance(10 * 60_000)
+    for (const i of [0, 1, 2]) expect(s.scores.score(s.id(i))).toBeGreaterThan(-10)
   })
 
   it('skips peers whose identify did not list the protocol; unknown protocols do not exclude', () => {

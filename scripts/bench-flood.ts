@@ -1,0 +1,328 @@
+// Benchmark: a well-behaved peer's BlocksByRange latency through Contower, alone and while 20 peers flood Contower
+// at 10× Lodestar's quota. One run, both phases; prints p50/p99 of each and the ratio loaded ÷ unloaded.
+//
+//   npm run bench:flood -- [--flooders 20] [--upstreams 8] [--samples 30] [--blocks 16] [--interval-ms 1500]
+//
+// Everything runs on 127.0.0.1: a devnet chain (12 s slots), simulated upstream peers enforcing Lodestar's quota
+// (128 blocks per 10 s per requester; over it the requester is banned), one Contower dialling them as static peers,
+// and the well-behaved requester, in this process; the flooders in a child process (this script with --flooders-child)
+// so that their own CPU does not slow this event loop. The well-behaved peer asks `blocks` new blocks every
+// `interval-ms` (16 per 1.5 s: within Lodestar's quota), one request at a time, never a range it asked before.
+// Each flooder asks for 64 blocks every 500 ms (128 blocks/s: 10× the quota), up to 8 requests open. Contower's
+// inbound quota is raised to 10× Lodestar's so that the flood gets past the rate limiter and reaches the upstream
+// queue, where only the fair queue and the per-requester bound stand between it and the well-behaved peer (with the
+// default quota, Contower refuses and then disconnects the flooders, and the queue is never tested).
+import '../src/setup.js'
+import { fork } from 'node:child_process'
+import { cpus, loadavg } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Network } from '../src/chain/index.js'
+import { devnetNetwork } from '../src/devnet/devnetNetwork.js'
+import type { SimulatedPeer } from '../src/devnet/simulatedPeer.js'
+import { SyntheticChain } from '../src/devnet/syntheticChain.js'
+import { LODESTAR_QUOTAS } from '../src/limits/index.js'
+import { createLogger } from '../src/logger.js'
+import { CLIENT_DEFAULTS, ReqRespClient } from '../src/reqresp/client.js'
+import { RequestError } from '../src/reqresp/errors.js'
+import { getProtocol } from '../src/reqresp/protocols.js'
+import { ResponseTypes } from '../src/reqresp/responseTypes.js'
+import { RespCode } from '../src/wire/index.js'
+import { startContower, startSimulatedPeer } from './lib/devnet.js'
+
+const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
+const QUOTA = LODESTAR_QUOTAS[BY_RANGE.name]
+const SLOT_SECONDS = 12
+const BLOCK_BYTES = 20_000
+const FLOOD_BLOCKS = 64
+const FLOOD_EVERY_MS = 500
+const FLOOD_MAX_OPEN = 8
+/** Slots the flooders ask from (random 64-block ranges), after the well-behaved peer's. */
+const FLOOD_SLOTS = 640
+/** The flood runs this long before the loaded phase is measured: queues fill, buckets empty. */
+const FLOOD_WARMUP_MS = 5_000
+
+function option(name: string, fallback: number, min: number, max: number): number {
+  const argv = process.argv.slice(2)
+  const i = argv.indexOf(`--${name}`)
+  if (i < 0) return fallback
+  const value = Number(argv[i + 1])
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    console.error(`--${name} must be an integer from ${min} to ${max}: ${argv[i + 1]}`)
+    process.exit(2)
+  }
+  return value
+}
+
+interface Plan {
+  genesisTime: number
+  goodSlots: number
+  historySlots: number
+}
+
+type ToChild = { type: 'start'; plan: Plan; flooders: number; contower: string } | { type: 'stop' }
+type FromChild =
+  | { type: 'flooding' }
+  | { type: 'counts'; sent: number; served: number; unavailable: number; otherErrors: number; maxOpen: number }
+
+const logger = createLogger({ level: 'silent', format: 'json' })
+const networkOf = (plan: Plan): Network => devnetNetwork({ genesisTime: plan.genesisTime, slotSeconds: SLOT_SECONDS })
+
+if (process.argv.includes('--flooders-child')) await floodersChild()
+else await main()
+
+async function main(): Promise<void> {
+  const flooders = option('flooders', 20, 0, 200)
+  const upstreamCount = option('upstreams', 8, 1, 64)
+  const samples = option('samples', 30, 5, 1000)
+  const blocks = option('blocks', 16, 1, 128)
+  const intervalMs = option('interval-ms', 1500, 0, 60_000)
+  const goodSlots = 2 * samples * blocks + blocks
+  const historySlots = goodSlots + FLOOD_SLOTS + FLOOD_BLOCKS + 2
+  const plan: Plan = {
+    genesisTime: Math.floor(Date.now() / 1000) - historySlots * SLOT_SECONDS,
+    goodSlots,
+    historySlots,
+  }
+  const network = networkOf(plan)
+  const chain = new SyntheticChain({ network }, { payloadBytes: BLOCK_BYTES })
+  const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`)
+  const child = fork(fileURLToPath(import.meta.url), ['--flooders-child'], { stdio: 'inherit' })
+  const fromChild = new Map<string, (msg: FromChild) => void>()
+  child.on('message', (msg: FromChild) => fromChild.get(msg.type)?.(msg))
+  const next = <T extends FromChild['type']>(type: T) =>
+    new Promise<Extract<FromChild, { type: T }>>((resolve) =>
+      fromChild.set(type, (m) => resolve(m as Extract<FromChild, { type: T }>)),
+    )
+  const stops: Array<() => Promise<unknown>> = []
+  try {
+    log(`building ${historySlots} blocks of ${BLOCK_BYTES / 1000} kB`)
+    await chain.prebuild(historySlots)
+    const upstreams: SimulatedPeer[] = []
+    for (let i = 0; i < upstreamCount; i++) {
+      const peer = await startSimulatedPeer(network, chain, logger)
+      stops.push(() => peer.stop())
+      upstreams.push(peer)
+    }
+    const contower = await startContower(network, logger, {
+      'static-peers': upstreams.map((u) => u.multiaddr.toString()).join(','),
+      'rate-limits': `${BY_RANGE.name}:${QUOTA.tokens * 10}/${QUOTA.seconds}`,
+    })
+    stops.push(() => contower.stop())
+    const node = contower.node
+    await until(() => upstreams.every((u) => node.peerStore.get(u.peerId)?.handshaken), 60_000, 'upstream handshakes')
+    const good = await startSimulatedPeer(network, chain, logger, { serveBlocks: false })
+    stops.push(() => good.stop())
+    await good.libp2p.dial(node.listenAddresses[0])
+    await sleep(500) // Contower's Status exchange with the new peer, off the measured path
+    const client = new ReqRespClient(
+      {
+        host: good.libp2p,
+        responseTypes: new ResponseTypes({ forkSchedule: good.forkSchedule, clock: good.clock }),
+        metrics: null,
+      },
+      CLIENT_DEFAULTS,
+    )
+    let nextSlot = 1
+    const measure = async (label: string): Promise<Phase> => {
+      const ms: number[] = []
+      let errors = 0
+      for (let i = 0; i < samples; i++) {
+        const startSlot = nextSlot
+        nextSlot += blocks
+        const started = performance.now()
+        try {
+          let n = 0
+          const req = BY_RANGE.request!.serialize({ startSlot, count: blocks, step: 1 })
+          for await (const _ of client.request(node.libp2p.peerId, BY_RANGE, req, { maxChunks: blocks })) n++
+          if (n !== blocks) errors++
+        } catch (e) {
+          if (!(e instanceof RequestError)) throw e
+          errors++
+        }
+        ms.push(performance.now() - started)
+        await sleep(intervalMs)
+      }
+      log(`${label}: ${samples} requests, ${errors} failed`)
+      return { ms, errors }
+    }
+
+    log(`${upstreamCount} upstreams, Contower ${node.listenAddresses[0].toString()}; unloaded phase`)
+    const unloaded = await measure('unloaded')
+    child.send({ type: 'start', plan, flooders, contower: node.listenAddresses[0].toString() } satisfies ToChild)
+    await next('flooding')
+    log(`${flooders} flooders connected; flooding ${FLOOD_WARMUP_MS / 1000} s before measuring`)
+    await sleep(FLOOD_WARMUP_MS)
+    const loaded = await measure('flooded')
+    const counts = next('counts')
+    child.send({ type: 'stop' } satisfies ToChild)
+    const flood = await counts
+    const results = await labelCounts(node.registry, 'contower_relay_requests_total', 'result')
+    report(unloaded, loaded, flood, results, { flooders, upstreamCount, samples, blocks, intervalMs })
+    const errors = await labelCounts(node.registry, 'contower_relay_upstream_errors_total', 'reason')
+    console.log(
+      `upstream errors: ${
+        Object.entries(errors)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'none'
+      }`,
+    )
+    const scores = upstreams.map((u) => node.scores.score(u.peerId.toString()).toFixed(1))
+    const connected = upstreams.filter((u) => node.libp2p.getConnections(u.peerId).length > 0).length
+    console.log(`upstreams connected at the end: ${connected} of ${upstreamCount}; their scores: ${scores.join(' ')}`)
+    const quotaExceeded = upstreams.reduce((n, u) => n + u.stats.quotaExceeded, 0)
+    console.log(`upstream quota violations by Contower: ${quotaExceeded}`)
+  } finally {
+    child.kill()
+    for (const stop of stops.reverse()) await stop().catch(() => {})
+  }
+  process.exit(0)
+}
+
+interface Phase {
+  ms: number[]
+  errors: number
+}
+
+function report(
+  unloaded: Phase,
+  loaded: Phase,
+  flood: Extract<FromChild, { type: 'counts' }>,
+  results: Record<string, number>,
+  o: { flooders: number; upstreamCount: number; samples: number; blocks: number; intervalMs: number },
+): void {
+  const row = (name: string, p: Phase) => [
+    name,
+    String(p.ms.length),
+    String(p.errors),
+    percentile(p.ms, 0.5).toFixed(1),
+    percentile(p.ms, 0.99).toFixed(1),
+  ]
+  const rows = [
+    ['phase', 'requests', 'failed', 'p50 ms', 'p99 ms'],
+    row('unloaded', unloaded),
+    row(`${o.flooders} flooders`, loaded),
+    [
+      'ratio',
+      '',
+      '',
+      (percentile(loaded.ms, 0.5) / percentile(unloaded.ms, 0.5)).toFixed(2),
+      (percentile(loaded.ms, 0.99) / percentile(unloaded.ms, 0.99)).toFixed(2),
+    ],
+  ]
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)))
+  console.log(
+    `\nwell-behaved peer: ${o.blocks} blocks every ${o.intervalMs} ms; ${o.upstreamCount} upstreams; ` +
+      `${o.flooders} flooders × ${FLOOD_BLOCKS} blocks every ${FLOOD_EVERY_MS} ms (10× quota), ≤ ${FLOOD_MAX_OPEN} open`,
+  )
+  for (const r of rows)
+    console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '))
+  console.log(
+    `flood: ${flood.sent} sent, ${flood.served} served, ${flood.unavailable} ResourceUnavailable, ` +
+      `${flood.otherErrors} other errors, at most ${flood.maxOpen} open per flooder`,
+  )
+  console.log(
+    `Contower results (all requesters): ${Object.entries(results)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  )
+  console.log(`load average (1 min) at the end: ${loadavg()[0].toFixed(2)} on ${cpus().length} CPUs`)
+}
+
+/** A counter's values summed by one label. */
+async function labelCounts(
+  registry: import('prom-client').Registry | null,
+  name: string,
+  label: string,
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {}
+  const metric = registry?.getSingleMetric(name)
+  for (const v of metric ? (await metric.get()).values : []) {
+    const k = String(v.labels[label])
+    out[k] = (out[k] ?? 0) + v.value
+  }
+  return out
+}
+
+/** Nearest-rank percentile (p in 0..1). */
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+async function until(ok: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+/** The child: `flooders` peers that each ask Contower for 64 random blocks every 500 ms, up to 8 open. */
+async function floodersChild(): Promise<void> {
+  if (!process.send) {
+    console.error('bench-flood: --flooders-child is run by bench-flood itself')
+    process.exit(2)
+  }
+  process.on('disconnect', () => process.exit(3))
+  const start = await new Promise<Extract<ToChild, { type: 'start' }>>((resolve) =>
+    process.once('message', (m: ToChild) => m.type === 'start' && resolve(m)),
+  )
+  const network = networkOf(start.plan)
+  const chain = new SyntheticChain({ network }, { payloadBytes: BLOCK_BYTES })
+  await chain.prebuild(start.plan.historySlots) // the same chain: the Status must agree with Contower's view
+  const target = multiaddr(start.contower)
+  const peers: SimulatedPeer[] = []
+  for (let i = 0; i < start.flooders; i++) {
+    const peer = await startSimulatedPeer(network, chain, logger, { serveBlocks: false })
+    peers.push(peer)
+    await peer.libp2p.dial(target)
+  }
+  const counts = { sent: 0, served: 0, unavailable: 0, otherErrors: 0, maxOpen: 0 }
+  let stopped = false
+  const timers: NodeJS.Timeout[] = []
+  for (const peer of peers) {
+    const client = new ReqRespClient(
+      {
+        host: peer.libp2p,
+        responseTypes: new ResponseTypes({ forkSchedule: peer.forkSchedule, clock: peer.clock }),
+        metrics: null,
+      },
+      CLIENT_DEFAULTS,
+    )
+    const remote = peer.libp2p.getConnections()[0]?.remotePeer
+    let open = 0
+    timers.push(
+      setInterval(() => {
+        if (stopped || !remote || open >= FLOOD_MAX_OPEN) return
+        open++
+        counts.maxOpen = Math.max(counts.maxOpen, open)
+        counts.sent++
+        const startSlot = start.plan.goodSlots + 1 + Math.floor(Math.random() * FLOOD_SLOTS)
+        const req = BY_RANGE.request!.serialize({ startSlot, count: FLOOD_BLOCKS, step: 1 })
+        void (async () => {
+          try {
+            for await (const _ of client.request(remote, BY_RANGE, req, { maxChunks: FLOOD_BLOCKS })) void _
+            counts.served++
+          } catch (e) {
+            if (e instanceof RequestError && e.detail.respCode === RespCode.ResourceUnavailable) counts.unavailable++
+            else counts.otherErrors++
+          } finally {
+            open--
+          }
+        })()
+      }, FLOOD_EVERY_MS),
+    )
+  }
+  process.send({ type: 'flooding' } satisfies FromChild)
+  await new Promise<void>((resolve) => process.on('message', (m: ToChild) => m.type === 'stop' && resolve()))
+  stopped = true
+  for (const t of timers) clearInterval(t)
+  process.send({ type: 'counts', ...counts } satisfies FromChild)
+  await Promise.all(peers.map((p) => p.stop().catch(() => {})))
+  process.exit(0)
+}

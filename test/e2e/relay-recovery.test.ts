@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest'
+import { RequestErrorCode } from '../../src/reqresp/errors.js'
+import { getProtocol } from '../../src/reqresp/protocols.js'
+import { RespCode } from '../../src/wire/index.js'
+import {
+  clientFor,
+  metricValue,
+  outcomeOf,
+  rangeRequest,
+  startPeer,
+  startRelay,
+  stopAfterEach,
+  testChain,
+  waitHandshaken,
+} from '../helpers/devnet.js'
+
+// No self-lockout: after every upstream misbehaved (and sits at or below the selector's minScore), a healthy
+// upstream is still asked, so service resumes as soon as one heals, not when the scores have decayed.
+
+const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
+const track = stopAfterEach()
+
+describe('relay recovery', () => {
+  it('after every upstream misbehaved, the next request is served once one heals', async () => {
+    const { network, chain } = testChain(100, 2_000)
+    const [a, b, requester] = await Promise.all([
+      track(startPeer(network, chain)),
+      track(startPeer(network, chain)),
+      track(startPeer(network, chain, { serveBlocks: false })),
+    ])
+    const node = await track(startRelay(network, [a, b]))
+    await waitHandshaken(node, [a, b])
+    await requester.libp2p.dial(node.listenAddresses[0])
+    const ask = (startSlot: number, count: number) =>
+      outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, rangeRequest(startSlot, count), count)
+
+    // Each request tries both once: first both answer ServerError (-1 each), then both corrupt their answers (bad
+    // CRC: an invalid response, -10 each). Every request fails with ResourceUnavailable.
+    for (const [fault, startSlot] of [
+      ['error', 10],
+      ['corrupt', 30],
+    ] as const) {
+      a.misbehaviour = fault
+      b.misbehaviour = fault
+      const failed = await ask(startSlot, 4)
+      expect(failed.chunks).toHaveLength(0)
+      expect(failed.error?.code).toBe(RequestErrorCode.ERROR_RESPONSE)
+      expect(failed.error?.detail.respCode).toBe(RespCode.ResourceUnavailable)
+    }
+    for (const p of [a, b]) {
+      const id = p.peerId.toString()
+      expect(node.scores.score(id)).toBeLessThanOrEqual(-10) // the selector's minScore: both are a last choice
+      expect(node.scores.state(id)).toBe('healthy') // not disconnected or banned
+    }
+
+    // Both heal. Their scores (about -11) take over a minute to decay above -10, but the next request is served now.
+    a.misbehaviour = 'none'
+    b.misbehaviour = 'none'
+    const served = await ask(20, 4)
+    expect(served.error).toBeNull()
+    expect(served.chunks.map((c) => Buffer.from(c.ssz!))).toEqual(
+      [20, 21, 22, 23].map((slot) => Buffer.from(chain.blockAt(slot)!.ssz)),
+    )
+    expect(await metricValue(node, 'contower_relay_requests_total', { result: 'no_upstream' })).toBe(0)
+  })
+})

@@ -35,6 +35,8 @@ export interface PeerHandlerModules {
   onServed(protocol: ProtocolDef, chunks: number, bytes: number): void
   /** Called with the number of open requests of this protocol from this peer when a request starts. */
   onConcurrency(protocol: ProtocolDef, open: number): void
+  /** Called with the column indices of each data column request, for tests that check who was asked what. */
+  onColumnsAsked?(columns: readonly number[]): void
 }
 
 const one = (ssz: Uint8Array) =>
@@ -128,6 +130,7 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
     columnsByRange,
     serveBlocks(columnsByRange, (req) => {
       const { startSlot, count, columns } = req.request as { startSlot: number; count: number; columns: number[] }
+      m.onColumnsAsked?.(columns)
       const blocks = m.source.blocksInRange(startSlot, Math.min(count, MAX_REQUEST_BLOCKS_DENEB))
       return blocks.flatMap((b) => columnsOf(b.slot, columns))
     }),
@@ -137,6 +140,7 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
     columnsByRoot,
     serveBlocks(columnsByRoot, (req) => {
       const ids = req.request as Array<{ blockRoot: Uint8Array; columns: number[] }>
+      m.onColumnsAsked?.(ids.flatMap((id) => id.columns))
       return ids.flatMap((id) => {
         const block = m.source.blockByRoot(id.blockRoot)
         return block ? columnsOf(block.slot, id.columns) : []

@@ -78,11 +78,17 @@ export class UpstreamSelector {
     this.latencyMs.delete(peer)
   }
 
-  private eligible(req: RelayRequest, exclude: ReadonlySet<string>): PeerData[] {
+  /** Whether `peer` is under its self-limit for `req` right now. */
+  canServe(peer: PeerData, req: RelayRequest): boolean {
+    return this.modules.limiter.canAcquire(peer.peerId.toString(), req.def.name, req.cost)
+  }
+
+  eligible(req: RelayRequest, exclude: ReadonlySet<string>): PeerData[] {
     const out: PeerData[] = []
     for (const p of this.modules.peerStore.all()) {
       const id = p.peerId.toString()
       if (!p.handshaken || !p.status || exclude.has(id)) continue
+      if (req.upstreams && !req.upstreams.has(id)) continue
       if (p.protocols && !p.protocols.has(req.def.id)) continue
       if (this.modules.scores.score(id) <= this.opts.minScore) continue
       if (req.range && (this.headSlot(p) < req.range.startSlot || p.status.earliestAvailableSlot > req.range.startSlot))
@@ -113,7 +119,7 @@ export class UpstreamSelector {
     return this.rank(b) > this.rank(a) ? b : a
   }
 
-  private rank(peer: PeerData): number {
+  rank(peer: PeerData): number {
     const id = peer.peerId.toString()
     const latency = this.latencyMs.get(id) ?? peer.pingRttMs ?? 0
     const elsewhere = this.modules.fleetLoad?.(id) ?? 0

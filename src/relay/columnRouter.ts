@@ -1,0 +1,372 @@
+import type { ForkSchedule } from '../chain/index.js'
+import type { Logger } from '../logger.js'
+import type { PeerData } from '../peers/peerStore.js'
+import type { ReqRespClient } from '../reqresp/client.js'
+import { ResponseError } from '../reqresp/errors.js'
+import { RespCode, type ResponseChunk, type WireBytes } from '../wire/index.js'
+import { type CheckedItem, ChunkValidator, InvalidChunkError } from './chunkValidator.js'
+import { type ColumnCandidate, type ColumnPart, planColumns } from './columnPlan.js'
+import { itemBytesRead } from './items.js'
+import type { RelayMetrics } from './metrics.js'
+import { type RelayRequest, toRelayRequest } from './relayRequest.js'
+import { QueueError, type Upstream, type UpstreamQueue } from './upstreamQueue.js'
+import type { UpstreamSelector } from './upstreamSelector.js'
+
+export const COLUMN_ROUTER_DEFAULTS = {
+  /** Chunks read ahead per sub-request while the merge waits for another one: the merge's whole buffer. */
+  prefetchChunks: 16,
+  /** Upstream calls one part may make (first try, failovers, resumptions) before its columns are re-planned. */
+  maxAttempts: 3,
+  /** Re-plans of a part's remaining columns over the custodians not yet tried. */
+  maxReplans: 2,
+  /** Lodestar requesters wait 5 s for a first byte (and 10 s between chunks): each retry must land before. */
+  firstChunkDeadlineMs: 4_000,
+}
+
+export interface ColumnRouterModules {
+  client: ReqRespClient
+  selector: UpstreamSelector
+  queue: UpstreamQueue
+  forkSchedule: ForkSchedule
+  metrics: RelayMetrics | null
+  logger: Logger
+  /** Charges an upstream for a failed call (the relay's one error → penalty mapping); returns the reason label. */
+  penalise(req: RelayRequest, peer: string, e: unknown, deadlinePassed: boolean): string
+  /** Caches a complete answer under the request's key. */
+  remember(req: RelayRequest, chunks: ResponseChunk[], items: CheckedItem[]): void
+  /** Largest answer the cache keeps: collecting stops beyond it. */
+  maxEntryBytes(): number
+}
+
+/** (slot, column) as one sortable number: the order the spec requires of a by-range answer. */
+const keyOf = (slot: number, column: number) => slot * 128 + column
+
+interface Item {
+  key: number
+  chunk: ResponseChunk
+  checked: CheckedItem
+}
+
+/** The columns of one part could not be fetched from anyone: left out, or the answer ends with an error. */
+class PartUnavailable extends Error {
+  constructor(readonly columns: number[]) {
+    super(`no custodian served columns ${columns.join(',')}`)
+  }
+}
+
+/**
+ * Serves DataColumnSidecarsByRange/ByRoot from the peers that custody the asked columns: the columns are split
+ * over as few custodians as possible (columnPlan.ts), each part fetched through the upstream queue (self-limits
+ * and all) from one of its custodians only, and the answers merged in (slot, column) order with a bounded
+ * read-ahead per part. A part that fails moves to another custodian of its columns, resuming after what was
+ * already sent; when none is left its columns are re-planned over the others. Columns nobody custodies are left
+ * out and counted; no peer is ever asked for a column it does not custody.
+ */
+export class ColumnRouter {
+  constructor(
+    private readonly modules: ColumnRouterModules,
+    private readonly opts = COLUMN_ROUTER_DEFAULTS,
+  ) {}
+
+  handles(req: RelayRequest): boolean {
+    return req.def.name === 'data_column_sidecars_by_range' || req.def.name === 'data_column_sidecars_by_root'
+  }
+
+  async *serve(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<WireBytes> {
+    const { metrics } = this.modules
+    const label = `${req.def.name}/${req.def.version}`
+    const asked = askedColumns(req)
+    const exclude = new Set([requester])
+    const plan = planColumns(asked, this.candidates(req, exclude))
+    const run = { calls: 0, sent: 0, unavailable: plan.unavailable.length }
+    if (plan.parts.length === 0) {
+      metrics?.columnsUnavailable.inc({ protocol: label }, run.unavailable)
+      throw new ResponseError(RespCode.ResourceUnavailable, 'no peer custodies the asked columns')
+    }
+    const collected: Item[] = []
+    let collectedBytes = 0
+    let cacheable = plan.unavailable.length === 0
+    const stop = new AbortController()
+    const abort = () => stop.abort(signal.reason)
+    signal.addEventListener('abort', abort, { once: true })
+    try {
+      const parts = plan.parts.map((part) =>
+        this.leaveOutIfUnserved(this.part(req, part, -1, exclude, run, stop.signal, 0), run),
+      )
+      for await (const item of merge(parts, this.opts.prefetchChunks)) {
+        run.sent++
+        metrics?.chunks.inc({ protocol: label, source: 'upstream' })
+        metrics?.bytes.inc({ protocol: label, source: 'upstream' }, item.chunk.raw.byteLength)
+        yield item.chunk.raw
+        if (cacheable) {
+          collected.push(item)
+          collectedBytes += item.chunk.raw.byteLength
+          if (collectedBytes > this.modules.maxEntryBytes()) cacheable = false
+        }
+      }
+      if (cacheable && run.unavailable === 0) {
+        this.modules.remember(
+          req,
+          collected.map((i) => i.chunk),
+          collected.map((i) => i.checked),
+        )
+      }
+    } catch (e) {
+      if (signal.aborted || e instanceof ResponseError) throw e
+      // Some columns were already sent: leaving the rest out would break "all sidecars of each block".
+      throw new ResponseError(RespCode.ServerError, `column upstreams failed mid-response: ${(e as Error).message}`)
+    } finally {
+      signal.removeEventListener('abort', abort)
+      stop.abort()
+      metrics?.columnSubRequests.observe({ protocol: label }, run.calls)
+      metrics?.columnsDelivered.inc({ protocol: label }, run.sent)
+      if (run.unavailable > 0) metrics?.columnsUnavailable.inc({ protocol: label }, run.unavailable)
+    }
+  }
+
+  /** A part nobody could serve before it sent anything is left out of the answer (and counted), like a column nobody custodies. */
+  private async *leaveOutIfUnserved(items: AsyncGenerator<Item>, run: { unavailable: number }): AsyncGenerator<Item> {
+    let yielded = 0
+    try {
+      for await (const item of items) {
+        yielded++
+        yield item
+      }
+    } catch (e) {
+      if (!(e instanceof PartUnavailable) || yielded > 0) throw e
+      run.unavailable += e.columns.length
+    }
+  }
+
+  /** Handshaken peers that may serve this request (protocol, score, Status range) with a known custody. */
+  private candidates(req: RelayRequest, exclude: ReadonlySet<string>): ColumnCandidate[] {
+    const { selector } = this.modules
+    return selector
+      .eligible(req, exclude)
+      .filter((p): p is PeerData & { custody: NonNullable<PeerData['custody']> } => !!p.custody)
+      .map((p) => ({
+        id: p.peerId.toString(),
+        custody: p.custody.columns,
+        ready: selector.canServe(p, req),
+        rank: selector.rank(p),
+      }))
+  }
+
+  /**
+   * One part's items in (slot, column) order after `afterKey`: from one of its custodians, failing over to the
+   * next (resuming after the last item delivered), then re-planned over custodians not yet tried.
+   */
+  private async *part(
+    req: RelayRequest,
+    part: ColumnPart,
+    afterKey: number,
+    exclude: ReadonlySet<string>,
+    run: { calls: number; sent: number; unavailable: number },
+    signal: AbortSignal,
+    replans: number,
+  ): AsyncGenerator<Item> {
+    const tried = new Set(exclude)
+    let last = afterKey
+    for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
+      const custodians = new Set(part.custodians.filter((id) => !tried.has(id)))
+      if (custodians.size === 0) break
+      const sub = subRequest(req, part.columns, last, custodians)
+      if (!sub) return // the range was fully delivered before the failure
+      const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.opts.firstChunkDeadlineMs)])
+      let upstream: Upstream
+      try {
+        upstream = await this.modules.queue.acquire(sub, tried, deadline)
+      } catch (e) {
+        if (e instanceof QueueError) break
+        throw e
+      }
+      const peer = upstream.peer.peerId.toString()
+      tried.add(peer)
+      run.calls++
+      if (attempt > 0) this.modules.metrics?.failovers.inc({ protocol: `${req.def.name}/${req.def.version}` })
+      let received = 0
+      try {
+        for await (const item of this.fromUpstream(sub, upstream, deadline, signal)) {
+          received++
+          if (item.key <= last) continue // sent before a resumption
+          last = item.key
+          yield item
+        }
+        return
+      } catch (e) {
+        if (signal.aborted) throw e
+        const reason = this.modules.penalise(sub, peer, e, received === 0 && deadline.aborted)
+        this.modules.metrics?.upstreamErrors.inc({ protocol: `${req.def.name}/${req.def.version}`, reason })
+        this.modules.logger.debug({ peer, columns: part.columns, reason, received }, 'column part failed')
+      }
+    }
+    // Every custodian of all the part's columns was tried: split what is left over those not tried yet.
+    const plan = replans < this.opts.maxReplans ? planColumns(part.columns, this.candidates(req, tried)) : null
+    if (!plan || plan.parts.length === 0) throw new PartUnavailable(part.columns)
+    if (plan.unavailable.length > 0) throw new PartUnavailable(plan.unavailable)
+    yield* merge(
+      plan.parts.map((p) => this.part(req, p, last, tried, run, signal, replans + 1)),
+      this.opts.prefetchChunks,
+    )
+  }
+
+  /** One upstream call's checked items; throws on any failure (the caller fails over). */
+  private async *fromUpstream(
+    sub: RelayRequest,
+    upstream: Upstream,
+    deadline: AbortSignal,
+    signal: AbortSignal,
+  ): AsyncGenerator<Item> {
+    const peer = upstream.peer.peerId.toString()
+    const validator = new ChunkValidator({ forkSchedule: this.modules.forkSchedule }, sub)
+    const call = new AbortController()
+    let received = 0
+    const onDeadline = () => received === 0 && call.abort(deadline.reason)
+    deadline.addEventListener('abort', onDeadline, { once: true })
+    const onGone = () => call.abort(signal.reason)
+    signal.addEventListener('abort', onGone, { once: true })
+    const startedMs = Date.now()
+    let previous = -1
+    try {
+      for await (const chunk of this.modules.client.request(upstream.peer.peerId, sub.def, sub.ssz, {
+        maxChunks: sub.maxChunks,
+        signal: call.signal,
+        sszPrefixBytes: itemBytesRead(sub.def.name),
+      })) {
+        const checked = validator.check(chunk)
+        const key = keyOf(checked.slot ?? 0, columnIndex(chunk))
+        // The merge relies on each part's order; by-root answers have none in the spec, so only by-range is held to it.
+        if (sub.range && key <= previous) {
+          throw new InvalidChunkError('slot_not_increasing', `(slot, column) ${key} after ${previous}`)
+        }
+        previous = Math.max(previous, key)
+        if (received === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
+        received++
+        yield { key, chunk, checked }
+      }
+      if (received === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
+    } catch (e) {
+      call.abort(e)
+      throw e
+    } finally {
+      deadline.removeEventListener('abort', onDeadline)
+      signal.removeEventListener('abort', onGone)
+      upstream.release()
+    }
+  }
+}
+
+/** Every column index the request asks for (by-root: the union over its roots). */
+function askedColumns(req: RelayRequest): number[] {
+  if (req.columns) return [...req.columns]
+  const out = new Set<number>()
+  for (const cols of req.roots?.values() ?? []) for (const c of cols ?? []) out.add(c)
+  return [...out].sort((a, b) => a - b)
+}
+
+/**
+ * The request for `columns` only, restricted to `custodians`; by-range resumes at the slot of `afterKey` (items
+ * up to it are skipped by the caller). Null when nothing is left to ask.
+ */
+function subRequest(
+  req: RelayRequest,
+  columns: number[],
+  afterKey: number,
+  custodians: ReadonlySet<string>,
+): RelayRequest | null {
+  let decoded: unknown
+  if (req.range) {
+    const startSlot = Math.max(req.range.startSlot, Math.floor(afterKey / 128))
+    if (startSlot >= req.range.endSlot) return null
+    decoded = { startSlot, count: req.range.endSlot - startSlot, columns }
+  } else {
+    const wanted = new Set(columns)
+    const ids: Array<{ blockRoot: Uint8Array; columns: number[] }> = []
+    for (const [root, cols] of req.roots ?? []) {
+      const mine = [...(cols ?? [])].filter((c) => wanted.has(c))
+      if (mine.length > 0) ids.push({ blockRoot: Buffer.from(root, 'hex'), columns: mine })
+    }
+    if (ids.length === 0) return null
+    decoded = ids
+  }
+  return { ...toRelayRequest(req.def, decoded), upstreams: custodians }
+}
+
+/** DataColumnSidecar.index: the container's first field, a little-endian u64 (a column is below 128). */
+function columnIndex(chunk: ResponseChunk): number {
+  const ssz = chunk.ssz!
+  return new DataView(ssz.buffer, ssz.byteOffset, 8).getUint32(0, true)
+}
+
+/**
+ * Merges item streams that are each in key order into one in key order. Each stream is read ahead by at most
+ * `prefetch` items, so memory is bounded by the number of streams; the first error of any stream ends the merge
+ * (and the caller's abort signal ends the others' upstream calls).
+ */
+async function* merge(sources: AsyncGenerator<Item>[], prefetch: number): AsyncGenerator<Item> {
+  const readers = sources.map((s) => new ReadAhead(s, prefetch))
+  try {
+    const heads = await Promise.all(readers.map((r) => r.next()))
+    for (;;) {
+      let min = -1
+      for (let i = 0; i < heads.length; i++) {
+        const h = heads[i]
+        if (h && (min < 0 || h.key < heads[min]!.key)) min = i
+      }
+      if (min < 0) return
+      yield heads[min]!
+      heads[min] = await readers[min].next()
+    }
+  } finally {
+    for (const r of readers) r.close()
+  }
+}
+
+/** Pulls a stream into a bounded buffer in the background, so a part keeps downloading while the merge waits. */
+class ReadAhead {
+  private readonly buffer: Item[] = []
+  private done = false
+  private error: unknown = null
+  private wake: (() => void) | null = null
+  private space: (() => void) | null = null
+
+  constructor(
+    private readonly source: AsyncGenerator<Item>,
+    private readonly limit: number,
+  ) {
+    void this.pump()
+  }
+
+  async next(): Promise<Item | null> {
+    while (this.buffer.length === 0 && !this.done) await new Promise<void>((r) => (this.wake = r))
+    if (this.buffer.length > 0) {
+      const item = this.buffer.shift()!
+      this.space?.()
+      return item
+    }
+    if (this.error) throw this.error
+    return null
+  }
+
+  close(): void {
+    this.done = true
+    this.space?.()
+    void this.source.return(undefined).catch(() => {})
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for await (const item of this.source) {
+        if (this.done) return
+        this.buffer.push(item)
+        this.wake?.()
+        while (this.buffer.length >= this.limit && !this.done) await new Promise<void>((r) => (this.space = r))
+      }
+    } catch (e) {
+      this.error = e
+    } finally {
+      this.done = true
+      this.wake?.()
+    }
+  }
+}

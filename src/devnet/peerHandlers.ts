@@ -61,8 +61,13 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
     [getProtocol('goodbye', 1), () => one(encodeUint64(0n))],
   ])
 
-  const serveBlocks = (def: ProtocolDef, pick: (req: InboundRequest) => Item[]): RequestHandler =>
+  const serveBlocks = (
+    def: ProtocolDef,
+    pick: (req: InboundRequest) => Item[],
+    asked?: (req: InboundRequest) => number[],
+  ): RequestHandler =>
     async function* (req) {
+      if (asked) m.onColumnsAsked?.(asked(req))
       const key = `${req.peerId.toString()}|${def.id}`
       const openNow = (open.get(key) ?? 0) + 1
       open.set(key, openNow)
@@ -128,24 +133,30 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
   const columnsByRange = getProtocol('data_column_sidecars_by_range', 1)
   handlers.set(
     columnsByRange,
-    serveBlocks(columnsByRange, (req) => {
-      const { startSlot, count, columns } = req.request as { startSlot: number; count: number; columns: number[] }
-      m.onColumnsAsked?.(columns)
-      const blocks = m.source.blocksInRange(startSlot, Math.min(count, MAX_REQUEST_BLOCKS_DENEB))
-      return blocks.flatMap((b) => columnsOf(b.slot, columns))
-    }),
+    serveBlocks(
+      columnsByRange,
+      (req) => {
+        const { startSlot, count, columns } = req.request as { startSlot: number; count: number; columns: number[] }
+        const blocks = m.source.blocksInRange(startSlot, Math.min(count, MAX_REQUEST_BLOCKS_DENEB))
+        return blocks.flatMap((b) => columnsOf(b.slot, columns))
+      },
+      (req) => (req.request as { columns: number[] }).columns,
+    ),
   )
   const columnsByRoot = getProtocol('data_column_sidecars_by_root', 1)
   handlers.set(
     columnsByRoot,
-    serveBlocks(columnsByRoot, (req) => {
-      const ids = req.request as Array<{ blockRoot: Uint8Array; columns: number[] }>
-      m.onColumnsAsked?.(ids.flatMap((id) => id.columns))
-      return ids.flatMap((id) => {
-        const block = m.source.blockByRoot(id.blockRoot)
-        return block ? columnsOf(block.slot, id.columns) : []
-      })
-    }),
+    serveBlocks(
+      columnsByRoot,
+      (req) => {
+        const ids = req.request as Array<{ blockRoot: Uint8Array; columns: number[] }>
+        return ids.flatMap((id) => {
+          const block = m.source.blockByRoot(id.blockRoot)
+          return block ? columnsOf(block.slot, id.columns) : []
+        })
+      },
+      (req) => (req.request as Array<{ columns: number[] }>).flatMap((id) => id.columns),
+    ),
   )
   return handlers
 

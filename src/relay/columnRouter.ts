@@ -19,6 +19,11 @@ export const COLUMN_ROUTER_DEFAULTS = {
   maxAttempts: 3,
   /** Re-plans of a part's remaining columns over the custodians not yet tried. */
   maxReplans: 2,
+  /**
+   * By-root answers have no order in the spec; one part's answer of up to this many sidecars is sorted into
+   * (slot, column) order before it is merged (beyond it, the rest follows as it comes).
+   */
+  byRootSortChunks: 128,
   /** Lodestar requesters wait 5 s for a first byte (and 10 s between chunks): each retry must land before. */
   firstChunkDeadlineMs: 4_000,
 }
@@ -166,7 +171,9 @@ export class ColumnRouter {
     replans: number,
   ): AsyncGenerator<Item> {
     const tried = new Set(exclude)
+    // By range, items come in key order: resume after the last. By root they may not: remember each one sent.
     let last = afterKey
+    const sent = new Set<number>()
     for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
       const custodians = new Set(part.custodians.filter((id) => !tried.has(id)))
       if (custodians.size === 0) break
@@ -186,10 +193,12 @@ export class ColumnRouter {
       if (attempt > 0) this.modules.metrics?.failovers.inc({ protocol: `${req.def.name}/${req.def.version}` })
       let received = 0
       try {
-        for await (const item of this.fromUpstream(sub, upstream, deadline, signal)) {
+        const items = this.fromUpstream(sub, upstream, deadline, signal)
+        for await (const item of sub.range ? items : sortBounded(items, this.opts.byRootSortChunks)) {
           received++
-          if (item.key <= last) continue // sent before a resumption
+          if (sub.range ? item.key <= last : sent.has(item.key)) continue // sent before a resumption
           last = item.key
+          if (!sub.range) sent.add(item.key)
           yield item
         }
         return
@@ -203,7 +212,7 @@ export class ColumnRouter {
     // Every custodian of all the part's columns was tried: split what is left over those not tried yet.
     const plan = replans < this.opts.maxReplans ? planColumns(part.columns, this.candidates(req, tried)) : null
     if (!plan || plan.parts.length === 0) throw new PartUnavailable(part.columns)
-    if (plan.unavailable.length > 0) throw new PartUnavailable(plan.unavailable)
+    run.unavailable += plan.unavailable.length // custodied by no one left: left out like any such column
     yield* merge(
       plan.parts.map((p) => this.part(req, p, last, tried, run, signal, replans + 1)),
       this.opts.prefetchChunks,
@@ -296,6 +305,20 @@ function subRequest(
 function columnIndex(chunk: ResponseChunk): number {
   const ssz = chunk.ssz!
   return new DataView(ssz.buffer, ssz.byteOffset, 8).getUint32(0, true)
+}
+
+/** Yields `items` in key order when there are at most `limit` of them; beyond, the sorted first ones, then the rest. */
+async function* sortBounded(items: AsyncGenerator<Item>, limit: number): AsyncGenerator<Item> {
+  const held: Item[] = []
+  for await (const item of items) {
+    if (held.length < limit) {
+      held.push(item)
+      continue
+    }
+    yield* held.sort((a, b) => a.key - b.key).splice(0)
+    yield item
+  }
+  yield* held.sort((a, b) => a.key - b.key)
 }
 
 /**

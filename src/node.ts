@@ -10,6 +10,14 @@ import { createRegistry, registerNodeMetrics } from './metrics/registry.js'
 import { type HealthReport, MetricsServer } from './metrics/server.js'
 import { type ContowerHost, createHost } from './network/host.js'
 import { BanList } from './peers/banList.js'
+import type { DialCandidate } from './peers/candidates.js'
+import {
+  autoCustodyGroupCount,
+  custodyColumns,
+  initialCustodyGroupCount,
+  NUMBER_OF_CUSTODY_GROUPS,
+  nodeIdOf,
+} from './peers/custody.js'
 import { HANDSHAKE_DEFAULTS, HandshakeService } from './peers/handshake.js'
 import { createPeerMetrics } from './peers/metrics.js'
 import { PeerStore } from './peers/peerStore.js'
@@ -34,6 +42,11 @@ import { hostConnectionLimit, PEER_MANAGER_DEFAULTS, PeerManager } from './peers
 import type { ResponseCache } from './relay/responseCache.js'
 import { AGENT_VERSION, COMMIT, VERSION } from './version.js'
 import { Fleet, type FleetOpts, FleetSetupError } from './fleet/index.js'
+
+export const NODE_DEFAULTS = {
+  /** How often `--custody-group-count auto` re-checks what the peers cover: the peer manager's heartbeat. */
+  autoCustodyIntervalMs: 30_000,
+}
 
 /** A start-up failure worth one clear line (port in use, bad key…): the CLI prints it and exits 1. */
 export class StartupError extends Error {
@@ -81,6 +94,7 @@ export class ContowerNode {
   private fleet: Fleet | null = null
   private metricsServer: MetricsServer | null = null
   private startedAtMs = 0
+  private custodyTimer: NodeJS.Timeout | null = null
   private stopping: Promise<void> | null = null
 
   constructor(
@@ -127,7 +141,7 @@ export class ContowerNode {
       seqNumber: BigInt(Math.floor(Date.now() / 1000)),
       attnets: subnets.beacon_attestation,
       syncnets: subnets.sync_committee,
-      custodyGroupCount: config.custodyGroupCount,
+      custodyGroupCount: initialCustodyGroupCount(config.custodyGroupCount),
     }
   }
 
@@ -217,6 +231,7 @@ export class ContowerNode {
         bans: this.bans,
         responseTypes,
         metadata: this.metadata,
+        enrCustodyGroupCount: (peer) => this.peerManager?.enrCustodyGroupCount(peer),
         metrics: this.registry ? createPeerMetrics(this.registry, this.peerStore) : null,
         logger: logger.child({ module: 'peers' }),
       },
@@ -255,6 +270,7 @@ export class ContowerNode {
         bans: this.bans,
         isStatic: (peer) => this.staticPeers?.isStatic(peer) ?? false,
         requestMorePeers: config.discovery ? () => this.discovery?.requestMorePeers() : null,
+        addsCustody: (candidate) => this.addsCustody(candidate),
         registry: this.registry,
         logger: logger.child({ module: 'peer-manager' }),
       },
@@ -281,6 +297,10 @@ export class ContowerNode {
     this.staticPeers = new StaticPeers({ host, logger: logger.child({ module: 'static-peers' }) }, config.staticPeers)
     await this.staticPeers.start()
     await this.startDiscovery()
+    if (config.custodyGroupCount === 'auto') {
+      this.custodyTimer = setInterval(() => this.followCustody(), NODE_DEFAULTS.autoCustodyIntervalMs)
+      this.custodyTimer.unref()
+    }
 
     if (this.registry) {
       registerNodeMetrics(this.registry, {
@@ -352,13 +372,20 @@ export class ContowerNode {
         logger: this.modules.logger.child({ module: 'discovery' }),
         registry: this.registry,
       },
-      { ...this.config, attnets: [...this.metadata.attnets], syncnets: [...this.metadata.syncnets] },
+      {
+        ...this.config,
+        attnets: [...this.metadata.attnets],
+        syncnets: [...this.metadata.syncnets],
+        custodyGroupCount: this.metadata.custodyGroupCount,
+      },
       tcpPort,
       this.overrides.discovery,
     )
     if (!this.discovery) return
     this.discovery.onDiscovered((peer) =>
-      this.peerManager?.addCandidates([{ peerId: peer.peerId, multiaddr: peer.multiaddrTcp }]),
+      this.peerManager?.addCandidates([
+        { peerId: peer.peerId, multiaddr: peer.multiaddrTcp, custodyGroupCount: peer.custodyGroupCount },
+      ]),
     )
     try {
       await this.discovery.start()
@@ -375,7 +402,43 @@ export class ContowerNode {
       handshakenPeers: () => [...this.handshakenStatuses()].length,
       seeded: () => this.seeder?.seed != null,
       discoveryRunning: this.config.discovery ? () => this.discovery?.isRunning ?? false : null,
+      custody: () => this.custodyCoverage(),
     })
+  }
+
+  /** Our advertised custody columns, and how many of them some handshaken peer custodies (what we can serve). */
+  custodyCoverage(): { advertisedColumns: number; coveredColumns: number } {
+    const ours = custodyColumns(this.nodeId, this.metadata.custodyGroupCount)
+    const covered = this.relayService?.custodyCoverage() ?? new Set<number>()
+    return { advertisedColumns: ours.length, coveredColumns: ours.filter((c) => covered.has(c)).length }
+  }
+
+  /** Whether a dial candidate custodies (by its ENR cgc) a column no handshaken peer does. */
+  private addsCustody(candidate: DialCandidate): boolean {
+    const nodeId = nodeIdOf(candidate.peerId)
+    const cgc = candidate.custodyGroupCount
+    if (nodeId === null || cgc == null || cgc > NUMBER_OF_CUSTODY_GROUPS) return false
+    const covered = this.relayService?.custodyCoverage() ?? new Set<number>()
+    return custodyColumns(nodeId, cgc).some((c) => !covered.has(c))
+  }
+
+  private get nodeId(): bigint {
+    return nodeIdOf(this.modules.identity.peerId)!
+  }
+
+  /**
+   * `--custody-group-count auto`: advertise the largest custody the handshaken peers cover together; a change
+   * bumps MetaData's seq (peers refetch it) and updates the ENR.
+   */
+  followCustody(): void {
+    const covered = this.relayService?.custodyCoverage()
+    if (!covered) return
+    const count = autoCustodyGroupCount(this.nodeId, covered)
+    if (count === this.metadata.custodyGroupCount) return
+    this.modules.logger.info({ from: this.metadata.custodyGroupCount, to: count }, 'custody group count follows peers')
+    this.metadata.custodyGroupCount = count
+    this.metadata.seqNumber++
+    this.discovery?.updateLocalFields({ custodyGroupCount: count })
   }
 
   health(): HealthReport {
@@ -395,6 +458,7 @@ export class ContowerNode {
   }
 
   private async stopParts(): Promise<void> {
+    if (this.custodyTimer) clearInterval(this.custodyTimer)
     await this.metricsServer?.stop()
     this.seeder?.stop()
     await this.discovery?.stop()

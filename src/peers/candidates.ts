@@ -7,6 +7,8 @@ import type { ScoreState } from './score.js'
 export interface DialCandidate {
   peerId: PeerId
   multiaddr: Multiaddr
+  /** The `cgc` of its ENR, when discovery found it. */
+  custodyGroupCount?: number | null
 }
 
 /** What the peer manager made of a candidate: `queued`, or why it will not be dialled. */

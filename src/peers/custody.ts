@@ -55,6 +55,33 @@ export function nodeIdOf(peerId: PeerId): bigint | null {
   return BigInt(`0x${defaultCrypto.nodeId(peerId.publicKey.raw)}`)
 }
 
+/** The count to advertise at start: `auto` starts from CUSTODY_REQUIREMENT until peers are known. */
+export function initialCustodyGroupCount(configured: number | 'auto'): number {
+  return configured === 'auto' ? CUSTODY_REQUIREMENT : configured
+}
+
+/**
+ * The largest custody group count whose columns (for `nodeId`) all lie in `covered`, never below
+ * CUSTODY_REQUIREMENT: what `--custody-group-count auto` advertises. A larger count's groups extend a smaller
+ * one's (das-core.md), so this is the longest covered prefix of the order get_custody_groups finds groups in.
+ */
+export function autoCustodyGroupCount(nodeId: bigint, covered: ReadonlySet<number>): number {
+  if (covered.size >= NUMBER_OF_COLUMNS) return NUMBER_OF_CUSTODY_GROUPS
+  let count = 0
+  let current = nodeId
+  const seen = new Set<number>()
+  while (seen.size < NUMBER_OF_CUSTODY_GROUPS) {
+    const digest = createHash('sha256').update(uint256ToBytesLE(current)).digest()
+    const group = Number(digest.readBigUInt64LE(0) % BigInt(NUMBER_OF_CUSTODY_GROUPS))
+    current = current === UINT256_MAX ? 0n : current + 1n
+    if (seen.has(group)) continue
+    seen.add(group)
+    if (!computeColumnsForCustodyGroup(group).every((c) => covered.has(c))) break
+    count++
+  }
+  return Math.max(CUSTODY_REQUIREMENT, count)
+}
+
 /** What a peer custodies, and where its count came from. */
 export interface PeerCustody {
   groupCount: number

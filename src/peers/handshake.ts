@@ -48,6 +48,8 @@ export interface HandshakeModules {
   bans: BanList
   responseTypes: ResponseTypes
   metadata: LocalMetadata
+  /** The `cgc` of the ENR the peer was discovered by (the peer manager remembers it), for its custody until MetaData. */
+  enrCustodyGroupCount?: (peer: string) => number | undefined
   metrics: PeerMetrics | null
   logger: Logger
 }
@@ -194,7 +196,10 @@ export class HandshakeService {
     const first = !peer.handshaken
     peer.status = status
     peer.statusAtMs = Date.now()
-    if (first) updateCustody(peer) // ENR or default custody until its MetaData says
+    if (first) {
+      peer.enrCustodyGroupCount ??= this.modules.enrCustodyGroupCount?.(peerId.toString())
+      updateCustody(peer) // ENR or default custody until its MetaData says
+    }
     peer.handshaken = true
     this.clearInboundTimer(peerId)
     if (first) {

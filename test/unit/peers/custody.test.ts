@@ -4,6 +4,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import {
+  autoCustodyGroupCount,
   computeColumnsForCustodyGroup,
   custodyColumns,
   getCustodyGroups,
@@ -40,6 +41,16 @@ describe('custody (fulu das-core.md)', () => {
     expect(() => computeColumnsForCustodyGroup(128)).toThrow(RangeError)
     const v = vectors.find((c) => c.case === 'get_custody_groups_2')!
     expect(custodyColumns(BigInt(v.node_id), v.custody_group_count)).toEqual(v.result)
+  })
+
+  it('auto custody: the largest count whose columns the peers cover together, at least CUSTODY_REQUIREMENT', () => {
+    const nodeId = BigInt(`0x${EIP778_NODE_ID}`)
+    expect(autoCustodyGroupCount(nodeId, new Set(custodyColumns(nodeId, 10)))).toBe(10)
+    // A column beyond the 11th group's does not raise it: the groups must be covered in the order they extend.
+    const outside = Array.from({ length: 128 }, (_, i) => i).find((c) => !custodyColumns(nodeId, 11).includes(c))!
+    expect(autoCustodyGroupCount(nodeId, new Set([...custodyColumns(nodeId, 10), outside]))).toBe(10)
+    expect(autoCustodyGroupCount(nodeId, new Set())).toBe(4)
+    expect(autoCustodyGroupCount(nodeId, new Set(Array.from({ length: 128 }, (_, i) => i)))).toBe(128)
   })
 
   it('refuses counts beyond NUMBER_OF_CUSTODY_GROUPS', () => {

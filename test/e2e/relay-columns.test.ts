@@ -119,3 +119,34 @@ describe('relay of data columns by custody', () => {
     expect(await metricValue(node, 'contower_relay_upstream_errors_total')).toBeGreaterThan(0)
   })
 })
+
+describe('custody Contower advertises', () => {
+  it('with --custody-group-count auto follows what the peers cover together, and /ready says how much is covered', async () => {
+    const { network, chain } = testChain(40, 2_000)
+    const supernode = await track(startPeer(network, chain, { custodyGroupCount: 128 }))
+    const small = await track(startPeer(network, chain, { custodyGroupCount: 4 }))
+    const node = await track(startRelay(network, [supernode, small], { 'custody-group-count': 'auto' }))
+    expect(node.metadata.custodyGroupCount).toBe(4) // nothing known yet: CUSTODY_REQUIREMENT
+    for (const p of [supernode, small]) {
+      await expect.poll(() => node.peerStore.get(p.peerId)?.custody?.source, { timeout: 15_000 }).toBe('metadata')
+    }
+    const seq = node.metadata.seqNumber
+    node.followCustody()
+    expect(node.metadata.custodyGroupCount).toBe(128)
+    expect(node.metadata.seqNumber).toBe(seq + 1n) // peers refetch our MetaData
+    expect(node.readiness().custody).toEqual({ advertisedColumns: 128, coveredColumns: 128 })
+
+    // The supernode leaves: only the small peer's columns are covered, and auto follows them down.
+    await supernode.stop()
+    await expect.poll(() => node.peerStore.get(supernode.peerId), { timeout: 10_000 }).toBeUndefined()
+    expect(node.readiness().custody).toEqual({ advertisedColumns: 128, coveredColumns: 4 })
+    node.followCustody()
+    const count = node.metadata.custodyGroupCount
+    expect(count).toBeGreaterThanOrEqual(4)
+    expect(count).toBeLessThan(128)
+    const covered = node.readiness().custody!
+    expect(covered.advertisedColumns).toBe(count)
+    // Beyond CUSTODY_REQUIREMENT, auto advertises only columns a peer covers.
+    if (count > 4) expect(covered.coveredColumns).toBe(count)
+  })
+})

@@ -119,7 +119,9 @@ export async function runColumnBench(opts: ColumnBenchOpts, log: (msg: string) =
     const counter = async (name: string) =>
       ((await node.registry?.getSingleMetric(name)?.get())?.values ?? []).reduce((n, v) => n + v.value, 0)
     const unavailable = await counter('contower_relay_columns_unavailable_total')
-    const upstreamErrors = await counter('contower_relay_upstream_errors_total')
+    const errorValues =
+      (await node.registry?.getSingleMetric('contower_relay_upstream_errors_total')?.get())?.values ?? []
+    const upstreamErrors = errorValues.map((v) => `${v.value} ${String(v.labels.reason)}`).join(', ') || '0'
     const failovers = await counter('contower_relay_failovers_total')
     const row = (label: string, v: number[]) => {
       const p50 = percentile(v, 0.5)

@@ -1,14 +1,17 @@
+import { ForkName, NUMBER_OF_COLUMNS } from '@lodestar/params'
 import type { ForkSchedule } from '../chain/index.js'
 import type { Logger } from '../logger.js'
 import type { PeerData } from '../peers/peerStore.js'
 import type { ReqRespClient } from '../reqresp/client.js'
 import { ResponseError } from '../reqresp/errors.js'
-import { RespCode, type ResponseChunk, type WireBytes } from '../wire/index.js'
+import type { ResponseTypes } from '../reqresp/responseTypes.js'
+import { ByteReader, RespCode, type ResponseChunk, readResponseChunk, type WireBytes } from '../wire/index.js'
 import { type CheckedItem, ChunkValidator, InvalidChunkError } from './chunkValidator.js'
 import { type ColumnCandidate, type ColumnPart, planColumns } from './columnPlan.js'
-import { itemBytesRead } from './items.js'
+import { itemBytesRead, itemFacts } from './items.js'
 import type { RelayMetrics } from './metrics.js'
 import { type RelayRequest, toRelayRequest } from './relayRequest.js'
+import type { ResponseCache } from './responseCache.js'
 import { QueueError, type Upstream, type UpstreamQueue } from './upstreamQueue.js'
 import type { UpstreamSelector } from './upstreamSelector.js'
 
@@ -33,6 +36,8 @@ export interface ColumnRouterModules {
   selector: UpstreamSelector
   queue: UpstreamQueue
   forkSchedule: ForkSchedule
+  cache: ResponseCache
+  responseTypes: ResponseTypes
   metrics: RelayMetrics | null
   logger: Logger
   /** Charges an upstream for a failed call (the relay's one error → penalty mapping); returns the reason label. */
@@ -48,8 +53,9 @@ const keyOf = (slot: number, column: number) => slot * 128 + column
 
 interface Item {
   key: number
-  chunk: ResponseChunk
-  checked: CheckedItem
+  chunk: Pick<ResponseChunk, 'result' | 'raw'>
+  /** Absent for an item replayed from the cache. */
+  checked?: CheckedItem
 }
 
 /** The columns of one part could not be fetched from anyone: left out, or the answer ends with an error. */
@@ -81,10 +87,18 @@ export class ColumnRouter {
     const { metrics } = this.modules
     const label = `${req.def.name}/${req.def.version}`
     const asked = askedColumns(req)
+    // By range, each column is cached on its own (under its one-column request's key): reuse the columns cached
+    // for this range and ask upstream only for the rest.
+    const cached = req.range ? await this.cachedColumns(req, asked) : { items: [], columns: new Set<number>() }
+    const remaining = asked.filter((c) => !cached.columns.has(c))
+    const upstreamReq =
+      req.range && cached.columns.size > 0 && remaining.length > 0
+        ? toRelayRequest(req.def, { startSlot: req.range.startSlot, count: rangeCount(req), columns: remaining })
+        : req
     const exclude = new Set([requester])
-    const plan = planColumns(asked, this.candidates(req, exclude))
-    const run = { calls: 0, sent: 0, unavailable: plan.unavailable.length }
-    if (plan.parts.length === 0) {
+    const plan = planColumns(remaining, remaining.length > 0 ? this.candidates(upstreamReq, exclude) : [])
+    const run = { calls: 0, sent: 0, unavailable: plan.unavailable.length, lost: new Set(plan.unavailable) }
+    if (plan.parts.length === 0 && cached.columns.size === 0) {
       metrics?.columnsUnavailable.inc({ protocol: label }, run.unavailable)
       throw new ResponseError(RespCode.ResourceUnavailable, 'no peer custodies the asked columns')
     }
@@ -96,24 +110,27 @@ export class ColumnRouter {
     signal.addEventListener('abort', abort, { once: true })
     try {
       const parts = plan.parts.map((part) =>
-        this.leaveOutIfUnserved(this.part(req, part, -1, exclude, run, stop.signal, 0), run),
+        this.leaveOutIfUnserved(this.part(upstreamReq, part, -1, exclude, run, stop.signal, 0), run),
       )
+      if (cached.items.length > 0) parts.push(fromList(cached.items))
       for await (const item of merge(parts, this.opts.prefetchChunks)) {
-        run.sent++
-        metrics?.chunks.inc({ protocol: label, source: 'upstream' })
-        metrics?.bytes.inc({ protocol: label, source: 'upstream' }, item.chunk.raw.byteLength)
+        const source = item.checked ? 'upstream' : 'cache'
+        if (source === 'upstream') run.sent++
+        metrics?.chunks.inc({ protocol: label, source })
+        metrics?.bytes.inc({ protocol: label, source }, item.chunk.raw.byteLength)
         yield item.chunk.raw
-        if (cacheable) {
+        if (cacheable && source === 'upstream') {
           collected.push(item)
           collectedBytes += item.chunk.raw.byteLength
           if (collectedBytes > this.modules.maxEntryBytes()) cacheable = false
         }
       }
-      if (cacheable && run.unavailable === 0) {
+      if (cacheable && req.range) this.rememberColumns(req, remaining, run.lost, collected)
+      else if (cacheable && run.unavailable === 0) {
         this.modules.remember(
           req,
-          collected.map((i) => i.chunk),
-          collected.map((i) => i.checked),
+          collected.map((i) => i.chunk as ResponseChunk),
+          collected.map((i) => i.checked!),
         )
       }
     } catch (e) {
@@ -130,7 +147,10 @@ export class ColumnRouter {
   }
 
   /** A part nobody could serve before it sent anything is left out of the answer (and counted), like a column nobody custodies. */
-  private async *leaveOutIfUnserved(items: AsyncGenerator<Item>, run: { unavailable: number }): AsyncGenerator<Item> {
+  private async *leaveOutIfUnserved(
+    items: AsyncGenerator<Item>,
+    run: { unavailable: number; lost: Set<number> },
+  ): AsyncGenerator<Item> {
     let yielded = 0
     try {
       for await (const item of items) {
@@ -140,6 +160,59 @@ export class ColumnRouter {
     } catch (e) {
       if (!(e instanceof PartUnavailable) || yielded > 0) throw e
       run.unavailable += e.columns.length
+      for (const c of e.columns) run.lost.add(c)
+    }
+  }
+
+  /** Caches each fully fetched column of a by-range answer under its one-column request's key. */
+  private rememberColumns(req: RelayRequest, columns: number[], lost: ReadonlySet<number>, items: Item[]): void {
+    for (const column of columns) {
+      if (lost.has(column)) continue
+      const mine = items.filter((i) => i.key % NUMBER_OF_COLUMNS === column)
+      this.modules.remember(
+        columnRequest(req, column),
+        mine.map((i) => i.chunk as ResponseChunk),
+        mine.map((i) => i.checked!),
+      )
+    }
+  }
+
+  /** The asked columns cached for exactly this range, with their items (the slot read back from each chunk). */
+  private async cachedColumns(req: RelayRequest, asked: number[]): Promise<{ items: Item[]; columns: Set<number> }> {
+    const items: Item[] = []
+    const columns = new Set<number>()
+    for (const column of asked) {
+      const hit = this.modules.cache.get(columnRequest(req, column).key)
+      if (!hit) continue
+      const found: Item[] = []
+      for (const raw of hit.chunks) {
+        const slot = await this.slotOf(req, raw)
+        if (slot === null) break
+        found.push({ key: keyOf(slot, column), chunk: { result: RespCode.Success, raw } })
+      }
+      if (found.length !== hit.chunks.length) continue // unreadable: fetch the column again
+      columns.add(column)
+      items.push(...found)
+    }
+    return { items: items.sort((a, b) => a.key - b.key), columns }
+  }
+
+  /** The slot of a cached sidecar chunk (its frames are read again; only the header's prefix is kept). */
+  private async slotOf(req: RelayRequest, raw: WireBytes): Promise<number | null> {
+    try {
+      const reader = new ByteReader(
+        (async function* () {
+          yield raw
+        })(),
+      )
+      const chunk = await readResponseChunk(reader, {
+        contextBytes: true,
+        boundsFor: this.modules.responseTypes.boundsFor(req.def),
+        sszPrefixBytes: itemBytesRead(req.def.name),
+      })
+      return chunk?.ssz ? (itemFacts(req.def.name, ForkName.fulu, chunk.ssz)?.slot ?? null) : null
+    } catch {
+      return null
     }
   }
 
@@ -166,7 +239,7 @@ export class ColumnRouter {
     part: ColumnPart,
     afterKey: number,
     exclude: ReadonlySet<string>,
-    run: { calls: number; sent: number; unavailable: number },
+    run: { calls: number; sent: number; unavailable: number; lost: Set<number> },
     signal: AbortSignal,
     replans: number,
   ): AsyncGenerator<Item> {
@@ -213,6 +286,7 @@ export class ColumnRouter {
     const plan = replans < this.opts.maxReplans ? planColumns(part.columns, this.candidates(req, tried)) : null
     if (!plan || plan.parts.length === 0) throw new PartUnavailable(part.columns)
     run.unavailable += plan.unavailable.length // custodied by no one left: left out like any such column
+    for (const c of plan.unavailable) run.lost.add(c)
     yield* merge(
       plan.parts.map((p) => this.part(req, p, last, tried, run, signal, replans + 1)),
       this.opts.prefetchChunks,
@@ -263,6 +337,19 @@ export class ColumnRouter {
       upstream.release()
     }
   }
+}
+
+/** The by-range request for one column of `req`'s range: the key that column is cached under. */
+function columnRequest(req: RelayRequest, column: number): RelayRequest {
+  return toRelayRequest(req.def, { startSlot: req.range!.startSlot, count: rangeCount(req), columns: [column] })
+}
+
+function rangeCount(req: RelayRequest): number {
+  return req.range!.endSlot - req.range!.startSlot
+}
+
+async function* fromList(items: Item[]): AsyncGenerator<Item> {
+  yield* items
 }
 
 /** Every column index the request asks for (by-root: the union over its roots). */

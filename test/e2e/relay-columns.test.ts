@@ -62,6 +62,34 @@ describe('relay of data columns by custody', () => {
     expect(expected.length).toBeGreaterThanOrEqual(16 * 6 - 6 * 2) // blobs in (nearly) every slot
     expect(relayed.map((c) => hex(c.ssz))).toEqual(expected)
 
+    // Cached per column: a request overlapping this one's columns takes the overlap from the cache and asks
+    // upstream only for the column it adds.
+    const asked = () => new Set([...sims.flatMap((s) => [...s.stats.columnsAsked]), ...plain.asked])
+    const askedBefore = asked()
+    const extra = custodies.flatMap((c) => [...c]).find((c) => !columns.includes(c))!
+    const overlapping = [...columns.slice(0, 4), extra].sort((a, b) => a - b)
+    const again = await requester.fetch(
+      node.libp2p.peerId,
+      BY_RANGE,
+      BY_RANGE.request!.serialize({ startSlot: 8, count: 16, columns: overlapping }),
+      16 * 5,
+    )
+    const expectedAgain: string[] = []
+    for (let slot = 8; slot < 24; slot++) {
+      for (const c of overlapping) {
+        const sidecar = chain.dataColumnSidecar(slot, c)
+        if (sidecar) expectedAgain.push(hex(sidecar))
+      }
+    }
+    expect(again.map((c) => hex(c.ssz))).toEqual(expectedAgain)
+    expect([...asked()].filter((c) => !askedBefore.has(c))).toEqual([extra])
+    expect(
+      await metricValue(node, 'contower_relay_response_chunks_total', {
+        protocol: 'data_column_sidecars_by_range/1',
+        source: 'cache',
+      }),
+    ).toBe(expectedAgain.length - 16)
+
     // By root: two blocks, different columns each; the answer too comes back complete and in (slot, column) order.
     const [b1, b2] = [chain.headAt(30), chain.headAt(33)]
     const byRootIds = [
@@ -82,7 +110,7 @@ describe('relay of data columns by custody', () => {
     }
     expect(plain.asked.size).toBeGreaterThan(0)
     for (const c of plain.asked) expect(plain.custody.has(c)).toBe(true)
-    expect(await metricValue(node, 'contower_relay_columns_delivered_total')).toBe(expected.length + 9)
+    expect(await metricValue(node, 'contower_relay_columns_delivered_total')).toBe(expected.length + 16 + 9)
     expect(await metricValue(node, 'contower_relay_columns_unavailable_total')).toBe(0)
   })
 

@@ -103,7 +103,7 @@ export class Relay {
       {
         ...modules,
         penalise: (req, peer, e, deadlinePassed) => this.penalise(req, peer, e, deadlinePassed),
-        remember: (req, chunks, items) => this.remember(req, chunks, items),
+        remember: (req, chunks, items) => this.remember(req, chunks, items, true),
         maxEntryBytes: () => modules.cache.maxEntryBytes,
       },
       { ...COLUMN_ROUTER_DEFAULTS, firstChunkDeadlineMs: opts.firstChunkDeadlineMs },

@@ -56,6 +56,7 @@ import {
   type ToPeers,
   type Variant,
   ORDERS,
+  percentile,
   VARIANTS,
 } from './lib/benchRounds.js'
 import { type BarePipe, startBarePipe } from './lib/barePipe.js'
@@ -103,6 +104,18 @@ function transportOption(): BenchTransport {
 
 // Contower's process runs with the daemon's GC setting (bin/contower.js); the peers child keeps V8's defaults.
 const gcFlag = tuneGc()
+if (process.argv.slice(2).includes('--columns')) {
+  // The column variant (scripts/lib/benchColumns.ts): direct from a supernode vs split over custodians by Contower.
+  const { COLUMN_BENCH_DEFAULTS, runColumnBench } = await import('./lib/benchColumns.js')
+  const columnOpts = {
+    ...COLUMN_BENCH_DEFAULTS,
+    iterations: option('iterations', 'BENCH_ITERATIONS', COLUMN_BENCH_DEFAULTS.iterations, 1, 1000),
+    warmup: option('warmup', 'BENCH_WARMUP', COLUMN_BENCH_DEFAULTS.warmup, 0, 100),
+    slots: option('slots', 'BENCH_SLOTS', COLUMN_BENCH_DEFAULTS.slots, 1, 128),
+  }
+  console.log(`bench-relay --columns (${gcFlag ?? 'default GC'}), node ${process.version}, ${cpus().length} CPUs`)
+  process.exit(await runColumnBench(columnOpts, (msg) => console.log(msg)))
+}
 const inProcess = process.argv.slice(2).includes('--in-process') || process.env.BENCH_IN_PROCESS === '1'
 const opts = {
   transport: transportOption(),
@@ -469,13 +482,6 @@ async function report(result: RoundsResult, node: ContowerNode): Promise<void> {
     )
     exitCode = 1
   }
-}
-
-/** Nearest-rank percentile of `values` (p in 0..1). */
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN
-  const sorted = [...values].sort((x, y) => x - y)
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]
 }
 
 interface Stats {

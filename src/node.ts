@@ -12,6 +12,14 @@ import { ConnectionMonitor } from './network/connectionMonitor.js'
 import { type ContowerHost, createHost } from './network/host.js'
 import { transportOf } from './network/transport.js'
 import { BanList } from './peers/banList.js'
+import type { DialCandidate } from './peers/candidates.js'
+import {
+  autoCustodyGroupCount,
+  custodyColumns,
+  initialCustodyGroupCount,
+  NUMBER_OF_CUSTODY_GROUPS,
+  nodeIdOf,
+} from './peers/custody.js'
 import { HANDSHAKE_DEFAULTS, HandshakeService } from './peers/handshake.js'
 import { createPeerMetrics } from './peers/metrics.js'
 import { PeerStore } from './peers/peerStore.js'
@@ -37,6 +45,11 @@ import type { ResponseCache } from './relay/responseCache.js'
 import { StatusService } from './status/snapshot.js'
 import { AGENT_VERSION, COMMIT, VERSION } from './version.js'
 import type { Fleet, FleetOpts } from './fleet/index.js'
+
+export const NODE_DEFAULTS = {
+  /** How often `--custody-group-count auto` re-checks what the peers cover: the peer manager's heartbeat. */
+  autoCustodyIntervalMs: 30_000,
+}
 
 /** A start-up failure worth one clear line (port in use, bad key…): the CLI prints it and exits 1. */
 export class StartupError extends Error {
@@ -86,6 +99,7 @@ export class ContowerNode {
   private metricsServer: MetricsServer | null = null
   private statusService: StatusService | null = null
   private startedAtMs = 0
+  private custodyTimer: NodeJS.Timeout | null = null
   private stopping: Promise<void> | null = null
 
   constructor(
@@ -132,7 +146,7 @@ export class ContowerNode {
       seqNumber: BigInt(Math.floor(Date.now() / 1000)),
       attnets: subnets.beacon_attestation,
       syncnets: subnets.sync_committee,
-      custodyGroupCount: config.custodyGroupCount,
+      custodyGroupCount: initialCustodyGroupCount(config.custodyGroupCount),
     }
   }
 
@@ -227,6 +241,7 @@ export class ContowerNode {
         bans: this.bans,
         responseTypes,
         metadata: this.metadata,
+        enrCustodyGroupCount: (peer) => this.peerManager?.enrCustodyGroupCount(peer),
         metrics: this.registry ? createPeerMetrics(this.registry, this.peerStore) : null,
         logger: logger.child({ module: 'peers' }),
       },
@@ -266,6 +281,7 @@ export class ContowerNode {
         isStatic: (peer) => this.staticPeers?.isStatic(peer) ?? false,
         requestMorePeers: config.discovery ? () => this.discovery?.requestMorePeers() : null,
         connections,
+        addsCustody: (candidate) => this.addsCustody(candidate),
         registry: this.registry,
         logger: logger.child({ module: 'peer-manager' }),
       },
@@ -296,6 +312,10 @@ export class ContowerNode {
     )
     await this.staticPeers.start()
     await this.startDiscovery()
+    if (config.custodyGroupCount === 'auto') {
+      this.custodyTimer = setInterval(() => this.followCustody(), NODE_DEFAULTS.autoCustodyIntervalMs)
+      this.custodyTimer.unref()
+    }
 
     this.statusService = this.createStatus()
     this.statusService.start()
@@ -379,14 +399,25 @@ export class ContowerNode {
         logger: this.modules.logger.child({ module: 'discovery' }),
         registry: this.registry,
       },
-      { ...this.config, attnets: [...this.metadata.attnets], syncnets: [...this.metadata.syncnets] },
+      {
+        ...this.config,
+        attnets: [...this.metadata.attnets],
+        syncnets: [...this.metadata.syncnets],
+        custodyGroupCount: this.metadata.custodyGroupCount,
+      },
       { tcpPort: this.boundPort('tcp') ?? this.config.port, quicPort: this.boundPort('quic') ?? 0 },
       this.overrides.discovery,
     )
     if (!this.discovery) return
     const dialable = (addr: Multiaddr) => this.config.quic || transportOf(addr) !== 'quic'
     this.discovery.onDiscovered((peer) =>
-      this.peerManager?.addCandidates([{ peerId: peer.peerId, multiaddrs: peer.multiaddrs.filter(dialable) }]),
+      this.peerManager?.addCandidates([
+        {
+          peerId: peer.peerId,
+          multiaddrs: peer.multiaddrs.filter(dialable),
+          custodyGroupCount: peer.custodyGroupCount,
+        },
+      ]),
     )
     try {
       await this.discovery.start()
@@ -433,7 +464,7 @@ export class ContowerNode {
       targetPeers: config.targetPeers,
       mesh: () => this.gossip.meshCoverage(),
       custody: {
-        groups: config.custodyGroupCount,
+        groups: this.metadata.custodyGroupCount,
         attnets: this.metadata.attnets.length,
         syncnets: this.metadata.syncnets.length,
       },
@@ -449,7 +480,43 @@ export class ContowerNode {
       handshakenPeers: () => [...this.handshakenStatuses()].length,
       seeded: () => this.seeder?.seed != null,
       discoveryRunning: this.config.discovery ? () => this.discovery?.isRunning ?? false : null,
+      custody: () => this.custodyCoverage(),
     })
+  }
+
+  /** Our advertised custody columns, and how many of them some handshaken peer custodies (what we can serve). */
+  custodyCoverage(): { advertisedColumns: number; coveredColumns: number } {
+    const ours = custodyColumns(this.nodeId, this.metadata.custodyGroupCount)
+    const covered = this.relayService?.custodyCoverage() ?? new Set<number>()
+    return { advertisedColumns: ours.length, coveredColumns: ours.filter((c) => covered.has(c)).length }
+  }
+
+  /** Whether a dial candidate custodies (by its ENR cgc) a column no handshaken peer does. */
+  private addsCustody(candidate: DialCandidate): boolean {
+    const nodeId = nodeIdOf(candidate.peerId)
+    const cgc = candidate.custodyGroupCount
+    if (nodeId === null || cgc == null || cgc > NUMBER_OF_CUSTODY_GROUPS) return false
+    const covered = this.relayService?.custodyCoverage() ?? new Set<number>()
+    return custodyColumns(nodeId, cgc).some((c) => !covered.has(c))
+  }
+
+  private get nodeId(): bigint {
+    return nodeIdOf(this.modules.identity.peerId)!
+  }
+
+  /**
+   * `--custody-group-count auto`: advertise the largest custody the handshaken peers cover together; a change
+   * bumps MetaData's seq (peers refetch it) and updates the ENR.
+   */
+  followCustody(): void {
+    const covered = this.relayService?.custodyCoverage()
+    if (!covered) return
+    const count = autoCustodyGroupCount(this.nodeId, covered)
+    if (count === this.metadata.custodyGroupCount) return
+    this.modules.logger.info({ from: this.metadata.custodyGroupCount, to: count }, 'custody group count follows peers')
+    this.metadata.custodyGroupCount = count
+    this.metadata.seqNumber++
+    this.discovery?.updateLocalFields({ custodyGroupCount: count })
   }
 
   health(): HealthReport {
@@ -470,6 +537,7 @@ export class ContowerNode {
 
   private async stopParts(): Promise<void> {
     this.statusService?.stop()
+    if (this.custodyTimer) clearInterval(this.custodyTimer)
     await this.metricsServer?.stop()
     this.seeder?.stop()
     await this.discovery?.stop()

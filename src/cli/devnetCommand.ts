@@ -53,15 +53,13 @@ export async function runDevnet({ config, warnings }: LoadedConfig): Promise<num
   const devnet = new Devnet(
     { logger, startRelay },
     {
+      ...DEVNET_DEFAULTS,
       relays: config.fleet,
       servingPeers: config.servingPeers,
       syncingPeers: config.syncingPeers,
       slotSeconds: config.slotSeconds,
       historySlots: config.historySlots,
       blockBytes: config.blockBytes,
-      handshakeTimeoutMs: DEVNET_DEFAULTS.handshakeTimeoutMs,
-      fleetJoinDelayMs: DEVNET_DEFAULTS.fleetJoinDelayMs,
-      maxCachedBlocks: DEVNET_DEFAULTS.maxCachedBlocks,
     },
   )
   const summary: { timer?: NodeJS.Timeout } = {}

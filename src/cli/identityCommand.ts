@@ -9,6 +9,7 @@ import { forkFields, localEnrKvs } from '../discovery/enr.js'
 import { EnrStore, signLocalEnr } from '../discovery/enrStore.js'
 import type { Identity } from '../identity/identity.js'
 import { loadOrCreateIdentity } from '../identity/identity.js'
+import { initialCustodyGroupCount } from '../peers/custody.js'
 
 /** `contower identity`: what an operator needs to tell others how to reach this node. */
 export async function runIdentity({ config }: LoadedConfig): Promise<number> {
@@ -51,7 +52,7 @@ async function localEnr(identity: Identity, config: ContowerConfig): Promise<{ e
     ...fork,
     attnets: config.attnets,
     syncnets: config.syncnets,
-    custodyGroupCount: config.custodyGroupCount,
+    custodyGroupCount: initialCustodyGroupCount(config.custodyGroupCount),
   })
   const { enr, changed } = signLocalEnr(identity.privateKey, kvs, new EnrStore(config.dataDir), { persist: false })
   const notes = [

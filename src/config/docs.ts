@@ -10,7 +10,8 @@ function defaultCell(def: OptionDef): string {
 }
 
 function typeCell(def: OptionDef): string {
-  return def.type === 'enum' ? (def.choices ?? []).join(' \\| ') : def.type
+  if (def.type === 'enum') return (def.choices ?? []).join(' \\| ')
+  return [def.type, ...(def.choices ?? [])].join(' \\| ')
 }
 
 /** The README's configuration table, generated from the option data. */

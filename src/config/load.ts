@@ -28,7 +28,7 @@ const FALSE_WORDS = new Set(['false', '0', 'no', 'off'])
 function expected(def: OptionDef): string {
   switch (def.type) {
     case 'integer':
-      return `an integer${def.min !== undefined ? ` from ${def.min}` : ''}${def.max !== undefined ? ` to ${def.max}` : ''}`
+      return `an integer${def.min !== undefined ? ` from ${def.min}` : ''}${def.max !== undefined ? ` to ${def.max}` : ''}${def.choices ? ` or ${def.choices.join(', ')}` : ''}`
     case 'boolean':
       return 'true or false'
     case 'enum':
@@ -94,7 +94,9 @@ function schemaFor(def: OptionDef): z.ZodType {
       let n = z.number().int()
       if (def.min !== undefined) n = n.min(def.min)
       if (def.max !== undefined) n = n.max(def.max)
-      return z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v), n)
+      const words = def.choices ?? []
+      const value = words.length > 0 ? z.union([n, z.enum(words as [string, ...string[]])]) : n
+      return z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v), value)
     }
     case 'boolean':
       return z.preprocess((v) => {

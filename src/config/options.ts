@@ -27,6 +27,7 @@ export interface OptionDef {
   default?: string | number | boolean | readonly string[]
   /** Why the default is what it is (one line; shown in the README). */
   defaultReason?: string
+  /** enum: the values; integer: words accepted besides a number (e.g. auto). */
   choices?: readonly string[]
   min?: number
   max?: number
@@ -224,9 +225,11 @@ export const OPTIONS: readonly OptionDef[] = [
     type: 'integer',
     min: 4,
     max: 128,
+    choices: ['auto'],
     default: 4,
     defaultReason: 'CUSTODY_REQUIREMENT, the least a Fulu node may custody',
-    description: 'Custody group count advertised in MetaData v3 and the ENR (cgc)',
+    description:
+      'Custody group count advertised in MetaData v3 and the ENR (cgc); auto: the largest custody the connected peers cover together (4 to 128), followed as peers come and go',
     commands: NODE,
   },
   {

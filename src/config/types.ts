@@ -34,7 +34,8 @@ export interface ContowerConfig {
   maxPeers: number
   attnets: number[]
   syncnets: number[]
-  custodyGroupCount: number
+  /** A fixed count, or auto: what the connected peers cover together (node.ts). */
+  custodyGroupCount: number | 'auto'
   /** --subscribe items as given (parsed once the SSZ preset is set: see node.ts). */
   subscribe: string[]
   cacheMaxBytes: number

@@ -26,6 +26,10 @@ export const DEVNET_DEFAULTS = {
   handshakeTimeoutMs: 15_000,
   /** Blocks kept in memory (≈ 200 MB at 100 KB): a devnet left running for hours rebuilds older ones on demand. */
   maxCachedBlocks: 2048,
+  /** One blob per block: every block has data columns for the syncing peers to fetch through Contower. */
+  blobsPerBlock: 1,
+  /** Serving peer i custodies (and serves only) custodyGroupCounts[i % n] groups: a mix, one of them a supernode. */
+  custodyGroupCounts: [4, 8, 16, 128] as readonly number[],
 }
 
 export type DevnetOpts = typeof DEVNET_DEFAULTS
@@ -60,6 +64,9 @@ export interface DevnetSummary {
   /** Blocks and bytes the serving peers handed out (to Contower: everything the syncing peers got came this way). */
   servedBlocks: number
   servedBytes: number
+  /** Custody columns the syncing peers asked for (of blocks with blobs) and received, all through Contower. */
+  columnsRequested: number
+  columnsDelivered: number
 }
 
 /**
@@ -86,7 +93,7 @@ export class Devnet {
     this.network = devnetNetwork({ genesisTime, slotSeconds: opts.slotSeconds })
     this.chain = new SyntheticChain(
       { network: this.network },
-      { payloadBytes: opts.blockBytes, maxCachedBlocks: opts.maxCachedBlocks },
+      { payloadBytes: opts.blockBytes, maxCachedBlocks: opts.maxCachedBlocks, blobsPerBlock: opts.blobsPerBlock },
     )
   }
 
@@ -99,7 +106,9 @@ export class Devnet {
   async start(): Promise<void> {
     const { logger } = this.modules
     const peerModules = { network: this.network, chain: this.chain, logger: logger.child({ module: 'devnet-peer' }) }
-    const first = new SimulatedPeer(peerModules, SIMULATED_PEER_DEFAULTS)
+    const cgcs = this.opts.custodyGroupCounts
+    const servingOpts = (i: number) => ({ ...SIMULATED_PEER_DEFAULTS, custodyGroupCount: cgcs[i % cgcs.length] })
+    const first = new SimulatedPeer(peerModules, servingOpts(0))
     // Build the history before anyone asks for it (a block takes a few ms to hash), then one block per slot.
     await this.chain.prebuild(Math.max(0, first.clock.currentSlot))
     // Each slot a serving peer (in turn, as proposers rotate) publishes the slot's block on gossip.
@@ -111,7 +120,7 @@ export class Devnet {
     // Serving peers advertise themselves on a local bootnode, where Contower's discovery finds them.
     this.bootnode = await startLocalBootnode('127.0.0.1')
     for (let i = 0; i < this.opts.servingPeers; i++) {
-      const peer = i === 0 ? first : new SimulatedPeer(peerModules, SIMULATED_PEER_DEFAULTS)
+      const peer = i === 0 ? first : new SimulatedPeer(peerModules, servingOpts(i))
       await peer.start()
       this.bootnode.addEnr(peer.enr())
       this.serving.push(peer)
@@ -190,12 +199,16 @@ export class Devnet {
       syncing: this.syncing.map((p) => ({ headSlot: p.progress.headSlot, blocks: p.progress.blocksReceived })),
       servedBlocks: served.reduce((n, s) => n + s.chunks, 0),
       servedBytes: served.reduce((n, s) => n + s.bytes, 0),
+      columnsRequested: this.syncing.reduce((n, p) => n + p.progress.columnsRequested, 0),
+      columnsDelivered: this.syncing.reduce((n, p) => n + p.progress.columnsReceived, 0),
     }
   }
 
   private async waitForHandshakes(node: ContowerNode): Promise<void> {
     const deadline = Date.now() + this.opts.handshakeTimeoutMs
-    while (!this.serving.every((p) => node.peerStore.get(p.peerId)?.handshaken)) {
+    // Handshaken, and custody known from their MetaData, so the first column requests go to the right peers.
+    const ready = (p: SimulatedPeer) => node.peerStore.get(p.peerId)?.custody?.source === 'metadata'
+    while (!this.serving.every((p) => node.peerStore.get(p.peerId)?.handshaken && ready(p))) {
       if (Date.now() > deadline) throw new Error('Contower did not discover and handshake all serving peers in time')
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
@@ -224,5 +237,6 @@ export function formatSummary(s: DevnetSummary): string {
     `gossip forwarded ${s.gossipForwarded}`,
     `syncing heads [${syncing}] of ${s.slot}`,
     `served ${s.servedBlocks} blocks / ${(s.servedBytes / 1e6).toFixed(1)} MB`,
+    `columns delivered ${s.columnsDelivered} of ${s.columnsRequested} requested`,
   ].join(' | ')
 }

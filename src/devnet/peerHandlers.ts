@@ -35,6 +35,8 @@ export interface PeerHandlerModules {
   onServed(protocol: ProtocolDef, chunks: number, bytes: number): void
   /** Called with the number of open requests of this protocol from this peer when a request starts. */
   onConcurrency(protocol: ProtocolDef, open: number): void
+  /** Called with the column indices of each data column request, for tests that check who was asked what. */
+  onColumnsAsked?(columns: readonly number[]): void
 }
 
 const one = (ssz: Uint8Array) =>
@@ -63,8 +65,10 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
     def: ProtocolDef,
     pick: (req: InboundRequest) => Item[],
     kind: 'block' | 'column' = 'block',
+    asked?: (req: InboundRequest) => number[],
   ): RequestHandler =>
     async function* (req) {
+      if (asked) m.onColumnsAsked?.(asked(req))
       const key = `${req.peerId.toString()}|${def.id}`
       const openNow = (open.get(key) ?? 0) + 1
       open.set(key, openNow)
@@ -139,6 +143,7 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
         return blocks.flatMap((b) => columnsOf(b.slot, columns))
       },
       'column',
+      (req) => (req.request as { columns: number[] }).columns,
     ),
   )
   const columnsByRoot = getProtocol('data_column_sidecars_by_root', 1)
@@ -154,6 +159,7 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
         })
       },
       'column',
+      (req) => (req.request as Array<{ columns: number[] }>).flatMap((id) => id.columns),
     ),
   )
   return handlers

@@ -1,5 +1,6 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { Clock, ForkSchedule, type Network } from '../chain/index.js'
 import { InboundRateLimiter } from '../limits/index.js'
@@ -7,6 +8,7 @@ import type { Logger } from '../logger.js'
 import { type ContowerHost, createHost } from '../network/host.js'
 import { transportOf } from '../network/transport.js'
 import { BanList } from '../peers/banList.js'
+import { CUSTODY_REQUIREMENT, custodyColumns, nodeIdOf } from '../peers/custody.js'
 import type { PeerStatus } from '../peers/peerStore.js'
 import { PeerScores } from '../peers/score.js'
 import { ReqRespClient } from '../reqresp/client.js'
@@ -34,6 +36,8 @@ export const SIMULATED_PEER_DEFAULTS = {
   banDurationMs: 60 * 60_000,
   /** Lodestar's target of peers plus headroom: never the limit in a devnet. */
   maxPeers: 64,
+  /** Custody groups advertised (MetaData v3, ENR cgc) and the only columns served: the least a Fulu node holds. */
+  custodyGroupCount: CUSTODY_REQUIREMENT,
 }
 
 export interface SimulatedPeerModules {
@@ -55,6 +59,8 @@ export interface SimulatedPeerStats {
   quotaExceeded: number
   /** Most requests of one protocol one peer had open at once (the spec allows 2). */
   maxConcurrent: number
+  /** Every column index a data column request asked of it. */
+  columnsAsked: Set<number>
 }
 
 /**
@@ -65,7 +71,14 @@ export interface SimulatedPeerStats {
  */
 export class SimulatedPeer {
   misbehaviour: Misbehaviour = 'none'
-  readonly stats: SimulatedPeerStats = { served: new Map(), quotaExceeded: 0, maxConcurrent: 0 }
+  readonly stats: SimulatedPeerStats = {
+    served: new Map(),
+    quotaExceeded: 0,
+    maxConcurrent: 0,
+    columnsAsked: new Set(),
+  }
+  /** The columns it custodies, and so serves (das-core.md custody of its node id); set at start. */
+  custody: ReadonlySet<number> = new Set()
   readonly clock: Clock
   readonly forkSchedule: ForkSchedule
   readonly bans = new BanList()
@@ -76,13 +89,14 @@ export class SimulatedPeer {
   protected client: ReqRespClient | null = null
   private server: ReqRespServer | null = null
   private readonly limiter = new InboundRateLimiter({}, { maxDelayMs: 0 })
-  private readonly metadata: LocalMetadata = { seqNumber: 1n, attnets: [], syncnets: [], custodyGroupCount: 4 }
+  private readonly metadata: LocalMetadata
 
   constructor(
     protected readonly modules: SimulatedPeerModules,
     protected readonly opts: typeof SIMULATED_PEER_DEFAULTS & { privateKey?: PrivateKey; serveBlocks?: boolean },
   ) {
     const { network } = modules
+    this.metadata = { seqNumber: 1n, attnets: [], syncnets: [], custodyGroupCount: opts.custodyGroupCount }
     this.clock = Clock.fromChainConfig(network.config, network.genesisTime)
     this.forkSchedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
     this.gossip = new GossipService(
@@ -114,6 +128,7 @@ export class SimulatedPeer {
   async start(): Promise<void> {
     const privateKey = this.opts.privateKey ?? (await generateKeyPair('secp256k1'))
     this.privateKey = privateKey
+    this.custody = new Set(custodyColumns(nodeIdOf(peerIdFromPrivateKey(privateKey))!, this.opts.custodyGroupCount))
     const host = await createHost(
       {
         privateKey,
@@ -145,6 +160,9 @@ export class SimulatedPeer {
       onServed: (def, chunks, bytes) => this.count(def, chunks, bytes),
       onConcurrency: (_def, open) => {
         this.stats.maxConcurrent = Math.max(this.stats.maxConcurrent, open)
+      },
+      onColumnsAsked: (columns) => {
+        for (const c of columns) this.stats.columnsAsked.add(c)
       },
     })
     if (this.opts.serveBlocks === false) {
@@ -224,7 +242,8 @@ export class SimulatedPeer {
       status: () => this.statusFor(chain.headAt(head()), head()),
       blocksInRange: (start, count) => chain.blocksInRange(start, count, head()),
       blockByRoot: (root) => chain.blockByRoot(root, head()),
-      column: (slot, index) => chain.dataColumnSidecar(slot, index),
+      // A Fulu node stores and serves only the columns it custodies.
+      column: (slot, index) => (this.custody.has(index) ? chain.dataColumnSidecar(slot, index) : null),
       strayBlocks: () => [chain.headAt(head()), chain.headAt(0)],
       digestAtSlot: (slot) => this.digestAtSlot(slot),
     }
@@ -261,7 +280,7 @@ export class SimulatedPeer {
 /** A started simulated peer (on 127.0.0.1 by default) serving its chain (with serveBlocks: false, only the handshake). */
 export async function startSimulatedPeer(
   modules: SimulatedPeerModules,
-  opts: { serveBlocks?: boolean; listenAddress?: string; quic?: boolean } = {},
+  opts: { serveBlocks?: boolean; listenAddress?: string; quic?: boolean; custodyGroupCount?: number } = {},
 ): Promise<SimulatedPeer> {
   const peer = new SimulatedPeer(modules, { ...SIMULATED_PEER_DEFAULTS, ...opts })
   await peer.start()

@@ -25,6 +25,9 @@ export interface SyncProgress {
   failedRequests: number
   /** Blocks that extended the head from beacon_block gossip (the rest came by BlocksByRange). */
   gossipBlocks: number
+  /** Data column sidecars of its custody asked for (blocks with blobs × custody columns) and received. */
+  columnsRequested: number
+  columnsReceived: number
 }
 
 interface HeldBlock {
@@ -34,6 +37,7 @@ interface HeldBlock {
 
 const STATUS_V2 = getProtocol('status', 2)
 const BLOCKS_BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
+const COLUMNS_BY_RANGE = getProtocol('data_column_sidecars_by_range', 1)
 
 /**
  * A simulated beacon node that is behind: it starts at genesis and fetches the chain with BlocksByRange from
@@ -49,6 +53,8 @@ export class SyncingPeer extends SimulatedPeer {
     invalidBlocks: 0,
     failedRequests: 0,
     gossipBlocks: 0,
+    columnsRequested: 0,
+    columnsReceived: 0,
   }
   private readonly held: HeldBlock[] = []
   private timer: NodeJS.Timeout | null = null
@@ -72,7 +78,7 @@ export class SyncingPeer extends SimulatedPeer {
   /** Syncs from `upstream` every step until stopped, and takes gossiped blocks that extend the head. */
   follow(upstream: PeerId): void {
     this.gossip.onAccepted((kind, ssz) => {
-      if (kind === 'beacon_block' && this.extend(ssz)) this.progress.gossipBlocks++
+      if (kind === 'beacon_block' && this.extend(ssz) !== null) this.progress.gossipBlocks++
     })
     const interval = this.syncOpts.stepIntervalMs ?? SYNCING_PEER_DEFAULTS.stepIntervalMs
     const tick = () => {
@@ -110,14 +116,18 @@ export class SyncingPeer extends SimulatedPeer {
       if (!lease) return
       const request = BLOCKS_BY_RANGE.request!.serialize({ startSlot: head.slot + 1, count, step: 1 })
       this.progress.requests++
+      let blobBlocks = 0
       try {
         for await (const chunk of this.client.request(upstream, BLOCKS_BY_RANGE, request, { maxChunks: count })) {
-          if (!this.accept(chunk.ssz!)) break
+          const blobs = this.accept(chunk.ssz!)
+          if (blobs === null) break
+          if (blobs > 0) blobBlocks++
           this.progress.bytesReceived += chunk.raw.byteLength
         }
       } finally {
         lease.release()
       }
+      if (blobBlocks > 0) await this.fetchColumns(upstream, head.slot + 1, this.head.slot - head.slot, blobBlocks)
     } catch (e) {
       this.progress.failedRequests++
       this.modules.logger.debug({ err: e }, 'sync step failed')
@@ -126,24 +136,51 @@ export class SyncingPeer extends SimulatedPeer {
     }
   }
 
-  /** Adds a requested block; one that does not extend the head is invalid (the chain is checked by roots). */
-  private accept(bytes: Uint8Array): boolean {
-    if (!this.extend(bytes)) {
-      this.progress.invalidBlocks++
-      return false
+  /**
+   * The data columns it custodies of the blocks just synced, as a Fulu node fetches them: one DataColumnsByRange
+   * over the batch's slots, within the quota. `blobBlocks` blocks of the batch carry blobs.
+   */
+  private async fetchColumns(upstream: PeerId, startSlot: number, count: number, blobBlocks: number): Promise<void> {
+    const columns = [...this.custody].sort((a, b) => a - b)
+    const lease = this.quota.tryAcquire(upstream.toString(), COLUMNS_BY_RANGE.name, count * columns.length)
+    if (!lease || columns.length === 0) return lease?.release()
+    this.progress.columnsRequested += blobBlocks * columns.length
+    const request = COLUMNS_BY_RANGE.request!.serialize({ startSlot, count, columns })
+    try {
+      const maxChunks = count * columns.length
+      for await (const chunk of this.client!.request(upstream, COLUMNS_BY_RANGE, request, { maxChunks })) {
+        this.progress.columnsReceived++
+        this.progress.bytesReceived += chunk.raw.byteLength
+      }
+    } catch (e) {
+      this.modules.logger.debug({ err: e }, 'column sync failed')
+    } finally {
+      lease.release()
     }
-    this.progress.blocksReceived++
-    return true
   }
 
-  /** Adds the block if its parent is our head. */
-  private extend(bytes: Uint8Array): boolean {
+  /**
+   * Adds a requested block and returns its blob count; null for one that does not extend the head, which is
+   * invalid (the chain is checked by roots).
+   */
+  private accept(bytes: Uint8Array): number | null {
+    const blobs = this.extend(bytes)
+    if (blobs === null) {
+      this.progress.invalidBlocks++
+      return null
+    }
+    this.progress.blocksReceived++
+    return blobs
+  }
+
+  /** Adds the block if its parent is our head; returns its blob count, or null when it was not added. */
+  private extend(bytes: Uint8Array): number | null {
     const block = ssz.fulu.SignedBeaconBlock.deserialize(bytes)
     const head = this.head
-    if (block.message.slot <= head.slot || !equalBytes(block.message.parentRoot, head.root)) return false
+    if (block.message.slot <= head.slot || !equalBytes(block.message.parentRoot, head.root)) return null
     this.held.push({ slot: block.message.slot, root: ssz.fulu.BeaconBlock.hashTreeRoot(block.message) })
     this.progress.headSlot = block.message.slot
-    return true
+    return block.message.body.blobKzgCommitments.length
   }
 
   /** Root of the last held block at or before `slot`. */

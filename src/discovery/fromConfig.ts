@@ -1,4 +1,5 @@
 import type { ContowerConfig } from '../config/types.js'
+import { initialCustodyGroupCount } from '../peers/custody.js'
 import { resolveBootnodes } from './bootnodes.js'
 import { Discovery, type DiscoveryModules, type DiscoveryOpts } from './discovery.js'
 
@@ -26,7 +27,7 @@ export function discoveryFromConfig(
     bootnodes: resolveBootnodes(config),
     attnets: config.attnets,
     syncnets: config.syncnets,
-    custodyGroupCount: config.custodyGroupCount,
+    custodyGroupCount: initialCustodyGroupCount(config.custodyGroupCount),
     tuning,
   })
 }

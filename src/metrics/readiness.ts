@@ -2,6 +2,8 @@
 export interface ReadinessReport {
   ready: boolean
   checks: Record<string, boolean>
+  /** Of the data columns we advertise custody of, how many some handshaken peer custodies (informational). */
+  custody?: { advertisedColumns: number; coveredColumns: number }
 }
 
 export interface ReadinessSources {
@@ -11,6 +13,7 @@ export interface ReadinessSources {
   seeded: () => boolean
   /** null when discovery is off (`--no-discovery`); otherwise whether it is running. */
   discoveryRunning: (() => boolean) | null
+  custody?: () => { advertisedColumns: number; coveredColumns: number }
 }
 
 /**
@@ -24,5 +27,7 @@ export function readiness(sources: ReadinessSources): ReadinessReport {
     handshakenPeer: handshaken,
     discoveryRunning: sources.discoveryRunning ? sources.discoveryRunning() : true,
   }
-  return { ready: Object.values(checks).every(Boolean), checks }
+  const report: ReadinessReport = { ready: Object.values(checks).every(Boolean), checks }
+  if (sources.custody) report.custody = sources.custody()
+  return report
 }

@@ -9,6 +9,8 @@ export interface DialCandidate {
   peerId: PeerId
   /** QUIC first when the peer has it, TCP as the fallback: the first that connects wins. */
   multiaddrs: readonly Multiaddr[]
+  /** The `cgc` of its ENR, when discovery found it. */
+  custodyGroupCount?: number | null
 }
 
 /** What the peer manager made of a candidate: `queued`, or why it will not be dialled. */

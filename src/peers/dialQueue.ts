@@ -39,11 +39,21 @@ export class DialQueue {
     return this.queued.has(peer)
   }
 
-  /** Adds a candidate unless its peer is already queued or the queue is full; returns whether it was added. */
-  push(candidate: DialCandidate): boolean {
+  /**
+   * Adds a candidate unless its peer is already queued or the queue is full; returns whether it was added.
+   * `first`: ahead of everyone queued (a peer worth more than the others, e.g. one custodying uncovered columns).
+   */
+  push(candidate: DialCandidate, first = false): boolean {
     const peer = candidate.peerId.toString()
     if (this.queued.has(peer) || this.full) return false
-    this.queued.set(peer, { candidate, addedAtMs: this.now() })
+    const entry = { candidate, addedAtMs: this.now() }
+    if (!first) {
+      this.queued.set(peer, entry)
+      return true
+    }
+    const rest = [...this.queued]
+    this.queued.clear()
+    for (const [p, e] of [[peer, entry] as const, ...rest]) this.queued.set(p, e)
     return true
   }
 

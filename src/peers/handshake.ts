@@ -14,6 +14,7 @@ import {
 import { getProtocol, type ProtocolDef } from '../reqresp/protocols.js'
 import type { ResponseTypes } from '../reqresp/responseTypes.js'
 import type { BanList } from './banList.js'
+import { updateCustody } from './custody.js'
 import { COOL_DOWN_DEFAULTS, coolDownFor, GoodbyeReason, type RefusalKind } from './goodbye.js'
 import type { PeerMetrics } from './metrics.js'
 import type { PeerData, PeerStatus, PeerStore } from './peerStore.js'
@@ -57,6 +58,8 @@ export interface HandshakeModules {
   bans: BanList
   responseTypes: ResponseTypes
   metadata: LocalMetadata
+  /** The `cgc` of the ENR the peer was discovered by (the peer manager remembers it), for its custody until MetaData. */
+  enrCustodyGroupCount?: (peer: string) => number | undefined
   metrics: PeerMetrics | null
   logger: Logger
 }
@@ -182,7 +185,9 @@ export class HandshakeService {
     await this.exchange(peerId, 'metadata', async () => {
       const chunk = await this.modules.client.requestOne(peerId, def, null)
       const peer = this.modules.peerStore.get(peerId)
-      if (peer) peer.metadata = this.decodeOrPenalise(peerId, () => decodeMetadata(def, chunk.ssz!))
+      if (!peer) return
+      peer.metadata = this.decodeOrPenalise(peerId, () => decodeMetadata(def, chunk.ssz!))
+      updateCustody(peer) // a new seq may carry a new custody group count
     })
   }
 
@@ -210,6 +215,10 @@ export class HandshakeService {
     const first = !peer.handshaken
     peer.status = status
     peer.statusAtMs = Date.now()
+    if (first) {
+      peer.enrCustodyGroupCount ??= this.modules.enrCustodyGroupCount?.(peerId.toString())
+      updateCustody(peer) // ENR or default custody until its MetaData says
+    }
     peer.handshaken = true
     this.clearInboundTimer(peerId)
     if (first) {

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -77,6 +78,8 @@ export interface PeerManagerModules {
   requestMorePeers: ((count: number) => void) | null
   /** How connections end (a short-lived one puts its peer in dial backoff) and why dials fail; null: not watched. */
   connections: Pick<ConnectionMonitor, 'onClose' | 'dialFailed'> | null
+  /** Whether the candidate (by its node id and ENR cgc) custodies a column no connected peer does: dialled first. */
+  addsCustody?: (candidate: DialCandidate) => boolean
   registry: Registry | null
   logger: Logger
 }
@@ -117,6 +120,8 @@ export class PeerManager {
   private lastDiscoveryRequestMs = -Infinity
   private unsubscribeCloses: (() => void) | null = null
   private deferredDiscoveryRequest: NodeJS.Timeout | null = null
+  /** ENR `cgc` of candidates, for the custody of those that connect (bounded: discovery offers many). */
+  private readonly enrCgc = new LRUCache<string, number>({ max: 4096 })
 
   constructor(
     private readonly modules: PeerManagerModules,
@@ -199,12 +204,18 @@ export class PeerManager {
     const facts = this.candidateFacts()
     const verdicts = candidates.map((candidate) => {
       const verdict = candidateVerdict(candidate, facts)
-      if (verdict === 'queued') this.queue.push(candidate)
+      if (verdict === 'queued') this.queue.push(candidate, this.modules.addsCustody?.(candidate) ?? false)
+      if (candidate.custodyGroupCount != null) this.enrCgc.set(candidate.peerId.toString(), candidate.custodyGroupCount)
       this.metrics?.candidates.inc({ verdict })
       return verdict
     })
     this.refill()
     return verdicts
+  }
+
+  /** The `cgc` of the ENR a candidate was offered with, if any. */
+  enrCustodyGroupCount(peer: string): number | undefined {
+    return this.enrCgc.get(peer)
   }
 
   /** Prune above target, ask discovery for more below it, dial. Runs on its timer; public for tests. */
@@ -284,6 +295,7 @@ export class PeerManager {
         score: scores.score(peer),
         attnets: setBits(data?.metadata?.attnets),
         syncnets: setBits(data?.metadata?.syncnets),
+        columns: [...(data?.custody?.columns ?? [])],
         isStatic: isStatic(peer),
         connectedAtMs: data?.connectedAtMs ?? now,
       })

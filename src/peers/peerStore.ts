@@ -1,4 +1,5 @@
 import type { PeerId } from '@libp2p/interface'
+import type { PeerCustody } from './custody.js'
 
 /** Client families by agent string, for metrics and (later) upstream choice. */
 export const CLIENTS = [
@@ -55,6 +56,12 @@ export interface PeerData {
   nextPingAtMs?: number
   /** Status exchanged and found relevant. */
   handshaken: boolean
+  /** `cgc` of the ENR the peer was discovered by, if any. */
+  enrCustodyGroupCount?: number
+  /** discv5 node id (custody.ts nodeIdOf); null for a key type without one. */
+  nodeId?: bigint | null
+  /** Columns the peer custodies (custody.ts updateCustody): set once handshaken, updated with its MetaData. */
+  custody?: PeerCustody | null
 }
 
 /** What Contower knows about each connected peer; entries live from connect to disconnect. */

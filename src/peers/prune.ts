@@ -12,6 +12,8 @@ export interface PruneCandidate {
   /** Long-lived subnets from the peer's MetaData (none until it has answered). */
   attnets: readonly number[]
   syncnets: readonly number[]
+  /** Data columns it custodies (custody.ts): kept like subnets, a peer covering a column no one else does stays. */
+  columns?: readonly number[]
   isStatic: boolean
   connectedAtMs: number
 }
@@ -29,8 +31,9 @@ export interface PruneDecision {
   reason: PruneReason
 }
 
-/** Attestation subnets are keys 0-63, sync committee subnets 64-67. */
+/** Attestation subnets are keys 0-63, sync committee subnets 64-67, custody columns 128-255. */
 const SYNCNET_KEY_OFFSET = 64
+const COLUMN_KEY_OFFSET = 128
 
 /**
  * Picks peers to disconnect so that `targetPeers` remain, in three passes over the non-static peers, each in
@@ -78,11 +81,15 @@ function pruneOrder(a: PruneCandidate, b: PruneCandidate): number {
 }
 
 function subnetCount(p: PruneCandidate): number {
-  return p.attnets.length + p.syncnets.length
+  return p.attnets.length + p.syncnets.length + (p.columns?.length ?? 0)
 }
 
 function subnetKeys(p: PruneCandidate): number[] {
-  return [...p.attnets, ...p.syncnets.map((s) => s + SYNCNET_KEY_OFFSET)]
+  return [
+    ...p.attnets,
+    ...p.syncnets.map((s) => s + SYNCNET_KEY_OFFSET),
+    ...(p.columns ?? []).map((c) => c + COLUMN_KEY_OFFSET),
+  ]
 }
 
 /** The set bits of an SSZ bitvector (bit i is bit i % 8 of byte i / 8), e.g. MetaData attnets. */

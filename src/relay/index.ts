@@ -11,6 +11,7 @@ import type { ReqRespMetrics } from '../reqresp/metrics.js'
 import { PROTOCOLS, type ProtocolDef } from '../reqresp/protocols.js'
 import type { ResponseTypes } from '../reqresp/responseTypes.js'
 import type { RequestHandler } from '../reqresp/server.js'
+import { coveredColumns } from './columnPlan.js'
 import { createRelayMetrics } from './metrics.js'
 import { RELAY_DEFAULTS, Relay, type SharedResponseTier } from './relay.js'
 import { ResponseCache } from './responseCache.js'
@@ -82,7 +83,11 @@ export class RelayService {
       tuning,
     )
     const metrics = modules.registry
-      ? createRelayMetrics(modules.registry, { cacheStats: () => this.cache.stats, queueDepth: () => this.queue.depth })
+      ? createRelayMetrics(modules.registry, {
+          cacheStats: () => this.cache.stats,
+          queueDepth: () => this.queue.depth,
+          custodyCoverage: () => this.custodyCoverage().size,
+        })
       : null
     this.queue = new UpstreamQueue(
       { selector: this.selector, onWait: (ms) => metrics?.queueWaitSeconds.observe(ms / 1000) },
@@ -109,6 +114,12 @@ export class RelayService {
       },
       tuning,
     )
+  }
+
+  /** Columns that at least one handshaken peer custodies: what a column request can be answered with. */
+  custodyCoverage(): Set<number> {
+    const peers = [...this.modules.peerStore.all()].filter((p) => p.handshaken)
+    return coveredColumns(peers.map((p) => p.custody?.columns))
   }
 
   /** A handler for every data protocol of the registry: all of them are forwarded. */

@@ -12,7 +12,7 @@ const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 
  */
 export function createRelayMetrics(
   registry: Registry,
-  sources: { cacheStats: () => CacheStats; queueDepth: () => number },
+  sources: { cacheStats: () => CacheStats; queueDepth: () => number; custodyCoverage?: () => number },
 ) {
   const cacheCounter = (name: string, help: string, read: (s: CacheStats) => number) =>
     new Counter({
@@ -115,6 +115,33 @@ export function createRelayMetrics(
       'Cache entries dropped for space or age',
       (s) => s.evictions,
     ),
+    columnSubRequests: new Histogram({
+      name: 'contower_relay_column_subrequests',
+      help: 'Upstream calls one data column request was split into (failovers and resumptions included)',
+      labelNames: ['protocol'],
+      buckets: [0, 1, 2, 3, 4, 6, 8, 12, 16, 32],
+      registers: [registry],
+    }),
+    columnsDelivered: new Counter({
+      name: 'contower_relay_columns_delivered_total',
+      help: 'Data column sidecars sent to requesters from custodians',
+      labelNames: ['protocol'],
+      registers: [registry],
+    }),
+    columnsUnavailable: new Counter({
+      name: 'contower_relay_columns_unavailable_total',
+      help: 'Asked column indices left out of an answer because no connected peer custodies (or served) them, per request',
+      labelNames: ['protocol'],
+      registers: [registry],
+    }),
+    custodyCoverage: new Gauge({
+      name: 'contower_custody_columns_covered',
+      help: 'Data columns (of 128) that at least one handshaken peer custodies',
+      registers: [registry],
+      collect() {
+        if (sources.custodyCoverage) this.set(sources.custodyCoverage())
+      },
+    }),
     cacheBytes: new Gauge({
       name: 'contower_relay_cache_bytes',
       help: 'Bytes held by the response cache',

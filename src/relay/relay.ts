@@ -14,6 +14,7 @@ import type { InboundRequest, RequestHandler } from '../reqresp/server.js'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ByteReader, RespCode, type ResponseChunk, readResponseChunk, type WireBytes } from '../wire/index.js'
 import { type CheckedItem, ChunkValidator, InvalidChunkError } from './chunkValidator.js'
+import { COLUMN_ROUTER_DEFAULTS, ColumnRouter } from './columnRouter.js'
 import { itemBytesRead, PARENT_ROOT_PREFIX_BYTES } from './items.js'
 import { KnownRoots } from './knownRoots.js'
 import type { RelayMetrics } from './metrics.js'
@@ -103,11 +104,23 @@ export class Relay {
   private readonly inFlight = new Map<string, Promise<void>>()
   /** Roots of finalized slots computed from verified responses: later responses must agree. */
   private readonly knownRoots = new KnownRoots()
+  /** Data column requests go to the peers that custody the columns, split and merged (columnRouter.ts). */
+  private readonly columns: ColumnRouter
 
   constructor(
     private readonly modules: RelayModules,
     private readonly opts = RELAY_DEFAULTS,
-  ) {}
+  ) {
+    this.columns = new ColumnRouter(
+      {
+        ...modules,
+        penalise: (req, peer, e, deadlinePassed) => this.penalise(req, peer, e, deadlinePassed),
+        remember: (req, chunks, items) => this.remember(req, chunks, items, true),
+        maxEntryBytes: () => modules.cache.maxEntryBytes,
+      },
+      { ...COLUMN_ROUTER_DEFAULTS, firstChunkDeadlineMs: opts.firstChunkDeadlineMs },
+    )
+  }
 
   handlerFor(def: ProtocolDef): RequestHandler {
     return (inbound) => this.serve(def, inbound)
@@ -194,7 +207,8 @@ export class Relay {
     const done = new Promise<void>((resolve) => (finish = resolve))
     this.inFlight.set(req.key, done)
     try {
-      yield* this.forward(req, requester, signal)
+      if (this.columns.handles(req)) yield* this.columns.serve(req, requester, signal)
+      else yield* this.forward(req, requester, signal)
     } finally {
       if (this.inFlight.get(req.key) === done) this.inFlight.delete(req.key)
       finish()

@@ -27,6 +27,8 @@ export interface RelayRequest {
   columns: ReadonlySet<number> | null
   /** BlocksByRoot: the roots in requested order, for answering from blocks the cache already holds. */
   blockRoots: Uint8Array[] | null
+  /** Only these peers may serve it (a column sub-request goes to custodians only); any eligible peer when absent. */
+  upstreams?: ReadonlySet<string>
 }
 
 interface RangeRequest {

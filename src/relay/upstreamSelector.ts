@@ -85,11 +85,17 @@ export class UpstreamSelector {
     this.latencyMs.delete(peer)
   }
 
-  private eligible(req: RelayRequest, exclude: ReadonlySet<string>): PeerData[] {
+  /** Whether `peer` is under its self-limit for `req` right now. */
+  canServe(peer: PeerData, req: RelayRequest): boolean {
+    return this.modules.limiter.canAcquire(peer.peerId.toString(), req.def.name, req.cost)
+  }
+
+  eligible(req: RelayRequest, exclude: ReadonlySet<string>): PeerData[] {
     const out: PeerData[] = []
     for (const p of this.modules.peerStore.all()) {
       const id = p.peerId.toString()
       if (!p.handshaken || !p.status || exclude.has(id)) continue
+      if (req.upstreams && !req.upstreams.has(id)) continue
       if (p.protocols && !p.protocols.has(req.def.id)) continue
       // Bans stay bans. A peer past the disconnect threshold that is still connected (a static peer is dialled
       // again) is only a last choice, like any low score: refusing it could leave no upstream at all.
@@ -122,7 +128,7 @@ export class UpstreamSelector {
     return this.rank(b) > this.rank(a) ? b : a
   }
 
-  private rank(peer: PeerData): number {
+  rank(peer: PeerData): number {
     const id = peer.peerId.toString()
     const latency = this.latencyMs.get(id) ?? peer.pingRttMs ?? 0
     const elsewhere = this.modules.fleetLoad?.(id) ?? 0

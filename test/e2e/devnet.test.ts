@@ -26,7 +26,15 @@ describe('devnet', () => {
         startRelay: (network, bootnode, overrides) =>
           startTestNode({ discovery: 'true', 'discovery-port': '0', bootnodes: bootnode }, network, overrides),
       },
-      { ...DEVNET_DEFAULTS, servingPeers: 2, syncingPeers: 2, slotSeconds: 1, historySlots: 40, blockBytes: 20_000 },
+      {
+        ...DEVNET_DEFAULTS,
+        servingPeers: 2,
+        syncingPeers: 2,
+        slotSeconds: 1,
+        historySlots: 40,
+        blockBytes: 20_000,
+        custodyGroupCounts: [4, 128],
+      },
     )
     cleanup.push(devnet)
     await devnet.start()
@@ -57,6 +65,16 @@ describe('devnet', () => {
       })
     await expect.poll(async () => (await fetched()) === served(), { timeout: 10_000 }).toBe(true)
     expect(devnet.serving.every((p) => p.stats.quotaExceeded === 0)).toBe(true)
+
+    // Each syncing peer fetched its custody columns through Contower; with a supernode serving, all of them.
+    await expect.poll(() => devnet.syncing.every((p) => p.progress.columnsReceived > 0), { timeout: 15_000 }).toBe(true)
+    const complete = async () => {
+      const s = await devnet.summary()
+      return s.columnsDelivered === s.columnsRequested
+    }
+    await expect.poll(complete, { timeout: 10_000 }).toBe(true)
+    // Serving peers were asked only for columns they custody.
+    for (const p of devnet.serving) for (const c of p.stats.columnsAsked) expect(p.custody.has(c)).toBe(true)
 
     // New blocks are gossiped by the serving peers; Contower validates and forwards them to the syncing peers.
     await expect.poll(() => devnet.syncing.every((p) => p.progress.gossipBlocks > 0), { timeout: 15_000 }).toBe(true)

@@ -50,7 +50,8 @@ describe('relay', () => {
   it('forwards data column sidecars by range and by root, checked and byte-for-byte', async () => {
     const { network } = testChain(40)
     const chain = new SyntheticChain({ network }, { payloadBytes: 2_000, blobsPerBlock: 1 })
-    const upstream = await track(startPeer(network, chain))
+    // A supernode: it custodies (and serves) every column.
+    const upstream = await track(startPeer(network, chain, { custodyGroupCount: 128 }))
     const node = await track(startRelay(network, [upstream]))
     await waitHandshaken(node, [upstream])
     const requester = await track(startPeer(network, chain, { serveBlocks: false }))

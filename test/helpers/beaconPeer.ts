@@ -62,12 +62,13 @@ export interface RecordedPeer {
 
 /**
  * Makes a test host behave like a beacon node towards whoever connects: answers Status v2 with `status()`,
- * Ping and MetaData v3 (with `metadataSeq()`) and Goodbye, recording what it was sent.
+ * Ping and MetaData v3 (with `metadataSeq()` and `custodyGroupCount`) and Goodbye, recording what it was sent.
  */
 export async function serveBeaconProtocols(
   host: Libp2p,
   status: () => StatusFields,
   metadataSeq: () => bigint = () => 7n,
+  custodyGroupCount = 0,
 ): Promise<RecordedPeer> {
   const seen: RecordedPeer = { statuses: [], pings: [], goodbyes: [], metadataRequests: 0 }
   const respond = async (stream: Stream, ssz: Uint8Array) => {
@@ -86,6 +87,7 @@ export async function serveBeaconProtocols(
     seen.metadataRequests++
     const md = ssz.fulu.Metadata.defaultValue()
     md.seqNumber = metadataSeq()
+    md.custodyGroupCount = custodyGroupCount
     await respond(stream, ssz.fulu.Metadata.serialize(md))
   })
   await host.handle(GOODBYE, async (stream) => {

@@ -41,7 +41,7 @@ export function testChain(historySlots = 100, payloadBytes = 20_000): { network:
 export function startPeer(
   network: Network,
   chain: SyntheticChain,
-  opts: { serveBlocks?: boolean; quic?: boolean } = {},
+  opts: { serveBlocks?: boolean; quic?: boolean; custodyGroupCount?: number } = {},
 ): Promise<SimulatedPeer> {
   return startSimulatedPeer({ network, chain, logger }, opts)
 }

@@ -110,6 +110,14 @@ describe('loadConfig errors name key, value, source and expectation', () => {
     expect(errorOf(() => load(flags, env)).message).toContain(message)
   })
 
+  it('takes --custody-group-count as a number from 4 to 128 or auto', () => {
+    expect(load({ 'custody-group-count': 'auto' }).config.custodyGroupCount).toBe('auto')
+    expect(load({}, { CONTOWER_CUSTODY_GROUP_COUNT: '16' }).config.custodyGroupCount).toBe(16)
+    expect(errorOf(() => load({ 'custody-group-count': 'most' })).message).toBe(
+      `invalid value for 'custody-group-count' from flag --custody-group-count: "most" (expected an integer from 4 to 128 or auto)`,
+    )
+  })
+
   it('names the config file as the source of a bad value', () => {
     const path = file('bad.yaml', 'metrics-port: eighty\n')
     expect(errorOf(() => load({ config: path })).message).toBe(

@@ -40,6 +40,19 @@ describe('selectPeersToPrune', () => {
     ])
   })
 
+  it('treats custody columns like subnets: the only custodian of a column stays', () => {
+    const peers = [
+      peer('a', { columns: [1, 2] }),
+      peer('b', { columns: [1, 2] }),
+      peer('c', { columns: [3] }),
+      peer('d', { columns: [1] }),
+    ]
+    const decisions = selectPeersToPrune(peers, opts)
+    expect(decisions).toHaveLength(1)
+    expect(ids(decisions)).not.toContain('c')
+    expect(decisions[0].reason).toBe('no_subnet_coverage')
+  })
+
   it('counts coverage against the peers that stay: of two peers on one subnet, one is kept', () => {
     const peers = [
       peer('a', { attnets: [5] }),

@@ -1,0 +1,482 @@
+import { ForkName, NUMBER_OF_COLUMNS } from '@lodestar/params'
+import type { ForkSchedule } from '../chain/index.js'
+import type { Logger } from '../logger.js'
+import type { PeerData } from '../peers/peerStore.js'
+import type { ReqRespClient } from '../reqresp/client.js'
+import { ResponseError } from '../reqresp/errors.js'
+import type { ResponseTypes } from '../reqresp/responseTypes.js'
+import { ByteReader, RespCode, type ResponseChunk, readResponseChunk, type WireBytes } from '../wire/index.js'
+import { type CheckedItem, ChunkValidator, InvalidChunkError } from './chunkValidator.js'
+import { type ColumnCandidate, type ColumnPart, planColumns } from './columnPlan.js'
+import { itemBytesRead, itemFacts } from './items.js'
+import type { RelayMetrics } from './metrics.js'
+import { type RelayRequest, toRelayRequest } from './relayRequest.js'
+import type { ResponseCache } from './responseCache.js'
+import { QueueError, type Upstream, type UpstreamQueue } from './upstreamQueue.js'
+import type { UpstreamSelector } from './upstreamSelector.js'
+
+export const COLUMN_ROUTER_DEFAULTS = {
+  /** Chunks read ahead per sub-request while the merge waits for another one: the merge's whole buffer. */
+  prefetchChunks: 16,
+  /** Upstream calls one part may make (first try, failovers, resumptions) before its columns are re-planned. */
+  maxAttempts: 3,
+  /** Re-plans of a part's remaining columns over the custodians not yet tried. */
+  maxReplans: 2,
+  /**
+   * By-root answers have no order in the spec; one part's answer of up to this many sidecars is sorted into
+   * (slot, column) order before it is merged (beyond it, the rest follows as it comes).
+   */
+  byRootSortChunks: 128,
+  /** Lodestar requesters wait 5 s for a first byte (and 10 s between chunks): each retry must land before. */
+  firstChunkDeadlineMs: 4_000,
+}
+
+export interface ColumnRouterModules {
+  client: ReqRespClient
+  selector: UpstreamSelector
+  queue: UpstreamQueue
+  forkSchedule: ForkSchedule
+  cache: ResponseCache
+  responseTypes: ResponseTypes
+  metrics: RelayMetrics | null
+  logger: Logger
+  /** Charges an upstream for a failed call (the relay's one error → penalty mapping); returns the reason label. */
+  penalise(req: RelayRequest, peer: string, e: unknown, deadlinePassed: boolean): string
+  /** Caches a complete answer under the request's key. */
+  remember(req: RelayRequest, chunks: ResponseChunk[], items: CheckedItem[]): void
+  /** Largest answer the cache keeps: collecting stops beyond it. */
+  maxEntryBytes(): number
+}
+
+/** (slot, column) as one sortable number: the order the spec requires of a by-range answer. */
+const keyOf = (slot: number, column: number) => slot * 128 + column
+
+interface Item {
+  key: number
+  chunk: Pick<ResponseChunk, 'result' | 'raw'>
+  /** Absent for an item replayed from the cache. */
+  checked?: CheckedItem
+}
+
+/** The columns of one part could not be fetched from anyone: left out, or the answer ends with an error. */
+class PartUnavailable extends Error {
+  constructor(readonly columns: number[]) {
+    super(`no custodian served columns ${columns.join(',')}`)
+  }
+}
+
+/**
+ * Serves DataColumnSidecarsByRange/ByRoot from the peers that custody the asked columns: the columns are split
+ * over as few custodians as possible (columnPlan.ts), each part fetched through the upstream queue (self-limits
+ * and all) from one of its custodians only, and the answers merged in (slot, column) order with a bounded
+ * read-ahead per part. A part that fails moves to another custodian of its columns, resuming after what was
+ * already sent; when none is left its columns are re-planned over the others. Columns nobody custodies are left
+ * out and counted; no peer is ever asked for a column it does not custody.
+ */
+export class ColumnRouter {
+  constructor(
+    private readonly modules: ColumnRouterModules,
+    private readonly opts = COLUMN_ROUTER_DEFAULTS,
+  ) {}
+
+  handles(req: RelayRequest): boolean {
+    return req.def.name === 'data_column_sidecars_by_range' || req.def.name === 'data_column_sidecars_by_root'
+  }
+
+  async *serve(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<WireBytes> {
+    const { metrics } = this.modules
+    const label = `${req.def.name}/${req.def.version}`
+    const asked = askedColumns(req)
+    // By range, each column is cached on its own (under its one-column request's key): reuse the columns cached
+    // for this range and ask upstream only for the rest.
+    const cached = req.range ? await this.cachedColumns(req, asked) : { items: [], columns: new Set<number>() }
+    const remaining = asked.filter((c) => !cached.columns.has(c))
+    const upstreamReq =
+      req.range && cached.columns.size > 0 && remaining.length > 0
+        ? toRelayRequest(req.def, { startSlot: req.range.startSlot, count: rangeCount(req), columns: remaining })
+        : req
+    const exclude = new Set([requester])
+    const plan = planColumns(remaining, remaining.length > 0 ? this.candidates(upstreamReq, exclude) : [])
+    const run = { calls: 0, sent: 0, unavailable: plan.unavailable.length, lost: new Set(plan.unavailable), requester }
+    if (plan.parts.length === 0 && cached.columns.size === 0) {
+      metrics?.columnsUnavailable.inc({ protocol: label }, run.unavailable)
+      throw new ResponseError(RespCode.ResourceUnavailable, 'no peer custodies the asked columns')
+    }
+    const collected: Item[] = []
+    let collectedBytes = 0
+    let cacheable = plan.unavailable.length === 0
+    const stop = new AbortController()
+    const abort = () => stop.abort(signal.reason)
+    signal.addEventListener('abort', abort, { once: true })
+    try {
+      const parts = plan.parts.map((part) =>
+        this.leaveOutIfUnserved(this.part(upstreamReq, part, -1, exclude, run, stop.signal, 0), run),
+      )
+      if (cached.items.length > 0) parts.push(fromList(cached.items))
+      for await (const item of merge(parts, this.opts.prefetchChunks)) {
+        const source = item.checked ? 'upstream' : 'cache'
+        if (source === 'upstream') run.sent++
+        metrics?.chunks.inc({ protocol: label, source })
+        metrics?.bytes.inc({ protocol: label, source }, item.chunk.raw.byteLength)
+        yield item.chunk.raw
+        if (cacheable && source === 'upstream') {
+          collected.push(item)
+          collectedBytes += item.chunk.raw.byteLength
+          if (collectedBytes > this.modules.maxEntryBytes()) cacheable = false
+        }
+      }
+      if (cacheable && req.range) this.rememberColumns(req, remaining, run.lost, collected)
+      else if (cacheable && run.unavailable === 0) {
+        this.modules.remember(
+          req,
+          collected.map((i) => i.chunk as ResponseChunk),
+          collected.map((i) => i.checked!),
+        )
+      }
+    } catch (e) {
+      if (signal.aborted || e instanceof ResponseError) throw e
+      // Some columns were already sent: leaving the rest out would break "all sidecars of each block".
+      throw new ResponseError(RespCode.ServerError, `column upstreams failed mid-response: ${(e as Error).message}`)
+    } finally {
+      signal.removeEventListener('abort', abort)
+      stop.abort()
+      metrics?.columnSubRequests.observe({ protocol: label }, run.calls)
+      metrics?.columnsDelivered.inc({ protocol: label }, run.sent)
+      if (run.unavailable > 0) metrics?.columnsUnavailable.inc({ protocol: label }, run.unavailable)
+    }
+  }
+
+  /** A part nobody could serve before it sent anything is left out of the answer (and counted), like a column nobody custodies. */
+  private async *leaveOutIfUnserved(
+    items: AsyncGenerator<Item>,
+    run: { unavailable: number; lost: Set<number> },
+  ): AsyncGenerator<Item> {
+    let yielded = 0
+    try {
+      for await (const item of items) {
+        yielded++
+        yield item
+      }
+    } catch (e) {
+      if (!(e instanceof PartUnavailable) || yielded > 0) throw e
+      run.unavailable += e.columns.length
+      for (const c of e.columns) run.lost.add(c)
+    }
+  }
+
+  /** Caches each fully fetched column of a by-range answer under its one-column request's key. */
+  private rememberColumns(req: RelayRequest, columns: number[], lost: ReadonlySet<number>, items: Item[]): void {
+    for (const column of columns) {
+      if (lost.has(column)) continue
+      const mine = items.filter((i) => i.key % NUMBER_OF_COLUMNS === column)
+      this.modules.remember(
+        columnRequest(req, column),
+        mine.map((i) => i.chunk as ResponseChunk),
+        mine.map((i) => i.checked!),
+      )
+    }
+  }
+
+  /** The asked columns cached for exactly this range, with their items (the slot read back from each chunk). */
+  private async cachedColumns(req: RelayRequest, asked: number[]): Promise<{ items: Item[]; columns: Set<number> }> {
+    const items: Item[] = []
+    const columns = new Set<number>()
+    for (const column of asked) {
+      const hit = this.modules.cache.get(columnRequest(req, column).key)
+      if (!hit) continue
+      const found: Item[] = []
+      for (const raw of hit.chunks) {
+        const slot = await this.slotOf(req, raw)
+        if (slot === null) break
+        found.push({ key: keyOf(slot, column), chunk: { result: RespCode.Success, raw } })
+      }
+      if (found.length !== hit.chunks.length) continue // unreadable: fetch the column again
+      columns.add(column)
+      items.push(...found)
+    }
+    return { items: items.sort((a, b) => a.key - b.key), columns }
+  }
+
+  /** The slot of a cached sidecar chunk (its frames are read again; only the header's prefix is kept). */
+  private async slotOf(req: RelayRequest, raw: WireBytes): Promise<number | null> {
+    try {
+      const reader = new ByteReader(
+        (async function* () {
+          yield raw
+        })(),
+      )
+      const chunk = await readResponseChunk(reader, {
+        contextBytes: true,
+        boundsFor: this.modules.responseTypes.boundsFor(req.def),
+        sszPrefixBytes: itemBytesRead(req.def.name),
+      })
+      return chunk?.ssz ? (itemFacts(req.def.name, ForkName.fulu, chunk.ssz)?.slot ?? null) : null
+    } catch {
+      return null
+    }
+  }
+
+  /** Handshaken peers that may serve this request (protocol, score, Status range) with a known custody. */
+  private candidates(req: RelayRequest, exclude: ReadonlySet<string>): ColumnCandidate[] {
+    const { selector } = this.modules
+    return selector
+      .eligible(req, exclude)
+      .filter((p): p is PeerData & { custody: NonNullable<PeerData['custody']> } => !!p.custody)
+      .map((p) => ({
+        id: p.peerId.toString(),
+        custody: p.custody.columns,
+        ready: selector.canServe(p, req),
+        rank: selector.rank(p),
+      }))
+  }
+
+  /**
+   * One part's items in (slot, column) order after `afterKey`: from one of its custodians, failing over to the
+   * next (resuming after the last item delivered), then re-planned over custodians not yet tried.
+   */
+  private async *part(
+    req: RelayRequest,
+    part: ColumnPart,
+    afterKey: number,
+    exclude: ReadonlySet<string>,
+    run: { calls: number; sent: number; unavailable: number; lost: Set<number>; requester: string },
+    signal: AbortSignal,
+    replans: number,
+  ): AsyncGenerator<Item> {
+    const tried = new Set(exclude)
+    // By range, items come in key order: resume after the last. By root they may not: remember each one sent.
+    let last = afterKey
+    const sent = new Set<number>()
+    for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
+      const custodians = new Set(part.custodians.filter((id) => !tried.has(id)))
+      if (custodians.size === 0) break
+      const sub = subRequest(req, part.columns, last, custodians)
+      if (!sub) return // the range was fully delivered before the failure
+      const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.opts.firstChunkDeadlineMs)])
+      let upstream: Upstream
+      try {
+        upstream = await this.modules.queue.acquire(sub, tried, deadline, run.requester)
+      } catch (e) {
+        if (e instanceof QueueError) break
+        throw e
+      }
+      const peer = upstream.peer.peerId.toString()
+      tried.add(peer)
+      run.calls++
+      if (attempt > 0) this.modules.metrics?.failovers.inc({ protocol: `${req.def.name}/${req.def.version}` })
+      let received = 0
+      try {
+        const items = this.fromUpstream(sub, upstream, deadline, signal)
+        for await (const item of sub.range ? items : sortBounded(items, this.opts.byRootSortChunks)) {
+          received++
+          if (sub.range ? item.key <= last : sent.has(item.key)) continue // sent before a resumption
+          last = item.key
+          if (!sub.range) sent.add(item.key)
+          yield item
+        }
+        return
+      } catch (e) {
+        if (signal.aborted) throw e
+        const reason = this.modules.penalise(sub, peer, e, received === 0 && deadline.aborted)
+        this.modules.metrics?.upstreamErrors.inc({ protocol: `${req.def.name}/${req.def.version}`, reason })
+        this.modules.logger.debug({ peer, columns: part.columns, reason, received }, 'column part failed')
+      }
+    }
+    // Every custodian of all the part's columns was tried: split what is left over those not tried yet.
+    const plan = replans < this.opts.maxReplans ? planColumns(part.columns, this.candidates(req, tried)) : null
+    if (!plan || plan.parts.length === 0) throw new PartUnavailable(part.columns)
+    run.unavailable += plan.unavailable.length // custodied by no one left: left out like any such column
+    for (const c of plan.unavailable) run.lost.add(c)
+    yield* merge(
+      plan.parts.map((p) => this.part(req, p, last, tried, run, signal, replans + 1)),
+      this.opts.prefetchChunks,
+    )
+  }
+
+  /** One upstream call's checked items; throws on any failure (the caller fails over). */
+  private async *fromUpstream(
+    sub: RelayRequest,
+    upstream: Upstream,
+    deadline: AbortSignal,
+    signal: AbortSignal,
+  ): AsyncGenerator<Item> {
+    const peer = upstream.peer.peerId.toString()
+    const validator = new ChunkValidator({ forkSchedule: this.modules.forkSchedule }, sub)
+    const call = new AbortController()
+    let received = 0
+    const onDeadline = () => received === 0 && call.abort(deadline.reason)
+    deadline.addEventListener('abort', onDeadline, { once: true })
+    const onGone = () => call.abort(signal.reason)
+    signal.addEventListener('abort', onGone, { once: true })
+    const startedMs = Date.now()
+    let previous = -1
+    try {
+      for await (const chunk of this.modules.client.request(upstream.peer.peerId, sub.def, sub.ssz, {
+        maxChunks: sub.maxChunks,
+        signal: call.signal,
+        sszPrefixBytes: itemBytesRead(sub.def.name),
+      })) {
+        const checked = validator.check(chunk)
+        const key = keyOf(checked.slot ?? 0, columnIndex(chunk))
+        // The merge relies on each part's order; by-root answers have none in the spec, so only by-range is held to it.
+        if (sub.range && key <= previous) {
+          throw new InvalidChunkError('slot_not_increasing', `(slot, column) ${key} after ${previous}`)
+        }
+        previous = Math.max(previous, key)
+        if (received === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
+        received++
+        yield { key, chunk, checked }
+      }
+      if (received === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
+    } catch (e) {
+      call.abort(e)
+      throw e
+    } finally {
+      deadline.removeEventListener('abort', onDeadline)
+      signal.removeEventListener('abort', onGone)
+      upstream.release()
+    }
+  }
+}
+
+/** The by-range request for one column of `req`'s range: the key that column is cached under. */
+function columnRequest(req: RelayRequest, column: number): RelayRequest {
+  return toRelayRequest(req.def, { startSlot: req.range!.startSlot, count: rangeCount(req), columns: [column] })
+}
+
+function rangeCount(req: RelayRequest): number {
+  return req.range!.endSlot - req.range!.startSlot
+}
+
+async function* fromList(items: Item[]): AsyncGenerator<Item> {
+  yield* items
+}
+
+/** Every column index the request asks for (by-root: the union over its roots). */
+function askedColumns(req: RelayRequest): number[] {
+  if (req.columns) return [...req.columns]
+  const out = new Set<number>()
+  for (const cols of req.roots?.values() ?? []) for (const c of cols ?? []) out.add(c)
+  return [...out].sort((a, b) => a - b)
+}
+
+/**
+ * The request for `columns` only, restricted to `custodians`; by-range resumes at the slot of `afterKey` (items
+ * up to it are skipped by the caller). Null when nothing is left to ask.
+ */
+function subRequest(
+  req: RelayRequest,
+  columns: number[],
+  afterKey: number,
+  custodians: ReadonlySet<string>,
+): RelayRequest | null {
+  let decoded: unknown
+  if (req.range) {
+    const startSlot = Math.max(req.range.startSlot, Math.floor(afterKey / 128))
+    if (startSlot >= req.range.endSlot) return null
+    decoded = { startSlot, count: req.range.endSlot - startSlot, columns }
+  } else {
+    const wanted = new Set(columns)
+    const ids: Array<{ blockRoot: Uint8Array; columns: number[] }> = []
+    for (const [root, cols] of req.roots ?? []) {
+      const mine = [...(cols ?? [])].filter((c) => wanted.has(c))
+      if (mine.length > 0) ids.push({ blockRoot: Buffer.from(root, 'hex'), columns: mine })
+    }
+    if (ids.length === 0) return null
+    decoded = ids
+  }
+  return { ...toRelayRequest(req.def, decoded), upstreams: custodians }
+}
+
+/** DataColumnSidecar.index: the container's first field, a little-endian u64 (a column is below 128). */
+function columnIndex(chunk: ResponseChunk): number {
+  const ssz = chunk.ssz!
+  return new DataView(ssz.buffer, ssz.byteOffset, 8).getUint32(0, true)
+}
+
+/** Yields `items` in key order when there are at most `limit` of them; beyond, the sorted first ones, then the rest. */
+async function* sortBounded(items: AsyncGenerator<Item>, limit: number): AsyncGenerator<Item> {
+  const held: Item[] = []
+  for await (const item of items) {
+    if (held.length < limit) {
+      held.push(item)
+      continue
+    }
+    yield* held.sort((a, b) => a.key - b.key).splice(0)
+    yield item
+  }
+  yield* held.sort((a, b) => a.key - b.key)
+}
+
+/**
+ * Merges item streams that are each in key order into one in key order. Each stream is read ahead by at most
+ * `prefetch` items, so memory is bounded by the number of streams; the first error of any stream ends the merge
+ * (and the caller's abort signal ends the others' upstream calls).
+ */
+async function* merge(sources: AsyncGenerator<Item>[], prefetch: number): AsyncGenerator<Item> {
+  const readers = sources.map((s) => new ReadAhead(s, prefetch))
+  try {
+    const heads = await Promise.all(readers.map((r) => r.next()))
+    for (;;) {
+      let min = -1
+      for (let i = 0; i < heads.length; i++) {
+        const h = heads[i]
+        if (h && (min < 0 || h.key < heads[min]!.key)) min = i
+      }
+      if (min < 0) return
+      yield heads[min]!
+      heads[min] = await readers[min].next()
+    }
+  } finally {
+    for (const r of readers) r.close()
+  }
+}
+
+/** Pulls a stream into a bounded buffer in the background, so a part keeps downloading while the merge waits. */
+class ReadAhead {
+  private readonly buffer: Item[] = []
+  private done = false
+  private error: unknown = null
+  private wake: (() => void) | null = null
+  private space: (() => void) | null = null
+
+  constructor(
+    private readonly source: AsyncGenerator<Item>,
+    private readonly limit: number,
+  ) {
+    void this.pump()
+  }
+
+  async next(): Promise<Item | null> {
+    while (this.buffer.length === 0 && !this.done) await new Promise<void>((r) => (this.wake = r))
+    if (this.buffer.length > 0) {
+      const item = this.buffer.shift()!
+      this.space?.()
+      return item
+    }
+    if (this.error) throw this.error
+    return null
+  }
+
+  close(): void {
+    this.done = true
+    this.space?.()
+    void this.source.return(undefined).catch(() => {})
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for await (const item of this.source) {
+        if (this.done) return
+        this.buffer.push(item)
+        this.wake?.()
+        while (this.buffer.length >= this.limit && !this.done) await new Promise<void>((r) => (this.space = r))
+      }
+    } catch (e) {
+      this.error = e
+    } finally {
+      this.done = true
+      this.wake?.()
+    }
+  }
+}

@@ -120,7 +120,7 @@ describe('contower start', { timeout: 150_000 }, () => {
       const lines = result.stdout.trim().split('\n')
       const fatal = lines.findIndex((l) => l.includes('"level":60'))
       expect(JSON.parse(lines[fatal]!).msg).toMatch(
-        new RegExp(`^${prefix}${taken}( \\(TCP\\))?: address already in use$`),
+        new RegExp(`^${prefix}${taken}( \\(TCP\\)( or \\d+ \\(QUIC, UDP\\))?)?: address already in use$`),
       )
       expect(lines.findIndex((l) => l.includes('"msg":"stopped"'))).toBeGreaterThan(fatal)
     } finally {

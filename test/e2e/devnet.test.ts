@@ -56,14 +56,17 @@ describe('devnet', () => {
     const received = () => devnet.syncing.reduce((n, p) => n + p.progress.blocksReceived, 0)
     const sent = () => counter(devnet, 'contower_relay_response_chunks_total', { protocol: 'beacon_blocks_by_range/2' })
     await expect.poll(async () => (await sent()) === received(), { timeout: 10_000 }).toBe(true)
-    // What Contower fetched upstream equals what the serving peers served; the rest came from its cache.
+    // What Contower forwarded from upstreams the serving peers served; the rest came from its cache. They served a
+    // little more: the block after each range, which proves the range's last block and is read, not forwarded.
     const served = () => devnet.serving.reduce((n, p) => n + p.servedCount('beacon_blocks_by_range').chunks, 0)
     const fetched = () =>
       counter(devnet, 'contower_relay_response_chunks_total', {
         protocol: 'beacon_blocks_by_range/2',
         source: 'upstream',
       })
-    await expect.poll(async () => (await fetched()) === served(), { timeout: 10_000 }).toBe(true)
+    await expect
+      .poll(async () => (await fetched()) > 0 && (await fetched()) <= served(), { timeout: 10_000 })
+      .toBe(true)
     expect(devnet.serving.every((p) => p.stats.quotaExceeded === 0)).toBe(true)
 
     // Each syncing peer fetched its custody columns through Contower; with a supernode serving, all of them.

@@ -98,6 +98,8 @@ describe('a chain crossing Altair → Bellatrix → Capella → Deneb → Electr
   it('relays BlocksByRange spanning each boundary: context bytes of each block’s fork, linked parents', async () => {
     for (const b of BOUNDARIES) {
       const start = b.epoch * SLOTS_PER_EPOCH - 2
+      // The range's last slot must have come (gossip may have brought only the boundary's first block so far).
+      await expect.poll(() => serving[0]!.clock.currentSlot, { timeout: 10_000 }).toBeGreaterThanOrEqual(start + 3)
       const blocks = await watcher.blocksByRange(node.libp2p.peerId, start, 4)
       expect(blocks.map((x) => x.slot)).toEqual([start, start + 1, start + 2, start + 3])
       expect(blocks.map((x) => x.fork)).toEqual([b.before, b.before, b.after, b.after])

@@ -154,9 +154,10 @@ export class ForkWatcher {
     const stream = await this.host.dialProtocol(peer, '/eth2/beacon_chain/req/beacon_blocks_by_range/2/ssz_snappy', {
       signal: AbortSignal.timeout(10_000),
     })
+    // Listening before the half-close: a libp2p v3 stream read only after the answer ended may lose it (ByteReader.start).
+    const reader = new ByteReader(stream).start()
     stream.send(encodeRequest(ssz.phase0.BeaconBlocksByRangeRequest.serialize({ startSlot, count, step: 1 })))
     await stream.close()
-    const reader = new ByteReader(stream)
     const blocks: SeenBlock[] = []
     for (;;) {
       let fork: ForkName | null = null

@@ -5,8 +5,11 @@ import type { Logger } from '../logger.js'
 export const REDIS_LINK_DEFAULTS = {
   /** Connecting must not hold up start-up: the relay starts without its fleet and joins it when Redis answers. */
   connectTimeoutMs: 2_000,
-  /** A write that takes longer is dropped: the fleet is best effort, never the critical path. */
-  commandTimeoutMs: 1_000,
+  /**
+   * A write or publish that takes longer is dropped. Nothing waits for them (reads race their own 20 ms budget), so
+   * this only bounds what a stuck Redis can hold: generous, so a busy machine's large writes still land.
+   */
+  commandTimeoutMs: 5_000,
   /** First reconnect delay, doubling per failure up to maxRetryDelayMs. */
   retryDelayMs: 500,
   /** A connection attempt every 5 s costs nothing, and the fleet is back within 5 s of Redis. */

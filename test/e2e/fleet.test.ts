@@ -75,7 +75,9 @@ describe('fleet through a real Redis', () => {
       expect(fromA.map((c) => c.ssz)).toEqual(blocks(chain, 10, 20))
       expect(upstreamRequests()).toBe(1)
       // A writes the entry without waiting for Redis: B may look before it landed, so wait for the write.
-      await expect.poll(() => metricValue(a, 'contower_fleet_cache_writes_total', { result: 'stored' })).toBe(1)
+      await expect
+        .poll(() => metricValue(a, 'contower_fleet_cache_writes_total', { result: 'stored' }), { timeout: 10_000 })
+        .toBe(1)
 
       const fromB = await requester.fetch(b.libp2p.peerId, BY_RANGE, rangeRequest(10, 20), 20)
       expect(concat(fromB.map((c) => c.raw))).toEqual(concat(fromA.map((c) => c.raw)))
@@ -93,7 +95,9 @@ describe('fleet through a real Redis', () => {
     async () => {
       const { a, b, requester, chain, upstreamRequests } = await fleetOfTwo()
       await requester.fetch(a.libp2p.peerId, BY_RANGE, rangeRequest(30, 8), 8)
-      await expect.poll(() => metricValue(a, 'contower_fleet_cache_writes_total', { result: 'stored' })).toBe(1)
+      await expect
+        .poll(() => metricValue(a, 'contower_fleet_cache_writes_total', { result: 'stored' }), { timeout: 10_000 })
+        .toBe(1)
 
       // Flip one byte deep inside the stored value (a block's compressed bytes): the CRC check must catch it.
       const probe = new Redis(redis.url)
@@ -153,7 +157,9 @@ describe('fleet through a real Redis', () => {
       await redis.restart()
       for (const node of [a, b]) await expect.poll(() => node.health().fleet, { timeout: 20_000 }).toBe('ok')
       await requester.fetch(a.libp2p.peerId, BY_RANGE, rangeRequest(70, 10), 10)
-      await expect.poll(() => metricValue(a, 'contower_fleet_cache_writes_total', { result: 'stored' })).toBe(1)
+      await expect
+        .poll(() => metricValue(a, 'contower_fleet_cache_writes_total', { result: 'stored' }), { timeout: 10_000 })
+        .toBe(1)
       await requester.fetch(b.libp2p.peerId, BY_RANGE, rangeRequest(70, 10), 10)
       expect(upstreamRequests()).toBe(4)
       expect(await metricValue(b, 'contower_relay_requests_total', { result: 'fleet_hit' })).toBe(1)

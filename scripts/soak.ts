@@ -20,7 +20,6 @@ import { ssz } from '@lodestar/types'
 import type { Network } from '../src/chain/index.js'
 import { devnetNetwork } from '../src/devnet/devnetNetwork.js'
 import type { Misbehaviour } from '../src/devnet/misbehaviour.js'
-import type { BlockSource } from '../src/devnet/peerHandlers.js'
 import { SIMULATED_PEER_DEFAULTS, SimulatedPeer } from '../src/devnet/simulatedPeer.js'
 import { type ChainBlock, SyntheticChain } from '../src/devnet/syntheticChain.js'
 import { LODESTAR_QUOTAS } from '../src/limits/index.js'
@@ -46,12 +45,12 @@ const QUOTA_SHARE = 0.8
 
 type Fault = 'none' | 'stall' | 'corrupt_field' | 'wrong_root' | 'die' | 'bad_crc' | 'slow'
 const FAULTS: Fault[] = ['stall', 'corrupt_field', 'wrong_root', 'die', 'bad_crc', 'slow']
-/** The faults the simulated peer's handlers commit themselves; the two field faults alter the blocks served here. */
+/** Each soak fault as the simulated peer's handlers commit it (devnet/misbehaviour.ts). */
 const HANDLER_FAULT: Record<Fault, Misbehaviour> = {
   none: 'none',
   stall: 'stall',
-  corrupt_field: 'none',
-  wrong_root: 'none',
+  corrupt_field: 'alter_block',
+  wrong_root: 'wrong_parent',
   die: 'disconnect',
   bad_crc: 'corrupt',
   slow: 'slow',
@@ -67,41 +66,6 @@ function option(name: string, fallback: number, min: number, max: number): numbe
     process.exit(2)
   }
   return value
-}
-
-/**
- * A serving peer with the soak's faults: the handler faults through `misbehaviour`, and the two that need a valid
- * block with one field changed by altering what its block source hands out.
- */
-class FaultyPeer extends SimulatedPeer {
-  fault: Fault = 'none'
-
-  setFault(fault: Fault): void {
-    this.fault = fault
-    this.misbehaviour = HANDLER_FAULT[fault]
-  }
-
-  protected override source(): BlockSource {
-    const base = super.source()
-    return {
-      ...base,
-      blocksInRange: (start, count) => base.blocksInRange(start, count).map((b) => this.alter(b)),
-      blockByRoot: (root) => {
-        const block = base.blockByRoot(root)
-        return block && this.alter(block)
-      },
-    }
-  }
-
-  private alter(block: ChainBlock): ChainBlock {
-    if (this.fault !== 'corrupt_field' && this.fault !== 'wrong_root') return block
-    // SignedBeaconBlock: a 4-byte offset to the message; BeaconBlock: slot, proposer_index (8 each), parent_root,
-    // state_root (32 each).
-    const bytes = Uint8Array.from(block.ssz)
-    const message = new DataView(bytes.buffer).getUint32(0, true)
-    bytes[message + (this.fault === 'wrong_root' ? 16 : 48)] ^= 0xff
-    return { ...block, ssz: bytes }
-  }
 }
 
 interface Counts {
@@ -166,9 +130,11 @@ async function main(): Promise<void> {
   const rssTimer = setInterval(() => (maxRss = Math.max(maxRss, process.memoryUsage().rss)), 1000)
   let exitCode = 0
   try {
-    const servers: FaultyPeer[] = []
+    const servers: SimulatedPeer[] = []
+    /** The fault each server commits now, for the progress line. */
+    const faultsNow: Fault[] = []
     for (let i = 0; i < serverCount; i++) {
-      const peer = new FaultyPeer({ network, chain, logger }, SIMULATED_PEER_DEFAULTS)
+      const peer = new SimulatedPeer({ network, chain, logger }, SIMULATED_PEER_DEFAULTS)
       if (i === 0) await chain.prebuild(Math.max(0, peer.clock.currentSlot))
       await peer.start()
       stops.push(() => peer.stop())
@@ -205,12 +171,13 @@ async function main(): Promise<void> {
     const healMs = Math.max(startedMs, endMs - healSeconds * 1000)
     const faultCounts = new Map<Fault, number>()
     let switching = true
-    const switchTimers = servers.map((server) => {
+    const switchTimers = servers.map((server, i) => {
       const next = () => {
         if (!switching) return
         const fault: Fault =
           Date.now() >= healMs || Math.random() < 0.5 ? 'none' : FAULTS[Math.floor(Math.random() * FAULTS.length)]
-        server.setFault(fault)
+        server.misbehaviour = HANDLER_FAULT[fault]
+        faultsNow[i] = fault
         bump(faultCounts as Map<string, number>, fault)
         timer = setTimeout(next, switchSeconds * 1000 * (1 + Math.random()))
       }
@@ -224,7 +191,7 @@ async function main(): Promise<void> {
       log(
         `${all.requests} requests, ${all.correct} correct, ${sum(all.specErrors)} spec errors, ` +
           `${all.wrongResponses} wrong, ${sum(all.noAnswer)} no answer; faults now: ` +
-          servers.map((s) => s.fault).join(' '),
+          servers.map((_, i) => faultsNow[i] ?? 'none').join(' '),
       )
     }, 30_000)
     await Promise.all(

@@ -5,7 +5,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PeerId, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { UpstreamLimiter } from '../../src/limits/index.js'
+import { UpstreamLimiter } from '../../src/limits/upstreamLimiter.js'
 import { createHost } from '../../src/network/host.js'
 import { addressOn, BY_RANGE, type BenchTransport } from './benchRounds.js'
 

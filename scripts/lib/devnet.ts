@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Network } from '../../src/chain/index.js'
+import type { Network } from '../../src/chain/resolveNetwork.js'
 import { startLocalNode } from '../../src/devnet/localNode.js'
 import { type SimulatedPeer, startSimulatedPeer as startPeer } from '../../src/devnet/simulatedPeer.js'
 import type { SyntheticChain } from '../../src/devnet/syntheticChain.js'

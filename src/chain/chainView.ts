@@ -1,7 +1,16 @@
-import type { PeerStatus } from '../peers/peerStore.js'
 import type { ChainSeed } from './beaconApi.js'
 import type { Clock } from './clock.js'
 import type { ForkSchedule } from './forkSchedule.js'
+
+/** A peer's Status as we use it (Status v1 peers have no earliest available slot: 0). */
+export interface PeerStatus {
+  forkDigest: Uint8Array
+  finalizedRoot: Uint8Array
+  finalizedEpoch: number
+  headRoot: Uint8Array
+  headSlot: number
+  earliestAvailableSlot: number
+}
 
 const ZERO_ROOT = new Uint8Array(32)
 

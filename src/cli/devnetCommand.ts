@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Network } from '../chain/index.js'
+import type { Network } from '../chain/resolveNetwork.js'
 import type { LoadedConfig } from '../config/load.js'
 import type { ContowerConfig } from '../config/types.js'
 import { createLogger, type Logger } from '../logger.js'

@@ -1,3 +1,4 @@
+import { LOG_FORMATS, LOG_LEVELS } from '../logger.js'
 // Every configuration option, as data: the CLI, the environment reader, the config-file loader, the
 // validator and the README's configuration table are all generated from this one list.
 
@@ -44,8 +45,6 @@ const DEVNET: readonly CommandName[] = ['devnet']
 const PORT = { min: 0, max: 65535 } as const
 
 export const NETWORKS = ['mainnet', 'sepolia', 'hoodi', 'custom'] as const
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
-export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const
 
 export const OPTIONS: readonly OptionDef[] = [
   {

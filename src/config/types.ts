@@ -1,8 +1,7 @@
-import type { LOG_FORMATS, LOG_LEVELS, NETWORKS } from './options.js'
+import type { LogFormat, LogLevel } from '../logger.js'
+import type { NETWORKS } from './options.js'
 
 export type NetworkName = (typeof NETWORKS)[number]
-export type LogLevel = (typeof LOG_LEVELS)[number]
-export type LogFormat = (typeof LOG_FORMATS)[number]
 
 /**
  * The validated, merged configuration. Options that belong to another command are undefined

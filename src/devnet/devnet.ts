@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client'
-import type { Network } from '../chain/index.js'
+import type { Network } from '../chain/resolveNetwork.js'
 import type { Logger } from '../logger.js'
 import type { ContowerNode, NodeOverrides } from '../node.js'
 import type { Discv5Node } from '../discovery/discv5.js'

@@ -1,4 +1,4 @@
-import type { Network } from '../chain/index.js'
+import type { Network } from '../chain/resolveNetwork.js'
 import { loadConfig } from '../config/load.js'
 import { loadOrCreateIdentity } from '../identity/identity.js'
 import type { Logger } from '../logger.js'

@@ -1,7 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { ssz } from '@lodestar/types'
 import { equalBytes } from '../chain/chainView.js'
-import { UpstreamLimiter } from '../limits/index.js'
+import { UpstreamLimiter } from '../limits/upstreamLimiter.js'
 import { asPeerStatus, encodeStatus } from '../reqresp/messages.js'
 import { getProtocol } from '../reqresp/protocols.js'
 import type { BlockSource } from './peerHandlers.js'

@@ -1,4 +1,4 @@
-import { PeerAction } from '../peers/score.js'
+import { PeerAction } from '../reqresp/peerAction.js'
 import type { BanList } from '../peers/banList.js'
 import type { PeerScores } from '../peers/score.js'
 import type { Logger } from '../logger.js'

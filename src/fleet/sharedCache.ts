@@ -1,5 +1,5 @@
 import type { Uint8ArrayList } from 'uint8arraylist'
-import type { WireBytes } from '../wire/index.js'
+import type { WireBytes } from '../wire/chunks.js'
 import type { FleetMetrics } from './metrics.js'
 import type { RedisLink } from './redisLink.js'
 

@@ -1,6 +1,6 @@
 import type { Message } from '@libp2p/gossipsub'
-import type { DigestBoundary, ForkSchedule } from '../chain/index.js'
-import { MAX_PAYLOAD_SIZE_BYTES } from '../wire/index.js'
+import type { DigestBoundary, ForkSchedule } from '../chain/forkSchedule.js'
+import { MAX_PAYLOAD_SIZE_BYTES } from '../wire/constants.js'
 import {
   type DecodedPayload,
   decodeGossipPayload,

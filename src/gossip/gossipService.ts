@@ -17,7 +17,8 @@ import {
   TopicValidatorResult,
 } from '@libp2p/gossipsub'
 import type { Registry } from 'prom-client'
-import type { Clock, DigestBoundary, ForkSchedule } from '../chain/index.js'
+import type { Clock } from '../chain/clock.js'
+import type { DigestBoundary, ForkSchedule } from '../chain/forkSchedule.js'
 import type { Logger } from '../logger.js'
 import { promMetricsRegister } from '../metrics/promRegister.js'
 import { compressBlock } from '../wire/snappyBlock.js'

@@ -5,8 +5,9 @@
  */
 import { type GossipsubOpts, StrictNoSign } from '@libp2p/gossipsub'
 import type { MetricsRegister } from '@libp2p/gossipsub/metrics'
-import type { ForkSchedule } from '../chain/index.js'
-import { MAX_PAYLOAD_SIZE_BYTES, maxCompressedLength } from '../wire/index.js'
+import type { ForkSchedule } from '../chain/forkSchedule.js'
+import { MAX_PAYLOAD_SIZE_BYTES } from '../wire/constants.js'
+import { maxCompressedLength } from '../wire/snappyFrames.js'
 import type { GossipCodec } from './gossipCodec.js'
 import { computeScoreParams, SCORE_THRESHOLDS } from './scoreParams.js'
 

@@ -7,7 +7,7 @@
  *   them with invalid messages is graylisted like any other.
  */
 import type { PeerScoreParams, PeerScoreThresholds, TopicScoreParams } from '@libp2p/gossipsub/score'
-import type { ChainConfig } from '../chain/index.js'
+import type { ChainConfig } from '../chain/chainConfig.js'
 import { ATTESTATION_SUBNET_COUNT, type TopicKind } from './topics.js'
 
 /** Lighthouse's and Lodestar's thresholds (eth2-p2p.md §4). */

@@ -3,7 +3,7 @@
  * phase0 p2p-interface.md `is_future_slot`, `is_within_slot_range`; altair `is_current_slot`; deneb
  * `is_within_epoch`, `is_current_or_previous_epoch`.
  */
-import type { Clock } from '../chain/index.js'
+import type { Clock } from '../chain/clock.js'
 
 export class TimeWindows {
   readonly slotsPerEpoch: number

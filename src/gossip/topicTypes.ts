@@ -5,7 +5,7 @@
 import type { Type } from '@chainsafe/ssz'
 import { ForkName, ForkSeq } from '@lodestar/params'
 import { sszTypesFor } from '@lodestar/types'
-import { MAX_PAYLOAD_SIZE_BYTES } from '../wire/index.js'
+import { MAX_PAYLOAD_SIZE_BYTES } from '../wire/constants.js'
 import type { TopicKind } from './topics.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one registry holds types of every shape

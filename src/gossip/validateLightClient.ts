@@ -7,7 +7,7 @@
  *
  * The "already forwarded" state is shared across fork digests, as the spec asks of application caches.
  */
-import type { ChainConfig } from '../chain/index.js'
+import type { ChainConfig } from '../chain/chainConfig.js'
 import { popcount, type ValidationContext } from './validationContext.js'
 import { ACCEPT, ignore, type Verdict } from './verdict.js'
 

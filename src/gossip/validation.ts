@@ -11,8 +11,10 @@
  * A fork whose rules are not implemented here is IGNOREd: a message is never ACCEPTed by default.
  */
 import { ForkSeq } from '@lodestar/params'
-import type { Clock, DigestBoundary, ForkSchedule } from '../chain/index.js'
-import { MAX_PAYLOAD_SIZE_BYTES, maxCompressedLength } from '../wire/index.js'
+import type { Clock } from '../chain/clock.js'
+import type { DigestBoundary, ForkSchedule } from '../chain/forkSchedule.js'
+import { MAX_PAYLOAD_SIZE_BYTES } from '../wire/constants.js'
+import { maxCompressedLength } from '../wire/snappyFrames.js'
 import type { TopicInfo } from './gossipCodec.js'
 import type { DecodedPayload } from './messageId.js'
 import { TimeWindows } from './timeWindows.js'

@@ -1,6 +1,6 @@
 import { ForkSeq } from '@lodestar/params'
-import type { ChainConfig } from '../chain/index.js'
-import { getBlobParameters } from '../chain/index.js'
+import type { ChainConfig } from '../chain/chainConfig.js'
+import { getBlobParameters } from '../chain/forkDigest.js'
 import type { TimeWindows } from './timeWindows.js'
 
 /** phase0 beacon-chain.md MAX_COMMITTEES_PER_SLOT (mainnet and minimal presets): no committee index reaches it. */

@@ -1,24 +1,7 @@
 /**
- * Typed errors of the limits module. A bad quota spec comes from an operator (config file, env, flag), so its
- * message names the text and the expected form; the other codes are programming errors of a caller.
+ * Typed errors of the limits module. Their codes are programming errors of a caller (a bad
+ * operator-written quota is config's QuotaSpecError).
  */
-
-/** The form `parseQuotaSpec` accepts, quoted in every QuotaSpecError. */
-export const QUOTA_SPEC_FORM = 'protocol:tokens/seconds, e.g. beacon_blocks_by_range:128/10'
-
-export class QuotaSpecError extends Error {
-  readonly code = 'QUOTA_SPEC_INVALID'
-
-  constructor(
-    /** The spec as written. */
-    readonly text: string,
-    /** What is wrong with it, e.g. `tokens must be a positive integer`. */
-    readonly problem: string,
-  ) {
-    super(`invalid quota spec ${JSON.stringify(text)}: ${problem} (expected ${QUOTA_SPEC_FORM})`)
-    this.name = 'QuotaSpecError'
-  }
-}
 
 export enum LimitErrorCode {
   /** A quota with non-positive or non-finite tokens or seconds. */

@@ -1,5 +1,6 @@
 import { LimitError, LimitErrorCode, assertCost } from './errors.js'
-import { LODESTAR_QUOTAS, assertQuota, type Quota } from './quota.js'
+import { LODESTAR_QUOTAS, type Quota } from '../spec/quotas.js'
+import { assertQuota } from './quota.js'
 import { TokenBucket } from './tokenBucket.js'
 
 /**

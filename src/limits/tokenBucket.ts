@@ -1,5 +1,6 @@
 import { LimitError, LimitErrorCode, assertCost } from './errors.js'
-import { assertQuota, type Quota } from './quota.js'
+import type { Quota } from '../spec/quotas.js'
+import { assertQuota } from './quota.js'
 
 /**
  * A token bucket stored as one instant, GCRA style (the algorithm Lodestar's limiter uses, so both sides agree on

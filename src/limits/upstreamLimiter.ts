@@ -1,6 +1,7 @@
-import { MAX_CONCURRENT_REQUESTS } from '../reqresp/constants.js'
+import { MAX_CONCURRENT_REQUESTS } from '../spec/reqresp.js'
 import { LimitError, LimitErrorCode, assertCost } from './errors.js'
-import { LODESTAR_QUOTAS, assertQuota, type Quota } from './quota.js'
+import { LODESTAR_QUOTAS, type Quota } from '../spec/quotas.js'
+import { assertQuota } from './quota.js'
 import { TokenBucket } from './tokenBucket.js'
 
 /**

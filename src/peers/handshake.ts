@@ -1,3 +1,4 @@
+import type { HandshakeEvents } from '../reqresp/localHandlers.js'
 import type { Connection, IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
 import { ForkSeq } from '@lodestar/params'
 import type { ChainView } from '../chain/chainView.js'
@@ -17,9 +18,11 @@ import type { BanList } from './banList.js'
 import { updateCustody } from './custody.js'
 import { COOL_DOWN_DEFAULTS, coolDownFor, GoodbyeReason, type RefusalKind } from './goodbye.js'
 import type { PeerMetrics } from './metrics.js'
-import type { PeerData, PeerStatus, PeerStore } from './peerStore.js'
+import type { PeerStatus } from '../chain/chainView.js'
+import type { PeerData, PeerStore } from './peerStore.js'
 import { isRequestError, penaltyForRequestError } from './penalties.js'
-import { PeerAction, type PeerScores, type ScoreState } from './score.js'
+import { type PeerScores, type ScoreState } from './score.js'
+import { PeerAction } from '../reqresp/peerAction.js'
 
 export { GoodbyeReason } from './goodbye.js'
 
@@ -69,7 +72,7 @@ export interface HandshakeModules {
  * Ping on schedule, MetaData when a Ping shows a new sequence number, Goodbye and disconnect for peers on
  * another chain or with a score too low, Goodbye(1) to everyone on shutdown.
  */
-export class HandshakeService {
+export class HandshakeService implements HandshakeEvents {
   private heartbeat: NodeJS.Timeout | null = null
   private readonly inboundTimers = new Map<string, NodeJS.Timeout>()
   private readonly inFlight = new Set<string>()

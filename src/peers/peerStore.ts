@@ -1,4 +1,6 @@
 import type { PeerId } from '@libp2p/interface'
+import type { PeerStatus } from '../chain/chainView.js'
+import type { PeerMetadata } from '../reqresp/messages.js'
 import type { PeerCustody } from './custody.js'
 
 /** Client families by agent string, for metrics and (later) upstream choice. */
@@ -18,23 +20,6 @@ export type ClientName = (typeof CLIENTS)[number]
 export function clientFromAgent(agent: string | undefined): ClientName {
   const lower = (agent ?? '').toLowerCase()
   return CLIENTS.find((c) => c !== 'other' && lower.includes(c)) ?? 'other'
-}
-
-/** A peer's Status as we use it (Status v1 peers have no earliest available slot: 0). */
-export interface PeerStatus {
-  forkDigest: Uint8Array
-  finalizedRoot: Uint8Array
-  finalizedEpoch: number
-  headRoot: Uint8Array
-  headSlot: number
-  earliestAvailableSlot: number
-}
-
-export interface PeerMetadata {
-  seqNumber: bigint
-  attnets: Uint8Array
-  syncnets: Uint8Array
-  custodyGroupCount?: number
 }
 
 export interface PeerData {

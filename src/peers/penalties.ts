@@ -1,6 +1,6 @@
 import { RequestError, RequestErrorCode } from '../reqresp/errors.js'
-import { RespCode } from '../wire/index.js'
-import { PeerAction } from './score.js'
+import { RespCode } from '../wire/constants.js'
+import { PeerAction } from '../reqresp/peerAction.js'
 
 /**
  * The one place that maps a failed outbound request to a penalty for the peer that answered it (null: no

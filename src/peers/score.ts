@@ -1,16 +1,6 @@
 // Peer scores, modelled on Lodestar's: -100..100, actions subtract fixed amounts, the score decays towards 0
 // with a 10-minute half-life; at or below the thresholds a peer is disconnected or banned.
-
-export enum PeerAction {
-  /** Provably malicious or broken beyond repair: ban at once. */
-  Fatal = 'fatal',
-  /** Tolerated a few times (e.g. undecodable requests). */
-  LowToleranceError = 'low_tolerance',
-  /** Tolerated several times. */
-  MidToleranceError = 'mid_tolerance',
-  /** Tolerated often (e.g. a timeout). */
-  HighToleranceError = 'high_tolerance',
-}
+import { PeerAction } from '../reqresp/peerAction.js'
 
 export const PEER_ACTION_SCORE: Record<PeerAction, number> = {
   [PeerAction.Fatal]: -200,

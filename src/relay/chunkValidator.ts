@@ -1,7 +1,7 @@
 import type { ForkName } from '@lodestar/params'
-import type { ForkSchedule } from '../chain/index.js'
+import type { ForkSchedule } from '../chain/forkSchedule.js'
 import { equalBytes } from '../chain/chainView.js'
-import type { ResponseChunk } from '../wire/index.js'
+import type { ResponseChunk } from '../wire/chunks.js'
 import { type ItemFacts, ItemFormatError, itemFacts } from './items.js'
 import type { RelayRequest } from './relayRequest.js'
 

@@ -1,7 +1,7 @@
-import { MAX_REQUEST_BLOCKS_DENEB } from '../reqresp/constants.js'
+import { MAX_REQUEST_BLOCKS_DENEB } from '../spec/reqresp.js'
 import { ResponseError } from '../reqresp/errors.js'
 import type { ProtocolDef } from '../reqresp/protocols.js'
-import { RespCode } from '../wire/index.js'
+import { RespCode } from '../wire/constants.js'
 
 /** fulu p2p-interface.md NUMBER_OF_COLUMNS: valid column indices are below it. */
 export const NUMBER_OF_COLUMNS = 128

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import { Uint8ArrayList } from 'uint8arraylist'
-import type { WireBytes } from '../wire/index.js'
+import type { WireBytes } from '../wire/chunks.js'
 
 // Remembers complete, validated, successful req/resp responses as their raw wire chunks, so a hit is replayed
 // byte-for-byte. Responses and single blocks indexed by root share one LRU and one byte budget.

@@ -1,4 +1,4 @@
-import type { UpstreamLease } from '../limits/index.js'
+import type { UpstreamLease } from '../limits/upstreamLimiter.js'
 import type { PeerData } from '../peers/peerStore.js'
 import type { RelayRequest } from './relayRequest.js'
 import type { UpstreamSelector } from './upstreamSelector.js'

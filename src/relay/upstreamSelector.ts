@@ -1,5 +1,5 @@
-import type { Clock } from '../chain/index.js'
-import type { UpstreamLease, UpstreamLimiter } from '../limits/index.js'
+import type { Clock } from '../chain/clock.js'
+import type { UpstreamLease, UpstreamLimiter } from '../limits/upstreamLimiter.js'
 import type { PeerData, PeerStore } from '../peers/peerStore.js'
 import type { PeerScores } from '../peers/score.js'
 import type { RelayRequest } from './relayRequest.js'

@@ -1,14 +1,9 @@
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
-import {
-  ByteReader,
-  encodeRequest,
-  isWireError,
-  RespCode,
-  type ResponseChunk,
-  readResponseChunk,
-  WireErrorCode,
-} from '../wire/index.js'
-import { DIAL_TIMEOUT_MS, RESP_TIMEOUT_MS, TTFB_TIMEOUT_MS } from './constants.js'
+import { ByteReader } from '../wire/byteReader.js'
+import { encodeRequest, type ResponseChunk, readResponseChunk } from '../wire/chunks.js'
+import { isWireError, WireErrorCode } from '../wire/errors.js'
+import { RespCode } from '../wire/constants.js'
+import { DIAL_TIMEOUT_MS, RESP_TIMEOUT_MS, TTFB_TIMEOUT_MS } from '../spec/reqresp.js'
 import { RequestError, RequestErrorCode } from './errors.js'
 import type { ReqRespMetrics } from './metrics.js'
 import type { ProtocolDef } from './protocols.js'

@@ -1,4 +1,4 @@
-import { RespCode } from '../wire/index.js'
+import { RespCode } from '../wire/constants.js'
 
 /** Thrown by a request handler: the requester gets an error chunk with this code and message. */
 export class ResponseError extends Error {

@@ -1,12 +1,22 @@
 import type { ChainView } from '../chain/chainView.js'
-import type { HandshakeService } from '../peers/handshake.js'
-import { encodeResponseChunk, RespCode } from '../wire/index.js'
+import type { PeerStatus } from '../chain/chainView.js'
+import type { PeerId } from '@libp2p/interface'
+import { encodeResponseChunk } from '../wire/chunks.js'
+import { RespCode } from '../wire/constants.js'
 import { asPeerStatus, encodeMetadata, encodeStatus, encodeUint64, type LocalMetadata } from './messages.js'
 import { getProtocol, type ProtocolDef } from './protocols.js'
 import type { RequestHandler } from './server.js'
 
+/** What the handshake (peers layer) learns from requests Contower answers itself. */
+export interface HandshakeEvents {
+  onStatusRequest(peerId: PeerId, status: PeerStatus): void
+  onStatusAnswered(peerId: PeerId, headSlot: number): void
+  onPingRequest(peerId: PeerId, seq: bigint): void
+  onGoodbyeRequest(peerId: PeerId, reason: bigint): void
+}
+
 export interface LocalHandlerModules {
-  handshake: HandshakeService
+  handshake: HandshakeEvents
   chainView: ChainView
   metadata: LocalMetadata
 }

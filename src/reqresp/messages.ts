@@ -1,7 +1,14 @@
 import { BitArray } from '@chainsafe/ssz'
 import { ssz } from '@lodestar/types'
-import type { PeerMetadata, PeerStatus } from '../peers/peerStore.js'
+import type { PeerStatus } from '../chain/chainView.js'
 import type { ProtocolDef } from './protocols.js'
+
+export interface PeerMetadata {
+  seqNumber: bigint
+  attnets: Uint8Array
+  syncnets: Uint8Array
+  custodyGroupCount?: number
+}
 
 // SSZ encoding of the handshake messages, per protocol version. Decoders take already size-checked bytes and
 // still throw on a wrong shape (the caller answers InvalidRequest or penalises the responder).

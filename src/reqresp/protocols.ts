@@ -8,7 +8,7 @@ import {
   MAX_REQUEST_DATA_COLUMN_SIDECARS,
   MAX_REQUEST_LIGHT_CLIENT_UPDATES,
   PROTOCOL_PREFIX,
-} from './constants.js'
+} from '../spec/reqresp.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- SSZ types of every shape live in one registry
 export type SszType = Type<any>

@@ -1,6 +1,7 @@
 import type { ForkName } from '@lodestar/params'
-import type { Clock, ForkSchedule } from '../chain/index.js'
-import { WireError, WireErrorCode } from '../wire/index.js'
+import type { Clock } from '../chain/clock.js'
+import type { ForkSchedule } from '../chain/forkSchedule.js'
+import { WireError, WireErrorCode } from '../wire/errors.js'
 import { type ProtocolDef, type SszType, sszBounds } from './protocols.js'
 
 /**

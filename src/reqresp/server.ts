@@ -1,18 +1,12 @@
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Logger } from '../logger.js'
 import { type TransportName, transportOf } from '../network/transport.js'
-import { PeerAction, type PeerScores } from '../peers/score.js'
-import {
-  ByteReader,
-  encodeErrorChunk,
-  isWireError,
-  RespCode,
-  readRequest,
-  WireError,
-  WireErrorCode,
-  type WireBytes,
-} from '../wire/index.js'
-import { REQUEST_TIMEOUT_MS } from './constants.js'
+import { PeerAction, type PeerPenalties } from './peerAction.js'
+import { ByteReader } from '../wire/byteReader.js'
+import { encodeErrorChunk, readRequest, type WireBytes } from '../wire/chunks.js'
+import { isWireError, WireError, WireErrorCode } from '../wire/errors.js'
+import { RespCode } from '../wire/constants.js'
+import { REQUEST_TIMEOUT_MS } from '../spec/reqresp.js'
 import { ResponseError } from './errors.js'
 import type { ReqRespMetrics } from './metrics.js'
 import { type ProtocolDef, sszBounds } from './protocols.js'
@@ -33,7 +27,7 @@ export type RequestHandler = (req: InboundRequest) => AsyncIterable<WireBytes>
 
 export interface ReqRespServerModules {
   host: Libp2p
-  scores: PeerScores
+  scores: PeerPenalties
   metrics: ReqRespMetrics | null
   logger: Logger
 }

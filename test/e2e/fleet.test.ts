@@ -2,9 +2,9 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { SyntheticChain } from '../../src/devnet/syntheticChain.js'
 import { DEVNET_DEFAULTS, Devnet, formatSummary } from '../../src/devnet/devnet.js'
-import { PeerAction } from '../../src/peers/score.js'
+import { PeerAction } from '../../src/reqresp/peerAction.js'
 import { getProtocol } from '../../src/reqresp/protocols.js'
-import type { WireBytes } from '../../src/wire/index.js'
+import type { WireBytes } from '../../src/wire/chunks.js'
 import {
   logger,
   metricValue,

@@ -1,12 +1,16 @@
 import type { Libp2p } from '@libp2p/interface'
 import { ssz } from '@lodestar/types'
 import { afterEach, describe, expect, it } from 'vitest'
-import { LODESTAR_QUOTAS } from '../../src/limits/quota.js'
+import { LODESTAR_QUOTAS } from '../../src/spec/quotas.js'
 import { transportOf } from '../../src/network/transport.js'
 import type { ContowerNode } from '../../src/node.js'
 import { HANDSHAKE_DEFAULTS } from '../../src/peers/handshake.js'
-import { PEER_ACTION_SCORE, PeerAction, SCORE_DEFAULTS } from '../../src/peers/score.js'
-import { encodeRequest, encodeSnappyFrames, encodeVarint, RespCode } from '../../src/wire/index.js'
+import { PEER_ACTION_SCORE, SCORE_DEFAULTS } from '../../src/peers/score.js'
+import { PeerAction } from '../../src/reqresp/peerAction.js'
+import { encodeRequest } from '../../src/wire/chunks.js'
+import { encodeSnappyFrames } from '../../src/wire/snappyFrames.js'
+import { encodeVarint } from '../../src/wire/varint.js'
+import { RespCode } from '../../src/wire/constants.js'
 import {
   firstChunk,
   GOODBYE,

@@ -1,11 +1,11 @@
 import type { Libp2p } from '@libp2p/interface'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../../src/logger.js'
-import { readiness } from '../../src/metrics/readiness.js'
-import { MetricsServer } from '../../src/metrics/server.js'
+import { readiness } from '../../src/status/readiness.js'
+import { MetricsServer } from '../../src/status/server.js'
 import { COOL_DOWN_DEFAULTS, GoodbyeReason } from '../../src/peers/goodbye.js'
 import { hostConnectionLimit } from '../../src/peers/peerManager.js'
-import { PeerAction } from '../../src/peers/score.js'
+import { PeerAction } from '../../src/reqresp/peerAction.js'
 import { type BeaconTestPeer, beaconTestPeer, PeerManagerHarness } from '../helpers/peerManagerHarness.js'
 
 const cleanup: Array<{ stop(): unknown }> = []

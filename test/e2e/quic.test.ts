@@ -14,7 +14,8 @@ import { transportOf } from '../../src/network/transport.js'
 import type { ContowerNode } from '../../src/node.js'
 import { getProtocol } from '../../src/reqresp/protocols.js'
 import { SERVER_DEFAULTS } from '../../src/reqresp/server.js'
-import { encodeRequest, RespCode, type WireBytes } from '../../src/wire/index.js'
+import { encodeRequest, type WireBytes } from '../../src/wire/chunks.js'
+import { RespCode } from '../../src/wire/constants.js'
 import { firstChunk, PING, rawExchange, serveBeaconProtocols, type StatusFields } from '../helpers/beaconPeer.js'
 import {
   logger,

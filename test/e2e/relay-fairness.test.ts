@@ -3,7 +3,7 @@ import type { SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
 import type { ContowerNode } from '../../src/node.js'
 import { RequestErrorCode } from '../../src/reqresp/errors.js'
 import { getProtocol } from '../../src/reqresp/protocols.js'
-import { RespCode } from '../../src/wire/index.js'
+import { RespCode } from '../../src/wire/constants.js'
 import {
   clientFor,
   metricValue,

@@ -6,7 +6,8 @@ import type { ContowerNode, NodeOverrides } from '../../src/node.js'
 import { getProtocol, type ProtocolDef } from '../../src/reqresp/protocols.js'
 import { RequestErrorCode } from '../../src/reqresp/errors.js'
 import { toRelayRequest } from '../../src/relay/relayRequest.js'
-import { RespCode, type WireBytes } from '../../src/wire/index.js'
+import { RespCode } from '../../src/wire/constants.js'
+import { type WireBytes } from '../../src/wire/chunks.js'
 import {
   clientFor,
   metricValue,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { RequestErrorCode } from '../../src/reqresp/errors.js'
 import { getProtocol } from '../../src/reqresp/protocols.js'
-import { RespCode } from '../../src/wire/index.js'
+import { RespCode } from '../../src/wire/constants.js'
 import {
   clientFor,
   metricValue,

@@ -8,7 +8,9 @@ import type { ContowerNode, NodeOverrides } from '../../src/node.js'
 import { RequestErrorCode } from '../../src/reqresp/errors.js'
 import { getProtocol, protocolId, type ProtocolDef } from '../../src/reqresp/protocols.js'
 import { toRelayRequest } from '../../src/relay/relayRequest.js'
-import { ByteReader, encodeResponseChunk, readRequest, RespCode, type ResponseChunk } from '../../src/wire/index.js'
+import { ByteReader } from '../../src/wire/byteReader.js'
+import { encodeResponseChunk, readRequest, type ResponseChunk } from '../../src/wire/chunks.js'
+import { RespCode } from '../../src/wire/constants.js'
 import { serveBeaconProtocols } from '../helpers/beaconPeer.js'
 import {
   clientFor,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { getProtocol } from '../../src/reqresp/protocols.js'
 import { SyntheticChain } from '../../src/devnet/syntheticChain.js'
-import type { WireBytes } from '../../src/wire/index.js'
+import type { WireBytes } from '../../src/wire/chunks.js'
 import { rangeRequest, startPeer, startRelay, stopAfterEach, testChain, waitHandshaken } from '../helpers/devnet.js'
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)

@@ -5,21 +5,16 @@ import { Clock } from '../../src/chain/clock.js'
 import { ForkSchedule } from '../../src/chain/forkSchedule.js'
 import { loadNetworkPreset } from '../../src/chain/networks.js'
 import { penaltyForRequestError } from '../../src/peers/penalties.js'
-import { PeerAction } from '../../src/peers/score.js'
+import { PeerAction } from '../../src/reqresp/peerAction.js'
 import { CLIENT_DEFAULTS, ReqRespClient } from '../../src/reqresp/client.js'
 import { RequestError, RequestErrorCode } from '../../src/reqresp/errors.js'
 import { getProtocol, type ProtocolDef } from '../../src/reqresp/protocols.js'
 import { ResponseTypes } from '../../src/reqresp/responseTypes.js'
-import {
-  ByteReader,
-  encodeErrorChunk,
-  encodeResponseChunk,
-  encodeSnappyFrames,
-  encodeVarint,
-  type ResponseChunk,
-  readRequest,
-  RespCode,
-} from '../../src/wire/index.js'
+import { ByteReader } from '../../src/wire/byteReader.js'
+import { encodeErrorChunk, encodeResponseChunk, type ResponseChunk, readRequest } from '../../src/wire/chunks.js'
+import { encodeSnappyFrames } from '../../src/wire/snappyFrames.js'
+import { encodeVarint } from '../../src/wire/varint.js'
+import { RespCode } from '../../src/wire/constants.js'
 import { createTestPeer } from '../helpers/peers.js'
 
 // A real requester (ReqRespClient on a libp2p host) against a real responder host whose handlers write raw,

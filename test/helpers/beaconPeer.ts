@@ -1,17 +1,17 @@
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { ssz } from '@lodestar/types'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { PeerStatus } from '../../src/peers/peerStore.js'
+import type { PeerStatus } from '../../src/chain/chainView.js'
 import { protocolId } from '../../src/reqresp/protocols.js'
+import { ByteReader } from '../../src/wire/byteReader.js'
 import {
-  ByteReader,
   encodeResponseChunk,
-  RespCode,
   type ResponseChunk,
   readRequest,
   readResponseChunk,
   type SszBounds,
-} from '../../src/wire/index.js'
+} from '../../src/wire/chunks.js'
+import { RespCode } from '../../src/wire/constants.js'
 
 export const STATUS_V2 = protocolId('status', 2)
 export const PING = protocolId('ping', 1)

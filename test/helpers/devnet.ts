@@ -1,6 +1,6 @@
 import type { PeerId } from '@libp2p/interface'
 import { afterEach, expect } from 'vitest'
-import type { Network } from '../../src/chain/index.js'
+import type { Network } from '../../src/chain/resolveNetwork.js'
 import { devnetNetwork } from '../../src/devnet/devnetNetwork.js'
 import { type SimulatedPeer, startSimulatedPeer } from '../../src/devnet/simulatedPeer.js'
 import { SyntheticChain } from '../../src/devnet/syntheticChain.js'
@@ -10,7 +10,7 @@ import { CLIENT_DEFAULTS, ReqRespClient } from '../../src/reqresp/client.js'
 import { RequestError } from '../../src/reqresp/errors.js'
 import { getProtocol, type ProtocolDef } from '../../src/reqresp/protocols.js'
 import { ResponseTypes } from '../../src/reqresp/responseTypes.js'
-import type { ResponseChunk } from '../../src/wire/index.js'
+import type { ResponseChunk } from '../../src/wire/chunks.js'
 import { startTestNode } from './node.js'
 
 export const logger = createLogger({ level: 'silent', format: 'json' })

@@ -15,14 +15,9 @@ import { type ForkName, ForkSeq, SLOTS_PER_EPOCH } from '@lodestar/params'
 import { ssz, sszTypesFor } from '@lodestar/types'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import {
-  ByteReader,
-  encodeRequest,
-  encodeResponseChunk,
-  RespCode,
-  readRequest,
-  readResponseChunk,
-} from '../../src/wire/index.js'
+import { ByteReader } from '../../src/wire/byteReader.js'
+import { encodeRequest, encodeResponseChunk, readRequest, readResponseChunk } from '../../src/wire/chunks.js'
+import { RespCode } from '../../src/wire/constants.js'
 import { decompressBlock } from '../../src/wire/snappyBlock.js'
 
 const MESSAGE_DOMAIN_VALID_SNAPPY = Uint8Array.from([1, 0, 0, 0])

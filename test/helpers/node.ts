@@ -1,4 +1,5 @@
-import { loadNetworkPreset, type Network } from '../../src/chain/index.js'
+import { loadNetworkPreset } from '../../src/chain/networks.js'
+import { type Network } from '../../src/chain/resolveNetwork.js'
 import type { ContowerConfig } from '../../src/config/types.js'
 import { startLocalNode } from '../../src/devnet/localNode.js'
 import { createLogger } from '../../src/logger.js'

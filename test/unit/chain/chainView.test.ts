@@ -4,7 +4,7 @@ import { Clock } from '../../../src/chain/clock.js'
 import { ForkSchedule } from '../../../src/chain/forkSchedule.js'
 import { loadNetworkPreset } from '../../../src/chain/networks.js'
 import type { ChainSeed } from '../../../src/chain/beaconApi.js'
-import type { PeerStatus } from '../../../src/peers/peerStore.js'
+import type { PeerStatus } from '../../../src/chain/chainView.js'
 
 const mainnet = loadNetworkPreset('mainnet')
 const schedule = new ForkSchedule(mainnet.config, mainnet.genesisValidatorsRoot)

@@ -1,7 +1,9 @@
 // Shared fixtures of the gossip unit tests: devnet-style chains with chosen fork epochs, a validator on a settable
 // clock, and a one-call "validate these SSZ bytes on this topic".
 import { createHash } from 'node:crypto'
-import { Clock, ForkSchedule, parseChainConfig } from '../../../src/chain/index.js'
+import { Clock } from '../../../src/chain/clock.js'
+import { ForkSchedule } from '../../../src/chain/forkSchedule.js'
+import { parseChainConfig } from '../../../src/chain/chainConfig.js'
 import type { Network } from '../../../src/chain/resolveNetwork.js'
 import {
   DEVNET_GENESIS_VALIDATORS_ROOT,

@@ -6,7 +6,8 @@ import {
   validatePeerScoreThresholds,
 } from '@libp2p/gossipsub/score'
 import { describe, expect, it } from 'vitest'
-import { ForkSchedule, loadNetworkPreset } from '../../../src/chain/index.js'
+import { ForkSchedule } from '../../../src/chain/forkSchedule.js'
+import { loadNetworkPreset } from '../../../src/chain/networks.js'
 import { GossipCodec } from '../../../src/gossip/gossipCodec.js'
 import { gossipsubMetricsTap } from '../../../src/gossip/gossipsubMetrics.js'
 import { gossipsubOptions, MAX_GOSSIP_RPC_BYTES } from '../../../src/gossip/params.js'

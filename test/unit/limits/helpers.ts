@@ -1,4 +1,4 @@
-import type { Quota } from '../../../src/limits/index.js'
+import type { Quota } from '../../../src/spec/quotas.js'
 
 /** A hand-driven ms clock. */
 export function fakeClock(start = 0): { now: () => number; advance: (ms: number) => void; set: (ms: number) => void } {

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest'
 import {
   INBOUND_LIMITER_DEFAULTS,
   InboundRateLimiter,
-  LimitErrorCode,
   type InboundRateLimiterOpts,
-  type Quota,
-} from '../../../src/limits/index.js'
+} from '../../../src/limits/inboundLimiter.js'
+import { LimitErrorCode } from '../../../src/limits/errors.js'
+import { type Quota } from '../../../src/spec/quotas.js'
 import { fakeClock } from './helpers.js'
 
 /** 10 items per second per peer: one every 100 ms, so every delay below is exact. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { LODESTAR_QUOTAS, QuotaSpecError, parseQuotaSpec, quotaMap } from '../../../src/limits/index.js'
+import { LODESTAR_QUOTAS } from '../../../src/spec/quotas.js'
+import { QuotaSpecError, parseQuotaSpec } from '../../../src/config/quotaSpec.js'
+import { quotaMap } from '../../../src/limits/quota.js'
 import { PROTOCOLS } from '../../../src/reqresp/protocols.js'
 
 describe('parseQuotaSpec', () => {

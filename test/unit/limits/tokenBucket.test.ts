@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
-import { LimitError, LimitErrorCode, TokenBucket } from '../../../src/limits/index.js'
+import { LimitError, LimitErrorCode } from '../../../src/limits/errors.js'
+import { TokenBucket } from '../../../src/limits/tokenBucket.js'
 import { fakeClock } from './helpers.js'
 
 /** 10 tokens per second: one token every 100 ms, so every expected value below is exact. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { LODESTAR_QUOTAS, UpstreamLimiter, type UpstreamLease } from '../../../src/limits/index.js'
+import { LODESTAR_QUOTAS } from '../../../src/spec/quotas.js'
+import { UpstreamLimiter, type UpstreamLease } from '../../../src/limits/upstreamLimiter.js'
 import { LodestarModel, fakeClock, prng } from './helpers.js'
 
 interface Sent {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
+import { LODESTAR_QUOTAS } from '../../../src/spec/quotas.js'
+import { LimitErrorCode } from '../../../src/limits/errors.js'
 import {
-  LODESTAR_QUOTAS,
-  LimitErrorCode,
   UPSTREAM_LIMITER_DEFAULTS,
   UpstreamLimiter,
   type UpstreamLimiterOpts,
-} from '../../../src/limits/index.js'
+} from '../../../src/limits/upstreamLimiter.js'
 import { fakeClock } from './helpers.js'
 
 const BBR = 'beacon_blocks_by_range'

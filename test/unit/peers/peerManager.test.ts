@@ -14,7 +14,8 @@ import {
   PeerManagerError,
 } from '../../../src/peers/peerManager.js'
 import { PeerStore } from '../../../src/peers/peerStore.js'
-import { PeerAction, PeerScores } from '../../../src/peers/score.js'
+import { PeerScores } from '../../../src/peers/score.js'
+import { PeerAction } from '../../../src/reqresp/peerAction.js'
 
 let ids: PeerId[]
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { isRequestError, penaltyForRequestError } from '../../../src/peers/penalties.js'
-import { PeerAction } from '../../../src/peers/score.js'
+import { PeerAction } from '../../../src/reqresp/peerAction.js'
 import { RequestError, RequestErrorCode } from '../../../src/reqresp/errors.js'
-import { RespCode } from '../../../src/wire/index.js'
+import { RespCode } from '../../../src/wire/constants.js'
 
 const ID = '/eth2/beacon_chain/req/beacon_blocks_by_range/2/ssz_snappy'
 const err = (code: RequestErrorCode, respCode?: number) =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { PEER_ACTION_SCORE, PeerAction, PeerScores, SCORE_DEFAULTS, type ScoreState } from '../../../src/peers/score.js'
+import { PEER_ACTION_SCORE, PeerScores, SCORE_DEFAULTS, type ScoreState } from '../../../src/peers/score.js'
+import { PeerAction } from '../../../src/reqresp/peerAction.js'
 
 const MIN = 60_000
 const HALF_LIFE = 10 * MIN

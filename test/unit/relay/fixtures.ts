@@ -4,14 +4,9 @@ import { ssz, sszTypesFor } from '@lodestar/types'
 import type { ForkSchedule } from '../../../src/chain/forkSchedule.js'
 import { toRelayRequest, type RelayRequest } from '../../../src/relay/relayRequest.js'
 import { getProtocol, type ProtocolName, sszBounds } from '../../../src/reqresp/protocols.js'
-import {
-  ByteReader,
-  encodeResponseChunk,
-  MAX_PAYLOAD_SIZE_BYTES,
-  readResponseChunk,
-  RespCode,
-  type ResponseChunk,
-} from '../../../src/wire/index.js'
+import { ByteReader } from '../../../src/wire/byteReader.js'
+import { encodeResponseChunk, readResponseChunk, type ResponseChunk } from '../../../src/wire/chunks.js'
+import { MAX_PAYLOAD_SIZE_BYTES, RespCode } from '../../../src/wire/constants.js'
 
 /** The current version of each data protocol, as the relay serves it. */
 const VERSIONS: Partial<Record<ProtocolName, number>> = {

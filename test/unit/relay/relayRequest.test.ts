@@ -1,10 +1,10 @@
 import { ssz } from '@lodestar/types'
 import { describe, expect, it } from 'vitest'
 import { NUMBER_OF_COLUMNS, type RelayRequest } from '../../../src/relay/relayRequest.js'
-import { MAX_REQUEST_DATA_COLUMN_SIDECARS } from '../../../src/reqresp/constants.js'
+import { MAX_REQUEST_DATA_COLUMN_SIDECARS } from '../../../src/spec/reqresp.js'
 import { ResponseError } from '../../../src/reqresp/errors.js'
 import type { ProtocolName } from '../../../src/reqresp/protocols.js'
-import { RespCode } from '../../../src/wire/index.js'
+import { RespCode } from '../../../src/wire/constants.js'
 import { defOf, hex, relayRequest } from './fixtures.js'
 
 const root = (n: number) => new Uint8Array(32).fill(n)

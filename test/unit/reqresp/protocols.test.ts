@@ -8,10 +8,10 @@ import {
   MAX_REQUEST_BLOB_SIDECARS_ELECTRA,
   MAX_REQUEST_BLOCKS_DENEB,
   MAX_REQUEST_DATA_COLUMN_SIDECARS,
-} from '../../../src/reqresp/constants.js'
+} from '../../../src/spec/reqresp.js'
 import { getProtocol, PROTOCOLS, type ProtocolName, protocolId, sszBounds } from '../../../src/reqresp/protocols.js'
 import { ResponseTypes } from '../../../src/reqresp/responseTypes.js'
-import { isWireError, WireErrorCode } from '../../../src/wire/index.js'
+import { isWireError, WireErrorCode } from '../../../src/wire/errors.js'
 
 // The spec table of /work/shared/docs/eth2-p2p.md §2: name, version, whether success chunks carry context bytes.
 const TABLE: Array<[ProtocolName, number, boolean, 'handshake' | 'data']> = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { readiness } from '../../../src/metrics/readiness.js'
+import { readiness } from '../../../src/status/readiness.js'
 
 describe('readiness', () => {
   it('is ready with a handshaken peer and discovery off', () => {

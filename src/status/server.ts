@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
 import type { Logger } from '../logger.js'
-import type { StatusSnapshot } from '../status/snapshot.js'
-import { STATUS_PAGE_HTML } from '../status/page.js'
+import type { StatusSnapshot } from './snapshot.js'
+import { STATUS_PAGE_HTML } from './page.js'
 import type { ReadinessReport } from './readiness.js'
 
 export interface HealthReport {

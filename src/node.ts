@@ -10,6 +10,7 @@ import { createRegistry, registerNodeMetrics } from './metrics/registry.js'
 import { type HealthReport, MetricsServer } from './metrics/server.js'
 import { ConnectionMonitor } from './network/connectionMonitor.js'
 import { type ContowerHost, createHost } from './network/host.js'
+import { transportsByPeer } from './network/metrics.js'
 import { transportOf } from './network/transport.js'
 import { BanList } from './peers/banList.js'
 import type { DialCandidate } from './peers/candidates.js'
@@ -451,15 +452,19 @@ export class ContowerNode {
       startedAtMs: this.startedAtMs,
       slot: () => this.clock.currentSlot,
       headSlot: () => this.chainView.status().headSlot,
-      peers: () =>
-        [...this.peerStore.all()].map((p) => ({
+      peers: () => {
+        const transports = transportsByPeer(this.libp2p)
+        return [...this.peerStore.all()].map((p) => ({
           peer: p.peerId.toString(),
           client: p.client,
           direction: p.direction,
+          // 'none' for a peer whose last connection closed before the store dropped it.
+          transport: transports.get(p.peerId.toString()) ?? 'none',
           handshaken: p.handshaken,
           pingMs: p.pingRttMs ?? null,
           headSlot: p.status?.headSlot ?? null,
-        })),
+        }))
+      },
       score: (peer) => this.scores.score(peer),
       targetPeers: config.targetPeers,
       mesh: () => this.gossip.meshCoverage(),

@@ -13,6 +13,7 @@ import { forkFields, peerIdOfEnr } from '../../src/discovery/enr.js'
 import { transportOf } from '../../src/network/transport.js'
 import type { ContowerNode } from '../../src/node.js'
 import { getProtocol } from '../../src/reqresp/protocols.js'
+import { formatStatus } from '../../src/status/statusLine.js'
 import { SERVER_DEFAULTS } from '../../src/reqresp/server.js'
 import { encodeRequest, RespCode, type WireBytes } from '../../src/wire/index.js'
 import { firstChunk, PING, rawExchange, serveBeaconProtocols, type StatusFields } from '../helpers/beaconPeer.js'
@@ -249,6 +250,9 @@ describe('QUIC beside TCP', () => {
     expect(await metricValue(n, 'contower_peers_by_transport', { transport: 'tcp+quic' })).toBe(1)
     expect(await metricValue(n, 'contower_peers_by_transport')).toBe(3)
     expect(n.libp2p.getPeers()).toHaveLength(3)
+    const snapshot = await n.status.snapshot()
+    expect(snapshot.peersByTransport).toEqual({ tcp: 1, quic: 1, 'tcp+quic': 1 })
+    expect(formatStatus(snapshot)).toContain('| tcp 1 quic 1 both 1 |')
   })
 
   it('on ::1: listens on /ip6/, runs discv5 there, advertises quic6 and dials a peer’s quic6 first, tcp6 as fallback', async () => {

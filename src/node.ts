@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net'
 import { ACTIVE_PRESET, type ForkName } from '@lodestar/params'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Registry } from 'prom-client'
@@ -299,10 +300,11 @@ export class ContowerNode {
       await this.host.start()
     } catch (e) {
       const quic = config.quic ? ` or ${config.quicPort} (QUIC, UDP)` : ''
-      throw new StartupError(
-        `cannot listen on ${config.listenAddress}:${config.port} (TCP)${quic}: ${describeListenError(e)}`,
-        { cause: e },
-      )
+      // An IPv6 address in brackets, so that its port reads as one (RFC 3986 host:port).
+      const host = isIPv6(config.listenAddress) ? `[${config.listenAddress}]` : config.listenAddress
+      throw new StartupError(`cannot listen on ${host}:${config.port} (TCP)${quic}: ${describeListenError(e)}`, {
+        cause: e,
+      })
     }
     logger.info({ peerId: identity.peerId.toString(), addrs: this.listenAddresses.map(String) }, 'libp2p host started')
     this.gossip.start()

@@ -187,10 +187,9 @@ function bindError(address: string, port: number, e: unknown): DiscoveryError {
         : code === 'EACCES'
           ? 'permission denied'
           : (e as Error).message
-  return new DiscoveryError(
-    DiscoveryErrorCode.BIND_FAILED,
-    `cannot bind discv5 to ${address}:${port} (UDP): ${why}`,
-    `${address}:${port}`,
-    { cause: e },
-  )
+  // An IPv6 address in brackets, so that its port reads as one (RFC 3986 host:port).
+  const where = isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`
+  return new DiscoveryError(DiscoveryErrorCode.BIND_FAILED, `cannot bind discv5 to ${where} (UDP): ${why}`, where, {
+    cause: e,
+  })
 }

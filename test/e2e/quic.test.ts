@@ -1,4 +1,5 @@
-// QUIC end to end on 127.0.0.1: Contower listens on TCP and QUIC at once; peers reach it on either, it relays across
+import { createServer, type AddressInfo } from 'node:net'
+// QUIC end to end on 127.0.0.1 (and ::1 for IPv6): Contower listens on TCP and QUIC at once; peers reach it on either, it relays across
 // them, gossips across them and dials a discovered peer's `quic` ENR entry first. Strangers are plain createLibp2p
 // hosts with QUIC alone (the package's defaults, no noise, no muxer of ours).
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -325,5 +326,18 @@ describe('QUIC beside TCP', () => {
       quic6: portOf(addrOn(n.listenAddresses, 'quic'), 'udp'),
     })
     expect(ours()!.ip).toBeUndefined()
+  })
+
+  it('on ::1: a TCP port in use is named with the address in brackets', async () => {
+    const server = createServer()
+    await new Promise<void>((r) => server.listen(0, '::1', r))
+    const taken = (server.address() as AddressInfo).port
+    try {
+      await expect(startTestNode({ 'listen-address': '::1', port: String(taken), 'quic-port': '0' })).rejects.toThrow(
+        `cannot listen on [::1]:${taken} (TCP) or 0 (QUIC, UDP): address already in use`,
+      )
+    } finally {
+      await new Promise((r) => server.close(r))
+    }
   })
 })

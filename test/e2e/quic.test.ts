@@ -1,7 +1,7 @@
+// QUIC end to end on 127.0.0.1 (and ::1 for IPv6): Contower listens on TCP and QUIC at once; peers reach it on either,
+// it relays across them, gossips across them and dials a discovered peer's `quic` ENR entry first. Strangers are plain
+// createLibp2p hosts with QUIC alone (the package's defaults, no noise, no muxer of ours).
 import { createServer, type AddressInfo } from 'node:net'
-// QUIC end to end on 127.0.0.1 (and ::1 for IPv6): Contower listens on TCP and QUIC at once; peers reach it on either, it relays across
-// them, gossips across them and dials a discovered peer's `quic` ENR entry first. Strangers are plain createLibp2p
-// hosts with QUIC alone (the package's defaults, no noise, no muxer of ours).
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import { ssz } from '@lodestar/types'

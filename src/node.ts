@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net'
 import { ACTIVE_PRESET, type ForkName } from '@lodestar/params'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Registry } from 'prom-client'
@@ -13,6 +14,7 @@ import { createRegistry, registerNodeMetrics } from './metrics/registry.js'
 import { type HealthReport, MetricsServer } from './status/server.js'
 import { ConnectionMonitor } from './network/connectionMonitor.js'
 import { type ContowerHost, createHost } from './network/host.js'
+import { transportsByPeer } from './network/metrics.js'
 import { transportOf } from './network/transport.js'
 import { BanList } from './peers/banList.js'
 import type { DialCandidate } from './peers/candidates.js'
@@ -301,10 +303,11 @@ export class ContowerNode {
       await this.host.start()
     } catch (e) {
       const quic = config.quic ? ` or ${config.quicPort} (QUIC, UDP)` : ''
-      throw new StartupError(
-        `cannot listen on ${config.listenAddress}:${config.port} (TCP)${quic}: ${describeListenError(e)}`,
-        { cause: e },
-      )
+      // An IPv6 address in brackets, so that its port reads as one (RFC 3986 host:port).
+      const host = isIPv6(config.listenAddress) ? `[${config.listenAddress}]` : config.listenAddress
+      throw new StartupError(`cannot listen on ${host}:${config.port} (TCP)${quic}: ${describeListenError(e)}`, {
+        cause: e,
+      })
     }
     logger.info({ peerId: identity.peerId.toString(), addrs: this.listenAddresses.map(String) }, 'libp2p host started')
     this.gossip.start()
@@ -454,15 +457,19 @@ export class ContowerNode {
       startedAtMs: this.startedAtMs,
       slot: () => this.clock.currentSlot,
       headSlot: () => this.chainView.status().headSlot,
-      peers: () =>
-        [...this.peerStore.all()].map((p) => ({
+      peers: () => {
+        const transports = transportsByPeer(this.libp2p)
+        return [...this.peerStore.all()].map((p) => ({
           peer: p.peerId.toString(),
           client: p.client,
           direction: p.direction,
+          // 'none' for a peer whose last connection closed before the store dropped it.
+          transport: transports.get(p.peerId.toString()) ?? 'none',
           handshaken: p.handshaken,
           pingMs: p.pingRttMs ?? null,
           headSlot: p.status?.headSlot ?? null,
-        })),
+        }))
+      },
       score: (peer) => this.scores.score(peer),
       targetPeers: config.targetPeers,
       mesh: () => this.gossip.meshCoverage(),

@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Clock } from '../chain/clock.js'
 import { ForkSchedule } from '../chain/forkSchedule.js'
@@ -14,9 +15,10 @@ import { initialCustodyGroupCount } from '../peers/custody.js'
 /** `contower identity`: what an operator needs to tell others how to reach this node. */
 export async function runIdentity({ config }: LoadedConfig): Promise<number> {
   const identity = await loadOrCreateIdentity(config.dataDir)
-  const listen = [multiaddr(`/ip4/${config.listenAddress}/tcp/${config.port}/p2p/${identity.peerId}`)]
+  const ip = isIPv6(config.listenAddress) ? 'ip6' : 'ip4'
+  const listen = [multiaddr(`/${ip}/${config.listenAddress}/tcp/${config.port}/p2p/${identity.peerId}`)]
   if (config.quic) {
-    listen.push(multiaddr(`/ip4/${config.listenAddress}/udp/${config.quicPort}/quic-v1/p2p/${identity.peerId}`))
+    listen.push(multiaddr(`/${ip}/${config.listenAddress}/udp/${config.quicPort}/quic-v1/p2p/${identity.peerId}`))
   }
   const { enr, note } = await localEnr(identity, config)
   const lines = [

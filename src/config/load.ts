@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { isIPv4 } from 'node:net'
+import { isIP, isIPv4 } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
@@ -44,6 +44,8 @@ function expected(def: OptionDef): string {
       return `comma-separated subnet ids from 0 to ${(def.max ?? 1) - 1}, or all`
     case 'ipv4':
       return 'an IPv4 address such as 127.0.0.1'
+    case 'ip':
+      return 'an IPv4 or IPv6 address such as 127.0.0.1 or ::1'
     case 'url':
       return 'an http:// or https:// URL'
     case 'redis-url':
@@ -136,6 +138,8 @@ function schemaFor(def: OptionDef): z.ZodType {
     }
     case 'ipv4':
       return z.string().refine((s) => isIPv4(s))
+    case 'ip':
+      return z.string().refine((s) => isIP(s) !== 0)
     case 'url':
       return z.string().refine((s) => URL.canParse(s) && ['http:', 'https:'].includes(new URL(s).protocol))
     case 'redis-url':

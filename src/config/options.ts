@@ -10,6 +10,7 @@ export type OptionType =
   | 'list'
   | 'hex32'
   | 'ipv4'
+  | 'ip'
   | 'multiaddrs'
   | 'subnets'
   | 'url'
@@ -105,10 +106,11 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: 'listen-address',
-    type: 'ipv4',
+    type: 'ip',
     default: '0.0.0.0',
     defaultReason: 'a public relay must be reachable by peers',
-    description: 'IPv4 address the libp2p TCP listener binds to',
+    description:
+      'IPv4 or IPv6 address the libp2p TCP and QUIC listeners bind to (discv5 binds it too, in its own family)',
     commands: NODE,
   },
   {

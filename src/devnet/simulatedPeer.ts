@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -182,17 +183,18 @@ export class SimulatedPeer {
   }
 
   /**
-   * The ENR a beacon node would advertise: its address, TCP port (and QUIC port when it listens on QUIC), and the
-   * fork fields of the current epoch.
+   * The ENR a beacon node would advertise: its address, TCP port (and QUIC port when it listens on QUIC), as the
+   * IPv6 keys on an IPv6 address, and the fork fields of the current epoch.
    */
   enr(): string {
     if (!this.privateKey) throw new Error('simulated peer not started')
     const tcp = this.multiaddr.getComponents().find((c) => c.name === 'tcp')
     const quic = this.quicMultiaddr?.getComponents().find((c) => c.name === 'udp')
+    const where = isIPv6(this.opts.listenAddress)
+      ? { ip6: this.opts.listenAddress, tcp6: Number(tcp?.value), ...(quic && { quic6: Number(quic.value) }) }
+      : { ip: this.opts.listenAddress, tcp: Number(tcp?.value), ...(quic && { quic: Number(quic.value) }) }
     return signedEnr(this.privateKey, {
-      ip: this.opts.listenAddress,
-      tcp: Number(tcp?.value),
-      ...(quic && { quic: Number(quic.value) }),
+      ...where,
       ...forkFields(this.forkSchedule, Math.max(0, this.clock.currentEpoch)),
       attnets: this.metadata.attnets,
       syncnets: this.metadata.syncnets,

@@ -1,12 +1,13 @@
 import type { ENR } from '@chainsafe/enr'
 import type { PrivateKey } from '@libp2p/interface'
+import { isIPv6 } from 'node:net'
 import { LRUCache } from 'lru-cache'
 import type { Registry } from 'prom-client'
 import type { Clock } from '../chain/clock.js'
 import type { ForkSchedule } from '../chain/forkSchedule.js'
 import type { Logger } from '../logger.js'
 import { Discv5Node, probeUdpPort } from './discv5.js'
-import { ENR_KEY, eth2Kvs, forkFields, localEnrKvs } from './enr.js'
+import { ENR_KEY, eth2Kvs, forkFields, localEnrKvs, type LocalEnrFields } from './enr.js'
 import { EnrStore, signLocalEnr } from './enrStore.js'
 import { acceptedDigests, classifyEnr, type DiscoveredPeer } from './filter.js'
 import { createDiscoveryMetrics, type DiscoveryMetrics } from './metrics.js'
@@ -46,7 +47,7 @@ export interface DiscoveryModules {
 export interface DiscoveryOpts {
   /** Where `enr.json` (our ENR's seq and signed fields) lives. */
   dataDir: string
-  /** IPv4 address the UDP socket binds to (the libp2p listen address). */
+  /** Address the UDP socket binds to (the libp2p listen address, IPv4 or IPv6). */
   listenAddress: string
   /** UDP port to bind; 0 picks a free one (then advertised unless enrUdpPort is set). */
   discoveryPort: number
@@ -67,9 +68,13 @@ export interface DiscoveryOpts {
 
 export type DiscoveredListener = (peer: DiscoveredPeer) => void
 
+export type EnrAddressing = Pick<LocalEnrFields, 'ip' | 'tcp' | 'udp' | 'quic' | 'ip6' | 'tcp6' | 'udp6' | 'quic6'>
+
 /**
- * The ip/tcp/udp/quic our ENR advertises: `--enr-*` first, else the listen address and ports when specific. QUIC
- * is advertised on the port it listens on (as Lighthouse and Lodestar do without an override).
+ * The addresses our ENR advertises: `--enr-*` first, else the listen address and ports when specific. QUIC is
+ * advertised on the port it listens on (as Lighthouse and Lodestar do without an override). An IPv6 listen address
+ * fills `ip6`/`tcp6`/`udp6`/`quic6` instead; `--enr-address` (IPv4) still sets `ip` beside them, as a `::` listener
+ * takes IPv4 too.
  */
 export function enrAddressing(opts: {
   listenAddress: string
@@ -79,17 +84,19 @@ export function enrAddressing(opts: {
   enrAddress?: string
   enrTcpPort?: number
   enrUdpPort?: number
-}): { ip?: string; tcp?: number; udp?: number; quic?: number } {
-  const ip = opts.enrAddress ?? (opts.listenAddress !== '0.0.0.0' ? opts.listenAddress : undefined)
+}): EnrAddressing {
+  const v6 = isIPv6(opts.listenAddress)
+  const specific = opts.listenAddress !== '0.0.0.0' && opts.listenAddress !== '::'
+  const ip = opts.enrAddress ?? (specific && !v6 ? opts.listenAddress : undefined)
+  const ip6 = specific && v6 ? opts.listenAddress : undefined
   const tcp = opts.enrTcpPort ?? (opts.tcpPort !== 0 ? opts.tcpPort : undefined)
   const udp = opts.enrUdpPort ?? (opts.udpPort !== 0 ? opts.udpPort : undefined)
   const quic = opts.quicPort !== 0 ? opts.quicPort : undefined
-  return {
-    ...(ip !== undefined && { ip }),
-    ...(tcp !== undefined && { tcp }),
-    ...(udp !== undefined && { udp }),
-    ...(quic !== undefined && { quic }),
-  }
+  const out: EnrAddressing = {}
+  if (!v6 || opts.enrAddress !== undefined) Object.assign(out, { ip, tcp, udp, quic })
+  if (v6) Object.assign(out, { ip6, tcp6: tcp, udp6: udp, quic6: quic })
+  for (const key of Object.keys(out) as (keyof EnrAddressing)[]) if (out[key] === undefined) delete out[key]
+  return out
 }
 
 /**
@@ -207,7 +214,7 @@ export class Discovery {
         bindAddress: opts.listenAddress,
         port: udpPort,
         // Lodestar's rule: learn our address from peers' votes only when we were not told it.
-        enrUpdate: addressing.ip === undefined,
+        enrUpdate: addressing.ip === undefined && addressing.ip6 === undefined,
         addrVotesToUpdateEnr: tuning.addrVotesToUpdateEnr,
         requestTimeoutMs: tuning.requestTimeoutMs,
         lookupTimeoutMs: tuning.lookupTimeoutMs,

@@ -3,6 +3,7 @@
 // callers pass strings, numbers and our libp2p v3 key, and get ENRs (@chainsafe/enr 5, shared by both).
 import { createSocket } from 'node:dgram'
 import type { Socket } from 'node:dgram'
+import { isIPv6 } from 'node:net'
 import { Discv5, type IDiscv5CreateOptions } from '@chainsafe/discv5'
 import type { ENR, SignableENR } from '@chainsafe/enr'
 import type { PrivateKey } from '@libp2p/interface'
@@ -17,7 +18,7 @@ export interface Discv5NodeOpts {
   privateKey: PrivateKey
   /** Our signed record; discv5 mutates it (seq bump) when it learns our external address. */
   enr: SignableENR
-  /** IPv4 address the UDP socket binds to. */
+  /** Address the UDP socket binds to; an IPv6 one gives discv5 an IPv6 socket (and only that). */
   bindAddress: string
   /** UDP port; 0 picks a free one (read it from `udpPort` after start). */
   port: number
@@ -53,6 +54,7 @@ interface Discv5Emitter {
 /** The private parts of discv5's UDP transport we read: the bound socket (for its port and errors). */
 interface TransportInternals {
   ip4?: { socket?: Socket }
+  ip6?: { socket?: Socket }
 }
 
 /** discv5's running lookups, each with its timeout timer (private fields). */
@@ -75,7 +77,9 @@ export class Discv5Node {
     const discv5 = Discv5.create({
       enr: opts.enr,
       privateKey: opts.privateKey as unknown as Discv5PrivateKey,
-      bindAddrs: { ip4: multiaddr12(`/ip4/${opts.bindAddress}/udp/${port}`) },
+      bindAddrs: isIPv6(opts.bindAddress)
+        ? { ip6: multiaddr12(`/ip6/${opts.bindAddress}/udp/${port}`) }
+        : { ip4: multiaddr12(`/ip4/${opts.bindAddress}/udp/${port}`) },
       config: {
         enrUpdate: opts.enrUpdate,
         ...(opts.addrVotesToUpdateEnr !== undefined && { addrVotesToUpdateEnr: opts.addrVotesToUpdateEnr }),
@@ -101,7 +105,8 @@ export class Discv5Node {
     } catch (e) {
       throw bindError(opts.bindAddress, port, e)
     }
-    const socket = (discv5.sessionService.transport as unknown as TransportInternals).ip4?.socket
+    const transport = discv5.sessionService.transport as unknown as TransportInternals
+    const socket = (transport.ip4 ?? transport.ip6)?.socket
     socket?.on('error', (err) => events.socketError?.(err))
     return new Discv5Node(discv5, socket?.address().port ?? port)
   }
@@ -152,7 +157,7 @@ export class Discv5Node {
  * a clear error here rather than an unhandled 'error' event (a crash) inside discv5.
  */
 export async function probeUdpPort(address: string, port: number): Promise<number> {
-  const socket = createSocket('udp4')
+  const socket = createSocket(isIPv6(address) ? 'udp6' : 'udp4')
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject)
@@ -182,10 +187,9 @@ function bindError(address: string, port: number, e: unknown): DiscoveryError {
         : code === 'EACCES'
           ? 'permission denied'
           : (e as Error).message
-  return new DiscoveryError(
-    DiscoveryErrorCode.BIND_FAILED,
-    `cannot bind discv5 to ${address}:${port} (UDP): ${why}`,
-    `${address}:${port}`,
-    { cause: e },
-  )
+  // An IPv6 address in brackets, so that its port reads as one (RFC 3986 host:port).
+  const where = isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`
+  return new DiscoveryError(DiscoveryErrorCode.BIND_FAILED, `cannot bind discv5 to ${where} (UDP): ${why}`, where, {
+    cause: e,
+  })
 }

@@ -30,6 +30,11 @@ export interface LocalEnrFields {
   udp?: number
   /** libp2p QUIC UDP port (phase0 p2p-interface.md names `quic` beside `tcp`). */
   quic?: number
+  /** The IPv6 counterparts (EIP-778 `ip6`/`tcp6`/`udp6`, p2p-interface.md `quic6`), set when we listen on IPv6. */
+  ip6?: string
+  tcp6?: number
+  udp6?: number
+  quic6?: number
   /** SSZ ENRForkID (16 bytes); absent when the network (fork schedule) is unknown. */
   eth2?: Uint8Array
   /** Next fork digest (4 bytes); absent when the network is unknown. */
@@ -101,7 +106,9 @@ export function forkFields(forkSchedule: ForkSchedule, epoch: number): { eth2: U
 }
 
 /** The consensus-layer keys (eth2, nfd, attnets, syncnets, cgc) as ENR values. */
-export function eth2Kvs(fields: Omit<LocalEnrFields, 'ip' | 'tcp' | 'udp' | 'quic'>): Map<string, Uint8Array> {
+export function eth2Kvs(
+  fields: Omit<LocalEnrFields, 'ip' | 'tcp' | 'udp' | 'quic' | 'ip6' | 'tcp6' | 'udp6' | 'quic6'>,
+): Map<string, Uint8Array> {
   const kvs = new Map<string, Uint8Array>()
   if (fields.eth2) kvs.set(ENR_KEY.eth2, fields.eth2)
   if (fields.nfd) kvs.set(ENR_KEY.nfd, fields.nfd)
@@ -133,6 +140,10 @@ export function localEnrKvs(privateKey: PrivateKey, fields: LocalEnrFields): Map
   if (fields.tcp !== undefined) draft.tcp = fields.tcp
   if (fields.udp !== undefined) draft.udp = fields.udp
   if (fields.quic !== undefined) draft.quic = fields.quic
+  if (fields.ip6 !== undefined) draft.ip6 = fields.ip6
+  if (fields.tcp6 !== undefined) draft.tcp6 = fields.tcp6
+  if (fields.udp6 !== undefined) draft.udp6 = fields.udp6
+  if (fields.quic6 !== undefined) draft.quic6 = fields.quic6
   for (const [k, v] of eth2Kvs(fields)) draft.set(k, v)
   return new Map(draft.kvs)
 }
@@ -147,6 +158,10 @@ export interface PeerEnrFields {
   ip: string | null
   tcp: number | null
   quic: number | null
+  ip6: string | null
+  /** EIP-778: `tcp6` (and likewise `quic6`) absent means the same port as `tcp` (`quic`). */
+  tcp6: number | null
+  quic6: number | null
   forkId: EnrForkId | null
   /** True when an `eth2` key is present (forkId null then means malformed). */
   hasEth2: boolean
@@ -167,6 +182,9 @@ export function decodePeerEnr(enr: ENR): PeerEnrFields {
     ip: enr.ip ?? null,
     tcp: enr.tcp ?? null,
     quic: enr.quic ?? null,
+    ip6: enr.ip6 ?? null,
+    tcp6: enr.tcp6 ?? enr.tcp ?? null,
+    quic6: enr.quic6 ?? enr.quic ?? null,
     forkId: eth2 ? decodeEnrForkId(eth2) : null,
     hasEth2: eth2 !== undefined,
     attnets: attnets ? decodeBitvector(attnets, ATTESTATION_SUBNET_COUNT) : null,

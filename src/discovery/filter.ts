@@ -10,7 +10,8 @@ export const ENR_OUTCOMES = [
   'accepted',
   /** Our own record, returned by a peer. */
   'self',
-  'no_ip4',
+  /** Neither an `ip` nor an `ip6`. */
+  'no_ip',
   /** Neither a `tcp` nor a `quic` port: nothing libp2p could dial. */
   'no_tcp_or_quic',
   'no_eth2',
@@ -29,8 +30,9 @@ export interface DiscoveredPeer {
   /** discv5 node id (hex), for logs. */
   nodeId: string
   /**
-   * Where to dial it, in the order to try: `/ip4/<ip>/udp/<quic>/quic-v1/p2p/<id>` when the record has `quic`,
-   * then `/ip4/<ip>/tcp/<tcp>/p2p/<id>` when it has `tcp` (multiaddr v13, libp2p v3 dials them).
+   * Where to dial it, in the order to try: QUIC before TCP, IPv6 before IPv4 within each
+   * (`/ip6/<ip6>/udp/<quic6>/quic-v1/p2p/<id>`, `/ip4/<ip>/udp/<quic>/quic-v1/…`, `/ip6/<ip6>/tcp/<tcp6>/…`,
+   * `/ip4/<ip>/tcp/<tcp>/…`, each when the record has it; multiaddr v13, libp2p v3 dials them).
    */
   multiaddrs: Multiaddr[]
   /** The record as text (`enr:-…`). */
@@ -70,14 +72,17 @@ export function acceptedDigests(forkSchedule: ForkSchedule, epoch: number, windo
   return accepted
 }
 
-/** Decides whether a discovered record is a beacon peer on our chain that we can dial over IPv4 (QUIC or TCP). */
+/** Decides whether a discovered record is a beacon peer on our chain that we can dial (QUIC or TCP, IPv6 or IPv4). */
 export function classifyEnr(enr: ENR, ctx: { selfNodeId: string; digests: ReadonlySet<string> }): EnrVerdict {
   if (enr.nodeId === ctx.selfNodeId) return { outcome: 'self' }
   const fields = decodePeerEnr(enr)
-  if (fields.ip === null) return { outcome: 'no_ip4' }
-  const tcp = fields.tcp !== null && fields.tcp !== 0 ? fields.tcp : null
-  const quic = fields.quic !== null && fields.quic !== 0 ? fields.quic : null
-  if (tcp === null && quic === null) return { outcome: 'no_tcp_or_quic' }
+  if (fields.ip === null && fields.ip6 === null) return { outcome: 'no_ip' }
+  const port = (ip: string | null, p: number | null) => (ip !== null && p !== null && p !== 0 ? p : null)
+  const tcp = port(fields.ip, fields.tcp)
+  const quic = port(fields.ip, fields.quic)
+  const tcp6 = port(fields.ip6, fields.tcp6)
+  const quic6 = port(fields.ip6, fields.quic6)
+  if (tcp === null && quic === null && tcp6 === null && quic6 === null) return { outcome: 'no_tcp_or_quic' }
   if (!fields.hasEth2) return { outcome: 'no_eth2' }
   if (!fields.forkId) return { outcome: 'bad_eth2' }
   const forkDigest = forkDigestToHex(fields.forkId.forkDigest)
@@ -94,9 +99,13 @@ export function classifyEnr(enr: ENR, ctx: { selfNodeId: string; digests: Readon
       peerId,
       nodeId: enr.nodeId,
       multiaddrs: [
-        ...(quic !== null ? [multiaddr(`/ip4/${fields.ip}/udp/${quic}/quic-v1/p2p/${peerId.toString()}`)] : []),
-        ...(tcp !== null ? [multiaddr(`/ip4/${fields.ip}/tcp/${tcp}/p2p/${peerId.toString()}`)] : []),
-      ],
+        quic6 !== null ? `/ip6/${fields.ip6}/udp/${quic6}/quic-v1` : null,
+        quic !== null ? `/ip4/${fields.ip}/udp/${quic}/quic-v1` : null,
+        tcp6 !== null ? `/ip6/${fields.ip6}/tcp/${tcp6}` : null,
+        tcp !== null ? `/ip4/${fields.ip}/tcp/${tcp}` : null,
+      ]
+        .filter((a) => a !== null)
+        .map((a) => multiaddr(`${a}/p2p/${peerId.toString()}`)),
       enr: enr.encodeTxt(),
       seq: enr.seq,
       forkDigest,

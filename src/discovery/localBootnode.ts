@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net'
 import { SignableENR } from '@chainsafe/enr'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
@@ -11,7 +12,8 @@ import { localEnrKvs, type LocalEnrFields } from './enr.js'
 export async function startLocalBootnode(address = '127.0.0.1'): Promise<Discv5Node> {
   const privateKey = await generateKeyPair('secp256k1')
   const port = await probeUdpPort(address, 0)
-  const kvs = localEnrKvs(privateKey, { ip: address, udp: port, attnets: [], syncnets: [], custodyGroupCount: 0 })
+  const where = isIPv6(address) ? { ip6: address, udp6: port } : { ip: address, udp: port }
+  const kvs = localEnrKvs(privateKey, { ...where, attnets: [], syncnets: [], custodyGroupCount: 0 })
   return Discv5Node.start({
     privateKey,
     enr: new SignableENR(kvs, 1n, privateKey.raw),

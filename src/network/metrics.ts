@@ -15,8 +15,8 @@ export function muxerLabel(multiplexer: string | undefined): string {
 /** A peer's transports: one of them, or both when it holds a TCP and a QUIC connection at once. */
 export type PeerTransports = TransportName | 'tcp+quic'
 
-/** Connected peers counted by transport (a peer on two transports is one `tcp+quic` peer). */
-export function peersByTransport(host: Pick<Libp2p, 'getConnections'>): Map<PeerTransports, number> {
+/** Each connected peer's transports, by peer id (a peer on TCP and QUIC at once is `tcp+quic`). */
+export function transportsByPeer(host: Pick<Libp2p, 'getConnections'>): Map<string, PeerTransports> {
   const byPeer = new Map<string, Set<TransportName>>()
   for (const c of host.getConnections()) {
     const peer = c.remotePeer.toString()
@@ -24,11 +24,17 @@ export function peersByTransport(host: Pick<Libp2p, 'getConnections'>): Map<Peer
     set.add(transportOf(c.remoteAddr))
     byPeer.set(peer, set)
   }
-  const counts = new Map<PeerTransports, number>()
-  for (const set of byPeer.values()) {
-    const key: PeerTransports = set.size === 1 ? [...set][0]! : set.has('tcp') && set.has('quic') ? 'tcp+quic' : 'other'
-    counts.set(key, (counts.get(key) ?? 0) + 1)
+  const out = new Map<string, PeerTransports>()
+  for (const [peer, set] of byPeer) {
+    out.set(peer, set.size === 1 ? [...set][0]! : set.has('tcp') && set.has('quic') ? 'tcp+quic' : 'other')
   }
+  return out
+}
+
+/** Connected peers counted by transport (a peer on two transports is one `tcp+quic` peer). */
+export function peersByTransport(host: Pick<Libp2p, 'getConnections'>): Map<PeerTransports, number> {
+  const counts = new Map<PeerTransports, number>()
+  for (const key of transportsByPeer(host).values()) counts.set(key, (counts.get(key) ?? 0) + 1)
   return counts
 }
 

@@ -36,7 +36,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <h2>Peers by client</h2>
 <table><thead><tr><th>client</th><th>peers</th></tr></thead><tbody id="clients"></tbody></table>
 <h2>Upstreams</h2>
-<table><thead><tr><th>peer</th><th>client</th><th>direction</th><th>handshaken</th><th>score</th><th>ping ms</th><th>head slot</th></tr></thead>
+<table><thead><tr><th>peer</th><th>client</th><th>direction</th><th>transport</th><th>handshaken</th><th>score</th><th>ping ms</th><th>head slot</th></tr></thead>
 <tbody id="upstreams"></tbody></table>
 <script>
 const $ = (name) => document.querySelector('[data-field="' + name + '"]')
@@ -64,7 +64,7 @@ async function refresh() {
     set('custodyGroups', s.custody.groups + ' groups'); set('subnets', s.custody.attnets + ' attnets, ' + s.custody.syncnets + ' syncnets')
     $('warning').hidden = !s.warning; set('warning', s.warning ?? '')
     rows('clients', Object.entries(s.peersByClient), ([client, n]) => [client, n])
-    rows('upstreams', s.upstreams, (p) => [p.peer, p.client, p.direction, p.handshaken ? 'yes' : 'no', p.score, p.pingMs, p.headSlot])
+    rows('upstreams', s.upstreams, (p) => [p.peer, p.client, p.direction, p.transport, p.handshaken ? 'yes' : 'no', p.score, p.pingMs, p.headSlot])
     set('updated', new Date().toLocaleTimeString())
   } catch (e) {
     set('updated', 'failed: ' + e.message)

@@ -5,6 +5,8 @@ export interface PeerRow {
   peer: string
   client: string
   direction: 'inbound' | 'outbound'
+  /** Its open connections' transports: `tcp`, `quic`, or `tcp+quic` when it holds one of each. */
+  transport: string
   handshaken: boolean
   score: number
   pingMs: number | null
@@ -20,6 +22,8 @@ export interface StatusSnapshot {
   headSlot: number
   peers: { connected: number; inbound: number; outbound: number; handshaken: number; target: number }
   peersByClient: Record<string, number>
+  /** Connected peers by their transports (`tcp`, `quic`, `tcp+quic`): each peer counted once. */
+  peersByTransport: Record<string, number>
   /** Rates over the last window (windowMs); null without metrics (--no-metrics). */
   relay: { requestsPerSec: number; errorsPerSec: number; cacheHitRatio: number | null } | null
   gossip: { acceptedPerSec: number; rejectedPerSec: number } | null
@@ -111,11 +115,13 @@ export class StatusService {
     const now = this.now()
     const rows: PeerRow[] = []
     const peersByClient: Record<string, number> = {}
+    const peersByTransport: Record<string, number> = {}
     let inbound = 0
     let handshaken = 0
     for (const p of s.peers()) {
       rows.push({ ...p, score: Math.round(s.score(p.peer) * 100) / 100 })
       peersByClient[p.client] = (peersByClient[p.client] ?? 0) + 1
+      peersByTransport[p.transport] = (peersByTransport[p.transport] ?? 0) + 1
       if (p.direction === 'inbound') inbound++
       if (p.handshaken) handshaken++
     }
@@ -138,6 +144,7 @@ export class StatusService {
       headSlot: s.headSlot(),
       peers: { connected, inbound, outbound: connected - inbound, handshaken, target: s.targetPeers },
       peersByClient,
+      peersByTransport,
       relay: totals && {
         requestsPerSec: perSec((t) => t.requests),
         errorsPerSec: perSec((t) => t.errors),

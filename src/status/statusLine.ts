@@ -9,9 +9,11 @@ export const STATUS_LINE_DEFAULTS = {
 
 /** The snapshot as one human line; the same numbers go into the log line's fields. */
 export function formatStatus(s: StatusSnapshot): string {
+  const byTransport = (t: string) => s.peersByTransport[t] ?? 0
   const parts = [
     `slot ${s.slot} head ${s.headSlot}`,
     `peers ${s.peers.connected}/${s.peers.target} (${s.peers.inbound} in, ${s.peers.outbound} out, ${s.peers.handshaken} handshaken)`,
+    `tcp ${byTransport('tcp')} quic ${byTransport('quic')} both ${byTransport('tcp+quic')}`,
   ]
   if (s.relay) {
     const hit = s.relay.cacheHitRatio === null ? '-' : `${Math.round(s.relay.cacheHitRatio * 100)}%`
@@ -64,6 +66,7 @@ export class StatusLine {
           slot: s.slot,
           headSlot: s.headSlot,
           peers: s.peers,
+          peersByTransport: s.peersByTransport,
           relay: s.relay,
           gossip: s.gossip,
           mesh: s.mesh,

@@ -369,8 +369,8 @@ describe.each(['tcp', 'quic'] as const)(
       expect(sent).toBe(
         Math.ceil(-SCORE_DEFAULTS.disconnectThreshold / -PEER_ACTION_SCORE[PeerAction.LowToleranceError]) + 1,
       )
-      await expect.poll(() => seen.goodbyes).toEqual([250n])
-      await expect.poll(() => bad.getConnections(n.libp2p.peerId).length).toBe(0)
+      await expect.poll(() => seen.goodbyes, { timeout: 10_000 }).toEqual([250n])
+      await expect.poll(() => bad.getConnections(n.libp2p.peerId).length, { timeout: 10_000 }).toBe(0)
     })
   },
 )

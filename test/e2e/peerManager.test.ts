@@ -6,6 +6,7 @@ import { MetricsServer } from '../../src/status/server.js'
 import { COOL_DOWN_DEFAULTS, GoodbyeReason } from '../../src/peers/goodbye.js'
 import { hostConnectionLimit } from '../../src/peers/peerManager.js'
 import { PeerAction } from '../../src/reqresp/peerAction.js'
+import { transportOf } from '../../src/network/transport.js'
 import { type BeaconTestPeer, beaconTestPeer, PeerManagerHarness } from '../helpers/peerManagerHarness.js'
 
 const cleanup: Array<{ stop(): unknown }> = []
@@ -19,51 +20,63 @@ async function harness(opts: ConstructorParameters<typeof PeerManagerHarness>[0]
   return h
 }
 
-async function peers(h: PeerManagerHarness, n: number): Promise<BeaconTestPeer[]> {
-  const out = await Promise.all(Array.from({ length: n }, () => beaconTestPeer(() => h.goodStatus())))
+async function peers(h: PeerManagerHarness, n: number, transport: Transport = 'tcp'): Promise<BeaconTestPeer[]> {
+  const out = await Promise.all(Array.from({ length: n }, () => beaconTestPeer(() => h.goodStatus(), transport)))
   for (const p of out) cleanup.push(p.host)
   return out
 }
 
+const TRANSPORTS = ['tcp', 'quic'] as const
+type Transport = (typeof TRANSPORTS)[number]
+const listenOn = (h: PeerManagerHarness, transport: Transport) =>
+  h.host.getMultiaddrs().find((a) => transportOf(a) === transport)!
 const connectedTo = (p: Libp2p, h: PeerManagerHarness) => p.getConnections(h.host.peerId).length > 0
 const candidateOf = (p: BeaconTestPeer) => ({ peerId: p.host.peerId, multiaddrs: p.host.getMultiaddrs() })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const TOO_MANY_PEERS = BigInt(GoodbyeReason.TooManyPeers)
 
 describe('peer manager on 127.0.0.1', () => {
-  it('keeps at most maxPeers under many simultaneous inbound dials; the rest get Goodbye(129)', async () => {
-    // libp2p's own limit as node.ts should set it: maxPeers plus headroom
-    const h = await harness({
-      peerManager: { targetPeers: 4, maxPeers: 4 },
-      hostMaxConnections: hostConnectionLimit(4),
-    })
-    const dialers = await peers(h, 10)
-    // All at once: libp2p's own limit counts established connections, so this is where it would overshoot.
-    await Promise.allSettled(dialers.map((p) => p.host.dial(h.host.getMultiaddrs()[0])))
+  // QUIC connections go through the same gater and limits as TCP ones: each limit is checked on both.
+  it.each(TRANSPORTS)(
+    'keeps at most maxPeers under many simultaneous inbound dials over %s; the rest get Goodbye(129)',
+    async (transport) => {
+      // libp2p's own limit as node.ts should set it: maxPeers plus headroom
+      const h = await harness({
+        peerManager: { targetPeers: 4, maxPeers: 4 },
+        hostMaxConnections: hostConnectionLimit(4),
+        quic: transport === 'quic',
+      })
+      const dialers = await peers(h, 10, transport)
+      // All at once: libp2p's own limit counts established connections, so this is where it would overshoot.
+      await Promise.allSettled(dialers.map((p) => p.host.dial(listenOn(h, transport))))
 
-    const refused = () => dialers.filter((p) => p.seen.goodbyes.includes(TOO_MANY_PEERS))
-    await expect.poll(() => refused().length, { timeout: 10_000 }).toBe(6)
-    await expect.poll(() => dialers.filter((p) => connectedTo(p.host, h)).length, { timeout: 10_000 }).toBe(4)
-    expect(h.host.getPeers()).toHaveLength(4)
-    expect(h.peerManager.peerCount).toBe(4)
-    for (const p of refused()) expect(connectedTo(p.host, h)).toBe(false)
-    // the refused ones are cooling down: the connection gater turns them away (no second Goodbye needed)
-    const again = refused()[0]
-    await again.host.dial(h.host.getMultiaddrs()[0]).catch(() => {})
-    await expect.poll(() => connectedTo(again.host, h)).toBe(false)
-    expect(again.seen.goodbyes).toEqual([TOO_MANY_PEERS])
-    expect(h.peerManager.peerCount).toBe(4)
-    expect(await h.metric('contower_peer_inbound_refused_total')).toMatch(/reason="max_peers"} 6/)
-  })
+      const refused = () => dialers.filter((p) => p.seen.goodbyes.includes(TOO_MANY_PEERS))
+      await expect.poll(() => refused().length, { timeout: 10_000 }).toBe(6)
+      await expect.poll(() => dialers.filter((p) => connectedTo(p.host, h)).length, { timeout: 10_000 }).toBe(4)
+      expect(h.host.getPeers()).toHaveLength(4)
+      expect(h.peerManager.peerCount).toBe(4)
+      for (const p of refused()) expect(connectedTo(p.host, h)).toBe(false)
+      // the refused ones are cooling down: the connection gater turns them away (no second Goodbye needed)
+      const again = refused()[0]
+      await again.host.dial(listenOn(h, transport)).catch(() => {})
+      await expect.poll(() => connectedTo(again.host, h), { timeout: 10_000 }).toBe(false)
+      expect(again.seen.goodbyes).toEqual([TOO_MANY_PEERS])
+      expect(h.peerManager.peerCount).toBe(4)
+      expect(await h.metric('contower_peer_inbound_refused_total')).toMatch(/reason="max_peers"} 6/)
+    },
+  )
 
-  it('limits inbound peers per IP when loopback is not exempt', async () => {
+  it.each(TRANSPORTS)('limits inbound peers per IP over %s when loopback is not exempt', async (transport) => {
     const h = await harness({
       peerManager: { targetPeers: 10, maxPeers: 11, maxInboundPerIp: 2, exemptLoopbackFromIpLimit: false },
+      quic: transport === 'quic',
     })
-    const dialers = await peers(h, 4)
-    for (const p of dialers) await p.host.dial(h.host.getMultiaddrs()[0]).catch(() => {})
-    await expect.poll(() => dialers.filter((p) => p.seen.goodbyes.includes(TOO_MANY_PEERS)).length).toBe(2)
-    await expect.poll(() => dialers.filter((p) => connectedTo(p.host, h)).length).toBe(2)
+    const dialers = await peers(h, 4, transport)
+    for (const p of dialers) await p.host.dial(listenOn(h, transport)).catch(() => {})
+    await expect
+      .poll(() => dialers.filter((p) => p.seen.goodbyes.includes(TOO_MANY_PEERS)).length, { timeout: 10_000 })
+      .toBe(2)
+    await expect.poll(() => dialers.filter((p) => connectedTo(p.host, h)).length, { timeout: 10_000 }).toBe(2)
     expect(await h.metric('contower_peer_inbound_refused_total')).toMatch(/reason="ip_limit"} 2/)
   })
 

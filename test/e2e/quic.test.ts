@@ -1,6 +1,7 @@
-// QUIC end to end on 127.0.0.1: Contower listens on TCP and QUIC at once; peers reach it on either, it relays across
-// them, gossips across them and dials a discovered peer's `quic` ENR entry first. Strangers are plain createLibp2p
-// hosts with QUIC alone (the package's defaults, no noise, no muxer of ours).
+// QUIC end to end on 127.0.0.1 (and ::1 for IPv6): Contower listens on TCP and QUIC at once; peers reach it on either,
+// it relays across them, gossips across them and dials a discovered peer's `quic` ENR entry first. Strangers are plain
+// createLibp2p hosts with QUIC alone (the package's defaults, no noise, no muxer of ours).
+import { createServer, type AddressInfo } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import { ssz } from '@lodestar/types'
@@ -9,10 +10,11 @@ import { describe, expect, it } from 'vitest'
 import { Clock } from '../../src/chain/clock.js'
 import { ForkSchedule } from '../../src/chain/forkSchedule.js'
 import { SIMULATED_PEER_DEFAULTS, SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
-import { forkFields } from '../../src/discovery/enr.js'
+import { forkFields, peerIdOfEnr } from '../../src/discovery/enr.js'
 import { transportOf } from '../../src/network/transport.js'
 import type { ContowerNode } from '../../src/node.js'
 import { getProtocol } from '../../src/reqresp/protocols.js'
+import { formatStatus } from '../../src/status/statusLine.js'
 import { SERVER_DEFAULTS } from '../../src/reqresp/server.js'
 import { encodeRequest, type WireBytes } from '../../src/wire/chunks.js'
 import { RespCode } from '../../src/wire/constants.js'
@@ -250,5 +252,93 @@ describe('QUIC beside TCP', () => {
     expect(await metricValue(n, 'contower_peers_by_transport', { transport: 'tcp+quic' })).toBe(1)
     expect(await metricValue(n, 'contower_peers_by_transport')).toBe(3)
     expect(n.libp2p.getPeers()).toHaveLength(3)
+    const snapshot = await n.status.snapshot()
+    expect(snapshot.peersByTransport).toEqual({ tcp: 1, quic: 1, 'tcp+quic': 1 })
+    expect(formatStatus(snapshot)).toContain('| tcp 1 quic 1 both 1 |')
+  })
+
+  it('on ::1: listens on /ip6/, runs discv5 there, advertises quic6 and dials a peer’s quic6 first, tcp6 as fallback', async () => {
+    const { network, chain } = testChain(40, 2_000)
+    const schedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
+    const epoch = Clock.fromChainConfig(network.config, network.genesisTime).currentEpoch
+    const bootnode = await startLocalBootnode('::1')
+    track(Promise.resolve(bootnode))
+
+    // A QUIC-only stranger on ::1 with only `ip6`/`quic6` in its ENR.
+    let node: ContowerNode | null = null
+    const strangerKey = await generateKeyPair('secp256k1')
+    const stranger = (await track(
+      createTestPeer({ transport: 'quic', privateKey: strangerKey, listenAddr: '/ip6/::1/udp/0/quic-v1' }),
+    )) as Libp2p
+    await stranger.start()
+    await serveBeaconProtocols(
+      stranger,
+      statusFor(() => node!),
+    )
+    const strangerEnr = await makeEnr(
+      { ip6: '::1', quic6: portOf(stranger.getMultiaddrs()[0]!, 'udp'), ...forkFields(schedule, epoch) },
+      {},
+      strangerKey,
+    )
+    bootnode.addEnr(strangerEnr.text)
+    // A TCP-only simulated peer on ::1 whose `quic6` port has no QUIC behind it: the tcp6 fallback reaches it.
+    const tcpOnlyKey = await generateKeyPair('secp256k1')
+    const tcpOnly = new SimulatedPeer(
+      { network, chain, logger },
+      { ...SIMULATED_PEER_DEFAULTS, listenAddress: '::1', privateKey: tcpOnlyKey },
+    )
+    await track(tcpOnly.start().then(() => tcpOnly))
+    const deadQuic = await makeEnr(
+      { ip6: '::1', tcp6: portOf(tcpOnly.multiaddr, 'tcp'), quic6: 9, ...forkFields(schedule, epoch) },
+      {},
+      tcpOnlyKey,
+    )
+    bootnode.addEnr(deadQuic.text)
+
+    node = await track(
+      startTestNode(
+        { 'listen-address': '::1', discovery: 'true', 'discovery-port': '0', bootnodes: bootnode.enr.encodeTxt() },
+        network,
+        {
+          discovery: { lookupIntervalMs: 200, minLookupGapMs: 50, lookupTimeoutMs: 3_000, requestTimeoutMs: 500 },
+          peerManager: { dialTimeoutMs: 2_000 },
+        },
+      ),
+    )
+    const n = node
+    expect(n.listenAddresses.map((a) => a.toString().split('/').slice(0, 4).join('/')).sort()).toEqual([
+      '/ip6/::1/tcp',
+      '/ip6/::1/udp',
+    ])
+    for (const peer of [stranger.peerId, tcpOnly.peerId]) {
+      await expect.poll(() => n.peerStore.get(peer)?.handshaken, WAIT).toBe(true)
+    }
+    expect(transportsTo(n.libp2p, stranger.peerId)).toEqual(['quic'])
+    expect(transportsTo(n.libp2p, tcpOnly.peerId)).toEqual(['tcp'])
+    expect(n.libp2p.getConnections(tcpOnly.peerId)[0]!.remoteAddr.toString()).toMatch(/^\/ip6\/::1\/tcp\//)
+    const dials = (labels: Record<string, string>) => metricValue(n, 'contower_peer_dials_total', labels)
+    expect(await dials({ transport: 'quic', outcome: 'success' })).toBe(1)
+    expect(await dials({ transport: 'tcp', outcome: 'success' })).toBe(1)
+    // Our record as the bootnode learnt it over discv5 on ::1: the IPv6 keys, QUIC on the port it listens on.
+    const ours = () => bootnode.tableEnrs().find((e) => peerIdOfEnr(e).equals(n.libp2p.peerId))
+    await expect.poll(() => ours()?.ip6, WAIT).toBe('::1')
+    expect(ours()).toMatchObject({
+      tcp6: portOf(addrOn(n.listenAddresses, 'tcp'), 'tcp'),
+      quic6: portOf(addrOn(n.listenAddresses, 'quic'), 'udp'),
+    })
+    expect(ours()!.ip).toBeUndefined()
+  })
+
+  it('on ::1: a TCP port in use is named with the address in brackets', async () => {
+    const server = createServer()
+    await new Promise<void>((r) => server.listen(0, '::1', r))
+    const taken = (server.address() as AddressInfo).port
+    try {
+      await expect(startTestNode({ 'listen-address': '::1', port: String(taken), 'quic-port': '0' })).rejects.toThrow(
+        `cannot listen on [::1]:${taken} (TCP) or 0 (QUIC, UDP): address already in use`,
+      )
+    } finally {
+      await new Promise((r) => server.close(r))
+    }
   })
 })

@@ -1,6 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { describe, expect, it } from 'vitest'
 import type { SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
+import { transportOf } from '../../src/network/transport.js'
 import type { ContowerNode } from '../../src/node.js'
 import { RequestErrorCode } from '../../src/reqresp/errors.js'
 import { getProtocol } from '../../src/reqresp/protocols.js'
@@ -80,32 +81,39 @@ describe('relay limits', () => {
     for (const r of [...holding, queued]) expectUnavailable(await r.promise)
   })
 
-  it('a requester over its inbound quota gets ResourceUnavailable and a penalty', async () => {
-    const { network, chain } = testChain(100, 2_000)
-    const [upstream, requester] = await Promise.all([
-      track(startPeer(network, chain)),
-      track(startPeer(network, chain, { serveBlocks: false })),
-    ])
-    const node = await track(startRelay(network, [upstream], { 'rate-limits': 'beacon_blocks_by_range:10/60' }))
-    await waitHandshaken(node, [upstream])
-    await requester.libp2p.dial(node.listenAddresses[0])
-    const id = requester.peerId.toString()
+  // A QUIC requester is held to the same quota as a TCP one (issue 18: bad input limited on both transports).
+  it.each(['tcp', 'quic'] as const)(
+    'a requester over %s over its inbound quota gets ResourceUnavailable and a penalty',
+    async (transport) => {
+      const { network, chain } = testChain(100, 2_000)
+      const [upstream, requester] = await Promise.all([
+        track(startPeer(network, chain)),
+        track(startPeer(network, chain, { serveBlocks: false, quic: transport === 'quic' })),
+      ])
+      const node = await track(startRelay(network, [upstream], { 'rate-limits': 'beacon_blocks_by_range:10/60' }))
+      await waitHandshaken(node, [upstream])
+      await requester.libp2p.dial(node.listenAddresses.find((a) => transportOf(a) === transport)!)
+      expect(requester.libp2p.getConnections(node.libp2p.peerId).map((c) => transportOf(c.remoteAddr))).toEqual([
+        transport,
+      ])
+      const id = requester.peerId.toString()
 
-    const first = await ask(requester, node, 10, 8)
-    expect(first.error).toBeNull()
-    expect(first.chunks).toHaveLength(8)
-    expect(node.scores.score(id)).toBe(0)
+      const first = await ask(requester, node, 10, 8)
+      expect(first.error).toBeNull()
+      expect(first.chunks).toHaveLength(8)
+      expect(node.scores.score(id)).toBe(0)
 
-    // 2 of 10 tokens left, refilling at one per 6 s: 8 more is far beyond the limiter's short delay.
-    expectUnavailable(await ask(requester, node, 20, 8))
-    expect(node.scores.score(id)).toBeLessThan(0)
-    // More than the whole quota can never be served.
-    expectUnavailable(await ask(requester, node, 30, 11))
-    expect(await metricValue(node, 'contower_relay_rate_limited_total', { outcome: 'peer_quota' })).toBe(1)
-    expect(await metricValue(node, 'contower_relay_rate_limited_total', { outcome: 'cost_exceeds_quota' })).toBe(1)
-    // Refused requests never went upstream: one relayed request and the check of the block after its range.
-    expect(upstream.servedCount('beacon_blocks_by_range').requests).toBe(2)
-  })
+      // 2 of 10 tokens left, refilling at one per 6 s: 8 more is far beyond the limiter's short delay.
+      expectUnavailable(await ask(requester, node, 20, 8))
+      expect(node.scores.score(id)).toBeLessThan(0)
+      // More than the whole quota can never be served.
+      expectUnavailable(await ask(requester, node, 30, 11))
+      expect(await metricValue(node, 'contower_relay_rate_limited_total', { outcome: 'peer_quota' })).toBe(1)
+      expect(await metricValue(node, 'contower_relay_rate_limited_total', { outcome: 'cost_exceeds_quota' })).toBe(1)
+      // Refused requests never went upstream: one relayed request and the check of the block after its range.
+      expect(upstream.servedCount('beacon_blocks_by_range').requests).toBe(2)
+    },
+  )
 
   it('a request is never sent back to the peer that asked it', async () => {
     const { network, chain } = testChain(100, 2_000)

@@ -28,6 +28,8 @@ export interface HarnessOptions {
   hostMaxConnections?: number
   staticPeers?: Set<string>
   requestMorePeers?: (count: number) => void
+  /** Listen on QUIC beside TCP (an OS-chosen UDP port). */
+  quic?: boolean
 }
 
 /**
@@ -68,6 +70,7 @@ export class PeerManagerHarness {
       {
         listenAddress: '127.0.0.1',
         port: 0,
+        quicPort: this.opts.quic ? 0 : null,
         maxPeers: this.opts.hostMaxConnections ?? 64,
         agentVersion: 'contower-test/0.0.0',
       },
@@ -151,9 +154,15 @@ export interface BeaconTestPeer {
   seen: RecordedPeer
 }
 
-/** A libp2p host on 127.0.0.1 (mplex, like Lodestar) answering Status/Ping/MetaData/Goodbye as a beacon node. */
-export async function beaconTestPeer(status: () => StatusFields): Promise<BeaconTestPeer> {
-  const host = (await createTestPeer({ muxers: 'mplex' })) as Libp2p
+/**
+ * A libp2p host on 127.0.0.1 (mplex, like Lodestar; or QUIC alone) answering Status/Ping/MetaData/Goodbye as a
+ * beacon node.
+ */
+export async function beaconTestPeer(
+  status: () => StatusFields,
+  transport: 'tcp' | 'quic' = 'tcp',
+): Promise<BeaconTestPeer> {
+  const host = (await createTestPeer({ muxers: 'mplex', transport })) as Libp2p
   await host.start()
   const seen = await serveBeaconProtocols(host, status)
   return { host, seen }

@@ -97,7 +97,7 @@ describe('loadConfig errors name key, value, source and expectation', () => {
     [
       { 'listen-address': 'localhost' },
       {},
-      `'listen-address' from flag --listen-address: "localhost" (expected an IPv4 address`,
+      `'listen-address' from flag --listen-address: "localhost" (expected an IPv4 or IPv6 address such as 127.0.0.1 or ::1)`,
     ],
     [{ 'static-peers': '/ip4/1.2.3' }, {}, `'static-peers' from flag --static-peers: "/ip4/1.2.3"`],
     [
@@ -108,6 +108,16 @@ describe('loadConfig errors name key, value, source and expectation', () => {
     [{ 'target-peers': '0' }, {}, `'target-peers' from flag --target-peers: "0" (expected an integer from 1 to 10000)`],
   ])('%j %j', (flags, env, message) => {
     expect(errorOf(() => load(flags, env)).message).toContain(message)
+  })
+
+  it('takes an IPv6 --listen-address from a flag, the env and the file', () => {
+    expect(load({ 'listen-address': '::1' }).config.listenAddress).toBe('::1')
+    expect(load({}, { CONTOWER_LISTEN_ADDRESS: '::' }).config.listenAddress).toBe('::')
+    const config = file('listen6.yaml', 'listen-address: "::1"\n')
+    expect(load({ config }).config.listenAddress).toBe('::1')
+    expect(errorOf(() => load({}, { CONTOWER_LISTEN_ADDRESS: '::1::2' })).message).toContain(
+      `'listen-address' from env CONTOWER_LISTEN_ADDRESS: "::1::2" (expected an IPv4 or IPv6 address`,
+    )
   })
 
   it('takes --custody-group-count as a number from 4 to 128 or auto', () => {

@@ -50,10 +50,38 @@ describe('classifyEnr', () => {
     ])
   })
 
+  it('dials QUIC before TCP and IPv6 before IPv4 within each, taking tcp6/quic6 from tcp/quic when absent', async () => {
+    const dual = await makeEnr({
+      ip: '198.51.100.9',
+      tcp: 9000,
+      quic: 9001,
+      ip6: '::1',
+      tcp6: 9100,
+      quic6: 9101,
+      ...ours,
+    })
+    const verdict = classifyEnr(dual.enr, ctx)
+    if (verdict.outcome !== 'accepted') throw new Error(verdict.outcome)
+    expect(verdict.peer.multiaddrs.map(String)).toEqual([
+      `/ip6/::1/udp/9101/quic-v1/p2p/${dual.peerId}`,
+      `/ip4/198.51.100.9/udp/9001/quic-v1/p2p/${dual.peerId}`,
+      `/ip6/::1/tcp/9100/p2p/${dual.peerId}`,
+      `/ip4/198.51.100.9/tcp/9000/p2p/${dual.peerId}`,
+    ])
+    // EIP-778: an absent tcp6 is the tcp port (likewise quic6); an ip6-only record is dialable.
+    const v6Only = await makeEnr({ ip6: '::1', tcp: 9000, quic: 9001, ...ours })
+    const onlyVerdict = classifyEnr(v6Only.enr, ctx)
+    if (onlyVerdict.outcome !== 'accepted') throw new Error(onlyVerdict.outcome)
+    expect(onlyVerdict.peer.multiaddrs.map(String)).toEqual([
+      `/ip6/::1/udp/9001/quic-v1/p2p/${v6Only.peerId}`,
+      `/ip6/::1/tcp/9000/p2p/${v6Only.peerId}`,
+    ])
+  })
+
   it('names why a record is not passed on', async () => {
     const cases = {
       self: (await makeEnr({ ...dialable, ...ours })).enr,
-      no_ip4: (await makeEnr({ tcp: 9000, udp: 9000, ...ours })).enr,
+      no_ip: (await makeEnr({ tcp: 9000, udp: 9000, ...ours })).enr,
       no_tcp_or_quic: (await makeEnr({ ip: '198.51.100.9', udp: 9000, ...ours })).enr,
       no_eth2: (await makeEnr({ ...dialable })).enr,
       bad_eth2: (await makeEnr({ ...dialable }, { eth2: Uint8Array.of(0x8c, 0x9f, 0x62, 0xfe) })).enr,
@@ -63,7 +91,7 @@ describe('classifyEnr', () => {
     const outcome = (enr: (typeof cases)['self'], selfNodeId = ctx.selfNodeId) =>
       classifyEnr(enr, { ...ctx, selfNodeId }).outcome
     expect(outcome(cases.self, cases.self.nodeId)).toBe('self')
-    expect(outcome(cases.no_ip4)).toBe('no_ip4')
+    expect(outcome(cases.no_ip)).toBe('no_ip')
     expect(outcome(cases.no_tcp_or_quic)).toBe('no_tcp_or_quic')
     expect(outcome(cases.no_eth2)).toBe('no_eth2')
     expect(outcome(cases.bad_eth2)).toBe('bad_eth2')

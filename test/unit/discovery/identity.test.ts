@@ -68,6 +68,17 @@ describe('contower identity prints our ENR', () => {
     expect(stderr).toContain('ENR without eth2/nfd')
   })
 
+  it('with ip6, tcp6, udp6 and quic6 (and no IPv4 fields) and /ip6/ listen addresses on an IPv6 listen address', async () => {
+    const dir = tempDir('contower-identity-')
+    const { code, stdout } = await identity(['--data-dir', dir, '--listen-address', '::1', '--port', '9200'])
+    expect(code).toBe(0)
+    const enr = enrOf(stdout)
+    expect(enr).toMatchObject({ ip6: '::1', tcp6: 9200, udp6: 9200, quic6: 9201 })
+    expect([enr.ip, enr.tcp, enr.udp, enr.quic]).toEqual([undefined, undefined, undefined, undefined])
+    expect(stdout).toMatch(/^listen {4}\/ip6\/::1\/tcp\/9200\/p2p\/16U/m)
+    expect(stdout).toMatch(/^listen {4}\/ip6\/::1\/udp\/9201\/quic-v1\/p2p\/16U/m)
+  })
+
   it('exits 1 naming a corrupt enr.json', async () => {
     const dir = tempDir('contower-identity-')
     const file = join(dir, ENR_FILE_NAME)

@@ -50,6 +50,7 @@ describe('StatusService', () => {
       peer: `p${n}`,
       client: n % 2 ? 'lighthouse' : 'prysm',
       direction,
+      transport: ['tcp', 'quic', 'tcp+quic'][n % 3]!,
       handshaken,
       pingMs: 5,
       headSlot: 99,
@@ -77,10 +78,11 @@ describe('StatusService', () => {
     expect(s.gossip).toEqual({ acceptedPerSec: 2.5, rejectedPerSec: 0.5 })
     expect(s.peers).toEqual({ connected: 3, inbound: 1, outbound: 2, handshaken: 2, target: 50 })
     expect(s.peersByClient).toEqual({ lighthouse: 2, prysm: 1 })
+    expect(s.peersByTransport).toEqual({ tcp: 1, quic: 1, 'tcp+quic': 1 })
     expect(s.upstreams.map((u) => u.peer)).toEqual(['p2', 'p1', 'p3']) // handshaken first, then by score
     expect(s.warning).toBeNull()
     expect(formatStatus(s)).toBe(
-      'slot 100 head 98 | peers 3/50 (1 in, 2 out, 2 handshaken) | relay 9 req/s 2 err/s cache 30% | gossip 2.5 accepted/s 0.5 rejected/s | mesh 3/9 topics | custody 4 groups, 2 attnets, 0 syncnets',
+      'slot 100 head 98 | peers 3/50 (1 in, 2 out, 2 handshaken) | tcp 1 quic 1 both 1 | relay 9 req/s 2 err/s cache 30% | gossip 2.5 accepted/s 0.5 rejected/s | mesh 3/9 topics | custody 4 groups, 2 attnets, 0 syncnets',
     )
   })
 

@@ -38,6 +38,8 @@ export interface PeerHandlerModules {
   onConcurrency(protocol: ProtocolDef, open: number): void
   /** Called with the column indices of each data column request, for tests that check who was asked what. */
   onColumnsAsked?(columns: readonly number[]): void
+  /** Called with the (block root, column) identifiers of each by-root column request. */
+  onColumnIdsAsked?(ids: ReadonlyArray<{ root: Uint8Array; column: number }>): void
 }
 
 const one = (ssz: Uint8Array) =>
@@ -160,7 +162,11 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
         })
       },
       'column',
-      (req) => (req.request as Array<{ columns: number[] }>).flatMap((id) => id.columns),
+      (req) => {
+        const ids = req.request as Array<{ blockRoot: Uint8Array; columns: number[] }>
+        m.onColumnIdsAsked?.(ids.flatMap((id) => id.columns.map((column) => ({ root: id.blockRoot, column }))))
+        return ids.flatMap((id) => id.columns)
+      },
     ),
   )
   return handlers

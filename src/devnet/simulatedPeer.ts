@@ -64,6 +64,8 @@ export interface SimulatedPeerStats {
   maxConcurrent: number
   /** Every column index a data column request asked of it. */
   columnsAsked: Set<number>
+  /** Every `rootHex/column` a by-root column request asked of it, in order, repeats included. */
+  columnIdsAsked: string[]
 }
 
 /**
@@ -79,6 +81,7 @@ export class SimulatedPeer {
     quotaExceeded: 0,
     maxConcurrent: 0,
     columnsAsked: new Set(),
+    columnIdsAsked: [],
   }
   /** The columns it custodies, and so serves (das-core.md custody of its node id); set at start. */
   custody: ReadonlySet<number> = new Set()
@@ -166,6 +169,10 @@ export class SimulatedPeer {
       },
       onColumnsAsked: (columns) => {
         for (const c of columns) this.stats.columnsAsked.add(c)
+      },
+      onColumnIdsAsked: (ids) => {
+        for (const { root, column } of ids)
+          this.stats.columnIdsAsked.push(`${Buffer.from(root).toString('hex')}/${column}`)
       },
     })
     if (this.opts.serveBlocks === false) {

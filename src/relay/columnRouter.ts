@@ -46,8 +46,25 @@ export interface ColumnRouterModules {
   penalise(req: RelayRequest, peer: string, e: unknown, deadlinePassed: boolean): string
   /** Caches a complete answer under the request's key. */
   remember(req: RelayRequest, chunks: ResponseChunk[], items: CheckedItem[]): void
+  /** Indexes verified sidecars by (block root, column), for later by-root requests. */
+  rememberSidecars(sidecars: Sidecar[]): void
   /** Largest answer the cache keeps: collecting stops beyond it. */
   maxEntryBytes(): number
+}
+
+/** One verified column sidecar's chunk and where it belongs. */
+export interface Sidecar {
+  root: Uint8Array
+  column: number
+  slot: number
+  chunk: WireBytes
+}
+
+/** What the cache holds of a request: its items, and the request for the rest (null when nothing is left). */
+interface Cached {
+  items: Item[]
+  hit: boolean
+  rest: RelayRequest | null
 }
 
 /** (slot, column) as one sortable number: the order the spec requires of a by-range answer. */
@@ -88,25 +105,22 @@ export class ColumnRouter {
   async *serve(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<WireBytes> {
     const { metrics } = this.modules
     const label = `${req.def.name}/${req.def.version}`
-    const asked = askedColumns(req)
-    // By range, each column is cached on its own (under its one-column request's key): reuse the columns cached
-    // for this range and ask upstream only for the rest.
-    const cached = req.range ? await this.cachedColumns(req, asked) : { items: [], columns: new Set<number>() }
-    const remaining = asked.filter((c) => !cached.columns.has(c))
-    const upstreamReq =
-      req.range && cached.columns.size > 0 && remaining.length > 0
-        ? toRelayRequest(req.def, { startSlot: req.range.startSlot, count: rangeCount(req), columns: remaining })
-        : req
+    // Reuse what is cached (by range: whole columns of this range; by root: single (root, column) sidecars) and
+    // ask upstream only for the rest.
+    const cached = req.range ? await this.cachedColumns(req, askedColumns(req)) : await this.cachedSidecars(req)
+    const upstreamReq = cached.rest ?? req
+    const remaining = cached.rest === null ? [] : askedColumns(upstreamReq)
     const exclude = new Set([requester])
     const plan = planColumns(remaining, remaining.length > 0 ? this.candidates(upstreamReq, exclude) : [])
     const run = { calls: 0, sent: 0, unavailable: plan.unavailable.length, lost: new Set(plan.unavailable), requester }
-    if (plan.parts.length === 0 && cached.columns.size === 0) {
+    if (plan.parts.length === 0 && !cached.hit) {
       metrics?.columnsUnavailable.inc({ protocol: label }, run.unavailable)
       throw new ResponseError(RespCode.ResourceUnavailable, 'no peer custodies the asked columns')
     }
     const collected: Item[] = []
     let collectedBytes = 0
-    let cacheable = plan.unavailable.length === 0
+    // Whatever was verified is indexed per sidecar; only an answer with nothing left out is cached whole.
+    let collecting = true
     const stop = new AbortController()
     const abort = () => stop.abort(signal.reason)
     signal.addEventListener('abort', abort, { once: true })
@@ -121,19 +135,26 @@ export class ColumnRouter {
         metrics?.chunks.inc({ protocol: label, source })
         metrics?.bytes.inc({ protocol: label, source }, item.chunk.raw.byteLength)
         yield item.chunk.raw
-        if (cacheable && source === 'upstream') {
+        if (collecting && source === 'upstream') {
           collected.push(item)
           collectedBytes += item.chunk.raw.byteLength
-          if (collectedBytes > this.modules.maxEntryBytes()) cacheable = false
+          if (collectedBytes > this.modules.maxEntryBytes()) {
+            collecting = false
+            collected.length = 0
+          }
         }
       }
-      if (cacheable && req.range) this.rememberColumns(req, remaining, run.lost, collected)
-      else if (cacheable && run.unavailable === 0) {
+      if (collecting && req.range) this.rememberColumns(req, remaining, run.lost, collected)
+      else if (collecting && run.unavailable === 0 && !cached.hit) {
         this.modules.remember(
           req,
           collected.map((i) => i.chunk as ResponseChunk),
           collected.map((i) => i.checked!),
         )
+      }
+      // After the entries above, so a sidecar they already keep is not charged again.
+      if (collecting) {
+        this.modules.rememberSidecars(collected.map((i) => sidecarOf(i, req)).filter((x): x is Sidecar => x !== null))
       }
     } catch (e) {
       if (signal.aborted || e instanceof ResponseError) throw e
@@ -180,7 +201,7 @@ export class ColumnRouter {
   }
 
   /** The asked columns cached for exactly this range, with their items (the slot read back from each chunk). */
-  private async cachedColumns(req: RelayRequest, asked: number[]): Promise<{ items: Item[]; columns: Set<number> }> {
+  private async cachedColumns(req: RelayRequest, asked: number[]): Promise<Cached> {
     const items: Item[] = []
     const columns = new Set<number>()
     for (const column of asked) {
@@ -196,7 +217,39 @@ export class ColumnRouter {
       columns.add(column)
       items.push(...found)
     }
-    return { items: items.sort((a, b) => a.key - b.key), columns }
+    const remaining = asked.filter((c) => !columns.has(c))
+    const rest =
+      remaining.length === 0
+        ? null
+        : columns.size === 0
+          ? req
+          : toRelayRequest(req.def, { startSlot: req.range!.startSlot, count: rangeCount(req), columns: remaining })
+    return { items: items.sort((a, b) => a.key - b.key), hit: columns.size > 0, rest }
+  }
+
+  /** The asked (root, column) sidecars cached from any earlier answer, and the by-root request for the others. */
+  private async cachedSidecars(req: RelayRequest): Promise<Cached> {
+    const asked: Array<{ root: Uint8Array; column: number }> = []
+    for (const [root, cols] of req.roots ?? []) {
+      for (const column of cols ?? []) asked.push({ root: Buffer.from(root, 'hex'), column })
+    }
+    const found = this.modules.cache.getColumns(asked)
+    const items: Item[] = []
+    const missing = new Map<string, { blockRoot: Uint8Array; columns: number[] }>()
+    for (let i = 0; i < asked.length; i++) {
+      const raw = found[i]
+      const slot = raw ? await this.slotOf(req, raw) : null
+      if (raw && slot !== null) {
+        items.push({ key: keyOf(slot, asked[i].column), chunk: { result: RespCode.Success, raw } })
+        continue
+      }
+      const hex = Buffer.from(asked[i].root).toString('hex')
+      const id = missing.get(hex) ?? { blockRoot: asked[i].root, columns: [] }
+      id.columns.push(asked[i].column)
+      missing.set(hex, id)
+    }
+    const rest = missing.size === 0 ? null : items.length === 0 ? req : toRelayRequest(req.def, [...missing.values()])
+    return { items: items.sort((a, b) => a.key - b.key), hit: items.length > 0, rest }
   }
 
   /** The slot of a cached sidecar chunk (its frames are read again; only the header's prefix is kept). */
@@ -388,6 +441,17 @@ function subRequest(
     decoded = ids
   }
   return { ...toRelayRequest(req.def, decoded), upstreams: custodians }
+}
+
+/**
+ * A verified upstream item as the (root, column) index keeps it, or null for one without a readable header. The
+ * root is hash_tree_root of the sidecar's BeaconBlockHeader: the root its block is asked by.
+ */
+function sidecarOf(item: Item, req: RelayRequest): Sidecar | null {
+  const chunk = item.chunk as ResponseChunk
+  const facts = chunk.ssz ? itemFacts(req.def.name, ForkName.fulu, chunk.ssz) : null
+  if (!facts || facts.slot === null) return null
+  return { root: facts.blockRoot(), column: item.key % NUMBER_OF_COLUMNS, slot: facts.slot, chunk: chunk.raw }
 }
 
 /** DataColumnSidecar.index: the container's first field, a little-endian u64 (a column is below 128). */

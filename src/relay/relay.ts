@@ -17,7 +17,7 @@ import { ByteReader } from '../wire/byteReader.js'
 import { RespCode } from '../wire/constants.js'
 import { type ResponseChunk, readResponseChunk, type WireBytes } from '../wire/chunks.js'
 import { type CheckedItem, ChunkValidator, InvalidChunkError } from './chunkValidator.js'
-import { COLUMN_ROUTER_DEFAULTS, ColumnRouter } from './columnRouter.js'
+import { COLUMN_ROUTER_DEFAULTS, ColumnRouter, type Sidecar } from './columnRouter.js'
 import { itemBytesRead, PARENT_ROOT_PREFIX_BYTES } from './items.js'
 import { KnownRoots } from './knownRoots.js'
 import type { RelayMetrics } from './metrics.js'
@@ -119,6 +119,7 @@ export class Relay {
         ...modules,
         penalise: (req, peer, e, deadlinePassed) => this.penalise(req, peer, e, deadlinePassed),
         remember: (req, chunks, items) => this.remember(req, chunks, items, true),
+        rememberSidecars: (sidecars) => this.rememberSidecars(sidecars),
         maxEntryBytes: () => modules.cache.maxEntryBytes,
       },
       { ...COLUMN_ROUTER_DEFAULTS, firstChunkDeadlineMs: opts.firstChunkDeadlineMs },
@@ -450,6 +451,20 @@ export class Relay {
       if (slot !== null && slot <= finalizedSlot) this.knownRoots.note(slot, blockRoot)
     }
     if (blocks.length > 0) cache.setBlocks(blocks, { finalized })
+  }
+
+  /** Indexes verified column sidecars by (block root, column); those of finalized slots live longer. */
+  private rememberSidecars(sidecars: Sidecar[]): void {
+    const { cache, chainView, forkSchedule } = this.modules
+    const finalizedSlot = chainView.status().finalizedEpoch * forkSchedule.config.slotsPerEpoch
+    cache.setColumns(
+      sidecars.filter((s) => s.slot <= finalizedSlot),
+      { finalized: true },
+    )
+    cache.setColumns(
+      sidecars.filter((s) => s.slot > finalizedSlot),
+      { finalized: false },
+    )
   }
 
   /**

@@ -10,6 +10,7 @@ const ENTRY_OVERHEAD_BYTES = 128
 /** Response keys are the caller's; block keys are ours. Distinct prefixes keep the two from colliding. */
 const RESPONSE_KEY_PREFIX = 'res:'
 const BLOCK_KEY_PREFIX = 'root:'
+const COLUMN_KEY_PREFIX = 'col:'
 
 export const RESPONSE_CACHE_DEFAULTS = {
   /** 256 MiB: bounded memory on a small VPS. */
@@ -124,6 +125,29 @@ export class ResponseCache {
     for (const { root, chunk } of blocks) this.store(blockKey(root), [chunk], opts.finalized)
   }
 
+  /**
+   * Index single data column sidecars by (block root, column), so by-root requests take every sidecar cached
+   * from any earlier answer (by range or by root). A sidecar whose memory another entry already keeps costs only
+   * its key here.
+   */
+  setColumns(
+    sidecars: ReadonlyArray<{ root: Uint8Array; column: number; chunk: WireBytes }>,
+    opts: { finalized: boolean },
+  ): void {
+    for (const { root, column, chunk } of sidecars) this.store(columnKey(root, column), [chunk], opts.finalized)
+  }
+
+  /**
+   * The cached sidecar chunk of each (root, column), or undefined for one not cached; a hit when any is found,
+   * else a miss.
+   */
+  getColumns(ids: ReadonlyArray<{ root: Uint8Array; column: number }>): Array<Uint8ArrayList | undefined> {
+    const found = ids.map(({ root, column }) => this.lru.get(columnKey(root, column))?.chunks[0])
+    if (found.some((c) => c !== undefined)) this.hits++
+    else this.misses++
+    return found
+  }
+
   /** Drops an indexed block (one that turned out not to have the root it was filed under). */
   deleteBlock(root: Uint8Array): void {
     this.lru.delete(blockKey(root))
@@ -154,14 +178,15 @@ export class ResponseCache {
     return { chunks, bytes }
   }
 
-  /**
-   * Read by metrics at scrape time. Expired entries are dropped first (one pass over the entries), so bytes and
-   * entries count only live content and the expiries show in evictions.
-   */
   /** Largest response the cache stores: callers stop collecting a response beyond it. */
   get maxEntryBytes(): number {
     return this.opts.maxEntryBytes
   }
+
+  /**
+   * Read by metrics at scrape time. Expired entries are dropped first (one pass over the entries), so bytes and
+   * entries count only live content and the expiries show in evictions.
+   */
 
   get stats(): CacheStats {
     this.lru.purgeStale()
@@ -244,6 +269,10 @@ export class ResponseCache {
 
 function blockKey(root: Uint8Array): string {
   return BLOCK_KEY_PREFIX + Buffer.from(root.buffer, root.byteOffset, root.byteLength).toString('hex')
+}
+
+function columnKey(root: Uint8Array, column: number): string {
+  return `${COLUMN_KEY_PREFIX}${Buffer.from(root.buffer, root.byteOffset, root.byteLength).toString('hex')}:${column}`
 }
 
 function validate(opts: ResponseCacheOpts): void {

@@ -114,6 +114,62 @@ describe('relay of data columns by custody', () => {
     expect(await metricValue(node, 'contower_relay_columns_unavailable_total')).toBe(0)
   })
 
+  it('takes by-root sidecars from the cache per (block, column), also those a by-range answer brought', async () => {
+    // 60 slots of history: the blocks asked (slots 30 and 33) are finalized, so their cache entries live an hour.
+    const { network } = testChain(60)
+    const chain = new SyntheticChain({ network }, { payloadBytes: 2_000, blobsPerBlock: 1 })
+    const sims = [
+      await track(startPeer(network, chain, { custodyGroupCount: 8 })),
+      await track(startPeer(network, chain, { custodyGroupCount: 16 })),
+    ]
+    const node = await track(startRelay(network, sims))
+    for (const s of sims) {
+      await expect.poll(() => node.peerStore.get(s.peerId)?.custody?.source, { timeout: 15_000 }).toBe('metadata')
+    }
+    const custodied = [...new Set(sims.flatMap((s) => [...s.custody]))].sort((x, y) => x - y)
+    const [a, b, c, d] = custodied
+    const blocks = [chain.headAt(30), chain.headAt(33)]
+    for (const block of blocks) expect(chain.dataColumnSidecar(block.slot, a)).not.toBeNull()
+    const requester = await track(startPeer(network, chain, { serveBlocks: false }))
+    await requester.libp2p.dial(node.listenAddresses[0])
+    const asked = () => sims.flatMap((s) => s.stats.columnIdsAsked)
+    const byRoot = async (columns: number[]) => {
+      // Asked newest block first: the answer still comes in (slot, column) order.
+      const ids = [...blocks].reverse().map((block) => ({ blockRoot: block.root, columns }))
+      const before = asked().length
+      const got = await requester.fetch(
+        node.libp2p.peerId,
+        BY_ROOT,
+        BY_ROOT.request!.serialize(ids),
+        2 * columns.length,
+      )
+      const expected = blocks.flatMap((block) => columns.map((col) => hex(chain.dataColumnSidecar(block.slot, col))))
+      expect(got.map((chunk) => hex(chunk.ssz))).toEqual(expected)
+      return asked().slice(before).sort()
+    }
+    const idsOf = (columns: number[]) =>
+      blocks.flatMap((block) => columns.map((col) => `${hex(block.root)}/${col}`)).sort()
+
+    expect(await byRoot([a, b])).toEqual(idsOf([a, b]))
+    // b of both blocks is cached: only c is asked upstream.
+    expect(await byRoot([b, c])).toEqual(idsOf([c]))
+    // d of both blocks arrives through a by-range answer; a by-root request for it then asks nobody.
+    await requester.fetch(
+      node.libp2p.peerId,
+      BY_RANGE,
+      BY_RANGE.request!.serialize({ startSlot: 28, count: 8, columns: [d] }),
+      8,
+    )
+    expect(await byRoot([a, d])).toEqual([])
+    expect(
+      await metricValue(node, 'contower_relay_response_chunks_total', {
+        protocol: 'data_column_sidecars_by_root/1',
+        source: 'cache',
+      }),
+    ).toBe(2 + 4)
+    for (const sim of sims) for (const col of sim.stats.columnsAsked) expect(sim.custody.has(col)).toBe(true)
+  })
+
   it('moves a failing part to another custodian and leaves out columns nobody else custodies', async () => {
     const { network } = testChain(40)
     const chain = new SyntheticChain({ network }, { payloadBytes: 2_000, blobsPerBlock: 1 })

@@ -274,6 +274,75 @@ describe('ResponseCache', () => {
     expect(c.stats.bytes).toBeLessThanOrEqual(SMALL.maxBytes)
   })
 
+  it('indexes sidecars per (block root, column): each found on its own, a hit when any is found', () => {
+    const { c } = cache()
+    c.setColumns(
+      [
+        { root: root(1), column: 5, chunk: bytes(30, 15) },
+        { root: root(1), column: 9, chunk: bytes(30, 19) },
+        { root: root(2), column: 5, chunk: bytes(30, 25) },
+      ],
+      FINAL,
+    )
+    const found = c.getColumns([
+      { root: root(2), column: 5 },
+      { root: root(1), column: 7 },
+      { root: root(1), column: 9 },
+      { root: root(3), column: 5 },
+    ])
+    expect(found.map((chunk) => chunk?.subarray())).toEqual([bytes(30, 25), undefined, bytes(30, 19), undefined])
+    expect(c.getColumns([{ root: root(2), column: 9 }])).toEqual([undefined])
+    expect(c.stats).toMatchObject({ hits: 1, misses: 1, entries: 3 })
+  })
+
+  it('keeps indexed sidecars apart from indexed blocks and responses of the same root', () => {
+    const { c } = cache()
+    c.setBlocks([{ root: root(1), chunk: bytes(10, 1) }], FINAL)
+    c.set(`col:${Buffer.from(root(1)).toString('hex')}:0`, [bytes(10, 2)], FINAL)
+    expect(c.getColumns([{ root: root(1), column: 0 }])).toEqual([undefined])
+    c.setColumns(
+      [{ root: root(1), column: 0 }].map((id) => ({ ...id, chunk: bytes(10, 3) })),
+      FINAL,
+    )
+    expect(flat(c.getBlocksByRoot([root(1)]))).toEqual([bytes(10, 1)])
+    expect(c.getColumns([{ root: root(1), column: 0 }])[0]?.subarray()).toEqual(bytes(10, 3))
+  })
+
+  it('charges a sidecar stored under a column response and under its (root, column) once', () => {
+    const { c } = cache()
+    // As a relayed by-range answer: two sidecars in small pieces of one large stream buffer, so both are copied.
+    const stream = new Uint8Array(8192)
+    const sidecars = [stream.subarray(0, 300).fill(1), stream.subarray(300, 600).fill(2)]
+    c.set('column-range', sidecars, FINAL)
+    const alone = c.stats.bytes
+    c.setColumns(
+      sidecars.map((chunk, i) => ({ root: root(i), column: 4, chunk })),
+      FINAL,
+    )
+    const colKey = `col:${Buffer.from(root(0)).toString('hex')}:4`
+    // Only the two new keys and their fixed overhead: the sidecars' memory is the range entry's copies.
+    expect(c.stats.bytes).toBe(alone + 2 * (colKey.length + 128))
+    expect(c.getColumns([{ root: root(1), column: 4 }])[0]?.subarray()).toEqual(bytes(300, 2))
+    // The range entry gone, the index still holds (and is charged for) the sidecars.
+    c.set('column-range', [], { finalized: false })
+    expect(c.stats.bytes).toBe(600 + 2 * (colKey.length + 128))
+    expect(c.getColumns([{ root: root(0), column: 4 }])[0]?.subarray()).toEqual(bytes(300, 1))
+  })
+
+  it('expires indexed head sidecars like head responses', () => {
+    const { c, advance } = cache()
+    c.setColumns([{ root: root(1), column: 0, chunk: bytes(10, 1) }], HEAD)
+    c.setColumns([{ root: root(2), column: 0, chunk: bytes(10, 2) }], FINAL)
+    advance(RESPONSE_CACHE_DEFAULTS.headTtlMs + 1)
+    expect(
+      c.getColumns([
+        { root: root(1), column: 0 },
+        { root: root(2), column: 0 },
+      ])[0],
+    ).toBeUndefined()
+    expect(c.getColumns([{ root: root(2), column: 0 }])[0]).toBeDefined()
+  })
+
   it('clear() drops all content but keeps the running counters', () => {
     const { c } = cache()
     c.set('k', [bytes(10, 1)], FINAL)

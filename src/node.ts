@@ -36,7 +36,7 @@ import type { LocalMetadata } from './reqresp/messages.js'
 import { createReqRespMetrics } from './reqresp/metrics.js'
 import { ResponseTypes } from './reqresp/responseTypes.js'
 import { ReqRespServer } from './reqresp/server.js'
-import { RELAY_SERVICE_DEFAULTS, RelayService } from './relay/index.js'
+import { RELAY_SERVICE_DEFAULTS, RelayService } from './relay/relayService.js'
 import { itemFacts } from './relay/items.js'
 import type { Discovery, DiscoveryOpts } from './discovery/discovery.js'
 import { DiscoveryError } from './discovery/errors.js'
@@ -49,7 +49,7 @@ import { hostConnectionLimit, PEER_MANAGER_DEFAULTS, PeerManager } from './peers
 import type { ResponseCache } from './relay/responseCache.js'
 import { StatusService } from './status/snapshot.js'
 import { AGENT_VERSION, COMMIT, VERSION } from './version.js'
-import type { Fleet, FleetOpts } from './fleet/index.js'
+import type { Fleet, FleetOpts } from './fleet/fleet.js'
 
 export const NODE_DEFAULTS = {
   /** How often `--custody-group-count auto` re-checks what the peers cover: the peer manager's heartbeat. */
@@ -362,7 +362,7 @@ export class ContowerNode {
    * with --fleet-redis: a lone relay never loads the Redis client.
    */
   private async createFleet(url: string, host: ContowerHost): Promise<Fleet> {
-    const { Fleet, FleetSetupError } = await import('./fleet/index.js')
+    const { Fleet, FleetSetupError } = await import('./fleet/fleet.js')
     const { logger } = this.modules
     try {
       return new Fleet(

@@ -1,12 +1,9 @@
 import { createRequire } from 'node:module'
 import { type DestinationStream, type Logger, pino } from 'pino'
 import type PinoPretty from 'pino-pretty'
+import type { LogFormat, LogLevel } from './logOptions.js'
 
 // pino-pretty (and its colour and date libraries) loads only when a terminal or --log-format pretty asks for it.
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
-export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const
-export type LogLevel = (typeof LOG_LEVELS)[number]
-export type LogFormat = (typeof LOG_FORMATS)[number]
 
 const require = createRequire(import.meta.url)
 

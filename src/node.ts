@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net'
-import { ACTIVE_PRESET, type ForkName } from '@lodestar/params'
+import { ACTIVE_PRESET } from '@lodestar/params'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Registry } from 'prom-client'
 import { ChainView } from './chain/chainView.js'
@@ -9,6 +9,7 @@ import { ForkSchedule } from './chain/forkSchedule.js'
 import { type Network } from './chain/resolveNetwork.js'
 import type { ContowerConfig } from './config/types.js'
 import type { Identity } from './identity/identity.js'
+import { Lifecycle } from './lifecycle.js'
 import type { Logger } from './logger.js'
 import { createRegistry, registerNodeMetrics } from './metrics/registry.js'
 import { type HealthReport, MetricsServer } from './status/server.js'
@@ -33,11 +34,10 @@ import { StaticPeers } from './peers/staticPeers.js'
 import { ReqRespClient } from './reqresp/client.js'
 import { createLocalHandlers } from './reqresp/localHandlers.js'
 import type { LocalMetadata } from './reqresp/messages.js'
-import { createReqRespMetrics } from './reqresp/metrics.js'
+import { createReqRespMetrics, type ReqRespMetrics } from './reqresp/metrics.js'
 import { ResponseTypes } from './reqresp/responseTypes.js'
 import { ReqRespServer } from './reqresp/server.js'
 import { RELAY_SERVICE_DEFAULTS, RelayService } from './relay/relayService.js'
-import { itemFacts } from './relay/items.js'
 import type { Discovery, DiscoveryOpts } from './discovery/discovery.js'
 import { DiscoveryError } from './discovery/errors.js'
 import { readiness, type ReadinessReport } from './status/readiness.js'
@@ -92,7 +92,6 @@ export class ContowerNode {
   readonly metadata: LocalMetadata
   private readonly seeder: BeaconApiSeeder | null
   private staticPeers: StaticPeers | null = null
-  private connections: ConnectionMonitor | null = null
   private host: ContowerHost | null = null
   private server: ReqRespServer | null = null
   private handshake: HandshakeService | null = null
@@ -104,7 +103,7 @@ export class ContowerNode {
   private metricsServer: MetricsServer | null = null
   private statusService: StatusService | null = null
   private startedAtMs = 0
-  private custodyTimer: NodeJS.Timeout | null = null
+  private readonly lifecycle = new Lifecycle()
   private stopping: Promise<void> | null = null
 
   constructor(
@@ -141,7 +140,9 @@ export class ContowerNode {
       { subscribe: subscriptions(config), gossipsub: overrides.gossipsub },
     )
     this.gossip.onAccepted((kind, ssz) => {
-      if (kind === 'beacon_block') this.noteGossipBlock(ssz)
+      if (kind === 'beacon_block' && !this.chainView.noteRelayedBlock(ssz)) {
+        modules.logger.debug('gossip block not usable as head')
+      }
     })
     // What MetaData and the ENR advertise is exactly what is relayed: the subscribed subnets.
     const subnets = this.gossip.subnets()
@@ -152,20 +153,6 @@ export class ContowerNode {
       attnets: subnets.beacon_attestation,
       syncnets: subnets.sync_committee,
       custodyGroupCount: initialCustodyGroupCount(config.custodyGroupCount),
-    }
-  }
-
-  /** Moves our Status head with the blocks relayed on gossip (hashed once per block, about one per slot). */
-  private noteGossipBlock(ssz: Uint8Array): void {
-    try {
-      // The slot sits at the same offset in every fork's block; the fork (for the root) follows from it.
-      const slot = itemFacts('beacon_blocks_by_root', 'phase0' as ForkName, ssz)?.slot
-      if (slot == null) return
-      const fork = this.forkSchedule.forkAtEpoch(Math.floor(slot / this.forkSchedule.config.slotsPerEpoch))
-      const facts = itemFacts('beacon_blocks_by_root', fork.name as ForkName, ssz)
-      if (facts) this.chainView.noteGossipBlock(slot, facts.blockRoot())
-    } catch (err) {
-      this.modules.logger.debug({ err }, 'gossip block not usable as head')
     }
   }
 
@@ -192,13 +179,57 @@ export class ContowerNode {
   }
 
   async start(): Promise<void> {
-    const { logger, identity } = this.modules
-    const { config } = this
+    const { logger } = this.modules
     this.startedAtMs = Date.now()
+    this.logChain()
+    const connections = new ConnectionMonitor({ registry: this.registry })
+    const host = (this.host = await this.createHost(connections))
+    const responseTypes = new ResponseTypes({ forkSchedule: this.forkSchedule, clock: this.clock })
+    const reqrespMetrics = this.registry ? createReqRespMetrics(this.registry) : null
+    // One client for the handshakes and the relay's upstream calls.
+    const client = new ReqRespClient({ host, responseTypes, metrics: reqrespMetrics })
+    this.fleet = this.config.fleetRedis ? await this.createFleet(this.config.fleetRedis, host) : null
+    this.handshake = this.createHandshake(host, client, responseTypes)
+    this.relayService = this.createRelayService(host, client, responseTypes, reqrespMetrics)
+    this.server = new ReqRespServer(
+      { host, scores: this.scores, metrics: reqrespMetrics, logger: logger.child({ module: 'reqresp' }) },
+      new Map([
+        ...createLocalHandlers({ handshake: this.handshake, chainView: this.chainView, metadata: this.metadata }),
+        ...this.relayService.handlers(),
+      ]),
+    )
+    this.peerManager = this.createPeerManager(host, connections)
+    this.staticPeers = new StaticPeers(
+      { host, connections, logger: logger.child({ module: 'static-peers' }) },
+      this.config.staticPeers,
+    )
+    this.statusService = this.createStatus()
+    const custody = new Interval(() => this.followCustody(), NODE_DEFAULTS.autoCustodyIntervalMs)
+    // Stopped in reverse: the peer services say Goodbye while the host is still up, the host goes down late.
+    await this.lifecycle.start([
+      ...(this.seeder ? [this.seeder] : []),
+      { start: () => connections.start(host), stop: () => connections.stop() },
+      { start: () => {}, stop: () => host.stop() },
+      // Never blocks start-up for longer than its connect timeout: without Redis the relay serves alone.
+      ...(this.fleet ? [this.fleet] : []),
+      this.relayService,
+      // Handlers and listeners before the host listens, so the first inbound stream already finds them.
+      this.server,
+      this.handshake,
+      this.peerManager,
+      { start: () => this.listen(), stop: () => {} },
+      this.gossip,
+      this.staticPeers, // stopped before the peer manager: no redials while saying Goodbye
+      { start: () => this.startDiscovery(), stop: () => this.discovery?.stop() },
+      ...(this.config.custodyGroupCount === 'auto' ? [custody] : []),
+      this.statusService,
+      { start: () => this.serveMetrics(), stop: () => this.metricsServer?.stop() },
+    ])
+  }
 
-    await this.seeder?.start()
+  private logChain(): void {
     const epoch = this.clock.currentEpoch
-    logger.info(
+    this.modules.logger.info(
       {
         network: this.modules.network.name,
         preset: ACTIVE_PRESET,
@@ -209,16 +240,18 @@ export class ContowerNode {
       },
       'chain',
     )
+  }
 
-    this.connections = new ConnectionMonitor({ registry: this.registry })
-    this.host = await createHost(
+  private createHost(connections: ConnectionMonitor): Promise<ContowerHost> {
+    const { config } = this
+    return createHost(
       {
-        privateKey: identity.privateKey,
+        privateKey: this.modules.identity.privateKey,
         registry: this.registry,
         // Static peers are trusted by the operator: never refused, whatever their score.
         isBanned: (peer) => !this.staticPeers?.isStatic(peer) && this.bans.isBanned(peer.toString()),
         gossipsub: this.gossip.gossipsubFactory(),
-        inboundUpgrades: this.connections.inboundUpgrades,
+        inboundUpgrades: connections.inboundUpgrades,
       },
       {
         listenAddress: config.listenAddress,
@@ -229,14 +262,10 @@ export class ContowerNode {
         agentVersion: AGENT_VERSION,
       },
     )
-    const host = this.host
-    const connections = this.connections
-    connections.start(host)
-    const responseTypes = new ResponseTypes({ forkSchedule: this.forkSchedule, clock: this.clock })
-    const reqrespMetrics = this.registry ? createReqRespMetrics(this.registry) : null
-    const client = new ReqRespClient({ host, responseTypes, metrics: reqrespMetrics })
-    this.fleet = config.fleetRedis ? await this.createFleet(config.fleetRedis, host) : null
-    this.handshake = new HandshakeService(
+  }
+
+  private createHandshake(host: ContowerHost, client: ReqRespClient, responseTypes: ResponseTypes): HandshakeService {
+    return new HandshakeService(
       {
         host,
         client,
@@ -248,13 +277,22 @@ export class ContowerNode {
         metadata: this.metadata,
         enrCustodyGroupCount: (peer) => this.peerManager?.enrCustodyGroupCount(peer),
         metrics: this.registry ? createPeerMetrics(this.registry, this.peerStore) : null,
-        logger: logger.child({ module: 'peers' }),
+        logger: this.modules.logger.child({ module: 'peers' }),
       },
-      { ...HANDSHAKE_DEFAULTS, ...this.overrides.handshake },
+      this.overrides.handshake,
     )
-    this.relayService = new RelayService(
+  }
+
+  private createRelayService(
+    host: ContowerHost,
+    client: ReqRespClient,
+    responseTypes: ResponseTypes,
+    reqrespMetrics: ReqRespMetrics | null,
+  ): RelayService {
+    return new RelayService(
       {
         host,
+        client,
         peerStore: this.peerStore,
         scores: this.scores,
         forkSchedule: this.forkSchedule,
@@ -263,23 +301,20 @@ export class ContowerNode {
         responseTypes,
         reqrespMetrics,
         registry: this.registry,
-        logger: logger.child({ module: 'relay' }),
+        logger: this.modules.logger.child({ module: 'relay' }),
         isPreferred: (peer) => this.staticPeers?.isStatic(peer) ?? false,
         fleet: this.fleet,
       },
-      { cacheMaxBytes: config.cacheMaxBytes, rateLimits: config.rateLimits, tuning: this.overrides.relay },
+      { cacheMaxBytes: this.config.cacheMaxBytes, rateLimits: this.config.rateLimits, tuning: this.overrides.relay },
     )
-    this.server = new ReqRespServer(
-      { host, scores: this.scores, metrics: reqrespMetrics, logger: logger.child({ module: 'reqresp' }) },
-      new Map([
-        ...createLocalHandlers({ handshake: this.handshake, chainView: this.chainView, metadata: this.metadata }),
-        ...this.relayService.handlers(),
-      ]),
-    )
-    this.peerManager = new PeerManager(
+  }
+
+  private createPeerManager(host: ContowerHost, connections: ConnectionMonitor): PeerManager {
+    const { config } = this
+    return new PeerManager(
       {
         host,
-        handshake: this.handshake,
+        handshake: this.handshake!,
         peerStore: this.peerStore,
         scores: this.scores,
         bans: this.bans,
@@ -288,19 +323,17 @@ export class ContowerNode {
         connections,
         addsCustody: (candidate) => this.addsCustody(candidate),
         registry: this.registry,
-        logger: logger.child({ module: 'peer-manager' }),
+        logger: this.modules.logger.child({ module: 'peer-manager' }),
       },
       { targetPeers: config.targetPeers, maxPeers: config.maxPeers, ...this.overrides.peerManager },
     )
-    // Never blocks start-up for longer than its connect timeout: without Redis the relay serves alone.
-    await this.fleet?.start()
-    // Handlers and listeners first, so the first inbound stream already finds them.
-    await this.server.start()
-    this.handshake.start()
-    this.peerManager.start()
-    this.relayService.start()
+  }
+
+  /** The host listens (TCP, and QUIC when enabled) and gossip starts; a taken port is a one-line start-up failure. */
+  private async listen(): Promise<void> {
+    const { config } = this
     try {
-      await this.host.start()
+      await this.libp2p.start()
     } catch (e) {
       const quic = config.quic ? ` or ${config.quicPort} (QUIC, UDP)` : ''
       // An IPv6 address in brackets, so that its port reads as one (RFC 3986 host:port).
@@ -309,52 +342,43 @@ export class ContowerNode {
         cause: e,
       })
     }
-    logger.info({ peerId: identity.peerId.toString(), addrs: this.listenAddresses.map(String) }, 'libp2p host started')
-    this.gossip.start()
-    logger.info({ topics: this.gossip.topics().length }, 'gossip relay started')
-    this.staticPeers = new StaticPeers(
-      { host, connections, logger: logger.child({ module: 'static-peers' }) },
-      config.staticPeers,
-    )
-    await this.staticPeers.start()
-    await this.startDiscovery()
-    if (config.custodyGroupCount === 'auto') {
-      this.custodyTimer = setInterval(() => this.followCustody(), NODE_DEFAULTS.autoCustodyIntervalMs)
-      this.custodyTimer.unref()
-    }
+    const addrs = this.listenAddresses.map(String)
+    const peerId = this.modules.identity.peerId.toString()
+    this.modules.logger.info({ peerId, addrs, topics: this.gossip.topics().length }, 'libp2p host started')
+  }
 
-    this.statusService = this.createStatus()
-    this.statusService.start()
-    if (this.registry) {
-      registerNodeMetrics(this.registry, {
-        version: VERSION,
-        commit: COMMIT,
-        peerCount: () => this.host?.getPeers().length ?? 0,
-        slot: () => this.clock.currentSlot,
-        headSlot: () => this.chainView.status().headSlot,
-      })
-      this.metricsServer = new MetricsServer(
-        {
-          registry: this.registry,
-          health: () => this.health(),
-          ready: () => this.readiness(),
-          status: () => this.status.snapshot(),
-          logger: logger.child({ module: 'metrics' }),
-        },
-        { address: config.metricsAddress, port: config.metricsPort },
+  /** /metrics, /health, /ready and the status page, when --metrics is on. */
+  private async serveMetrics(): Promise<void> {
+    const { config, registry } = this
+    if (!registry) return
+    registerNodeMetrics(registry, {
+      version: VERSION,
+      commit: COMMIT,
+      peerCount: () => this.host?.getPeers().length ?? 0,
+      slot: () => this.clock.currentSlot,
+      headSlot: () => this.chainView.status().headSlot,
+    })
+    this.metricsServer = new MetricsServer(
+      {
+        registry,
+        health: () => this.health(),
+        ready: () => this.readiness(),
+        status: () => this.status.snapshot(),
+        logger: this.modules.logger.child({ module: 'metrics' }),
+      },
+      { address: config.metricsAddress, port: config.metricsPort },
+    )
+    try {
+      await this.metricsServer.start()
+    } catch (e) {
+      this.metricsServer = null
+      throw new StartupError(
+        `cannot serve metrics on ${config.metricsAddress}:${config.metricsPort}: ${describeListenError(e)}`,
+        { cause: e },
       )
-      try {
-        await this.metricsServer.start()
-      } catch (e) {
-        this.metricsServer = null
-        throw new StartupError(
-          `cannot serve metrics on ${config.metricsAddress}:${config.metricsPort}: ${describeListenError(e)}`,
-          { cause: e },
-        )
-      }
-      const addr = this.metricsServer.address
-      logger.info({ address: addr?.address, port: addr?.port }, 'metrics and health served')
     }
+    const addr = this.metricsServer.address
+    this.modules.logger.info({ address: addr?.address, port: addr?.port }, 'metrics and health served')
   }
 
   /**
@@ -546,21 +570,28 @@ export class ContowerNode {
   }
 
   private async stopParts(): Promise<void> {
-    this.statusService?.stop()
-    if (this.custodyTimer) clearInterval(this.custodyTimer)
-    await this.metricsServer?.stop()
-    this.seeder?.stop()
-    await this.discovery?.stop()
-    this.staticPeers?.stop() // no redials while saying Goodbye
-    await this.peerManager?.stop()
-    await this.handshake?.stop() // Goodbye(1) to every peer while the host is still up
-    await this.server?.stop()
-    this.relayService?.stop()
-    this.fleet?.stop()
-    this.gossip.stop()
-    await this.host?.stop()
-    this.connections?.stop()
+    await this.lifecycle.stop((err) => this.modules.logger.warn({ err }, 'a part failed to stop'))
     this.modules.logger.info('stopped')
+  }
+}
+
+/** A timer as a part: `run` every `intervalMs` while started. */
+class Interval {
+  private timer: NodeJS.Timeout | null = null
+
+  constructor(
+    private readonly run: () => void,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(this.run, this.intervalMs)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
   }
 }
 

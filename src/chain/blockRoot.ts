@@ -10,6 +10,9 @@ import { sszTypesFor } from '@lodestar/types'
 
 const CHUNK = 32
 
+/** A SignedBeaconBlock's fixed part: the message's offset (4 bytes) and the signature (96). */
+export const SIGNED_BLOCK_FIXED_BYTES = 100
+
 /** Zero subtree roots: ZERO[i] is the root of 2^i zero chunks. */
 const ZERO: Uint8Array[] = [new Uint8Array(CHUNK)]
 for (let i = 1; i <= 64; i++) ZERO.push(hasher.digest64(ZERO[i - 1], ZERO[i - 1]))

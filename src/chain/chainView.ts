@@ -1,4 +1,6 @@
+import type { ForkName } from '@lodestar/params'
 import type { ChainSeed } from './beaconApi.js'
+import { beaconBlockRoot, SIGNED_BLOCK_FIXED_BYTES } from './blockRoot.js'
 import type { Clock } from './clock.js'
 import type { ForkSchedule } from './forkSchedule.js'
 
@@ -40,6 +42,27 @@ export class ChainView {
   private gossipHead: { headSlot: number; headRoot: Uint8Array } | null = null
 
   constructor(private readonly modules: ChainViewModules) {}
+
+  /**
+   * A SignedBeaconBlock relayed on gossip (validated, so well formed): its slot and root become a head candidate.
+   * The slot sits at the same offset in every fork's block and names the fork the root is computed under; one
+   * hash per block, about one per slot. False when the bytes are not a block.
+   */
+  noteRelayedBlock(signedBlock: Uint8Array): boolean {
+    const view = new DataView(signedBlock.buffer, signedBlock.byteOffset, signedBlock.byteLength)
+    if (signedBlock.length < SIGNED_BLOCK_FIXED_BYTES + 8) return false
+    const offset = view.getUint32(0, true)
+    if (offset !== SIGNED_BLOCK_FIXED_BYTES || signedBlock.length < offset + 8) return false
+    const slot = Number(view.getBigUint64(offset, true))
+    const { forkSchedule } = this.modules
+    const fork = forkSchedule.forkAtEpoch(Math.floor(slot / forkSchedule.config.slotsPerEpoch))
+    try {
+      this.noteGossipBlock(slot, beaconBlockRoot(fork.name as ForkName, signedBlock.subarray(offset)))
+      return true
+    } catch {
+      return false
+    }
+  }
 
   /** A beacon_block Contower validated and forwarded: a head candidate newer than any peer's last Status. */
   noteGossipBlock(slot: number, root: Uint8Array): void {

@@ -1,4 +1,4 @@
-import { LOG_FORMATS, LOG_LEVELS } from '../logger.js'
+import { LOG_FORMATS, LOG_LEVELS } from '../logOptions.js'
 // Every configuration option, as data: the CLI, the environment reader, the config-file loader, the
 // validator and the README's configuration table are all generated from this one list.
 

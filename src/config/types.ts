@@ -1,4 +1,4 @@
-import type { LogFormat, LogLevel } from '../logger.js'
+import type { LogFormat, LogLevel } from '../logOptions.js'
 import type { NETWORKS } from './options.js'
 
 export type NetworkName = (typeof NETWORKS)[number]

@@ -65,10 +65,10 @@ export class ConnectionMonitor {
   private host: Libp2p | null = null
   private readonly stages = new WeakMap<MultiaddrConnection, UpgradeStage>()
 
-  constructor(
-    modules: { registry: Registry | null },
-    private readonly opts = CONNECTION_MONITOR_DEFAULTS,
-  ) {
+  private readonly opts: typeof CONNECTION_MONITOR_DEFAULTS
+
+  constructor(modules: { registry: Registry | null }, opts: Partial<typeof CONNECTION_MONITOR_DEFAULTS> = {}) {
+    this.opts = { ...CONNECTION_MONITOR_DEFAULTS, ...opts }
     this.metrics = modules.registry ? createNetworkMetrics(modules.registry, () => this.host) : null
   }
 

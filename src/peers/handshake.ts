@@ -80,10 +80,14 @@ export class HandshakeService implements HandshakeEvents {
   private readonly told = new Map<string, { headSlot: number; atMs: number }>()
   private stopping = false
 
+  private readonly opts: typeof HANDSHAKE_DEFAULTS
+
   constructor(
     private readonly modules: HandshakeModules,
-    private readonly opts = HANDSHAKE_DEFAULTS,
-  ) {}
+    opts: Partial<typeof HANDSHAKE_DEFAULTS> = {},
+  ) {
+    this.opts = { ...HANDSHAKE_DEFAULTS, ...opts }
+  }
 
   start(): void {
     const { host, scores } = this.modules

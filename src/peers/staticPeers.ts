@@ -36,15 +36,18 @@ export class StaticPeers {
   private running = false
   private unsubscribe: (() => void) | null = null
 
+  private readonly opts: typeof STATIC_PEER_DEFAULTS
+
   constructor(
     private readonly modules: StaticPeersModules,
     addrs: readonly string[],
-    private readonly opts = STATIC_PEER_DEFAULTS,
+    opts: Partial<typeof STATIC_PEER_DEFAULTS> = {},
   ) {
+    this.opts = { ...STATIC_PEER_DEFAULTS, ...opts }
     for (const text of addrs) {
       const addr = multiaddr(text)
       const id = addr.getComponents().find((c) => c.name === 'p2p')!.value! // checked by the config schema
-      this.peers.set(id, { peerId: peerIdFromString(id), addr, backoffMs: opts.initialBackoffMs, timer: null })
+      this.peers.set(id, { peerId: peerIdFromString(id), addr, backoffMs: this.opts.initialBackoffMs, timer: null })
     }
   }
 

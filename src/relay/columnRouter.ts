@@ -31,6 +31,8 @@ export const COLUMN_ROUTER_DEFAULTS = {
   byRootSortChunks: 128,
   /** Lodestar requesters wait 5 s for a first byte (and 10 s between chunks): each retry must land before. */
   firstChunkDeadlineMs: 4_000,
+  /** Upstream time to first byte (the relay's): a silent custodian leaves time to fail over within the deadline. */
+  upstreamTtfbMs: 1_500,
 }
 
 export interface ColumnRouterModules {
@@ -93,10 +95,14 @@ class PartUnavailable extends Error {
  * out and counted; no peer is ever asked for a column it does not custody.
  */
 export class ColumnRouter {
+  private readonly opts: typeof COLUMN_ROUTER_DEFAULTS
+
   constructor(
     private readonly modules: ColumnRouterModules,
-    private readonly opts = COLUMN_ROUTER_DEFAULTS,
-  ) {}
+    opts: Partial<typeof COLUMN_ROUTER_DEFAULTS> = {},
+  ) {
+    this.opts = { ...COLUMN_ROUTER_DEFAULTS, ...opts }
+  }
 
   handles(req: RelayRequest): boolean {
     return req.def.name === 'data_column_sidecars_by_range' || req.def.name === 'data_column_sidecars_by_root'
@@ -370,6 +376,7 @@ export class ColumnRouter {
         maxChunks: sub.maxChunks,
         signal: call.signal,
         sszPrefixBytes: itemBytesRead(sub.def.name),
+        ttfbTimeoutMs: this.opts.upstreamTtfbMs,
       })) {
         const checked = validator.check(chunk)
         const key = keyOf(checked.slot ?? 0, columnIndex(chunk))

@@ -5,7 +5,7 @@ import {
   KZG_COMMITMENTS_INCLUSION_PROOF_DEPTH,
 } from '@lodestar/params'
 import { ssz } from '@lodestar/types'
-import { beaconBlockRoot } from '../chain/blockRoot.js'
+import { beaconBlockRoot, SIGNED_BLOCK_FIXED_BYTES } from '../chain/blockRoot.js'
 import { verifyBlobInclusionProof, verifyCommitmentsInclusionProof } from '../chain/inclusionProof.js'
 import type { ProtocolName } from '../reqresp/protocols.js'
 
@@ -32,8 +32,6 @@ export interface ItemFacts {
   sidecarFault(): string | null
 }
 
-/** SignedBeaconBlock = { message: offset (4), signature (96) }: the message starts at the offset. */
-const SIGNED_BLOCK_FIXED_BYTES = 100
 /** DataColumnSidecar (fulu): index u64, three list offsets, then SignedBeaconBlockHeader. */
 const COLUMN_HEADER_OFFSET = 8 + 3 * 4
 /** BlobSidecar (deneb): index u64, blob (131072), commitment (48), proof (48), then SignedBeaconBlockHeader. */

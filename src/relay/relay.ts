@@ -17,7 +17,7 @@ import { ByteReader } from '../wire/byteReader.js'
 import { RespCode } from '../wire/constants.js'
 import { type ResponseChunk, readResponseChunk, type WireBytes } from '../wire/chunks.js'
 import { type CheckedItem, ChunkValidator, InvalidChunkError } from './chunkValidator.js'
-import { COLUMN_ROUTER_DEFAULTS, ColumnRouter, type Sidecar } from './columnRouter.js'
+import { ColumnRouter, type Sidecar } from './columnRouter.js'
 import { itemBytesRead, PARENT_ROOT_PREFIX_BYTES } from './items.js'
 import { KnownRoots } from './knownRoots.js'
 import type { RelayMetrics } from './metrics.js'
@@ -41,6 +41,8 @@ export const RELAY_DEFAULTS = {
    * upstream is only ever asked with its full TTFB left, and never charged for time the request spent in our queue.
    */
   maxQueueWaitMs: 2_500,
+  /** Upstream time to first byte: short enough that a silent upstream leaves time to fail over within the deadline. */
+  upstreamTtfbMs: 1_500,
 }
 
 /**
@@ -110,10 +112,13 @@ export class Relay {
   /** Data column requests go to the peers that custody the columns, split and merged (columnRouter.ts). */
   private readonly columns: ColumnRouter
 
+  private readonly opts: typeof RELAY_DEFAULTS
+
   constructor(
     private readonly modules: RelayModules,
-    private readonly opts = RELAY_DEFAULTS,
+    opts: Partial<typeof RELAY_DEFAULTS> = {},
   ) {
+    this.opts = { ...RELAY_DEFAULTS, ...opts }
     this.columns = new ColumnRouter(
       {
         ...modules,
@@ -122,7 +127,7 @@ export class Relay {
         rememberSidecars: (sidecars) => this.rememberSidecars(sidecars),
         maxEntryBytes: () => modules.cache.maxEntryBytes,
       },
-      { ...COLUMN_ROUTER_DEFAULTS, firstChunkDeadlineMs: opts.firstChunkDeadlineMs },
+      { firstChunkDeadlineMs: this.opts.firstChunkDeadlineMs, upstreamTtfbMs: this.opts.upstreamTtfbMs },
     )
   }
 
@@ -310,6 +315,7 @@ export class Relay {
         maxChunks: req.maxChunks,
         signal: call.signal,
         sszPrefixBytes: itemBytesRead(req.def.name),
+        ttfbTimeoutMs: this.opts.upstreamTtfbMs,
       })) {
         let checked
         try {
@@ -395,6 +401,7 @@ export class Relay {
       maxChunks: count,
       signal,
       sszPrefixBytes: PARENT_ROOT_PREFIX_BYTES,
+      ttfbTimeoutMs: this.opts.upstreamTtfbMs,
     })) {
       validator.checkSuccessor(chunk)
       return true // leaving the loop closes the stream: one block is all it takes

@@ -10,7 +10,7 @@ import { UpstreamLimiter } from '../limits/upstreamLimiter.js'
 import type { Logger } from '../logger.js'
 import type { PeerStore } from '../peers/peerStore.js'
 import type { PeerScores } from '../peers/score.js'
-import { CLIENT_DEFAULTS, ReqRespClient } from '../reqresp/client.js'
+import type { ReqRespClient } from '../reqresp/client.js'
 import type { ReqRespMetrics } from '../reqresp/metrics.js'
 import { PROTOCOLS, type ProtocolDef } from '../reqresp/protocols.js'
 import type { ResponseTypes } from '../reqresp/responseTypes.js'
@@ -26,14 +26,14 @@ export const RELAY_SERVICE_DEFAULTS = {
   ...RELAY_DEFAULTS,
   ...UPSTREAM_QUEUE_DEFAULTS,
   ...UPSTREAM_SELECTOR_DEFAULTS,
-  /** Upstream time to first byte: short enough that a silent upstream leaves time to fail over within the deadline. */
-  upstreamTtfbMs: 1_500,
   /** How often idle limiter buckets are dropped (bounded memory with peer churn). */
   pruneIntervalMs: 60_000,
 }
 
 export interface RelayServiceModules {
   host: Libp2p
+  /** The node's one req/resp client: the relay asks its upstreams through it. */
+  client: ReqRespClient
   peerStore: PeerStore
   scores: PeerScores
   forkSchedule: ForkSchedule
@@ -63,13 +63,14 @@ export class RelayService {
   readonly inboundLimiter: InboundRateLimiter
   private readonly selector: UpstreamSelector
   private readonly relay: Relay
+  private readonly tuning: typeof RELAY_SERVICE_DEFAULTS
   private pruneTimer: NodeJS.Timeout | null = null
 
   constructor(
     private readonly modules: RelayServiceModules,
     opts: RelayServiceOpts,
   ) {
-    const tuning = { ...RELAY_SERVICE_DEFAULTS, ...opts.tuning }
+    const tuning = (this.tuning = { ...RELAY_SERVICE_DEFAULTS, ...opts.tuning })
     const quotas = quotaMap(opts.rateLimits)
     const globalQuota = quotas.get(GLOBAL_QUOTA_KEY) ?? null
     quotas.delete(GLOBAL_QUOTA_KEY)
@@ -97,13 +98,9 @@ export class RelayService {
       { selector: this.selector, onWait: (ms) => metrics?.queueWaitSeconds.observe(ms / 1000) },
       tuning,
     )
-    const client = new ReqRespClient(
-      { host: modules.host, responseTypes: modules.responseTypes, metrics: modules.reqrespMetrics },
-      { ...CLIENT_DEFAULTS, ttfbTimeoutMs: tuning.upstreamTtfbMs },
-    )
     this.relay = new Relay(
       {
-        client,
+        client: modules.client,
         selector: this.selector,
         queue: this.queue,
         cache: this.cache,
@@ -138,7 +135,7 @@ export class RelayService {
     this.pruneTimer = setInterval(() => {
       this.inboundLimiter.prune()
       this.upstreamLimiter.prune()
-    }, RELAY_SERVICE_DEFAULTS.pruneIntervalMs)
+    }, this.tuning.pruneIntervalMs)
     this.pruneTimer.unref()
   }
 

@@ -187,7 +187,6 @@ export class ResponseCache {
    * Read by metrics at scrape time. Expired entries are dropped first (one pass over the entries), so bytes and
    * entries count only live content and the expiries show in evictions.
    */
-
   get stats(): CacheStats {
     this.lru.purgeStale()
     return {

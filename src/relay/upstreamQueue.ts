@@ -75,10 +75,14 @@ export class UpstreamQueue {
   private queued = 0
   private timer: NodeJS.Timeout | null = null
 
+  private readonly opts: typeof UPSTREAM_QUEUE_DEFAULTS
+
   constructor(
     private readonly modules: { selector: UpstreamSelector; onWait?: (ms: number) => void },
-    private readonly opts = UPSTREAM_QUEUE_DEFAULTS,
-  ) {}
+    opts: Partial<typeof UPSTREAM_QUEUE_DEFAULTS> = {},
+  ) {
+    this.opts = { ...UPSTREAM_QUEUE_DEFAULTS, ...opts }
+  }
 
   get depth(): number {
     return this.queued

@@ -48,11 +48,15 @@ export type UpstreamChoice =
 export class UpstreamSelector {
   private readonly latencyMs = new Map<string, number>()
 
+  private readonly opts: typeof UPSTREAM_SELECTOR_DEFAULTS
+
   constructor(
     private readonly modules: UpstreamSelectorModules,
-    private readonly opts = UPSTREAM_SELECTOR_DEFAULTS,
+    opts: Partial<typeof UPSTREAM_SELECTOR_DEFAULTS> = {},
     private readonly random: () => number = Math.random,
-  ) {}
+  ) {
+    this.opts = { ...UPSTREAM_SELECTOR_DEFAULTS, ...opts }
+  }
 
   choose(req: RelayRequest, exclude: ReadonlySet<string>): UpstreamChoice {
     const able = this.eligible(req, exclude)

@@ -27,6 +27,8 @@ export interface RequestOptions {
   signal?: AbortSignal
   /** Keep only this many leading bytes of each payload in `ssz` (frames are checked whole regardless). */
   sszPrefixBytes?: number
+  /** This request's wait for the first byte, when it must be shorter than the client's (e.g. to fail over). */
+  ttfbTimeoutMs?: number
 }
 
 /**
@@ -34,10 +36,14 @@ export interface RequestOptions {
  * raw wire bytes kept for forwarding). Every wait is bounded; failures are RequestErrors.
  */
 export class ReqRespClient {
+  private readonly opts: typeof CLIENT_DEFAULTS
+
   constructor(
     private readonly modules: ReqRespClientModules,
-    private readonly opts = CLIENT_DEFAULTS,
-  ) {}
+    opts: Partial<typeof CLIENT_DEFAULTS> = {},
+  ) {
+    this.opts = { ...CLIENT_DEFAULTS, ...opts }
+  }
 
   async *request(
     peerId: PeerId,
@@ -45,28 +51,15 @@ export class ReqRespClient {
     requestSsz: Uint8Array | null,
     opts: RequestOptions,
   ): AsyncGenerator<ResponseChunk, void, undefined> {
-    const label = `${def.name}/${def.version}`
     const startedMs = Date.now()
     let result = 'success'
     const outer = opts.signal ?? new AbortController().signal
-    let stream: Stream | undefined
-    let reader: ByteReader | undefined
+    let opened: { stream: Stream; reader: ByteReader } | undefined
     let timer: WaitTimer | undefined
     let ended = false // the response reached its end (EOF) or failed: nothing left to release
     try {
-      try {
-        stream = await this.modules.host.dialProtocol(peerId, def.id, {
-          signal: AbortSignal.any([outer, AbortSignal.timeout(this.opts.dialTimeoutMs)]),
-        })
-        reader = new ByteReader(stream).start() // listening before the half-close: see ByteReader.start
-        if (requestSsz !== null) stream.send(encodeRequest(requestSsz))
-        await stream.close({ signal: outer }) // half-close: the request is complete
-      } catch (e) {
-        if (outer.aborted)
-          throw new RequestError(RequestErrorCode.ABORTED, def.id, 'aborted by the caller', { cause: e })
-        throw new RequestError(RequestErrorCode.DIAL_FAILED, def.id, (e as Error).message, { cause: e })
-      }
-
+      opened = await this.open(peerId, def, requestSsz, outer)
+      const { reader } = opened
       const chunkOpts = {
         contextBytes: def.contextBytes,
         boundsFor: this.modules.responseTypes.boundsFor(def),
@@ -80,11 +73,8 @@ export class ReqRespClient {
         let chunk: ResponseChunk | null
         try {
           if (first) {
-            timer.arm(this.opts.ttfbTimeoutMs)
-            if (await reader.isEnd(timer.signal)) {
-              ended = true
-              return
-            }
+            timer.arm(opts.ttfbTimeoutMs ?? this.opts.ttfbTimeoutMs)
+            if (await reader.isEnd(timer.signal)) break
           }
           timer.arm(this.opts.respTimeoutMs)
           chunk = await readResponseChunk(reader, chunkOpts, timer.signal)
@@ -92,38 +82,48 @@ export class ReqRespClient {
           throw this.toRequestError(def, e, first && reader.bytesConsumed === 0, outer)
         }
         timer.disarm() // the consumer's time with a chunk is not the responder's
-        if (chunk === null) {
-          ended = true
-          return
-        }
-        if (chunk.result !== RespCode.Success) {
-          throw new RequestError(
-            RequestErrorCode.ERROR_RESPONSE,
-            def.id,
-            `code ${chunk.result}: ${chunk.errorMessage}`,
-            {
-              respCode: chunk.result,
-            },
-          )
-        }
-        if (count >= opts.maxChunks) {
-          throw new RequestError(RequestErrorCode.TOO_MANY_CHUNKS, def.id, `more than ${opts.maxChunks} chunks`)
-        }
+        if (chunk === null) break
+        checkChunk(def, chunk, count, opts.maxChunks)
         yield chunk
       }
+      ended = true
     } catch (e) {
       ended = true
       result = e instanceof RequestError ? e.code : 'error'
-      stream?.abort(e as Error)
+      opened?.stream.abort(e as Error)
       throw e
     } finally {
       timer?.disarm()
       // The caller stopped early: after an abort (e.g. it refused a chunk) reset the stream; otherwise (e.g.
       // requestOne) let the responder close in its own time, bounded.
-      if (!ended && stream && outer.aborted) stream.abort(new Error('aborted by the caller'))
-      else if (!ended && stream && reader) void this.release(stream, reader)
+      if (!ended && opened && outer.aborted) opened.stream.abort(new Error('aborted by the caller'))
+      else if (!ended && opened) void this.release(opened.stream, opened.reader)
+      const label = `${def.name}/${def.version}`
       this.modules.metrics?.outboundRequests.inc({ protocol: label, result })
       this.modules.metrics?.outboundSeconds.observe({ protocol: label }, (Date.now() - startedMs) / 1000)
+    }
+  }
+
+  /** Dials the protocol, sends the request and half-closes; a failure here is a dial failure (or the caller's abort). */
+  private async open(
+    peerId: PeerId,
+    def: ProtocolDef,
+    requestSsz: Uint8Array | null,
+    outer: AbortSignal,
+  ): Promise<{ stream: Stream; reader: ByteReader }> {
+    let stream: Stream | undefined
+    try {
+      stream = await this.modules.host.dialProtocol(peerId, def.id, {
+        signal: AbortSignal.any([outer, AbortSignal.timeout(this.opts.dialTimeoutMs)]),
+      })
+      const reader = new ByteReader(stream).start() // listening before the half-close: see ByteReader.start
+      if (requestSsz !== null) stream.send(encodeRequest(requestSsz))
+      await stream.close({ signal: outer }) // half-close: the request is complete
+      return { stream, reader }
+    } catch (e) {
+      stream?.abort(e as Error)
+      if (outer.aborted) throw new RequestError(RequestErrorCode.ABORTED, def.id, 'aborted by the caller', { cause: e })
+      throw new RequestError(RequestErrorCode.DIAL_FAILED, def.id, (e as Error).message, { cause: e })
     }
   }
 
@@ -156,6 +156,17 @@ export class ReqRespClient {
     }
     return new RequestError(RequestErrorCode.INVALID_RESPONSE, def.id, (e as Error).message, { cause: e })
   }
+}
+
+/** An error response or one chunk too many ends the request. */
+function checkChunk(def: ProtocolDef, chunk: ResponseChunk, count: number, maxChunks: number): void {
+  if (chunk.result !== RespCode.Success) {
+    throw new RequestError(RequestErrorCode.ERROR_RESPONSE, def.id, `code ${chunk.result}: ${chunk.errorMessage}`, {
+      respCode: chunk.result,
+    })
+  }
+  if (count >= maxChunks)
+    throw new RequestError(RequestErrorCode.TOO_MANY_CHUNKS, def.id, `more than ${maxChunks} chunks`)
 }
 
 /**

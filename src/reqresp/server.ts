@@ -49,11 +49,15 @@ export class ReqRespServer {
   private readonly inFlight = new Set<AbortController>()
   private readonly registered: string[] = []
 
+  private readonly opts: typeof SERVER_DEFAULTS
+
   constructor(
     private readonly modules: ReqRespServerModules,
     private readonly handlers: ReadonlyMap<ProtocolDef, RequestHandler>,
-    private readonly opts = SERVER_DEFAULTS,
-  ) {}
+    opts: Partial<typeof SERVER_DEFAULTS> = {},
+  ) {
+    this.opts = { ...SERVER_DEFAULTS, ...opts }
+  }
 
   async start(): Promise<void> {
     for (const [def, handler] of this.handlers) {

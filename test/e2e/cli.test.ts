@@ -30,7 +30,9 @@ describe('contower start', { timeout: 150_000 }, () => {
     const port = await p.metricsPort()
     const status = await p.waitForLog((l) => l.msg.startsWith('status: slot '))
     expect(status).toMatchObject({ slot: expect.any(Number), peers: { connected: 0, handshaken: 0, target: 50 } })
-    expect(status.msg).toMatch(/\| peers 0\/50 \(0 in, 0 out, 0 handshaken\) \| relay 0 req\/s 0 err\/s cache - \|/)
+    expect(status.msg).toMatch(
+      /\| peers 0\/50 \(0 in, 0 out, 0 handshaken\) \| tcp 0 quic 0 both 0 \| relay 0 req\/s 0 err\/s cache - \|/,
+    )
     const health = await fetch(`http://127.0.0.1:${port}/health`)
     expect(health.status).toBe(200)
     const body = (await health.json()) as Record<string, unknown>

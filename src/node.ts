@@ -1,3 +1,4 @@
+import { ContowerError } from './errors.js'
 import { isIPv6 } from 'node:net'
 import { ACTIVE_PRESET } from '@lodestar/params'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -57,10 +58,9 @@ export const NODE_DEFAULTS = {
 }
 
 /** A start-up failure worth one clear line (port in use, bad key…): the CLI prints it and exits 1. */
-export class StartupError extends Error {
+export class StartupError extends ContowerError<'STARTUP_FAILED'> {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'StartupError'
+    super('STARTUP_FAILED', message, options)
   }
 }
 

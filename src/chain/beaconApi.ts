@@ -1,3 +1,4 @@
+import { ContowerError } from '../errors.js'
 import { stringify as toYaml } from 'yaml'
 import type { Logger } from '../logger.js'
 import { type ChainConfig, parseChainConfig } from './chainConfig.js'
@@ -15,13 +16,12 @@ export const BEACON_API_DEFAULTS = {
   refreshMs: 60_000,
 }
 
-export class BeaconApiError extends Error {
+export class BeaconApiError extends ContowerError<'BEACON_API_FAILED'> {
   constructor(
     message: string,
     readonly url: string,
   ) {
-    super(`beacon API ${url}: ${message}`)
-    this.name = 'BeaconApiError'
+    super('BEACON_API_FAILED', `beacon API ${url}: ${message}`)
   }
 }
 

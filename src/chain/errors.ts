@@ -1,3 +1,5 @@
+import { ContowerError } from '../errors.js'
+
 /**
  * Typed errors of the chain module. Each names the file (or flag) it came from, the key, the bad value and
  * what was expected, so an operator can fix the input without reading code.
@@ -14,9 +16,9 @@ export enum ChainConfigErrorCode {
   READ_FAILED = 'CHAIN_CONFIG_READ_FAILED',
 }
 
-export class ChainConfigError extends Error {
+export class ChainConfigError extends ContowerError<ChainConfigErrorCode> {
   constructor(
-    readonly code: ChainConfigErrorCode,
+    code: ChainConfigErrorCode,
     /** File path (or other description) of the config text. */
     readonly source: string,
     /** Config key, e.g. `FULU_FORK_EPOCH` or `BLOB_SCHEDULE[1].EPOCH`; empty for whole-file errors. */
@@ -26,8 +28,7 @@ export class ChainConfigError extends Error {
     /** What was expected instead. */
     readonly expected: string,
   ) {
-    super(describeChainConfigError(code, source, key, value, expected))
-    this.name = 'ChainConfigError'
+    super(code, describeChainConfigError(code, source, key, value, expected))
   }
 }
 
@@ -59,14 +60,13 @@ export enum GenesisErrorCode {
   INVALID_VALUE = 'GENESIS_INVALID_VALUE',
 }
 
-export class GenesisError extends Error {
+export class GenesisError extends ContowerError<GenesisErrorCode> {
   constructor(
-    readonly code: GenesisErrorCode,
+    code: GenesisErrorCode,
     /** File path or flag name the value came from. */
     readonly source: string,
     message: string,
   ) {
-    super(`${source}: ${message}`)
-    this.name = 'GenesisError'
+    super(code, `${source}: ${message}`)
   }
 }

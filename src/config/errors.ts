@@ -1,3 +1,4 @@
+import { ContowerError } from '../errors.js'
 /** Where a configuration value came from; named in every error so the operator knows what to fix. */
 export type ValueSource =
   { kind: 'default' } | { kind: 'file'; path: string } | { kind: 'env'; name: string } | { kind: 'flag'; name: string }
@@ -16,13 +17,12 @@ export function describeSource(source: ValueSource): string {
 }
 
 /** Bad configuration: the CLI prints `message` on one line and exits with status 2. */
-export class ConfigError extends Error {
+export class ConfigError extends ContowerError<'CONFIG_INVALID'> {
   constructor(
     message: string,
     readonly key?: string,
   ) {
-    super(message)
-    this.name = 'ConfigError'
+    super('CONFIG_INVALID', message)
   }
 
   static invalidValue(key: string, value: unknown, source: ValueSource, expected: string): ConfigError {

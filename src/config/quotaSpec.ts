@@ -1,20 +1,18 @@
 // The grammar of an operator-written quota, `protocol:tokens/seconds`, checked when config loads.
+import { ContowerError } from '../errors.js'
 import type { Quota } from '../spec/quotas.js'
 
 /** The form `parseQuotaSpec` accepts, quoted in every QuotaSpecError. */
 export const QUOTA_SPEC_FORM = 'protocol:tokens/seconds, e.g. beacon_blocks_by_range:128/10'
 
-export class QuotaSpecError extends Error {
-  readonly code = 'QUOTA_SPEC_INVALID'
-
+export class QuotaSpecError extends ContowerError<'QUOTA_SPEC_INVALID'> {
   constructor(
     /** The spec as written. */
     readonly text: string,
     /** What is wrong with it, e.g. `tokens must be a positive integer`. */
     readonly problem: string,
   ) {
-    super(`invalid quota spec ${JSON.stringify(text)}: ${problem} (expected ${QUOTA_SPEC_FORM})`)
-    this.name = 'QuotaSpecError'
+    super('QUOTA_SPEC_INVALID', `invalid quota spec ${JSON.stringify(text)}: ${problem} (expected ${QUOTA_SPEC_FORM})`)
   }
 }
 

@@ -1,3 +1,5 @@
+import { ContowerError } from '../errors.js'
+
 /**
  * Typed errors of discovery and our ENR. Each names the file, address or record it is about, so an operator
  * can act on the message alone.
@@ -17,15 +19,14 @@ export enum DiscoveryErrorCode {
   BIND_FAILED = 'DISCOVERY_BIND_FAILED',
 }
 
-export class DiscoveryError extends Error {
+export class DiscoveryError extends ContowerError<DiscoveryErrorCode> {
   constructor(
-    readonly code: DiscoveryErrorCode,
+    code: DiscoveryErrorCode,
     message: string,
     /** The file, address or record the error is about. */
     readonly subject: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options)
-    this.name = 'DiscoveryError'
+    super(code, message, options)
   }
 }

@@ -1,3 +1,4 @@
+import { ContowerError } from '../errors.js'
 import { readFileSync } from 'node:fs'
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from '../logger.js'
@@ -118,10 +119,9 @@ export function redactedUrl(url: string): string {
 }
 
 /** Thrown when the fleet cannot even be set up (its password file is unreadable): a start-up failure. */
-export class FleetSetupError extends Error {
+export class FleetSetupError extends ContowerError<'FLEET_SETUP'> {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'FleetSetupError'
+    super('FLEET_SETUP', message, options)
   }
 }
 

@@ -1,3 +1,5 @@
+import { ContowerError } from '../errors.js'
+
 /**
  * Typed failures of the gossip module: a topic string that is not an eth2 topic, and a `--subscribe` item that
  * names no topic. Each carries the offending input so an operator (or a log line) can tell what was wrong.
@@ -23,16 +25,15 @@ export enum GossipErrorCode {
   SUBSCRIBE_NONE_WITH_OTHERS = 'GOSSIP_SUBSCRIBE_NONE_WITH_OTHERS',
 }
 
-export class GossipError extends Error {
+export class GossipError extends ContowerError<GossipErrorCode> {
   constructor(
-    readonly code: GossipErrorCode,
+    code: GossipErrorCode,
     /** The topic string or `--subscribe` item at fault. */
     readonly input: string,
     /** What was wrong or expected, for the message. */
     readonly detail: string,
   ) {
-    super(`${code}: ${JSON.stringify(input)}: ${detail}`)
-    this.name = 'GossipError'
+    super(code, `${code}: ${JSON.stringify(input)}: ${detail}`)
   }
 }
 

@@ -1,16 +1,16 @@
+import { ContowerError } from '../errors.js'
 import { mkdir, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 
 /** A filesystem call that has not answered in this long will not: a hung network mount, a FUSE daemon gone. */
 export const DATA_DIR_TIMEOUT_MS = 10_000
 
-export class DataDirError extends Error {
+export class DataDirError extends ContowerError<'DATA_DIR_UNUSABLE'> {
   constructor(
     message: string,
     readonly dir: string,
   ) {
-    super(message)
-    this.name = 'DataDirError'
+    super('DATA_DIR_UNUSABLE', message)
   }
 }
 

@@ -1,3 +1,4 @@
+import { ContowerError } from '../errors.js'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
@@ -10,13 +11,12 @@ export const IDENTITY_FILE_NAME = 'identity.key'
 const KEY_FILE_MODE = 0o600
 const DATA_DIR_MODE = 0o700
 
-export class IdentityError extends Error {
+export class IdentityError extends ContowerError<'IDENTITY_UNUSABLE'> {
   constructor(
     message: string,
     readonly file: string,
   ) {
-    super(message)
-    this.name = 'IdentityError'
+    super('IDENTITY_UNUSABLE', message)
   }
 }
 

@@ -1,3 +1,4 @@
+import { ContowerError } from '../errors.js'
 /**
  * Typed errors of the limits module. Their codes are programming errors of a caller (a bad
  * operator-written quota is config's QuotaSpecError).
@@ -16,14 +17,13 @@ export enum LimitErrorCode {
 
 export type LimitErrorDetail = Readonly<Record<string, string | number | boolean | null>>
 
-export class LimitError extends Error {
+export class LimitError extends ContowerError<LimitErrorCode> {
   constructor(
-    readonly code: LimitErrorCode,
+    code: LimitErrorCode,
     readonly detail: LimitErrorDetail = {},
   ) {
     const parts = Object.entries(detail).map(([k, v]) => `${k}=${v}`)
-    super(parts.length === 0 ? code : `${code} (${parts.join(', ')})`)
-    this.name = 'LimitError'
+    super(code, parts.length === 0 ? code : `${code} (${parts.join(', ')})`)
   }
 }
 

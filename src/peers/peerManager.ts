@@ -1,3 +1,4 @@
+import { ContowerError } from '../errors.js'
 import { LRUCache } from 'lru-cache'
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -88,13 +89,12 @@ export enum PeerManagerErrorCode {
   INVALID_OPTION = 'PEER_MANAGER_INVALID_OPTION',
 }
 
-export class PeerManagerError extends Error {
+export class PeerManagerError extends ContowerError<PeerManagerErrorCode> {
   constructor(
-    readonly code: PeerManagerErrorCode,
+    code: PeerManagerErrorCode,
     readonly detail: Readonly<Record<string, number | string>>,
   ) {
-    super(`${code}: ${JSON.stringify(detail)}`)
-    this.name = 'PeerManagerError'
+    super(code, `${code}: ${JSON.stringify(detail)}`)
   }
 }
 

@@ -3,26 +3,25 @@ import { RespCode } from '../wire/constants.js'
 import { PeerAction } from '../reqresp/peerAction.js'
 
 /**
- * The one place that maps a failed outbound request to a penalty for the peer that answered it (null: no
- * fault of theirs). Lodestar's mapping, roughly: garbage is costly, slowness is cheap, honest refusal is free.
+ * The one place that maps a failed outbound request to a penalty for the peer that answered it, keyed by the error's
+ * code (null: no fault of theirs). Lodestar's mapping, roughly: garbage is costly, slowness is cheap, honest refusal
+ * is free.
  */
+export const REQUEST_ERROR_PENALTIES: Readonly<Record<RequestErrorCode, PeerAction | null>> = {
+  [RequestErrorCode.INVALID_RESPONSE]: PeerAction.LowToleranceError,
+  [RequestErrorCode.TOO_MANY_CHUNKS]: PeerAction.LowToleranceError,
+  [RequestErrorCode.TTFB_TIMEOUT]: PeerAction.MidToleranceError,
+  [RequestErrorCode.RESP_TIMEOUT]: PeerAction.MidToleranceError,
+  [RequestErrorCode.DIAL_FAILED]: PeerAction.HighToleranceError,
+  [RequestErrorCode.STREAM_FAILED]: PeerAction.HighToleranceError,
+  [RequestErrorCode.ABORTED]: null,
+  // ServerError/InvalidRequest hint at a broken peer; ResourceUnavailable (below) is an honest "don't have it".
+  [RequestErrorCode.ERROR_RESPONSE]: PeerAction.HighToleranceError,
+}
+
 export function penaltyForRequestError(err: RequestError): PeerAction | null {
-  switch (err.code) {
-    case RequestErrorCode.INVALID_RESPONSE:
-    case RequestErrorCode.TOO_MANY_CHUNKS:
-      return PeerAction.LowToleranceError
-    case RequestErrorCode.TTFB_TIMEOUT:
-    case RequestErrorCode.RESP_TIMEOUT:
-      return PeerAction.MidToleranceError
-    case RequestErrorCode.DIAL_FAILED:
-    case RequestErrorCode.STREAM_FAILED:
-      return PeerAction.HighToleranceError
-    case RequestErrorCode.ABORTED:
-      return null
-    case RequestErrorCode.ERROR_RESPONSE:
-      // ResourceUnavailable is an honest "don't have it"; ServerError/InvalidRequest hint at a broken peer.
-      return err.detail.respCode === RespCode.ResourceUnavailable ? null : PeerAction.HighToleranceError
-  }
+  if (err.code === RequestErrorCode.ERROR_RESPONSE && err.detail.respCode === RespCode.ResourceUnavailable) return null
+  return REQUEST_ERROR_PENALTIES[err.code]
 }
 
 export function isRequestError(e: unknown): e is RequestError {

@@ -1,3 +1,4 @@
+import { ContowerError } from '../errors.js'
 import type { ForkName } from '@lodestar/params'
 import type { ForkSchedule } from '../chain/forkSchedule.js'
 import { equalBytes } from '../chain/chainView.js'
@@ -23,13 +24,9 @@ export type InvalidChunkReason =
   | 'header_mismatch'
 
 /** An upstream's chunk that must not reach the requester: it ends the upstream call and costs the upstream. */
-export class InvalidChunkError extends Error {
-  constructor(
-    readonly reason: InvalidChunkReason,
-    detail: string,
-  ) {
-    super(`${reason}: ${detail}`)
-    this.name = 'InvalidChunkError'
+export class InvalidChunkError extends ContowerError<InvalidChunkReason> {
+  constructor(reason: InvalidChunkReason, detail: string) {
+    super(reason, `${reason}: ${detail}`)
   }
 }
 

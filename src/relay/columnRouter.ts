@@ -1,3 +1,4 @@
+import { ContowerError } from '../errors.js'
 import { ForkName, NUMBER_OF_COLUMNS } from '@lodestar/params'
 import type { ForkSchedule } from '../chain/forkSchedule.js'
 import type { Logger } from '../logger.js'
@@ -80,9 +81,9 @@ interface Item {
 }
 
 /** The columns of one part could not be fetched from anyone: left out, or the answer ends with an error. */
-class PartUnavailable extends Error {
+class PartUnavailable extends ContowerError<'PART_UNAVAILABLE'> {
   constructor(readonly columns: number[]) {
-    super(`no custodian served columns ${columns.join(',')}`)
+    super('PART_UNAVAILABLE', `no custodian served columns ${columns.join(',')}`)
   }
 }
 

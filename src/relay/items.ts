@@ -1,3 +1,4 @@
+import { ContowerError } from '../errors.js'
 import {
   BYTES_PER_CELL,
   type ForkName,
@@ -57,10 +58,9 @@ export const PARENT_ROOT_PREFIX_BYTES = SIGNED_BLOCK_FIXED_BYTES + PARENT_ROOT_E
 
 const PRE_GLOAS: ReadonlySet<string> = new Set(['phase0', 'altair', 'bellatrix', 'capella', 'deneb', 'electra', 'fulu'])
 
-export class ItemFormatError extends Error {
+export class ItemFormatError extends ContowerError<'ITEM_FORMAT'> {
   constructor(message: string) {
-    super(message)
-    this.name = 'ItemFormatError'
+    super('ITEM_FORMAT', message)
   }
 }
 

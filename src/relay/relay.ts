@@ -146,7 +146,7 @@ export class Relay {
       try {
         req = toRelayRequest(def, inbound.request)
       } catch (e) {
-        if (e instanceof ResponseError) throw new RelayFailure(e.code, e.message, 'invalid_request')
+        if (e instanceof ResponseError) throw new RelayFailure(e.respCode, e.message, 'invalid_request')
         throw e
       }
       await this.admit(inbound.peerId, req, inbound.signal)
@@ -418,7 +418,7 @@ export class Relay {
     let reason: string
     if (e instanceof InvalidChunkError) {
       err = new RequestError(RequestErrorCode.INVALID_RESPONSE, req.def.id, e.message, { cause: e })
-      reason = e.reason
+      reason = e.code
     } else if (e instanceof RequestError && e.code === RequestErrorCode.ABORTED && deadlinePassed) {
       err = new RequestError(RequestErrorCode.TTFB_TIMEOUT, req.def.id, 'no first chunk before the deadline')
       reason = 'deadline'
@@ -510,7 +510,7 @@ export class Relay {
         chunks.push(chunk)
       }
     } catch (e) {
-      shared.noteInvalid(e instanceof InvalidChunkError ? e.reason : 'chunk')
+      shared.noteInvalid(e instanceof InvalidChunkError ? e.code : 'chunk')
       return undefined
     }
     this.remember(req, chunks, items, false)

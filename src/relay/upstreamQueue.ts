@@ -1,3 +1,4 @@
+import { ContowerError } from '../errors.js'
 import type { UpstreamLease } from '../limits/upstreamLimiter.js'
 import type { PeerData } from '../peers/peerStore.js'
 import type { RelayRequest } from './relayRequest.js'
@@ -24,10 +25,9 @@ export enum QueueErrorCode {
   DEADLINE = 'DEADLINE',
 }
 
-export class QueueError extends Error {
-  constructor(readonly code: QueueErrorCode) {
-    super(code)
-    this.name = 'QueueError'
+export class QueueError extends ContowerError<QueueErrorCode> {
+  constructor(code: QueueErrorCode) {
+    super(code, code)
   }
 }
 

@@ -1,13 +1,22 @@
+import { ContowerError } from '../errors.js'
 import { RespCode } from '../wire/constants.js'
 
-/** Thrown by a request handler: the requester gets an error chunk with this code and message. */
-export class ResponseError extends Error {
+/** The error answers a handler may give, by the spec's name (also the server's metrics result). */
+export type ResponseErrorCode = 'invalid_request' | 'server_error' | 'resource_unavailable'
+
+const RESPONSE_ERROR_CODES: Record<number, ResponseErrorCode> = {
+  [RespCode.InvalidRequest]: 'invalid_request',
+  [RespCode.ServerError]: 'server_error',
+  [RespCode.ResourceUnavailable]: 'resource_unavailable',
+}
+
+/** Thrown by a request handler: the requester gets an error chunk with this response code and message. */
+export class ResponseError extends ContowerError<ResponseErrorCode> {
   constructor(
-    readonly code: RespCode,
+    readonly respCode: RespCode,
     message: string,
   ) {
-    super(message)
-    this.name = 'ResponseError'
+    super(RESPONSE_ERROR_CODES[respCode] ?? 'server_error', message)
   }
 }
 
@@ -31,15 +40,14 @@ export enum RequestErrorCode {
 }
 
 /** An outbound request that failed, with what the caller needs to penalise or fail over. */
-export class RequestError extends Error {
+export class RequestError extends ContowerError<RequestErrorCode> {
   constructor(
-    readonly code: RequestErrorCode,
+    code: RequestErrorCode,
     readonly protocol: string,
     message: string,
     readonly detail: { respCode?: number; cause?: unknown } = {},
   ) {
-    super(`${protocol}: ${code}: ${message}`, { cause: detail.cause })
-    this.name = 'RequestError'
+    super(code, `${protocol}: ${code}: ${message}`, { cause: detail.cause })
   }
 }
 

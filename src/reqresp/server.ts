@@ -138,12 +138,8 @@ export class ReqRespServer {
       // The requester went away (reset, or hung up after writing, as Lodestar does after a Goodbye).
       if (signal.aborted || stream.writeStatus !== 'writable') return abortStream(stream, 'aborted')
       if (e instanceof ResponseError) {
-        await sendError(stream, e.code, e.message, signal)
-        return e.code === RespCode.InvalidRequest
-          ? 'invalid_request'
-          : e.code === RespCode.ResourceUnavailable
-            ? 'resource_unavailable'
-            : 'server_error'
+        await sendError(stream, e.respCode, e.message, signal)
+        return e.code
       }
       log.warn({ err: e, peer: peerId.toString(), protocol: def.id }, 'request handler failed')
       await sendError(stream, RespCode.ServerError, 'internal error', signal)

@@ -1,3 +1,5 @@
+import { ContowerError } from '../errors.js'
+
 /**
  * Typed failures of the req/resp wire codec. Every error thrown by `src/wire` is a `WireError`, so callers can map
  * `code` to a response code (InvalidRequest for bad requests) or a peer penalty in one pure function.
@@ -47,15 +49,13 @@ export enum WireErrorCode {
 
 export type WireErrorDetail = Readonly<Record<string, string | number | boolean | null>>
 
-export class WireError extends Error {
-  readonly code: WireErrorCode
-  readonly detail: WireErrorDetail
-
-  constructor(code: WireErrorCode, detail: WireErrorDetail = {}, options?: { cause?: unknown }) {
-    super(formatMessage(code, detail), options)
-    this.name = 'WireError'
-    this.code = code
-    this.detail = detail
+export class WireError extends ContowerError<WireErrorCode> {
+  constructor(
+    code: WireErrorCode,
+    readonly detail: WireErrorDetail = {},
+    options?: { cause?: unknown },
+  ) {
+    super(code, formatMessage(code, detail), options)
   }
 }
 

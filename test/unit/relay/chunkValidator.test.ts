@@ -40,7 +40,7 @@ function expectInvalid(check: () => unknown, reason: InvalidChunkReason): Invali
     error = e
   }
   expect(error).toBeInstanceOf(InvalidChunkError)
-  expect((error as InvalidChunkError).reason).toBe(reason)
+  expect((error as InvalidChunkError).code).toBe(reason)
   return error as InvalidChunkError
 }
 

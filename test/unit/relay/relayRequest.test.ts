@@ -18,7 +18,7 @@ function expectInvalid(name: ProtocolName, decoded: unknown, message: RegExp): v
     error = e
   }
   expect(error).toBeInstanceOf(ResponseError)
-  expect((error as ResponseError).code).toBe(RespCode.InvalidRequest)
+  expect((error as ResponseError).respCode).toBe(RespCode.InvalidRequest)
   expect((error as ResponseError).message).toMatch(message)
 }
 

@@ -1,4 +1,5 @@
 import { ContowerError } from '../errors.js'
+import { deadlineSignal } from '../deadline.js'
 import { ForkName, NUMBER_OF_COLUMNS } from '@lodestar/params'
 import type { ForkSchedule } from '../chain/forkSchedule.js'
 import type { Logger } from '../logger.js'
@@ -314,34 +315,38 @@ export class ColumnRouter {
       if (custodians.size === 0) break
       const sub = subRequest(req, part.columns, last, custodians)
       if (!sub) return // the range was fully delivered before the failure
-      const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.opts.firstChunkDeadlineMs)])
-      let upstream: Upstream
+      const deadline = deadlineSignal([signal], this.opts.firstChunkDeadlineMs)
       try {
-        upstream = await this.modules.queue.acquire(sub, tried, deadline, run.requester)
-      } catch (e) {
-        if (e instanceof QueueError) break
-        throw e
-      }
-      const peer = upstream.peer.peerId.toString()
-      tried.add(peer)
-      run.calls++
-      if (attempt > 0) this.modules.metrics?.failovers.inc({ protocol: `${req.def.name}/${req.def.version}` })
-      let received = 0
-      try {
-        const items = this.fromUpstream(sub, upstream, deadline, signal)
-        for await (const item of sub.range ? items : sortBounded(items, this.opts.byRootSortChunks)) {
-          received++
-          if (sub.range ? item.key <= last : sent.has(item.key)) continue // sent before a resumption
-          last = item.key
-          if (!sub.range) sent.add(item.key)
-          yield item
+        let upstream: Upstream
+        try {
+          upstream = await this.modules.queue.acquire(sub, tried, deadline, run.requester)
+        } catch (e) {
+          if (e instanceof QueueError) break
+          throw e
         }
-        return
-      } catch (e) {
-        if (signal.aborted) throw e
-        const reason = this.modules.penalise(sub, peer, e, received === 0 && deadline.aborted)
-        this.modules.metrics?.upstreamErrors.inc({ protocol: `${req.def.name}/${req.def.version}`, reason })
-        this.modules.logger.debug({ peer, columns: part.columns, reason, received }, 'column part failed')
+        const peer = upstream.peer.peerId.toString()
+        tried.add(peer)
+        run.calls++
+        if (attempt > 0) this.modules.metrics?.failovers.inc({ protocol: `${req.def.name}/${req.def.version}` })
+        let received = 0
+        try {
+          const items = this.fromUpstream(sub, upstream, deadline, signal)
+          for await (const item of sub.range ? items : sortBounded(items, this.opts.byRootSortChunks)) {
+            received++
+            if (sub.range ? item.key <= last : sent.has(item.key)) continue // sent before a resumption
+            last = item.key
+            if (!sub.range) sent.add(item.key)
+            yield item
+          }
+          return
+        } catch (e) {
+          if (signal.aborted) throw e
+          const reason = this.modules.penalise(sub, peer, e, received === 0 && deadline.aborted)
+          this.modules.metrics?.upstreamErrors.inc({ protocol: `${req.def.name}/${req.def.version}`, reason })
+          this.modules.logger.debug({ peer, columns: part.columns, reason, received }, 'column part failed')
+        }
+      } finally {
+        deadline.clear()
       }
     }
     // Every custodian of all the part's columns was tried: split what is left over those not tried yet.

@@ -1,4 +1,5 @@
 import type { PeerId } from '@libp2p/interface'
+import { deadlineSignal } from '../deadline.js'
 import type { ForkSchedule } from '../chain/forkSchedule.js'
 import type { ChainView } from '../chain/chainView.js'
 import type { InboundRateLimiter } from '../limits/inboundLimiter.js'
@@ -225,9 +226,25 @@ export class Relay {
   }
 
   private async *forward(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<WireBytes> {
+    const deadline = deadlineSignal([signal], this.opts.firstChunkDeadlineMs)
+    const queueDeadline = deadlineSignal([deadline], this.opts.maxQueueWaitMs)
+    try {
+      yield* this.tryUpstreams(req, requester, signal, deadline, queueDeadline)
+    } finally {
+      queueDeadline.clear()
+      deadline.clear()
+    }
+  }
+
+  /** Up to maxAttempts upstreams in turn, each taken from the queue, until one answers in full. */
+  private async *tryUpstreams(
+    req: RelayRequest,
+    requester: string,
+    signal: AbortSignal,
+    deadline: AbortSignal,
+    queueDeadline: AbortSignal,
+  ): AsyncGenerator<WireBytes> {
     const tried = new Set([requester])
-    const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.opts.firstChunkDeadlineMs)])
-    const queueDeadline = AbortSignal.any([deadline, AbortSignal.timeout(this.opts.maxQueueWaitMs)])
     let lastError = 'no upstream tried'
     for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
       let upstream: Upstream
@@ -528,11 +545,15 @@ export class Relay {
 
 /** Waits for `promise`, at most `ms`, or until the signal fires (then throws its reason). */
 async function waitFor(promise: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
-  const bound = AbortSignal.any([signal, AbortSignal.timeout(ms)])
-  await Promise.race([
-    promise,
-    new Promise<void>((resolve) => bound.addEventListener('abort', () => resolve(), { once: true })),
-  ])
+  const bound = deadlineSignal([signal], ms)
+  try {
+    await Promise.race([
+      promise,
+      new Promise<void>((resolve) => bound.addEventListener('abort', () => resolve(), { once: true })),
+    ])
+  } finally {
+    bound.clear()
+  }
   if (signal.aborted) throw signal.reason
 }
 

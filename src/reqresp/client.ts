@@ -1,3 +1,4 @@
+import { type ClearableSignal, deadlineSignal } from '../deadline.js'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { ByteReader } from '../wire/byteReader.js'
 import { encodeRequest, type ResponseChunk, readResponseChunk } from '../wire/chunks.js'
@@ -93,7 +94,7 @@ export class ReqRespClient {
       opened?.stream.abort(e as Error)
       throw e
     } finally {
-      timer?.disarm()
+      timer?.close()
       // The caller stopped early: after an abort (e.g. it refused a chunk) reset the stream; otherwise (e.g.
       // requestOne) let the responder close in its own time, bounded.
       if (!ended && opened && outer.aborted) opened.stream.abort(new Error('aborted by the caller'))
@@ -112,10 +113,10 @@ export class ReqRespClient {
     outer: AbortSignal,
   ): Promise<{ stream: Stream; reader: ByteReader }> {
     let stream: Stream | undefined
+    const dialSignal = deadlineSignal([outer], this.opts.dialTimeoutMs)
     try {
-      stream = await this.modules.host.dialProtocol(peerId, def.id, {
-        signal: AbortSignal.any([outer, AbortSignal.timeout(this.opts.dialTimeoutMs)]),
-      })
+      stream = await this.modules.host.dialProtocol(peerId, def.id, { signal: dialSignal })
+      dialSignal.clear()
       const reader = new ByteReader(stream).start() // listening before the half-close: see ByteReader.start
       if (requestSsz !== null) stream.send(encodeRequest(requestSsz))
       await stream.close({ signal: outer }) // half-close: the request is complete
@@ -176,10 +177,10 @@ function checkChunk(def: ProtocolDef, chunk: ResponseChunk, count: number, maxCh
 class WaitTimer {
   private readonly controller = new AbortController()
   private timeout: NodeJS.Timeout | undefined
-  readonly signal: AbortSignal
+  readonly signal: ClearableSignal
 
   constructor(outer: AbortSignal) {
-    this.signal = AbortSignal.any([outer, this.controller.signal])
+    this.signal = deadlineSignal([outer, this.controller.signal])
   }
 
   arm(ms: number): void {
@@ -190,5 +191,11 @@ class WaitTimer {
   disarm(): void {
     clearTimeout(this.timeout)
     this.timeout = undefined
+  }
+
+  /** The response is over: no timer, and no listener left on the caller's signal. */
+  close(): void {
+    this.disarm()
+    this.signal.clear()
   }
 }

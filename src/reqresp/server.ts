@@ -1,3 +1,4 @@
+import { deadlineSignal } from '../deadline.js'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Logger } from '../logger.js'
 import { type TransportName, transportOf } from '../network/transport.js'
@@ -103,9 +104,9 @@ export class ReqRespServer {
     const log = this.modules.logger
     let requestSsz: Uint8Array | null = null
     let request: unknown = null
+    const readSignal = deadlineSignal([signal], this.opts.requestTimeoutMs)
     try {
       const reader = new ByteReader(stream)
-      const readSignal = AbortSignal.any([signal, AbortSignal.timeout(this.opts.requestTimeoutMs)])
       if (def.request) {
         requestSsz = await readRequest(reader, sszBounds(def.request), readSignal)
         request = def.request.deserialize(requestSsz)
@@ -125,6 +126,8 @@ export class ReqRespServer {
       log.debug({ peer: peerId.toString(), protocol: def.id, reason }, 'invalid request')
       await sendError(stream, RespCode.InvalidRequest, `invalid request: ${reason}`, signal)
       return 'invalid_request'
+    } finally {
+      readSignal.clear()
     }
 
     try {

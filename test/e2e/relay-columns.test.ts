@@ -132,11 +132,12 @@ describe('relay of data columns by custody', () => {
     for (const block of blocks) expect(chain.dataColumnSidecar(block.slot, a)).not.toBeNull()
     const requester = await track(startPeer(network, chain, { serveBlocks: false }))
     await requester.libp2p.dial(node.listenAddresses[0])
-    const asked = () => sims.flatMap((s) => s.stats.columnIdsAsked)
+    // What each upstream was asked since `before` (counted per upstream: a flat list would mix old and new).
+    const askedSince = (before: number[]) => sims.flatMap((s, i) => s.stats.columnIdsAsked.slice(before[i]))
     const byRoot = async (columns: number[]) => {
       // Asked newest block first: the answer still comes in (slot, column) order.
       const ids = [...blocks].reverse().map((block) => ({ blockRoot: block.root, columns }))
-      const before = asked().length
+      const before = sims.map((s) => s.stats.columnIdsAsked.length)
       const got = await requester.fetch(
         node.libp2p.peerId,
         BY_ROOT,
@@ -145,7 +146,7 @@ describe('relay of data columns by custody', () => {
       )
       const expected = blocks.flatMap((block) => columns.map((col) => hex(chain.dataColumnSidecar(block.slot, col))))
       expect(got.map((chunk) => hex(chunk.ssz))).toEqual(expected)
-      return asked().slice(before).sort()
+      return askedSince(before).sort()
     }
     const idsOf = (columns: number[]) =>
       blocks.flatMap((block) => columns.map((col) => `${hex(block.root)}/${col}`)).sort()

@@ -55,7 +55,7 @@ const scores: PeerPenalties = { apply: (peer, action, reason) => penalties.push(
 
 async function startServer(
   handlers: Array<[ProtocolDef, RequestHandler]>,
-  opts: ConstructorParameters<typeof ReqRespServer>[2] = {},
+  opts: { maxInboundStreamsPerProtocol?: number; requestTimeoutMs?: number } = {},
 ): Promise<ReqRespServer> {
   const recorded = handlers.map(([def, handler]): [ProtocolDef, RequestHandler] => [
     def,
@@ -67,7 +67,8 @@ async function startServer(
   server = new ReqRespServer(
     { host: host.libp2p, scores, metrics, logger: pino({ level: 'silent' }) },
     new Map(recorded),
-    opts,
+    // SERVER_DEFAULTS is `as const`, so its Partial type admits only the default values themselves.
+    opts as ConstructorParameters<typeof ReqRespServer>[2],
   )
   await server.start()
   return server

@@ -88,9 +88,8 @@ export class MemoryHost extends EventTarget {
 
 /** Resolves once the stream has closed, cleanly or not, with the error of a reset or abort (if any). */
 export function closed(stream: Stream): Promise<Error | undefined> {
-  if (stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset') {
-    return Promise.resolve(undefined)
-  }
+  if (stream.status === 'closed') return Promise.resolve(undefined)
+  if (stream.status === 'aborted' || stream.status === 'reset') return Promise.resolve(new Error(stream.status))
   return new Promise((resolve) =>
     stream.addEventListener('close', (evt) => resolve((evt as Event & { error?: Error }).error), { once: true }),
   )

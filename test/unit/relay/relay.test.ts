@@ -4,7 +4,7 @@ import { PeerAction } from '../../../src/reqresp/peerAction.js'
 import { encodeErrorChunk, encodeResponseChunk } from '../../../src/wire/chunks.js'
 import { RespCode } from '../../../src/wire/constants.js'
 import { blockChunk, chain, DIGEST, hex, network } from '../helpers/devnetChain.js'
-import { newPeerId } from '../helpers/memoryHost.js'
+import { closed, newPeerId } from '../helpers/memoryHost.js'
 import {
   BY_RANGE,
   BY_ROOT,
@@ -211,6 +211,20 @@ describe('Relay: requesters', () => {
       },
     ])
     expect(await h.results(BY_RANGE)).toEqual({ success: 1, rate_limited: 1 })
+  })
+
+  it('drops the upstream call when the requester goes away, without charging the upstream', async () => {
+    const h = await relayHarness()
+    h.upstreams[0]!.serve(BY_RANGE, silent)
+    const controller = new AbortController()
+    const asked = h.ask(BY_RANGE, range(10, 3), { signal: controller.signal }).catch((e: unknown) => e)
+    await expect.poll(() => h.upstreams[0]!.requests.length).toBe(1)
+    controller.abort(new Error('requester gone'))
+    expect(await asked).toBeInstanceOf(Error) // the server resets the stream: no answer is owed
+    expect(await closed(h.upstreams[0]!.host.served[0]!)).toBeInstanceOf(Error) // the upstream stream is reset
+    expect(h.upstreams[1]!.requests).toEqual([]) // and nobody else is asked
+    expect(h.penalties).toEqual([])
+    expect(await h.results(BY_RANGE)).toEqual({ aborted: 1 })
   })
 
   it('answers InvalidRequest for a request no peer should serve', async () => {

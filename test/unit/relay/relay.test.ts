@@ -1,0 +1,237 @@
+import { describe, expect, it } from 'vitest'
+import { SyntheticChain } from '../../../src/devnet/syntheticChain.js'
+import { PeerAction } from '../../../src/reqresp/peerAction.js'
+import { encodeErrorChunk, encodeResponseChunk } from '../../../src/wire/chunks.js'
+import { RespCode } from '../../../src/wire/constants.js'
+import { blockChunk, chain, DIGEST, hex, network } from '../helpers/devnetChain.js'
+import { closed, newPeerId } from '../helpers/memoryHost.js'
+import {
+  BY_RANGE,
+  BY_ROOT,
+  relayHarness,
+  sendAndClose,
+  silent,
+  soundRange,
+  type UpstreamScript,
+} from './relayHarness.js'
+
+// The relay's decisions, one per test, against in-memory upstreams: what is forwarded, cached, failed over,
+// refused, and who is penalised. Blocks are the devnet chain's; "bad" blocks are from a chain with another seed.
+
+const range = (startSlot: number, count: number) => ({ startSlot, count, step: 1 })
+const chunksOf = (...slots: number[]) => slots.map((s) => hex(blockChunk(s)))
+const hexes = (chunks: Uint8Array[]) => chunks.map(hex)
+/** Requests an upstream got for the range starting at `startSlot` (not the successor probes after it). */
+const rangeCalls = (requests: unknown[], startSlot: number) =>
+  requests.filter((r) => (r as { startSlot: number }).startSlot === startSlot).length
+
+/** A block of the same slot on another chain: well formed, but its parent is not our chain's block. */
+const otherChain = new SyntheticChain({ network }, { payloadBytes: 500, seed: 'another chain' })
+const foreignChunk = (slot: number) => encodeResponseChunk(RespCode.Success, otherChain.blockAt(slot)!.ssz, DIGEST)
+
+describe('Relay: forwarding and the cache', () => {
+  it('forwards an upstream’s blocks, caches them, and serves the same request again without an upstream call', async () => {
+    const h = await relayHarness()
+    const first = await h.ask(BY_RANGE, range(10, 3))
+    expect(first.error).toBeNull()
+    expect(hexes(first.chunks)).toEqual(chunksOf(10, 11, 12))
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeDefined()
+    const upstreamCalls = h.upstreams[0]!.requests.length
+
+    const second = await h.ask(BY_RANGE, range(10, 3))
+    expect(hexes(second.chunks)).toEqual(chunksOf(10, 11, 12))
+    expect(h.upstreams[0]!.requests).toHaveLength(upstreamCalls)
+    expect(h.upstreams[1]!.requests).toEqual([])
+    expect(await h.results(BY_RANGE)).toEqual({ success: 1, cache_hit: 1 })
+  })
+
+  it('proves a range’s last block with the next block, asked of the same upstream', async () => {
+    const h = await relayHarness()
+    await h.ask(BY_RANGE, range(10, 3))
+    // The range, then the successor probe from slot 13 (8 slots: RELAY_DEFAULTS.successorSlots).
+    expect(h.upstreams[0]!.requests).toEqual([range(10, 3), range(13, 8)])
+  })
+
+  it('answers BlocksByRoot from blocks a range response filed by root', async () => {
+    const h = await relayHarness()
+    await h.ask(BY_RANGE, range(10, 3))
+    const before = h.upstreams.map((u) => u.requests.length)
+    const roots = [chain.blockAt(12)!.root, chain.blockAt(10)!.root]
+    const { chunks, error } = await h.ask(BY_ROOT, roots)
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual(chunksOf(12, 10))
+    expect(h.upstreams.map((u) => u.requests.length)).toEqual(before)
+  })
+
+  it('coalesces an identical request that arrives while the first is upstream', async () => {
+    const h = await relayHarness()
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    h.upstreams[0]!.serve(BY_RANGE, async (stream, request) => {
+      await gate
+      await soundRange(stream, request)
+    })
+    const first = h.ask(BY_RANGE, range(10, 3))
+    await expect.poll(() => h.upstreams[0]!.requests.length).toBe(1)
+    const second = h.ask(BY_RANGE, range(10, 3), { from: await newPeerId() })
+    release()
+    const [a, b] = await Promise.all([first, second])
+    expect(hexes(a.chunks)).toEqual(chunksOf(10, 11, 12))
+    expect(hexes(b.chunks)).toEqual(chunksOf(10, 11, 12))
+    expect(rangeCalls(h.upstreams[0]!.requests, 10)).toBe(1)
+    expect(h.upstreams[1]!.requests).toEqual([])
+    expect(await h.results(BY_RANGE)).toEqual({ success: 1, coalesced: 1 })
+  })
+})
+
+describe('Relay: checking upstream chunks', () => {
+  it('does not forward a first chunk that fails its checks, penalises that upstream and fails over', async () => {
+    const h = await relayHarness()
+    const damaged = blockChunk(10)
+    damaged[damaged.length - 1]! ^= 0xff // inside the snappy payload: framing or CRC no longer hold
+    h.upstreams[0]!.serve(BY_RANGE, sendAndClose(damaged))
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual(chunksOf(10, 11, 12)) // all from the second upstream
+    expect(h.penalties).toEqual([
+      expect.objectContaining({ peer: h.upstreams[0]!.id, action: PeerAction.LowToleranceError }),
+    ])
+  })
+
+  it('stops at a block whose parent is not the block before it: not forwarded, nothing cached', async () => {
+    const h = await relayHarness()
+    // 10 and 11 are sound; the 12 sent is another chain's, whose parent_root is not block 11's root.
+    h.upstreams[0]!.serve(BY_RANGE, sendAndClose(blockChunk(10), blockChunk(11), foreignChunk(12)))
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    // Block 10 went out once 11 named it as parent; 11 was held back, and 12 broke the link: no failover now.
+    expect(hexes(chunks)).toEqual(chunksOf(10))
+    expect(error?.respCode).toBe(RespCode.ServerError)
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeUndefined()
+    expect(h.upstreams[1]!.requests).toEqual([])
+    expect(h.penalties).toEqual([
+      { peer: h.upstreams[0]!.id, action: PeerAction.LowToleranceError, reason: 'relay_broken_link' },
+    ])
+    expect(await h.results(BY_RANGE)).toEqual({ failed_after_first_chunk: 1 })
+  })
+
+  it('refuses a range whose last block the next block disowns', async () => {
+    const h = await relayHarness()
+    // The range is sound, but the successor probe answers with a block whose parent is not block 12.
+    h.upstreams[0]!.serve(BY_RANGE, async (stream, request) => {
+      const { startSlot } = request as { startSlot: number }
+      if (startSlot === 13) await sendAndClose(foreignChunk(13))(stream, request)
+      else await soundRange(stream, request)
+    })
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(hexes(chunks)).toEqual(chunksOf(10, 11))
+    expect(error?.respCode).toBe(RespCode.ServerError)
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeUndefined()
+  })
+})
+
+describe('Relay: failing over and failing', () => {
+  it('fails over to the next upstream when the first is silent, charging the first a timeout', async () => {
+    const h = await relayHarness()
+    h.upstreams[0]!.serve(BY_RANGE, silent)
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual(chunksOf(10, 11, 12))
+    expect(h.upstreams[0]!.requests).toEqual([range(10, 3)])
+    expect(h.penalties).toEqual([
+      { peer: h.upstreams[0]!.id, action: PeerAction.MidToleranceError, reason: 'relay_ttfb_timeout' },
+    ])
+  })
+
+  it('fails over on an upstream’s ResourceUnavailable answer without penalising it', async () => {
+    const h = await relayHarness()
+    h.upstreams[0]!.serve(BY_RANGE, sendAndClose(encodeErrorChunk(RespCode.ResourceUnavailable, 'pruned')))
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual(chunksOf(10, 11, 12))
+    expect(h.penalties).toEqual([])
+  })
+
+  it('ends with ServerError after the first chunk when the upstream dies mid-response', async () => {
+    const h = await relayHarness()
+    const upstreamGone: UpstreamScript = async (stream) => {
+      stream.send(Buffer.concat([blockChunk(10), blockChunk(11), blockChunk(12).subarray(0, 40)]))
+      stream.abort(new Error('upstream crashed'))
+    }
+    h.upstreams[0]!.serve(BY_RANGE, upstreamGone)
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(hexes(chunks)).toEqual(chunksOf(10)) // 11 was still held back for its proof
+    expect(error?.respCode).toBe(RespCode.ServerError)
+    expect(error?.message).toContain('upstream failed mid-response')
+    expect(h.upstreams[1]!.requests).toEqual([]) // no failover once a chunk has left
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeUndefined()
+  })
+
+  it('answers ResourceUnavailable when every upstream fails before its first chunk', async () => {
+    const h = await relayHarness()
+    for (const u of h.upstreams) u.serve(BY_RANGE, sendAndClose(encodeErrorChunk(RespCode.ServerError, 'broken')))
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(chunks).toEqual([])
+    expect(error?.respCode).toBe(RespCode.ResourceUnavailable)
+    expect(error?.message).toContain('no upstream could serve it')
+    expect(h.upstreams.map((u) => u.requests.length)).toEqual([1, 1])
+    expect(await h.results(BY_RANGE)).toEqual({ upstream_failed: 1 })
+  })
+
+  it('answers ResourceUnavailable at once when no peer could serve the request', async () => {
+    const h = await relayHarness({ upstreams: 0 })
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(chunks).toEqual([])
+    expect(error?.respCode).toBe(RespCode.ResourceUnavailable)
+    expect(await h.results(BY_RANGE)).toEqual({ no_upstream: 1 })
+  })
+
+  it('never asks the requester itself to serve its own request', async () => {
+    const h = await relayHarness({ upstreams: 1 })
+    const { error } = await h.ask(BY_RANGE, range(10, 3), { from: h.upstreams[0]!.host.peerId })
+    expect(error?.respCode).toBe(RespCode.ResourceUnavailable)
+    expect(h.upstreams[0]!.requests).toEqual([])
+  })
+})
+
+describe('Relay: requesters', () => {
+  it('refuses a requester over its quota with ResourceUnavailable and a penalty, asking no upstream', async () => {
+    const h = await relayHarness({ inboundQuotas: { beacon_blocks_by_range: { tokens: 4, seconds: 1_000 } } })
+    expect((await h.ask(BY_RANGE, range(10, 4))).error).toBeNull()
+    const calls = h.upstreams[0]!.requests.length
+    const { chunks, error } = await h.ask(BY_RANGE, range(20, 4))
+    expect(chunks).toEqual([])
+    expect(error?.respCode).toBe(RespCode.ResourceUnavailable)
+    expect(error?.message).toBe('rate limited')
+    expect(h.upstreams[0]!.requests).toHaveLength(calls)
+    expect(h.penalties).toEqual([
+      {
+        peer: h.requesterId.toString(),
+        action: PeerAction.MidToleranceError,
+        reason: 'rate_limited_beacon_blocks_by_range',
+      },
+    ])
+    expect(await h.results(BY_RANGE)).toEqual({ success: 1, rate_limited: 1 })
+  })
+
+  it('drops the upstream call when the requester goes away, without charging the upstream', async () => {
+    const h = await relayHarness()
+    h.upstreams[0]!.serve(BY_RANGE, silent)
+    const controller = new AbortController()
+    const asked = h.ask(BY_RANGE, range(10, 3), { signal: controller.signal }).catch((e: unknown) => e)
+    await expect.poll(() => h.upstreams[0]!.requests.length).toBe(1)
+    controller.abort(new Error('requester gone'))
+    expect(await asked).toBeInstanceOf(Error) // the server resets the stream: no answer is owed
+    expect(await closed(h.upstreams[0]!.host.served[0]!)).toBeInstanceOf(Error) // the upstream stream is reset
+    expect(h.upstreams[1]!.requests).toEqual([]) // and nobody else is asked
+    expect(h.penalties).toEqual([])
+    expect(await h.results(BY_RANGE)).toEqual({ aborted: 1 })
+  })
+
+  it('answers InvalidRequest for a request no peer should serve', async () => {
+    const h = await relayHarness()
+    const { error } = await h.ask(BY_RANGE, range(10, 0))
+    expect(error?.respCode).toBe(RespCode.InvalidRequest)
+    expect(h.upstreams[0]!.requests).toEqual([])
+    expect(await h.results(BY_RANGE)).toEqual({ invalid_request: 1 })
+  })
+})

@@ -36,8 +36,8 @@ export interface ReqRespServerModules {
 export const SERVER_DEFAULTS = {
   /** Per protocol per connection; the spec allows a peer 2 concurrent requests per protocol, allow slack. */
   maxInboundStreamsPerProtocol: 8,
-  requestTimeoutMs: REQUEST_TIMEOUT_MS,
-} as const
+  requestTimeoutMs: REQUEST_TIMEOUT_MS as number,
+}
 
 type Outcome = 'success' | 'invalid_request' | 'server_error' | 'resource_unavailable' | 'timeout' | 'aborted'
 

@@ -7,7 +7,7 @@ import { ResponseError } from '../../../src/reqresp/errors.js'
 import { createReqRespMetrics, type ReqRespMetrics } from '../../../src/reqresp/metrics.js'
 import { PeerAction, type PeerPenalties } from '../../../src/reqresp/peerAction.js'
 import { getProtocol, type ProtocolDef } from '../../../src/reqresp/protocols.js'
-import { type InboundRequest, type RequestHandler, ReqRespServer } from '../../../src/reqresp/server.js'
+import { type InboundRequest, type RequestHandler, ReqRespServer, SERVER_DEFAULTS } from '../../../src/reqresp/server.js'
 import { ByteReader } from '../../../src/wire/byteReader.js'
 import { encodeRequest, encodeSszSnappy, readResponseChunks, type ResponseChunk } from '../../../src/wire/chunks.js'
 import { RespCode } from '../../../src/wire/constants.js'
@@ -55,7 +55,7 @@ const scores: PeerPenalties = { apply: (peer, action, reason) => penalties.push(
 
 async function startServer(
   handlers: Array<[ProtocolDef, RequestHandler]>,
-  opts: { maxInboundStreamsPerProtocol?: number; requestTimeoutMs?: number } = {},
+  opts: Partial<typeof SERVER_DEFAULTS> = {},
 ): Promise<ReqRespServer> {
   const recorded = handlers.map(([def, handler]): [ProtocolDef, RequestHandler] => [
     def,
@@ -67,8 +67,7 @@ async function startServer(
   server = new ReqRespServer(
     { host: host.libp2p, scores, metrics, logger: pino({ level: 'silent' }) },
     new Map(recorded),
-    // SERVER_DEFAULTS is `as const`, so its Partial type admits only the default values themselves.
-    opts as ConstructorParameters<typeof ReqRespServer>[2],
+    opts,
   )
   await server.start()
   return server

@@ -23,6 +23,8 @@ export default tseslint.config(
           message: 'Use deadlineSignal() from src/deadline.ts: AbortSignal.any may drop a timeout after a GC.',
         },
       ],
+      // Small functions (design.md): one that outgrows a screen is split by concern.
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }],
     },
   },
   {

@@ -248,12 +248,25 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
   return { config: finish(values), warnings }
 }
 
+type Values = Map<string, { value: unknown; source: ValueSource }>
+type SourceOf = (name: string) => ValueSource
+
 /** Derived defaults and rules that involve more than one option. */
-function finish(values: Map<string, { value: unknown; source: ValueSource }>): ContowerConfig {
+function finish(values: Values): ContowerConfig {
+  const config = assemble(values)
+  const source: SourceOf = (name) => values.get(name)?.source ?? { kind: 'default' }
+  checkPeersAndFleet(config, source)
+  checkQuicPort(config, source)
+  checkNetwork(config, values, source)
+  return config
+}
+
+/** The config from the parsed values, with the defaults derived from other options. */
+function assemble(values: Values): ContowerConfig {
   const get = <T>(name: string): T | undefined => values.get(name)?.value as T | undefined
   const port = get<number>('port')
   const targetPeers = get<number>('target-peers')
-  const config = {
+  return {
     network: get('network'),
     chainConfig: get('chain-config'),
     genesisState: get('genesis-state'),
@@ -296,8 +309,10 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
     logLevel: get('log-level'),
     logFormat: get('log-format'),
   } as ContowerConfig
+}
 
-  const source = (name: string) => values.get(name)?.source ?? { kind: 'default' }
+function checkPeersAndFleet(config: ContowerConfig, source: SourceOf): void {
+  const targetPeers = config.targetPeers
   if (config.maxPeers !== undefined && targetPeers !== undefined && config.maxPeers < targetPeers) {
     throw ConfigError.invalidValue(
       'max-peers',
@@ -312,6 +327,9 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
   if (config.fleetRedisPasswordFile && !config.fleetRedis) {
     throw new ConfigError(`'fleet-redis-password-file' is only used with 'fleet-redis'`, 'fleet-redis-password-file')
   }
+}
+
+function checkQuicPort(config: ContowerConfig, source: SourceOf): void {
   if (config.quic && config.quicPort !== undefined) {
     if (config.quicPort > 65535) {
       throw ConfigError.invalidValue(
@@ -330,6 +348,10 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
       )
     }
   }
+}
+
+/** The genesis options belong to --network custom, which needs a chain config and a genesis. */
+function checkNetwork(config: ContowerConfig, values: Values, source: SourceOf): void {
   const customOnly = ['chain-config', 'genesis-state', 'genesis-time', 'genesis-validators-root']
   if (config.network !== undefined && config.network !== 'custom') {
     for (const name of customOnly) {
@@ -362,5 +384,4 @@ function finish(values: Map<string, { value: unknown; source: ValueSource }>): C
       )
     }
   }
-  return config
 }

@@ -52,62 +52,15 @@ const one = (ssz: Uint8Array) =>
  * with Lodestar's quotas enforced (exceeding one bans the requester) and optional faults.
  */
 export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, RequestHandler> {
-  const open = new Map<string, number>()
-  const statusHandler = (def: ProtocolDef) => () => one(encodeStatus(def, m.source.status()))
-  const metadataHandler = (def: ProtocolDef) => () => one(encodeMetadata(def, m.metadata))
-  const handlers = new Map<ProtocolDef, RequestHandler>([
-    [getProtocol('status', 1), statusHandler(getProtocol('status', 1))],
-    [getProtocol('status', 2), statusHandler(getProtocol('status', 2))],
-    [getProtocol('metadata', 2), metadataHandler(getProtocol('metadata', 2))],
-    [getProtocol('metadata', 3), metadataHandler(getProtocol('metadata', 3))],
-    [getProtocol('ping', 1), () => one(encodeUint64(m.metadata.seqNumber))],
-    [getProtocol('goodbye', 1), () => one(encodeUint64(0n))],
-  ])
-
+  const open = new Map<string, number>() // requests open per requester and protocol
   const serveBlocks = (
     def: ProtocolDef,
     pick: (req: InboundRequest) => Item[],
     kind: 'block' | 'column' = 'block',
     asked?: (req: InboundRequest) => number[],
-  ): RequestHandler =>
-    async function* (req) {
-      if (asked) m.onColumnsAsked?.(asked(req))
-      const key = `${req.peerId.toString()}|${def.id}`
-      const openNow = (open.get(key) ?? 0) + 1
-      open.set(key, openNow)
-      m.onConcurrency(def, openNow)
-      try {
-        const verdict = m.limiter.check(req.peerId.toString(), def.name, def.requestCost(req.request))
-        if (!verdict.ok) {
-          m.onQuotaExceeded(req)
-          throw new ResponseError(RespCode.ResourceUnavailable, 'rate limited')
-        }
-        const fault = m.misbehaviour()
-        if (fault === 'error') throw new ResponseError(RespCode.ServerError, 'simulated failure')
-        if (fault === 'stall') {
-          await new Promise((resolve) => req.signal.addEventListener('abort', resolve, { once: true }))
-          return
-        }
-        let chunks = 0
-        let bytes = 0
-        for (const item of tamperItems(fault, kind, pick(req))) {
-          if (fault === 'slow') await slowDown(req.signal)
-          let chunk = encodeResponseChunk(RespCode.Success, item.ssz, m.source.digestAtSlot(item.slot))
-          if (fault === 'corrupt') chunk = corruptChunk(chunk)
-          yield chunk
-          chunks++
-          bytes += chunk.length
-          if (fault === 'disconnect') {
-            // A reset, not an orderly close: an orderly close would look like a short, complete answer.
-            for (const c of m.host.getConnections(req.peerId)) c.abort(new Error('simulated disconnect'))
-            return
-          }
-        }
-        m.onServed(def, chunks, bytes)
-      } finally {
-        open.set(key, (open.get(key) ?? 1) - 1)
-      }
-    }
+  ) => serveItems(m, open, def, pick, kind, asked)
+  const columnsOf = (slot: number, columns: number[]) => sidecarsAt(m, slot, columns)
+  const handlers = handshakeHandlers(m)
 
   const byRange = getProtocol('beacon_blocks_by_range', 2)
   handlers.set(
@@ -170,13 +123,77 @@ export function createPeerHandlers(m: PeerHandlerModules): Map<ProtocolDef, Requ
     ),
   )
   return handlers
+}
 
-  function columnsOf(slot: number, columns: number[]): Item[] {
-    return columns.flatMap((index) => {
-      const ssz = m.source.column(slot, index)
-      return ssz ? [{ slot, ssz }] : []
-    })
+/** Status, MetaData, Ping and Goodbye, answered from the peer's own state. */
+function handshakeHandlers(m: PeerHandlerModules): Map<ProtocolDef, RequestHandler> {
+  const statusHandler = (def: ProtocolDef) => () => one(encodeStatus(def, m.source.status()))
+  const metadataHandler = (def: ProtocolDef) => () => one(encodeMetadata(def, m.metadata))
+  return new Map<ProtocolDef, RequestHandler>([
+    [getProtocol('status', 1), statusHandler(getProtocol('status', 1))],
+    [getProtocol('status', 2), statusHandler(getProtocol('status', 2))],
+    [getProtocol('metadata', 2), metadataHandler(getProtocol('metadata', 2))],
+    [getProtocol('metadata', 3), metadataHandler(getProtocol('metadata', 3))],
+    [getProtocol('ping', 1), () => one(encodeUint64(m.metadata.seqNumber))],
+    [getProtocol('goodbye', 1), () => one(encodeUint64(0n))],
+  ])
+}
+
+/** A data handler: the items `pick` chooses, within the requester's quota, with the peer's fault applied. */
+function serveItems(
+  m: PeerHandlerModules,
+  open: Map<string, number>,
+  def: ProtocolDef,
+  pick: (req: InboundRequest) => Item[],
+  kind: 'block' | 'column',
+  asked?: (req: InboundRequest) => number[],
+): RequestHandler {
+  return async function* (req) {
+    if (asked) m.onColumnsAsked?.(asked(req))
+    const key = `${req.peerId.toString()}|${def.id}`
+    const openNow = (open.get(key) ?? 0) + 1
+    open.set(key, openNow)
+    m.onConcurrency(def, openNow)
+    try {
+      const verdict = m.limiter.check(req.peerId.toString(), def.name, def.requestCost(req.request))
+      if (!verdict.ok) {
+        m.onQuotaExceeded(req)
+        throw new ResponseError(RespCode.ResourceUnavailable, 'rate limited')
+      }
+      const fault = m.misbehaviour()
+      if (fault === 'error') throw new ResponseError(RespCode.ServerError, 'simulated failure')
+      if (fault === 'stall') {
+        await new Promise((resolve) => req.signal.addEventListener('abort', resolve, { once: true }))
+        return
+      }
+      let chunks = 0
+      let bytes = 0
+      for (const item of tamperItems(fault, kind, pick(req))) {
+        if (fault === 'slow') await slowDown(req.signal)
+        let chunk = encodeResponseChunk(RespCode.Success, item.ssz, m.source.digestAtSlot(item.slot))
+        if (fault === 'corrupt') chunk = corruptChunk(chunk)
+        yield chunk
+        chunks++
+        bytes += chunk.length
+        if (fault === 'disconnect') {
+          // A reset, not an orderly close: an orderly close would look like a short, complete answer.
+          for (const c of m.host.getConnections(req.peerId)) c.abort(new Error('simulated disconnect'))
+          return
+        }
+      }
+      m.onServed(def, chunks, bytes)
+    } finally {
+      open.set(key, (open.get(key) ?? 1) - 1)
+    }
   }
+}
+
+/** The sidecars of the given columns at a slot that the peer has. */
+function sidecarsAt(m: PeerHandlerModules, slot: number, columns: number[]): Item[] {
+  return columns.flatMap((index) => {
+    const ssz = m.source.column(slot, index)
+    return ssz ? [{ slot, ssz }] : []
+  })
 }
 
 /** One response item: its bytes and the slot whose fork digest goes in its context bytes. */

@@ -18,6 +18,7 @@ import { type RelayRequest, toRelayRequest } from './relayRequest.js'
 import type { ResponseCache } from './responseCache.js'
 import { QueueError, type Upstream, type UpstreamQueue } from './upstreamQueue.js'
 import type { UpstreamSelector } from './upstreamSelector.js'
+import { upstreamCall } from './upstreamCall.js'
 
 export const COLUMN_ROUTER_DEFAULTS = {
   /** Chunks read ahead per sub-request while the merge waits for another one: the merge's whole buffer. */
@@ -369,12 +370,8 @@ export class ColumnRouter {
   ): AsyncGenerator<Item> {
     const peer = upstream.peer.peerId.toString()
     const validator = new ChunkValidator({ forkSchedule: this.modules.forkSchedule }, sub)
-    const call = new AbortController()
     let received = 0
-    const onDeadline = () => received === 0 && call.abort(deadline.reason)
-    deadline.addEventListener('abort', onDeadline, { once: true })
-    const onGone = () => call.abort(signal.reason)
-    signal.addEventListener('abort', onGone, { once: true })
+    const call = upstreamCall(deadline, signal, () => received > 0)
     const startedMs = Date.now()
     let previous = -1
     try {
@@ -400,8 +397,7 @@ export class ColumnRouter {
       call.abort(e)
       throw e
     } finally {
-      deadline.removeEventListener('abort', onDeadline)
-      signal.removeEventListener('abort', onGone)
+      call.dispose()
       upstream.release()
     }
   }

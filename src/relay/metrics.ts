@@ -3,6 +3,13 @@ import type { CacheStats } from './responseCache.js'
 
 export type RelayMetrics = ReturnType<typeof createRelayMetrics>
 
+/** Figures the metrics read from their owners at scrape time. */
+export interface RelayMetricSources {
+  cacheStats: () => CacheStats
+  queueDepth: () => number
+  custodyCoverage?: () => number
+}
+
 /** Buckets tied to the requester's patience: Lodestar's TTFB is 5 s and each further chunk gets 10 s. */
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30]
 
@@ -10,20 +17,17 @@ const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 
  * Relay metrics; labels are protocol (name/version), result, reason and client, never a peer id. Cache and
  * queue figures are read from their owners at scrape time.
  */
-export function createRelayMetrics(
-  registry: Registry,
-  sources: { cacheStats: () => CacheStats; queueDepth: () => number; custodyCoverage?: () => number },
-) {
-  const cacheCounter = (name: string, help: string, read: (s: CacheStats) => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset()
-        this.inc(read(sources.cacheStats()))
-      },
-    })
+export function createRelayMetrics(registry: Registry, sources: RelayMetricSources) {
+  return {
+    ...requestMetrics(registry),
+    ...upstreamMetrics(registry, sources),
+    ...cacheMetrics(registry, sources),
+    ...columnMetrics(registry, sources),
+  }
+}
+
+/** Inbound data requests: their results, times, what was sent and what the rate limiter held back. */
+function requestMetrics(registry: Registry) {
   return {
     requests: new Counter({
       name: 'contower_relay_requests_total',
@@ -38,13 +42,6 @@ export function createRelayMetrics(
       buckets: SECONDS_BUCKETS,
       registers: [registry],
     }),
-    upstreamSeconds: new Histogram({
-      name: 'contower_relay_upstream_seconds',
-      help: 'Time from sending a request upstream to its last chunk, successful calls only',
-      labelNames: ['protocol'],
-      buckets: SECONDS_BUCKETS,
-      registers: [registry],
-    }),
     chunks: new Counter({
       name: 'contower_relay_response_chunks_total',
       help: 'Response chunks sent to requesters, by protocol and source (upstream or cache)',
@@ -55,6 +52,25 @@ export function createRelayMetrics(
       name: 'contower_relay_response_bytes_total',
       help: 'Response bytes sent to requesters, by protocol and source (upstream or cache)',
       labelNames: ['protocol', 'source'],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'contower_relay_rate_limited_total',
+      help: 'Inbound data requests delayed or refused by the rate limiter, by protocol and outcome (delayed, or the refusal reason)',
+      labelNames: ['protocol', 'outcome'],
+      registers: [registry],
+    }),
+  }
+}
+
+/** Calls to upstreams and the queue in front of them. */
+function upstreamMetrics(registry: Registry, sources: RelayMetricSources) {
+  return {
+    upstreamSeconds: new Histogram({
+      name: 'contower_relay_upstream_seconds',
+      help: 'Time from sending a request upstream to its last chunk, successful calls only',
+      labelNames: ['protocol'],
+      buckets: SECONDS_BUCKETS,
       registers: [registry],
     }),
     upstreamErrors: new Counter({
@@ -80,12 +96,6 @@ export function createRelayMetrics(
       labelNames: ['protocol', 'client'],
       registers: [registry],
     }),
-    rateLimited: new Counter({
-      name: 'contower_relay_rate_limited_total',
-      help: 'Inbound data requests delayed or refused by the rate limiter, by protocol and outcome (delayed, or the refusal reason)',
-      labelNames: ['protocol', 'outcome'],
-      registers: [registry],
-    }),
     queueWaitSeconds: new Histogram({
       name: 'contower_relay_queue_wait_seconds',
       help: 'Time requests waited for an upstream slot (only those that had to wait)',
@@ -100,6 +110,22 @@ export function createRelayMetrics(
         this.set(sources.queueDepth())
       },
     }),
+  }
+}
+
+/** The response cache, read from its counters at scrape time. */
+function cacheMetrics(registry: Registry, sources: RelayMetricSources) {
+  const cacheCounter = (name: string, help: string, read: (s: CacheStats) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset()
+        this.inc(read(sources.cacheStats()))
+      },
+    })
+  return {
     cacheHits: cacheCounter(
       'contower_relay_cache_hits_total',
       'Requests answered from the response cache',
@@ -115,6 +141,28 @@ export function createRelayMetrics(
       'Cache entries dropped for space or age',
       (s) => s.evictions,
     ),
+    cacheBytes: new Gauge({
+      name: 'contower_relay_cache_bytes',
+      help: 'Bytes held by the response cache',
+      registers: [registry],
+      collect() {
+        this.set(sources.cacheStats().bytes)
+      },
+    }),
+    cacheEntries: new Gauge({
+      name: 'contower_relay_cache_entries',
+      help: 'Entries held by the response cache (responses and indexed blocks)',
+      registers: [registry],
+      collect() {
+        this.set(sources.cacheStats().entries)
+      },
+    }),
+  }
+}
+
+/** Data column requests split over custodians. */
+function columnMetrics(registry: Registry, sources: RelayMetricSources) {
+  return {
     columnSubRequests: new Histogram({
       name: 'contower_relay_column_subrequests',
       help: 'Upstream calls one data column request was split into (failovers and resumptions included)',
@@ -140,22 +188,6 @@ export function createRelayMetrics(
       registers: [registry],
       collect() {
         if (sources.custodyCoverage) this.set(sources.custodyCoverage())
-      },
-    }),
-    cacheBytes: new Gauge({
-      name: 'contower_relay_cache_bytes',
-      help: 'Bytes held by the response cache',
-      registers: [registry],
-      collect() {
-        this.set(sources.cacheStats().bytes)
-      },
-    }),
-    cacheEntries: new Gauge({
-      name: 'contower_relay_cache_entries',
-      help: 'Entries held by the response cache (responses and indexed blocks)',
-      registers: [registry],
-      collect() {
-        this.set(sources.cacheStats().entries)
       },
     }),
   }

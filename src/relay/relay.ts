@@ -26,6 +26,7 @@ import { type RelayRequest, toRelayRequest } from './relayRequest.js'
 import type { CachedResponse, ResponseCache } from './responseCache.js'
 import { QueueError, QueueErrorCode, type Upstream, type UpstreamQueue } from './upstreamQueue.js'
 import type { UpstreamSelector } from './upstreamSelector.js'
+import { upstreamCall } from './upstreamCall.js'
 
 export const RELAY_DEFAULTS = {
   /** Upstreams tried per request before giving up: a third rarely helps within the requester's patience. */
@@ -295,38 +296,16 @@ export class Relay {
       { forkSchedule: this.modules.forkSchedule, knownRoot: (slot) => this.knownRoots.get(slot) },
       req,
     )
-    const collected: ResponseChunk[] = []
-    const items: CheckedItem[] = []
-    let collectedBytes = 0
-    let cacheable = true
-    let forwarded = 0
+    const out = new ForwardedChunks(this.modules.cache.maxEntryBytes, (bytes) => {
+      metrics?.chunks.inc({ protocol: label, source: 'upstream' })
+      metrics?.bytes.inc({ protocol: label, source: 'upstream' }, bytes)
+    })
     let received = 0
     // BlocksByRange: a block is held back until the next one names it as its parent, so a broken link never leaves.
     const holdBack = req.def.name === 'beacon_blocks_by_range'
     let held: { chunk: ResponseChunk; checked: CheckedItem } | null = null
     const startedMs = Date.now()
-    // Before the first chunk the request's deadline applies; after it, the client's per-chunk timeouts.
-    const call = new AbortController()
-    const onDeadline = () => forwarded === 0 && call.abort(deadline.reason)
-    const onGone = () => call.abort(signal.reason)
-    deadline.addEventListener('abort', onDeadline, { once: true })
-    signal.addEventListener('abort', onGone, { once: true })
-    const send = (chunk: ResponseChunk, checked: CheckedItem): WireBytes => {
-      forwarded++
-      metrics?.chunks.inc({ protocol: label, source: 'upstream' })
-      metrics?.bytes.inc({ protocol: label, source: 'upstream' }, chunk.raw.byteLength)
-      collectedBytes += chunk.raw.byteLength
-      if (cacheable && collectedBytes > this.modules.cache.maxEntryBytes) {
-        // Too big to cache: stop holding it (a column response can reach hundreds of MB).
-        cacheable = false
-        collected.length = items.length = 0
-      }
-      if (cacheable) {
-        collected.push(chunk)
-        items.push(checked)
-      }
-      return chunk.raw
-    }
+    const call = upstreamCall(deadline, signal, () => out.count > 0)
     try {
       for await (const chunk of client.request(upstream.peer.peerId, req.def, req.ssz, {
         maxChunks: req.maxChunks,
@@ -343,32 +322,33 @@ export class Relay {
         }
         if (received++ === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
         if (!holdBack) {
-          yield send(chunk, checked)
+          yield out.add(chunk, checked)
           continue
         }
         const ready = held
         held = { chunk, checked }
-        if (ready) yield send(ready.chunk, ready.checked)
+        if (ready) yield out.add(ready.chunk, ready.checked)
       }
       if (received === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
       if (held) {
         // Unproven only when no later block could be had: forwarded, but the response is not cached.
         if (!(await this.checkSuccessor(req, upstream, validator, call.signal))) {
           metrics?.unprovenRanges.inc()
-          cacheable = false
+          out.dropFromCache()
         }
-        yield send(held.chunk, held.checked)
+        yield out.add(held.chunk, held.checked)
         held = null
       }
       const ms = Date.now() - startedMs
       metrics?.upstreamSeconds.observe({ protocol: label }, ms / 1000)
-      this.modules.logger.debug({ upstream: peer, protocol: label, chunks: forwarded, ms }, 'upstream answered')
-      if (cacheable) this.remember(req, collected, items, true)
+      this.modules.logger.debug({ upstream: peer, protocol: label, chunks: out.count, ms }, 'upstream answered')
+      if (out.cacheable) this.remember(req, out.chunks, out.items, true)
       return { done: true }
     } catch (e) {
       if (signal.aborted) throw e // the requester left: nobody to answer
-      const reason = this.penalise(req, peer, e, forwarded === 0 && deadline.aborted)
+      const reason = this.penalise(req, peer, e, out.count === 0 && deadline.aborted)
       metrics?.upstreamErrors.inc({ protocol: label, reason })
+      const forwarded = out.count
       this.modules.logger.debug({ peer, protocol: req.def.id, reason, forwarded, err: e }, 'upstream failed')
       if (forwarded > 0) {
         throw new RelayFailure(
@@ -379,8 +359,7 @@ export class Relay {
       }
       return { done: false, error: reason }
     } finally {
-      deadline.removeEventListener('abort', onDeadline)
-      signal.removeEventListener('abort', onGone)
+      call.dispose()
       upstream.release()
     }
   }
@@ -540,6 +519,39 @@ export class Relay {
     const roots = req.blockRoots
     if (!roots || roots.length === 0) return undefined
     return this.modules.cache.getBlocksByRoot(roots)
+  }
+}
+
+/** What one upstream call has forwarded, and what of it is kept for the cache while it fits one entry. */
+class ForwardedChunks {
+  count = 0
+  cacheable = true
+  readonly chunks: ResponseChunk[] = []
+  readonly items: CheckedItem[] = []
+  private bytes = 0
+
+  constructor(
+    private readonly maxCacheBytes: number,
+    private readonly onForward: (bytes: number) => void,
+  ) {}
+
+  /** Counts and keeps a chunk about to be forwarded; returns its bytes. */
+  add(chunk: ResponseChunk, checked: CheckedItem): WireBytes {
+    this.count++
+    this.onForward(chunk.raw.byteLength)
+    this.bytes += chunk.raw.byteLength
+    // Too big to cache: stop holding it (a column response can reach hundreds of MB).
+    if (this.bytes > this.maxCacheBytes) this.dropFromCache()
+    if (this.cacheable) {
+      this.chunks.push(chunk)
+      this.items.push(checked)
+    }
+    return chunk.raw
+  }
+
+  dropFromCache(): void {
+    this.cacheable = false
+    this.chunks.length = this.items.length = 0
   }
 }
 

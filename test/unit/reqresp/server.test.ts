@@ -7,7 +7,12 @@ import { ResponseError } from '../../../src/reqresp/errors.js'
 import { createReqRespMetrics, type ReqRespMetrics } from '../../../src/reqresp/metrics.js'
 import { PeerAction, type PeerPenalties } from '../../../src/reqresp/peerAction.js'
 import { getProtocol, type ProtocolDef } from '../../../src/reqresp/protocols.js'
-import { type InboundRequest, type RequestHandler, ReqRespServer, SERVER_DEFAULTS } from '../../../src/reqresp/server.js'
+import {
+  type InboundRequest,
+  type RequestHandler,
+  ReqRespServer,
+  SERVER_DEFAULTS,
+} from '../../../src/reqresp/server.js'
 import { ByteReader } from '../../../src/wire/byteReader.js'
 import { encodeRequest, encodeSszSnappy, readResponseChunks, type ResponseChunk } from '../../../src/wire/chunks.js'
 import { RespCode } from '../../../src/wire/constants.js'

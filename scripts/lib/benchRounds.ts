@@ -232,7 +232,7 @@ export async function measureRounds(args: {
   // Pacing models (GCRA buckets like the real ones, refilling slower): the requester's direct buckets at each upstream,
   // and Contower's and the pipe's self-limit buckets for each upstream (whichever upstream a hop chose is found from
   // served counts).
-  const model = (pace: number) => new TokenBucket({ tokens: QUOTA.tokens, seconds: QUOTA.seconds / pace })
+  const model = (pace: number) => new TokenBucket({}, { tokens: QUOTA.tokens, seconds: QUOTA.seconds / pace })
   const directBuckets = upstreams.map(() => model(DIRECT_PACE))
   const contowerBuckets = upstreams.map(() => model(CONTOWER_PACE))
   const pipeBuckets = upstreams.map(() => model(CONTOWER_PACE))

@@ -10,14 +10,17 @@ const MAX_TIMER_DELAY_MS = 2 ** 31 - 1
 export type SlotListener = (slot: number) => void
 export type EpochListener = (epoch: number) => void
 
+export interface ClockModules {
+  /** Wall clock in unix milliseconds; tests pass a fake one. Default: Date.now. */
+  now?: () => number
+}
+
 export interface ClockOpts {
   /** Unix seconds. */
   genesisTime: number
   /** May be fractional (a SLOT_DURATION_MS that is not a whole second). */
   secondsPerSlot: number
   slotsPerEpoch: number
-  /** Wall clock in unix milliseconds; injectable for tests. */
-  now?: () => number
   /** Where a listener's exception goes; by default a process warning, so one listener cannot stop the clock. */
   onListenerError?: (err: unknown) => void
 }
@@ -39,7 +42,7 @@ export class Clock {
   private lastSlot = -1
   private lastEpoch = -1
 
-  constructor(opts: ClockOpts) {
+  constructor(modules: ClockModules, opts: ClockOpts) {
     if (!(opts.secondsPerSlot > 0)) throw new RangeError(`secondsPerSlot must be positive: ${opts.secondsPerSlot}`)
     if (!Number.isInteger(opts.slotsPerEpoch) || opts.slotsPerEpoch <= 0) {
       throw new RangeError(`slotsPerEpoch must be a positive integer: ${opts.slotsPerEpoch}`)
@@ -47,13 +50,17 @@ export class Clock {
     this.genesisTimeMs = opts.genesisTime * 1000
     this.slotDurationMs = Math.round(opts.secondsPerSlot * 1000)
     this.slotsPerEpoch = opts.slotsPerEpoch
-    this.now = opts.now ?? (() => Date.now())
+    this.now = modules.now ?? (() => Date.now())
     this.onListenerError =
       opts.onListenerError ?? ((err) => process.emitWarning(`clock listener failed: ${String(err)}`, 'ContowerClock'))
   }
 
-  static fromChainConfig(config: ChainConfig, genesisTime: number, now?: () => number): Clock {
-    return new Clock({ genesisTime, secondsPerSlot: config.secondsPerSlot, slotsPerEpoch: config.slotsPerEpoch, now })
+  static fromChainConfig(config: ChainConfig, genesisTime: number, modules: ClockModules = {}): Clock {
+    return new Clock(modules, {
+      genesisTime,
+      secondsPerSlot: config.secondsPerSlot,
+      slotsPerEpoch: config.slotsPerEpoch,
+    })
   }
 
   /** Slot at unix-ms `ms`; 0 before genesis. */

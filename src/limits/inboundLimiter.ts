@@ -54,7 +54,7 @@ export class InboundRateLimiter {
     this.now = modules.now ?? Date.now
     this.quotas = opts.quotas ?? new Map(Object.entries(LODESTAR_QUOTAS))
     for (const quota of this.quotas.values()) assertQuota(quota)
-    this.global = opts.globalQuota ? new TokenBucket(opts.globalQuota, { now: this.now }) : null
+    this.global = opts.globalQuota ? new TokenBucket({ now: this.now }, opts.globalQuota) : null
     this.maxDelayMs = opts.maxDelayMs ?? INBOUND_LIMITER_DEFAULTS.maxDelayMs
     this.maxPeers = opts.maxPeers ?? INBOUND_LIMITER_DEFAULTS.maxPeers
     if (!(this.maxDelayMs >= 0)) throw new LimitError(LimitErrorCode.INVALID_OPTION, { maxDelayMs: this.maxDelayMs })
@@ -111,7 +111,7 @@ export class InboundRateLimiter {
       // Over the cap: forget the least recently admitted peer (its limits start afresh if it returns).
       if (this.peers.size > this.maxPeers) this.peers.delete(this.peers.keys().next().value!)
     }
-    const bucket = new TokenBucket(quota, { now: this.now })
+    const bucket = new TokenBucket({ now: this.now }, quota)
     buckets.set(protocol, bucket)
     return bucket
   }

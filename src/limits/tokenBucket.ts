@@ -13,8 +13,8 @@ import { assertQuota } from './quota.js'
  * the refill pays off), which queues later callers behind it.
  */
 
-export interface TokenBucketOpts {
-  /** ms clock; tests pass a fake one. */
+export interface TokenBucketModules {
+  /** ms clock; tests pass a fake one. Default: Date.now. */
   now?: () => number
 }
 
@@ -29,12 +29,12 @@ export class TokenBucket {
   /** Starts in the past: a new bucket is full. */
   private tat = -Infinity
 
-  constructor(quota: Quota, opts: TokenBucketOpts = {}) {
+  constructor(modules: TokenBucketModules, quota: Quota) {
     assertQuota(quota)
     this.capacity = quota.tokens
     this.windowMs = quota.seconds * 1000
     this.msPerToken = this.windowMs / quota.tokens
-    this.now = opts.now ?? Date.now
+    this.now = modules.now ?? Date.now
   }
 
   /** Tokens there now; fractional while refilling, negative while reservations are outstanding. */

@@ -145,7 +145,7 @@ export class UpstreamLimiter {
 
   private newBucket(quota: Quota): TokenBucket {
     // Same capacity, longer refill window: rate = safetyFactor * tokens / seconds.
-    return new TokenBucket({ tokens: quota.tokens, seconds: quota.seconds / this.safetyFactor }, { now: this.now })
+    return new TokenBucket({ now: this.now }, { tokens: quota.tokens, seconds: quota.seconds / this.safetyFactor })
   }
 
   private stateFor(peer: string): PeerState {

@@ -1,5 +1,10 @@
 import type { RefusalKind } from './goodbye.js'
 
+export interface BanListModules {
+  /** ms clock; tests pass a fake one. Default: Date.now. */
+  now?: () => number
+}
+
 interface Entry {
   untilMs: number
   kind: RefusalKind
@@ -13,7 +18,11 @@ export class BanList {
   private readonly entries = new Map<string, Entry>()
   private readonly listeners: Array<(peer: string, durationMs: number, kind: RefusalKind) => void> = []
 
-  constructor(private readonly now: () => number = Date.now) {}
+  private readonly now: () => number
+
+  constructor(modules: BanListModules = {}) {
+    this.now = modules.now ?? Date.now
+  }
 
   /**
    * Refuses `peer` for `durationMs` from now, unless it is already refused for longer (the longer entry and

@@ -1,5 +1,10 @@
 import type { DialCandidate } from './candidates.js'
 
+export interface DialQueueModules {
+  /** ms clock; tests pass a fake one. Default: Date.now. */
+  now?: () => number
+}
+
 export interface DialQueueOptions {
   /** Candidates kept waiting at most; more are refused (discovery offers fresh ones all the time). */
   maxQueued: number
@@ -21,11 +26,14 @@ interface Queued {
 export class DialQueue {
   private readonly queued = new Map<string, Queued>()
   private readonly failedUntil = new Map<string, number>()
+  private readonly now: () => number
 
   constructor(
+    modules: DialQueueModules,
     private readonly opts: DialQueueOptions,
-    private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.now = modules.now ?? Date.now
+  }
 
   get length(): number {
     return this.queued.size

@@ -140,11 +140,14 @@ export class PeerManager {
       maxInboundPerIp: this.tuning.maxInboundPerIp,
       exemptLoopbackFromIpLimit: this.tuning.exemptLoopbackFromIpLimit,
     })
-    this.queue = new DialQueue({
-      maxQueued: this.tuning.maxQueued,
-      maxAgeMs: this.tuning.candidateMaxAgeMs,
-      failureBackoffMs: this.tuning.dialFailureBackoffMs,
-    })
+    this.queue = new DialQueue(
+      {},
+      {
+        maxQueued: this.tuning.maxQueued,
+        maxAgeMs: this.tuning.candidateMaxAgeMs,
+        failureBackoffMs: this.tuning.dialFailureBackoffMs,
+      },
+    )
     this.metrics = modules.registry
       ? createPeerManagerMetrics(modules.registry, { bans: modules.bans, queueLength: () => this.queue.length })
       : null

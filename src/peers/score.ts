@@ -22,6 +22,14 @@ export const SCORE_DEFAULTS = {
   forgetBelowAbs: 0.1,
 } as const
 
+/** SCORE_DEFAULTS' keys, any numbers. */
+export type ScoreParams = Record<keyof typeof SCORE_DEFAULTS, number>
+
+export interface PeerScoresModules {
+  /** ms clock; tests pass a fake one. Default: Date.now. */
+  now?: () => number
+}
+
 export type ScoreState = 'healthy' | 'disconnect' | 'ban'
 
 interface Entry {
@@ -35,14 +43,12 @@ export type PeerScoreListener = (peer: string, action: PeerAction, reason: strin
 export class PeerScores {
   private readonly entries = new Map<string, Entry>()
   private readonly listeners: PeerScoreListener[] = []
+  private readonly now: () => number
+  private readonly params: ScoreParams
 
-  constructor(
-    private readonly opts: { now?: () => number } = {},
-    private readonly params = SCORE_DEFAULTS,
-  ) {}
-
-  private now(): number {
-    return this.opts.now?.() ?? Date.now()
+  constructor(modules: PeerScoresModules = {}, opts: Partial<ScoreParams> = {}) {
+    this.now = modules.now ?? (() => Date.now())
+    this.params = { ...SCORE_DEFAULTS, ...opts }
   }
 
   onAction(listener: PeerScoreListener): void {

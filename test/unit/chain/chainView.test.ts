@@ -22,7 +22,7 @@ const OLD_DIGEST = fromHex('cc2c5cdb')
 
 function view(peers: PeerStatus[], slot = SLOT): ChainView {
   const nowMs = mainnet.genesisTime * 1000 + slot * 12_000 + 3_000
-  const clock = Clock.fromChainConfig(mainnet.config, mainnet.genesisTime, () => nowMs)
+  const clock = Clock.fromChainConfig(mainnet.config, mainnet.genesisTime, { now: () => nowMs })
   return new ChainView({ clock, forkSchedule: schedule, peerStatuses: () => peers })
 }
 
@@ -223,7 +223,7 @@ describe('equalBytes', () => {
 describe('ChainView with a trusted seed (--beacon-api)', () => {
   function seeded(peers: PeerStatus[], seed: ChainSeed): ChainView {
     const nowMs = mainnet.genesisTime * 1000 + SLOT * 12_000 + 3_000
-    const clock = Clock.fromChainConfig(mainnet.config, mainnet.genesisTime, () => nowMs)
+    const clock = Clock.fromChainConfig(mainnet.config, mainnet.genesisTime, { now: () => nowMs })
     return new ChainView({ clock, forkSchedule: schedule, peerStatuses: () => peers, seed: () => seed })
   }
   const seed: ChainSeed = {

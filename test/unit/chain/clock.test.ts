@@ -7,7 +7,7 @@ const SLOT_MS = 12_000
 const EPOCH_MS = 32 * SLOT_MS
 
 function clockAt(nowMs: number): Clock {
-  return new Clock({ genesisTime: GENESIS_S, secondsPerSlot: 12, slotsPerEpoch: 32, now: () => nowMs })
+  return new Clock({ now: () => nowMs }, { genesisTime: GENESIS_S, secondsPerSlot: 12, slotsPerEpoch: 32 })
 }
 
 describe('Clock arithmetic', () => {
@@ -58,8 +58,8 @@ describe('Clock arithmetic', () => {
   })
 
   it('rejects nonsense parameters', () => {
-    expect(() => new Clock({ genesisTime: 0, secondsPerSlot: 0, slotsPerEpoch: 32 })).toThrow(RangeError)
-    expect(() => new Clock({ genesisTime: 0, secondsPerSlot: 12, slotsPerEpoch: 0 })).toThrow(RangeError)
+    expect(() => new Clock({}, { genesisTime: 0, secondsPerSlot: 0, slotsPerEpoch: 32 })).toThrow(RangeError)
+    expect(() => new Clock({}, { genesisTime: 0, secondsPerSlot: 12, slotsPerEpoch: 0 })).toThrow(RangeError)
   })
 })
 
@@ -70,7 +70,7 @@ describe('Clock events', () => {
 
   function fakeClock(startMs: number, onListenerError?: (err: unknown) => void): Clock {
     vi.useFakeTimers({ now: startMs })
-    return new Clock({ genesisTime: GENESIS_S, secondsPerSlot: 12, slotsPerEpoch: 32, onListenerError })
+    return new Clock({}, { genesisTime: GENESIS_S, secondsPerSlot: 12, slotsPerEpoch: 32, onListenerError })
   }
 
   it('announces slot 0 and epoch 0 at genesis, then each slot and epoch', () => {

@@ -50,7 +50,7 @@ describe('computeForkDigest', () => {
     ['hoodi', 'c6ecb76c'],
   ] as const)('%s digest at the 2026-11-21 wall clock is %s', (name, expected) => {
     const preset = loadNetworkPreset(name)
-    const clock = Clock.fromChainConfig(preset.config, preset.genesisTime, () => NOV_21_2026_MS)
+    const clock = Clock.fromChainConfig(preset.config, preset.genesisTime, { now: () => NOV_21_2026_MS })
     const schedule = new ForkSchedule(preset.config, preset.genesisValidatorsRoot)
     expect(schedule.digestHexAtEpoch(clock.currentEpoch)).toBe(expected)
     expect(schedule.forkAtEpoch(clock.currentEpoch).name).toBe('fulu')

@@ -52,7 +52,7 @@ export class Harness {
 
   constructor(readonly network: Network = testNetwork()) {
     this.forkSchedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
-    this.clock = Clock.fromChainConfig(network.config, network.genesisTime, () => this.nowMs)
+    this.clock = Clock.fromChainConfig(network.config, network.genesisTime, { now: () => this.nowMs })
     this.codec = new GossipCodec({ forkSchedule: this.forkSchedule })
     this.validator = new GossipValidator({ clock: this.clock, forkSchedule: this.forkSchedule, now: () => this.nowMs })
   }

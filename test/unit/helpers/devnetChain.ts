@@ -15,7 +15,7 @@ export const forkSchedule = new ForkSchedule(network.config, network.genesisVali
 /** The wall clock the tests pretend it is: well past every block they ask for. */
 export const HEAD_SLOT = 200
 export const NOW_MS = (GENESIS_TIME + HEAD_SLOT * network.config.secondsPerSlot) * 1000 + 100
-export const clock = Clock.fromChainConfig(network.config, GENESIS_TIME, () => NOW_MS)
+export const clock = Clock.fromChainConfig(network.config, GENESIS_TIME, { now: () => NOW_MS })
 export const responseTypes = new ResponseTypes({ forkSchedule, clock })
 export const DIGEST = forkSchedule.digestAtEpoch(0)
 

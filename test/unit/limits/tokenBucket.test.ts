@@ -8,7 +8,7 @@ const TEN_PER_SECOND = { tokens: 10, seconds: 1 }
 
 function bucket(quota = TEN_PER_SECOND) {
   const clock = fakeClock(1_700_000_000_000)
-  return { b: new TokenBucket(quota, { now: clock.now }), clock }
+  return { b: new TokenBucket({ now: clock.now }, quota), clock }
 }
 
 describe('TokenBucket', () => {
@@ -131,14 +131,14 @@ describe('TokenBucket', () => {
       { tokens: -1, seconds: 1 },
       { tokens: 1, seconds: NaN },
     ]) {
-      expect(() => new TokenBucket(quota)).toThrow(expect.objectContaining({ code: LimitErrorCode.INVALID_QUOTA }))
+      expect(() => new TokenBucket({}, quota)).toThrow(expect.objectContaining({ code: LimitErrorCode.INVALID_QUOTA }))
     }
   })
 
   it('uses Date.now by default', () => {
     vi.useFakeTimers({ now: 1_700_000_000_000 })
     try {
-      const b = new TokenBucket(TEN_PER_SECOND)
+      const b = new TokenBucket({}, TEN_PER_SECOND)
       expect(b.tryTake(10)).toBe(true)
       vi.advanceTimersByTime(400)
       expect(b.msUntil(10)).toBe(600)

@@ -18,7 +18,7 @@ afterEach(() => {
 
 const c = (peerId: PeerId) => ({ peerId, multiaddrs: [multiaddr('/ip4/10.0.0.1/tcp/9000')] })
 const queue = (over = {}) =>
-  new DialQueue({ maxQueued: 3, maxAgeMs: 60_000, failureBackoffMs: 10_000, ...over }, () => Date.now())
+  new DialQueue({ now: () => Date.now() }, { maxQueued: 3, maxAgeMs: 60_000, failureBackoffMs: 10_000, ...over })
 
 describe('DialQueue', () => {
   it('is first in, first out, one entry per peer, bounded', () => {

@@ -40,7 +40,7 @@ describe('cool-down table', () => {
 describe('BanList', () => {
   function list() {
     let now = 1_000_000
-    return { bans: new BanList(() => now), advance: (ms: number) => (now += ms) }
+    return { bans: new BanList({ now: () => now }), advance: (ms: number) => (now += ms) }
   }
 
   it('refuses a peer until its time, by kind, then forgets it', () => {

@@ -71,7 +71,7 @@ function setup(
     { now },
     { quotas: opts.quotas ?? new Map(), maxConcurrent: opts.maxConcurrent ?? 1 },
   )
-  const clock = new Clock({ genesisTime: GENESIS_TIME, secondsPerSlot: 12, slotsPerEpoch: 32, now })
+  const clock = new Clock({ now }, { genesisTime: GENESIS_TIME, secondsPerSlot: 12, slotsPerEpoch: 32 })
   const selector = new UpstreamSelector(
     { peerStore, scores, limiter, clock, isPreferred: () => false },
     UPSTREAM_SELECTOR_DEFAULTS,

@@ -54,7 +54,7 @@ interface SetupOpts {
 function setup(opts: SetupOpts = {}) {
   let now = slotStartMs(NOW_SLOT) + 1
   const clock = { now: () => now, advance: (ms: number) => (now += ms) }
-  const wallClock = new Clock({ genesisTime: GENESIS_TIME, secondsPerSlot: 12, slotsPerEpoch: 32, now: clock.now })
+  const wallClock = new Clock({ now: clock.now }, { genesisTime: GENESIS_TIME, secondsPerSlot: 12, slotsPerEpoch: 32 })
   const peerStore = new PeerStore()
   const scores = new PeerScores({ now: clock.now })
   const limiter = new UpstreamLimiter(

@@ -263,11 +263,9 @@ describe('ResponseTypes (mainnet)', () => {
   const atEpoch = (epoch: number) =>
     new ResponseTypes({
       forkSchedule,
-      clock: Clock.fromChainConfig(
-        mainnet.config,
-        mainnet.genesisTime,
-        () => (mainnet.genesisTime + epoch * 384) * 1000,
-      ),
+      clock: Clock.fromChainConfig(mainnet.config, mainnet.genesisTime, {
+        now: () => (mainnet.genesisTime + epoch * 384) * 1000,
+      }),
     })
   const digest = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'))
   const blocks = getProtocol('beacon_blocks_by_range', 2)

@@ -3,6 +3,7 @@
 // or, with --in-process, in the one process that also hosts Contower. The entry point must import src/setup.ts first.
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { MAX_REQUEST_BLOCKS_DENEB } from '../../src/spec/reqresp.js'
 import { transportOf } from '../../src/network/transport.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import type { Network } from '../../src/chain/resolveNetwork.js'
@@ -15,6 +16,7 @@ import { UPSTREAM_LIMITER_DEFAULTS } from '../../src/limits/upstreamLimiter.js'
 import type { Logger } from '../../src/logger.js'
 import { ReqRespClient } from '../../src/reqresp/client.js'
 import { getProtocol } from '../../src/reqresp/protocols.js'
+import { RELAY_DEFAULTS } from '../../src/relay/relay.js'
 import { ResponseTypes } from '../../src/reqresp/responseTypes.js'
 import { startSimulatedPeer } from './devnet.js'
 
@@ -236,7 +238,10 @@ export async function measureRounds(args: {
   const directBuckets = upstreams.map(() => model(DIRECT_PACE))
   const contowerBuckets = upstreams.map(() => model(CONTOWER_PACE))
   const pipeBuckets = upstreams.map(() => model(CONTOWER_PACE))
-  const take = (bucket: TokenBucket) => bucket.reserve(opts.blocks, bucket.msUntil(opts.blocks)) // = take now, in debt if short
+  // Contower charges an upstream for the range and for the blocks after it that prove its last block.
+  const contowerCost = opts.blocks + Math.min(RELAY_DEFAULTS.successorSlots, MAX_REQUEST_BLOCKS_DENEB - opts.blocks)
+  const costOf = (buckets: TokenBucket[]) => (buckets === contowerBuckets ? contowerCost : opts.blocks)
+  const take = (bucket: TokenBucket, cost = opts.blocks) => bucket.reserve(cost, bucket.msUntil(cost)) // = take now, in debt if short
   const servedRequests = () => upstreams.map((u) => u.servedCount(BY_RANGE.name).requests)
   let unattributed = 0
   let nextDirect = 0
@@ -255,7 +260,7 @@ export async function measureRounds(args: {
       unattributed++
       served = upstreams.map((_, i) => i) // cannot tell which: assume all were charged
     }
-    for (const i of served) take(buckets[i])
+    for (const i of served) take(buckets[i], costOf(buckets))
     return sample
   }
   const coldFetch = (startSlot: number) => hopFetch(relay, contowerBuckets, startSlot)

@@ -15,7 +15,10 @@ export type Misbehaviour =
   | 'wrong_block'
   /** Answer with ServerError. */
   | 'error'
-  /** Change the state_root of a response's last block (valid SSZ, framing intact): the block is not the chain's. */
+  /**
+   * Change the state_root of one block of a response (valid SSZ, framing intact): the block is not the chain's. The
+   * block at the peer's `alteredSlot` when set, else the first.
+   */
   | 'alter_block'
   /** Give a response's second block a parent_root that is not the first block's root. */
   | 'wrong_parent'
@@ -57,18 +60,20 @@ const COLUMN_PROOF_AT = 8 + 12 + 208
  * The items of one response as a peer with a content fault sends them: copies with one field changed, each still
  * valid SSZ, so only checks of roots, links and proofs can tell. Other faults leave them as they are.
  */
-export function tamperItems<T extends { ssz: Uint8Array }>(
+export function tamperItems<T extends { ssz: Uint8Array; slot: number }>(
   fault: Misbehaviour,
   kind: 'block' | 'column',
   items: T[],
+  alteredSlot?: number,
 ): T[] {
   const flip = (item: T, at: number): T => {
     const ssz = Uint8Array.from(item.ssz)
     ssz[at] ^= 0xff
     return { ...item, ssz }
   }
-  if (kind === 'block' && fault === 'alter_block' && items.length > 0) {
-    return [...items.slice(0, -1), flip(items[items.length - 1], BLOCK_STATE_ROOT_AT)]
+  if (kind === 'block' && fault === 'alter_block') {
+    const at = alteredSlot === undefined ? 0 : items.findIndex((item) => item.slot === alteredSlot)
+    if (at >= 0 && at < items.length) return items.map((item, i) => (i === at ? flip(item, BLOCK_STATE_ROOT_AT) : item))
   }
   if (kind === 'block' && fault === 'wrong_parent' && items.length > 1) {
     return [items[0], flip(items[1], BLOCK_PARENT_ROOT_AT), ...items.slice(2)]

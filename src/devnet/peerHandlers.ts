@@ -30,6 +30,8 @@ export interface PeerHandlerModules {
   metadata: LocalMetadata
   limiter: InboundRateLimiter
   misbehaviour: () => Misbehaviour
+  /** The slot whose block the alter_block fault changes (else the first of a response). */
+  alteredSlot?: () => number | undefined
   /** A requester went over a quota: Lodestar bans it (Fatal) and disconnects. */
   onQuotaExceeded(req: InboundRequest): void
   /** Counts what was served, for tests and the devnet summary. */
@@ -166,22 +168,29 @@ function serveItems(
         await new Promise((resolve) => req.signal.addEventListener('abort', resolve, { once: true }))
         return
       }
+      // Counted once the peer takes a request on, also when the requester stops reading early (a relay that has
+      // the block after a range it needs): the count is of requests served, not of streams that ran to their end.
       let chunks = 0
       let bytes = 0
-      for (const item of tamperItems(fault, kind, pick(req))) {
-        if (fault === 'slow') await slowDown(req.signal)
-        let chunk = encodeResponseChunk(RespCode.Success, item.ssz, m.source.digestAtSlot(item.slot))
-        if (fault === 'corrupt') chunk = corruptChunk(chunk)
-        yield chunk
-        chunks++
-        bytes += chunk.length
-        if (fault === 'disconnect') {
-          // A reset, not an orderly close: an orderly close would look like a short, complete answer.
-          for (const c of m.host.getConnections(req.peerId)) c.abort(new Error('simulated disconnect'))
-          return
+      let counted = true
+      try {
+        for (const item of tamperItems(fault, kind, pick(req), m.alteredSlot?.())) {
+          if (fault === 'slow') await slowDown(req.signal)
+          let chunk = encodeResponseChunk(RespCode.Success, item.ssz, m.source.digestAtSlot(item.slot))
+          if (fault === 'corrupt') chunk = corruptChunk(chunk)
+          yield chunk
+          chunks++
+          bytes += chunk.length
+          if (fault === 'disconnect') {
+            counted = false
+            // A reset, not an orderly close: an orderly close would look like a short, complete answer.
+            for (const c of m.host.getConnections(req.peerId)) c.abort(new Error('simulated disconnect'))
+            return
+          }
         }
+      } finally {
+        if (counted) m.onServed(def, chunks, bytes)
       }
-      m.onServed(def, chunks, bytes)
     } finally {
       open.set(key, (open.get(key) ?? 1) - 1)
     }

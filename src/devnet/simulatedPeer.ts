@@ -76,6 +76,8 @@ export interface SimulatedPeerStats {
  */
 export class SimulatedPeer {
   misbehaviour: Misbehaviour = 'none'
+  /** The slot whose block 'alter_block' changes (else a response's first block). */
+  alteredSlot: number | undefined = undefined
   readonly stats: SimulatedPeerStats = {
     served: new Map(),
     quotaExceeded: 0,
@@ -158,6 +160,7 @@ export class SimulatedPeer {
       metadata: this.metadata,
       limiter: this.limiter,
       misbehaviour: () => this.misbehaviour,
+      alteredSlot: () => this.alteredSlot,
       onQuotaExceeded: (req) => {
         this.stats.quotaExceeded++
         this.bans.ban(req.peerId.toString(), this.opts.banDurationMs)

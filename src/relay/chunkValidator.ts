@@ -66,20 +66,28 @@ export class ChunkValidator {
   ) {}
 
   /**
-   * Checks the first block after a BlocksByRange response's range (from a separate request, not forwarded): its
-   * parent_root must be the root of the response's last block, which only then is known to be of this chain.
+   * By range, when `slotsAfter` slots after the range were asked too: true for a block past the range (within those
+   * slots), which must then name the
+   * range's last block as its parent (only then is that block known to be of this chain; the successor itself is not
+   * forwarded). False for a chunk of the range, to be check()ed.
    */
-  checkSuccessor(chunk: ResponseChunk): void {
+  provesLastBlock(chunk: ResponseChunk, slotsAfter: number): boolean {
     const { def, range } = this.req
-    if (!chunk.contextBytes || !chunk.ssz || !range || this.lastRoot === null) return
+    if (!chunk.contextBytes || !chunk.ssz || !range) return false
     const boundary = this.modules.forkSchedule.forkForDigest(chunk.contextBytes)
     if (!boundary) throw new InvalidChunkError('context_bytes_mismatch', 'unknown digest')
     const facts = itemFormat(() => itemFacts(def.name, boundary.fork.name as ForkName, chunk.ssz!))
-    if (facts === null || facts.slot === null) return
-    if (facts.slot < range.endSlot) throw new InvalidChunkError('slot_out_of_range', `successor at slot ${facts.slot}`)
-    if (!equalBytes(facts.parentRoot, this.lastRoot)) {
+    if (facts === null || facts.slot === null || facts.slot < range.endSlot) return false
+    if (facts.slot >= range.endSlot + slotsAfter) {
+      throw new InvalidChunkError(
+        'slot_out_of_range',
+        `slot ${facts.slot} past the ${slotsAfter} slots asked after the range`,
+      )
+    }
+    if (this.lastRoot !== null && !equalBytes(facts.parentRoot, this.lastRoot)) {
       throw new InvalidChunkError('broken_link', `block at slot ${facts.slot} does not follow slot ${this.lastSlot}`)
     }
+    return true
   }
 
   check(chunk: ResponseChunk): CheckedItem {

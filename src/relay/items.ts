@@ -53,8 +53,6 @@ const BLOB_SIDECAR_BYTES = BLOB_PROOF_OFFSET + KZG_COMMITMENT_INCLUSION_PROOF_DE
 /** BeaconBlock and BeaconBlockHeader both start slot (8), proposer_index (8), parent_root (32). */
 const PARENT_ROOT_START = 16
 const PARENT_ROOT_END = 48
-/** Leading bytes of a SignedBeaconBlock that hold its slot and parent_root: all a successor check reads. */
-export const PARENT_ROOT_PREFIX_BYTES = SIGNED_BLOCK_FIXED_BYTES + PARENT_ROOT_END
 
 const PRE_GLOAS: ReadonlySet<string> = new Set(['phase0', 'altair', 'bellatrix', 'capella', 'deneb', 'electra', 'fulu'])
 

@@ -19,7 +19,7 @@ import { RespCode } from '../wire/constants.js'
 import { type ResponseChunk, readResponseChunk, type WireBytes } from '../wire/chunks.js'
 import { type CheckedItem, ChunkValidator, InvalidChunkError } from './chunkValidator.js'
 import { ColumnRouter, type Sidecar } from './columnRouter.js'
-import { itemBytesRead, PARENT_ROOT_PREFIX_BYTES } from './items.js'
+import { itemBytesRead } from './items.js'
 import { KnownRoots } from './knownRoots.js'
 import type { RelayMetrics } from './metrics.js'
 import { type RelayRequest, toRelayRequest } from './relayRequest.js'
@@ -304,17 +304,25 @@ export class Relay {
     // BlocksByRange: a block is held back until the next one names it as its parent, so a broken link never leaves.
     const holdBack = req.def.name === 'beacon_blocks_by_range'
     let held: { chunk: ResponseChunk; checked: CheckedItem } | null = null
+    // ...and the range's last block by the first block after it, asked in the same request and never forwarded.
+    const successors = holdBack ? this.successorsToAsk(req, upstream) : 0
+    let proven = false
     const startedMs = Date.now()
     const call = upstreamCall(deadline, signal, () => out.count > 0)
     try {
-      for await (const chunk of client.request(upstream.peer.peerId, req.def, req.ssz, {
-        maxChunks: req.maxChunks,
+      for await (const chunk of client.request(upstream.peer.peerId, req.def, withSlotsAfter(req, successors), {
+        maxChunks: req.maxChunks + successors,
         signal: call.signal,
         sszPrefixBytes: itemBytesRead(req.def.name),
         ttfbTimeoutMs: this.opts.upstreamTtfbMs,
       })) {
         let checked
         try {
+          if (successors > 0 && validator.provesLastBlock(chunk, successors)) {
+            proven = true
+            call.abort(new Error('the block after the range was all it took')) // the rest is not read
+            break
+          }
           checked = validator.check(chunk)
         } catch (e) {
           call.abort(e) // the upstream stream is reset, not drained
@@ -332,7 +340,7 @@ export class Relay {
       if (received === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
       if (held) {
         // Unproven only when no later block could be had: forwarded, but the response is not cached.
-        if (!(await this.checkSuccessor(req, upstream, validator, call.signal))) {
+        if (!proven) {
           metrics?.unprovenRanges.inc()
           out.dropFromCache()
         }
@@ -346,18 +354,7 @@ export class Relay {
       return { done: true }
     } catch (e) {
       if (signal.aborted) throw e // the requester left: nobody to answer
-      const reason = this.penalise(req, peer, e, out.count === 0 && deadline.aborted)
-      metrics?.upstreamErrors.inc({ protocol: label, reason })
-      const forwarded = out.count
-      this.modules.logger.debug({ peer, protocol: req.def.id, reason, forwarded, err: e }, 'upstream failed')
-      if (forwarded > 0) {
-        throw new RelayFailure(
-          RespCode.ServerError,
-          `upstream failed mid-response: ${reason}`,
-          'failed_after_first_chunk',
-        )
-      }
-      return { done: false, error: reason }
+      return { done: false, error: this.upstreamFailed(req, peer, e, out.count, deadline.aborted) }
     } finally {
       call.dispose()
       upstream.release()
@@ -378,31 +375,32 @@ export class Relay {
   }
 
   /**
-   * Proves a BlocksByRange response's last block by the first block after the range, asked of the same upstream
-   * and not forwarded: its parent_root must be the last block's root (else the validator throws broken_link).
-   * False when nothing after the range can be had: the range reaches the head, or the next slots are empty.
+   * An upstream call failed: charges the upstream and returns why, for failing over; or, when chunks were already
+   * forwarded, throws the ServerError that ends the requester's answer.
    */
-  private async checkSuccessor(
-    req: RelayRequest,
-    upstream: Upstream,
-    validator: ChunkValidator,
-    signal: AbortSignal,
-  ): Promise<boolean> {
+  private upstreamFailed(req: RelayRequest, peer: string, e: unknown, forwarded: number, deadlinePassed: boolean) {
+    const reason = this.penalise(req, peer, e, forwarded === 0 && deadlinePassed)
+    this.modules.metrics?.upstreamErrors.inc({ protocol: `${req.def.name}/${req.def.version}`, reason })
+    this.modules.logger.debug({ peer, protocol: req.def.id, reason, forwarded, err: e }, 'upstream failed')
+    if (forwarded > 0) {
+      throw new RelayFailure(
+        RespCode.ServerError,
+        `upstream failed mid-response: ${reason}`,
+        'failed_after_first_chunk',
+      )
+    }
+    return reason
+  }
+
+  /**
+   * Slots after a BlocksByRange range to ask of `upstream` with it, so that the first block after the range proves
+   * the range's last block: none when the range reaches the head (nothing after it can be had yet).
+   */
+  private successorsToAsk(req: RelayRequest, upstream: Upstream): number {
     const { endSlot } = req.range!
     const head = Math.max(upstream.peer.status?.headSlot ?? 0, this.modules.chainView.status().headSlot)
-    if (endSlot > head || this.successorSlots(req) === 0) return false
-    const count = Math.min(this.successorSlots(req), head - endSlot + 1)
-    const ssz = req.def.request!.serialize({ startSlot: endSlot, count, step: 1 })
-    for await (const chunk of this.modules.client.request(upstream.peer.peerId, req.def, ssz, {
-      maxChunks: count,
-      signal,
-      sszPrefixBytes: PARENT_ROOT_PREFIX_BYTES,
-      ttfbTimeoutMs: this.opts.upstreamTtfbMs,
-    })) {
-      validator.checkSuccessor(chunk)
-      return true // leaving the loop closes the stream: one block is all it takes
-    }
-    return false
+    if (endSlot > head) return 0
+    return Math.min(this.successorSlots(req), head - endSlot + 1)
   }
 
   /**
@@ -553,6 +551,13 @@ class ForwardedChunks {
     this.cacheable = false
     this.chunks.length = this.items.length = 0
   }
+}
+
+/** The BlocksByRange request `req` extended by `slots` slots after its range (itself when none). */
+function withSlotsAfter(req: RelayRequest, slots: number): Uint8Array | null {
+  if (slots === 0) return req.ssz
+  const { startSlot, endSlot } = req.range!
+  return req.def.request!.serialize({ startSlot, count: endSlot - startSlot + slots, step: 1 })
 }
 
 /** Waits for `promise`, at most `ms`, or until the signal fires (then throws its reason). */

@@ -57,7 +57,8 @@ describe('devnet', () => {
     const sent = () => counter(devnet, 'contower_relay_response_chunks_total', { protocol: 'beacon_blocks_by_range/2' })
     await expect.poll(async () => (await sent()) === received(), { timeout: 10_000 }).toBe(true)
     // What Contower forwarded from upstreams the serving peers served; the rest came from its cache. They served a
-    // little more: the block after each range, which proves the range's last block and is read, not forwarded.
+    // little more: the block after each range (asked with it), which proves the range's last block and is read, not
+    // forwarded.
     const served = () => devnet.serving.reduce((n, p) => n + p.servedCount('beacon_blocks_by_range').chunks, 0)
     const fetched = () =>
       counter(devnet, 'contower_relay_response_chunks_total', {

@@ -75,13 +75,14 @@ describe('relay verification: lying upstreams before the first chunk', () => {
   const cases: Array<{ fault: Misbehaviour; start: number; count: number }> = [
     // The second block names a wrong parent: the first is held back and never leaves.
     { fault: 'wrong_parent', start: 10, count: 8 },
-    // A single block with a changed state_root: only the block after the range (asked separately) shows it.
+    // A single block with a changed state_root: only the block after the range (asked with it) shows it.
     { fault: 'alter_block', start: 30, count: 1 },
   ]
 
   it.each(cases)('$fault: the healthy upstream answers, the liar is charged, only its answer is cached', async (c) => {
     const { chain, node, faulty, healthy, requester } = await setup()
     faulty.misbehaviour = c.fault
+    faulty.alteredSlot = c.start + c.count - 1 // alter_block: the range's last block
     const request = rangeRequest(c.start, c.count)
 
     const relayed = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, c.count)
@@ -147,6 +148,7 @@ describe('relay verification: a lie found after chunks have left', () => {
   it('alter_block on the last block: the requester gets the verified blocks and ServerError, nothing is cached; healed, the full range', async () => {
     const { chain, node, faulty, requester } = await setup()
     faulty.misbehaviour = 'alter_block'
+    faulty.alteredSlot = 47 // the range's last block
     const request = rangeRequest(40, 8)
 
     const out = await outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, request, 8)

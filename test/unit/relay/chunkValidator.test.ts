@@ -373,17 +373,19 @@ describe('ChunkValidator: links, proofs and known roots', () => {
 
   it('checks the block after the range against the last block of it', async () => {
     const req = relayRequest('beacon_blocks_by_range', { startSlot: 2, count: 2, step: 1 })
-    const [at2, at3, at4] = await Promise.all([devBlock(2), devBlock(3), devBlock(4)])
+    const [at2, at3, at4, at6] = await Promise.all([devBlock(2), devBlock(3), devBlock(4), devBlock(6)])
     const v = validator(req)
+    expect(v.provesLastBlock(at2, 1)).toBe(false) // of the range: check()ed, forwarded
     v.check(at2)
     v.check(at3)
-    expect(() => v.checkSuccessor(at4)).not.toThrow()
+    expect(v.provesLastBlock(at4, 1)).toBe(true)
     const w = validator(req)
     w.check(at2)
-    expectInvalid(() => w.checkSuccessor(at4), 'broken_link')
+    expectInvalid(() => w.provesLastBlock(at4, 1), 'broken_link') // block 3 is missing: 4 does not name block 2
     const x = validator(req)
     x.check(at2)
-    expectInvalid(() => x.checkSuccessor(at3), 'slot_out_of_range')
+    x.check(at3)
+    expectInvalid(() => x.provesLastBlock(at6, 2), 'slot_out_of_range') // slots 4 and 5 were asked after the range
   })
 
   it('rejects a sidecar whose inclusion proof or lists are wrong, and sidecars of one slot with two headers', async () => {

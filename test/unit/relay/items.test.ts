@@ -3,7 +3,7 @@ import { ssz } from '@lodestar/types'
 import { describe, expect, it } from 'vitest'
 import { devnetNetwork } from '../../../src/devnet/devnetNetwork.js'
 import { SyntheticChain } from '../../../src/devnet/syntheticChain.js'
-import { ItemFormatError, itemBytesRead, itemFacts, PARENT_ROOT_PREFIX_BYTES } from '../../../src/relay/items.js'
+import { ItemFormatError, itemBytesRead, itemFacts } from '../../../src/relay/items.js'
 import type { ProtocolName } from '../../../src/reqresp/protocols.js'
 import { blobSidecar, columnSidecar, hex, signedBlock } from './fixtures.js'
 
@@ -101,14 +101,10 @@ describe('itemFacts: blocks', () => {
 })
 
 describe('itemBytesRead', () => {
-  it('is the whole item for blocks and sidecars (roots and proofs hash all of it); a successor needs a prefix', () => {
+  it('is the whole item for blocks and sidecars (roots and proofs hash all of it)', () => {
     for (const protocol of [...BLOCK_PROTOCOLS, ...COLUMN_PROTOCOLS, ...BLOB_PROTOCOLS]) {
       expect(itemBytesRead(protocol)).toBe(Infinity)
     }
-    const block = signedBlock(ForkName.fulu, 77, new Uint8Array(32).fill(0x5a)).bytes
-    const facts = itemFacts('beacon_blocks_by_range', ForkName.fulu, block.subarray(0, PARENT_ROOT_PREFIX_BYTES))!
-    expect(facts.slot).toBe(77)
-    expect(hex(facts.parentRoot)).toBe('5a'.repeat(32))
   })
 
   it('is nothing for light-client items', () => {

@@ -21,7 +21,7 @@ import {
 const range = (startSlot: number, count: number) => ({ startSlot, count, step: 1 })
 const chunksOf = (...slots: number[]) => slots.map((s) => hex(blockChunk(s)))
 const hexes = (chunks: Uint8Array[]) => chunks.map(hex)
-/** Requests an upstream got for the range starting at `startSlot` (not the successor probes after it). */
+/** Requests an upstream got for the range starting at `startSlot`. */
 const rangeCalls = (requests: unknown[], startSlot: number) =>
   requests.filter((r) => (r as { startSlot: number }).startSlot === startSlot).length
 
@@ -45,11 +45,13 @@ describe('Relay: forwarding and the cache', () => {
     expect(await h.results(BY_RANGE)).toEqual({ success: 1, cache_hit: 1 })
   })
 
-  it('proves a range’s last block with the next block, asked of the same upstream', async () => {
+  it('proves a range’s last block with the next block, asked of the same upstream in the same request', async () => {
     const h = await relayHarness()
-    await h.ask(BY_RANGE, range(10, 3))
-    // The range, then the successor probe from slot 13 (8 slots: RELAY_DEFAULTS.successorSlots).
-    expect(h.upstreams[0]!.requests).toEqual([range(10, 3), range(13, 8)])
+    const { chunks } = await h.ask(BY_RANGE, range(10, 3))
+    // One request: the range and 8 slots after it (RELAY_DEFAULTS.successorSlots); only the range is forwarded.
+    expect(h.upstreams[0]!.requests).toEqual([range(10, 11)])
+    expect(hexes(chunks)).toEqual(chunksOf(10, 11, 12))
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeDefined()
   })
 
   it('answers BlocksByRoot from blocks a range response filed by root', async () => {
@@ -116,12 +118,8 @@ describe('Relay: checking upstream chunks', () => {
 
   it('refuses a range whose last block the next block disowns', async () => {
     const h = await relayHarness()
-    // The range is sound, but the successor probe answers with a block whose parent is not block 12.
-    h.upstreams[0]!.serve(BY_RANGE, async (stream, request) => {
-      const { startSlot } = request as { startSlot: number }
-      if (startSlot === 13) await sendAndClose(foreignChunk(13))(stream, request)
-      else await soundRange(stream, request)
-    })
+    // The range is sound, but the block after it has a parent that is not block 12.
+    h.upstreams[0]!.serve(BY_RANGE, sendAndClose(blockChunk(10), blockChunk(11), blockChunk(12), foreignChunk(13)))
     const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
     expect(hexes(chunks)).toEqual(chunksOf(10, 11))
     expect(error?.respCode).toBe(RespCode.ServerError)
@@ -136,7 +134,7 @@ describe('Relay: failing over and failing', () => {
     const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
     expect(error).toBeNull()
     expect(hexes(chunks)).toEqual(chunksOf(10, 11, 12))
-    expect(h.upstreams[0]!.requests).toEqual([range(10, 3)])
+    expect(h.upstreams[0]!.requests).toEqual([range(10, 3 + 8)]) // the range and the slots after it
     expect(h.penalties).toEqual([
       { peer: h.upstreams[0]!.id, action: PeerAction.MidToleranceError, reason: 'relay_ttfb_timeout' },
     ])

@@ -23,7 +23,7 @@ export const DEVNET_DEFAULTS = {
   historySlots: 256,
   blockBytes: 100_000,
   /** Contower must have found and handshaken the serving peers by then, or something is wrong with the setup. */
-  handshakeTimeoutMs: 15_000,
+  handshakeTimeoutMs: 30_000,
   /** Blocks kept in memory (≈ 200 MB at 100 KB): a devnet left running for hours rebuilds older ones on demand. */
   maxCachedBlocks: 2048,
   /** One blob per block: every block has data columns for the syncing peers to fetch through Contower. */

@@ -69,6 +69,7 @@ function depthFor(chunks: number): number {
  * tree and level (a block's ~150 transactions, 25 levels) cost several times the hashing itself.
  */
 function merkleize(leaves: Uint8Array[], depth: number): Uint8Array[] {
+  if (depth === 0) return leaves.map((bytes) => Uint8Array.from({ length: CHUNK }, (_, i) => bytes[i] ?? 0)) // one chunk each
   let counts = leaves.map((bytes) => Math.max(1, Math.ceil(bytes.length / CHUNK))) // nodes per tree at this level
   let input: Uint8Array = new Uint8Array(evenNodes(counts) * CHUNK) // level 0's zero chunk is zeros already
   let at = 0
@@ -76,7 +77,6 @@ function merkleize(leaves: Uint8Array[], depth: number): Uint8Array[] {
     input.set(bytes, at)
     at += (counts[i] + (counts[i] & 1)) * CHUNK
   })
-  if (depth === 0) return counts.map((_, i) => input.slice(i * CHUNK, (i + 1) * CHUNK)) // one chunk each
   for (let level = 0; ; level++) {
     const output = new Uint8Array(input.length / 2)
     hasher.hashInto(input, output)

@@ -115,8 +115,11 @@ export class ReqRespClient {
     let stream: Stream | undefined
     const dialSignal = deadlineSignal([outer], this.opts.dialTimeoutMs)
     try {
-      stream = await this.modules.host.dialProtocol(peerId, def.id, { signal: dialSignal })
-      dialSignal.clear()
+      try {
+        stream = await this.modules.host.dialProtocol(peerId, def.id, { signal: dialSignal })
+      } finally {
+        dialSignal.clear() // failed dials too: no timer or listener on the caller's signal left behind
+      }
       const reader = new ByteReader(stream).start() // listening before the half-close: see ByteReader.start
       if (requestSsz !== null) stream.send(encodeRequest(requestSsz))
       await stream.close({ signal: outer }) // half-close: the request is complete

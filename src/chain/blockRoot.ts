@@ -19,33 +19,67 @@ for (let i = 1; i <= 64; i++) ZERO.push(hasher.digest64(ZERO[i - 1], ZERO[i - 1]
 /** The same as 32-bit words in memory order, for merkleize's copy loop. */
 const ZERO_WORDS = ZERO.map((z) => new Uint32Array(z.slice().buffer))
 
+/** The consensus limits of an execution payload's transactions list (bellatrix and later). */
+const MAX_TRANSACTIONS_PER_PAYLOAD = 2 ** 20
+const MAX_BYTES_PER_TRANSACTION = 2 ** 30
+
+interface ByteRange {
+  start: number
+  end: number
+}
 interface FieldEntry {
   fieldName: string
-  fieldType: { hashTreeRoot(value: unknown): Uint8Array; fieldsEntries?: FieldEntry[] }
+  fieldType: { hashTreeRoot(value: unknown): Uint8Array; deserialize(bytes: Uint8Array): unknown }
 }
 interface Container {
   fieldsEntries: FieldEntry[]
-  hashTreeRoot(value: unknown): Uint8Array
-  deserialize(bytes: Uint8Array): unknown
+  /** Each field's byte range, offsets checked (the library's own step of deserialize). */
+  getFieldRanges(data: DataView, start: number, end: number): ByteRange[]
 }
 
 /** The root of a fork's BeaconBlock given as SSZ bytes (throws what the library's deserialize throws). */
 export function beaconBlockRoot(fork: ForkName, bytes: Uint8Array): Uint8Array {
-  const type = sszTypesFor(fork).BeaconBlock as unknown as Container
-  return containerRoot(type, type.deserialize(bytes) as Record<string, unknown>)
+  return containerRoot(sszTypesFor(fork).BeaconBlock as unknown as Container, bytes)
 }
 
-/** Container roots are merkleized by hand down to the transactions; every other field the library hashes. */
-function containerRoot(type: Container, value: Record<string, unknown>): Uint8Array {
-  const roots = type.fieldsEntries.map(({ fieldName, fieldType }) => {
-    const field = value[fieldName]
-    if (fieldName === 'transactions') return transactionsRoot(field as Uint8Array[])
-    if (fieldName === 'body' || fieldName === 'executionPayload') {
-      return containerRoot(fieldType as unknown as Container, field as Record<string, unknown>)
-    }
-    return fieldType.hashTreeRoot(field)
+/**
+ * Container roots are merkleized by hand down to the transactions, read in place from the block's bytes; every
+ * other field is deserialized and hashed by the library (small: deserializing the whole block copied each
+ * transaction, and those copies' garbage cost more than the hashing).
+ */
+function containerRoot(type: Container, bytes: Uint8Array): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const ranges = type.getFieldRanges(view, 0, bytes.length)
+  const roots = new Uint8Array(type.fieldsEntries.length * CHUNK)
+  type.fieldsEntries.forEach(({ fieldName, fieldType }, i) => {
+    const field = bytes.subarray(ranges[i].start, ranges[i].end)
+    if (fieldName === 'transactions') roots.set(transactionsRoot(transactionsIn(field)), i * CHUNK)
+    else if (fieldName === 'body' || fieldName === 'executionPayload') {
+      roots.set(containerRoot(fieldType as unknown as Container, field), i * CHUNK)
+    } else roots.set(fieldType.hashTreeRoot(fieldType.deserialize(field)), i * CHUNK)
   })
-  return merkleize([concat(roots)], depthFor(roots.length))[0]
+  return merkleize([roots], depthFor(type.fieldsEntries.length))[0]
+}
+
+/** The transactions of a serialized List[ByteList[2^30], 2^20], as views into its bytes; offsets checked. */
+function transactionsIn(bytes: Uint8Array): Uint8Array[] {
+  if (bytes.length === 0) return []
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const first = bytes.length >= 4 ? view.getUint32(0, true) : 0
+  if (first === 0 || first % 4 !== 0 || first > bytes.length || first / 4 > MAX_TRANSACTIONS_PER_PAYLOAD) {
+    throw new Error(`transactions: first offset ${first} in ${bytes.length} bytes`)
+  }
+  const count = first / 4
+  const txs: Uint8Array[] = []
+  for (let i = 0, start = first; i < count; i++) {
+    const end = i + 1 < count ? view.getUint32((i + 1) * 4, true) : bytes.length
+    if (end < start || end > bytes.length || end - start > MAX_BYTES_PER_TRANSACTION) {
+      throw new Error(`transactions: offset ${end} after ${start} in ${bytes.length} bytes`)
+    }
+    txs.push(bytes.subarray(start, end))
+    start = end
+  }
+  return txs
 }
 
 /** Transactions: List[ByteList[2^30], 2^20]; each transaction's root and the list's carry their length. */
@@ -55,7 +89,7 @@ function transactionsRoot(txs: Uint8Array[]): Uint8Array {
     txRoots,
     txs.map((tx) => tx.length),
   )
-  return mixInLengths(merkleize([concat(mixed)], 20), [txs.length])[0]
+  return mixInLengths(merkleize([mixed], 20), [txs.length])
 }
 
 function depthFor(chunks: number): number {
@@ -63,25 +97,48 @@ function depthFor(chunks: number): number {
 }
 
 /**
+ * Two scratch buffers the levels alternate between, kept from call to call: allocating (and zeroing) fresh buffers
+ * per level made the collector's work larger than the hashing. One grown past SCRATCH_KEEP_BYTES by an unusually
+ * large block is dropped after that call, so an idle relay does not hold it.
+ */
+const SCRATCH_KEEP_BYTES = 1 << 20
+const scratch: [Uint8Array, Uint8Array] = [new Uint8Array(0), new Uint8Array(0)]
+
+function scratchBytes(which: 0 | 1, bytes: number): Uint8Array {
+  if (scratch[which].length < bytes) scratch[which] = new Uint8Array(Math.max(bytes, scratch[which].length * 2))
+  return scratch[which].subarray(0, bytes)
+}
+
+function trimScratch(): void {
+  for (const which of [0, 1] as const) if (scratch[which].length > SCRATCH_KEEP_BYTES) scratch[which] = new Uint8Array(0)
+}
+
+/**
  * The roots of several trees of `depth` levels, each given as its leaf bytes (zero-padded to whole chunks), all
  * climbing one level per hasher call. The trees lie side by side in one buffer, each padded to an even number of
- * nodes with the zero subtree of its level, and are moved between levels by a word loop: a typed-array view per
+ * nodes with the zero subtree of its level, and are moved between levels by a copy loop: a typed-array view per
  * tree and level (a block's ~150 transactions, 25 levels) cost several times the hashing itself.
  */
 function merkleize(leaves: Uint8Array[], depth: number): Uint8Array[] {
   if (depth === 0) return leaves.map((bytes) => Uint8Array.from({ length: CHUNK }, (_, i) => bytes[i] ?? 0)) // one chunk each
   let counts = leaves.map((bytes) => Math.max(1, Math.ceil(bytes.length / CHUNK))) // nodes per tree at this level
-  let input: Uint8Array = new Uint8Array(evenNodes(counts) * CHUNK) // level 0's zero chunk is zeros already
+  let input = scratchBytes(0, evenNodes(counts) * CHUNK)
   let at = 0
   leaves.forEach((bytes, i) => {
+    const end = at + (counts[i] + (counts[i] & 1)) * CHUNK
     input.set(bytes, at)
-    at += (counts[i] + (counts[i] & 1)) * CHUNK
+    input.fill(0, at + bytes.length, end) // level 0's zero subtree is a zero chunk
+    at = end
   })
   for (let level = 0; ; level++) {
-    const output = new Uint8Array(input.length / 2)
+    const output = scratchBytes(1, input.length / 2)
     hasher.hashInto(input, output)
     counts = counts.map((c) => (c + 1) >> 1)
-    if (level + 1 === depth) return rootsOf(output, counts)
+    if (level + 1 === depth) {
+      const roots = rootsOf(output, counts)
+      trimScratch()
+      return roots
+    }
     input = relayout(output, counts, ZERO_WORDS[level + 1])
   }
 }
@@ -93,15 +150,23 @@ function evenNodes(counts: number[]): number {
   return n
 }
 
-/** The next level's input: each tree's nodes from `packed` (side by side), an odd count completed by `zero`. */
+/** Trees of more nodes than this move by one native copy; fewer, by the word loop (a call costs more there). */
+const COPY_LOOP_MAX_WORDS = 64
+
+/**
+ * The next level's input, in the other scratch buffer: each tree's nodes from `packed` (side by side), an odd count
+ * completed by `zero`.
+ */
 function relayout(packed: Uint8Array, counts: number[], zero: Uint32Array): Uint8Array {
+  const out = scratchBytes(0, evenNodes(counts) * CHUNK)
   const from = new Uint32Array(packed.buffer, packed.byteOffset, packed.byteLength / 4)
-  const to = new Uint32Array(evenNodes(counts) * 8)
+  const to = new Uint32Array(out.buffer, out.byteOffset, out.byteLength / 4)
   let src = 0
   let dst = 0
   for (const c of counts) {
     const words = c * 8
-    for (let w = 0; w < words; w++) to[dst + w] = from[src + w]
+    if (words > COPY_LOOP_MAX_WORDS) to.set(from.subarray(src, src + words), dst)
+    else for (let w = 0; w < words; w++) to[dst + w] = from[src + w]
     src += words
     dst += words
     if (c & 1) {
@@ -109,7 +174,7 @@ function relayout(packed: Uint8Array, counts: number[], zero: Uint32Array): Uint
       dst += 8
     }
   }
-  return new Uint8Array(to.buffer)
+  return out
 }
 
 /** Each tree's first node in `packed` (side by side, one or more nodes each): its root at the top level. */
@@ -123,8 +188,8 @@ function rootsOf(packed: Uint8Array, counts: number[]): Uint8Array[] {
   return roots
 }
 
-/** hash(root ‖ uint256(length)) for each root, in one hasher call. */
-function mixInLengths(roots: Uint8Array[], lengths: number[]): Uint8Array[] {
+/** hash(root ‖ uint256(length)) for each root, in one hasher call: the results side by side. */
+function mixInLengths(roots: Uint8Array[], lengths: number[]): Uint8Array {
   const input = new Uint8Array(roots.length * 2 * CHUNK)
   const view = new DataView(input.buffer)
   roots.forEach((root, i) => {
@@ -134,15 +199,5 @@ function mixInLengths(roots: Uint8Array[], lengths: number[]): Uint8Array[] {
   })
   const output = new Uint8Array(roots.length * CHUNK)
   if (roots.length > 0) hasher.hashInto(input, output)
-  return roots.map((_, i) => output.subarray(i * CHUNK, (i + 1) * CHUNK))
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
+  return output
 }

@@ -110,7 +110,8 @@ function scratchBytes(which: 0 | 1, bytes: number): Uint8Array {
 }
 
 function trimScratch(): void {
-  for (const which of [0, 1] as const) if (scratch[which].length > SCRATCH_KEEP_BYTES) scratch[which] = new Uint8Array(0)
+  for (const which of [0, 1] as const)
+    if (scratch[which].length > SCRATCH_KEEP_BYTES) scratch[which] = new Uint8Array(0)
 }
 
 /**

@@ -1,7 +1,7 @@
 // Benchmark: a well-behaved peer's BlocksByRange latency through Contower, alone and while 20 peers flood Contower
 // at 10× Lodestar's quota. One run, both phases; prints p50/p99 of each and the ratio loaded ÷ unloaded.
 //
-//   npm run bench:flood -- [--flooders 20] [--upstreams 8] [--samples 30] [--blocks 16] [--interval-ms 1500]
+//   npm run bench:flood -- [--flooders 20] [--upstreams 8] [--samples 100] [--blocks 16] [--interval-ms 1500]
 //
 // Everything runs on 127.0.0.1: a devnet chain (12 s slots), simulated upstream peers enforcing Lodestar's quota
 // (128 blocks per 10 s per requester; over it the requester is banned), one Contower dialling them as static peers,
@@ -15,6 +15,7 @@
 import '../src/setup.js'
 import { fork } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Network } from '../src/chain/resolveNetwork.js'
@@ -74,7 +75,7 @@ else await main()
 async function main(): Promise<void> {
   const flooders = option('flooders', 20, 0, 200)
   const upstreamCount = option('upstreams', 8, 1, 64)
-  const samples = option('samples', 30, 5, 1000)
+  const samples = option('samples', 100, 5, 1000)
   const blocks = option('blocks', 16, 1, 128)
   const intervalMs = option('interval-ms', 1500, 0, 60_000)
   const goodSlots = 2 * samples * blocks + blocks
@@ -127,6 +128,9 @@ async function main(): Promise<void> {
     const measure = async (label: string): Promise<Phase> => {
       const ms: number[] = []
       let errors = 0
+      // Everything but the flooders shares this event loop: its delay is the CPU share of a request's latency.
+      const loop = monitorEventLoopDelay({ resolution: 10 })
+      loop.enable()
       for (let i = 0; i < samples; i++) {
         const startSlot = nextSlot
         nextSlot += blocks
@@ -143,8 +147,9 @@ async function main(): Promise<void> {
         ms.push(performance.now() - started)
         await sleep(intervalMs)
       }
+      loop.disable()
       log(`${label}: ${samples} requests, ${errors} failed`)
-      return { ms, errors }
+      return { ms, errors, loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6 }
     }
 
     log(`${upstreamCount} upstreams, Contower ${node.listenAddresses[0].toString()}; unloaded phase`)
@@ -182,6 +187,9 @@ async function main(): Promise<void> {
 interface Phase {
   ms: number[]
   errors: number
+  /** This process's event-loop delay while the phase ran. */
+  loopP99Ms: number
+  loopMaxMs: number
 }
 
 function report(
@@ -197,9 +205,11 @@ function report(
     String(p.errors),
     percentile(p.ms, 0.5).toFixed(1),
     percentile(p.ms, 0.99).toFixed(1),
+    p.loopP99Ms.toFixed(1),
+    p.loopMaxMs.toFixed(1),
   ]
   const rows = [
-    ['phase', 'requests', 'failed', 'p50 ms', 'p99 ms'],
+    ['phase', 'requests', 'failed', 'p50 ms', 'p99 ms', 'loop delay p99 ms', 'max ms'],
     row('unloaded', unloaded),
     row(`${o.flooders} flooders`, loaded),
     [
@@ -208,6 +218,8 @@ function report(
       '',
       (percentile(loaded.ms, 0.5) / percentile(unloaded.ms, 0.5)).toFixed(2),
       (percentile(loaded.ms, 0.99) / percentile(unloaded.ms, 0.99)).toFixed(2),
+      '',
+      '',
     ],
   ]
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)))

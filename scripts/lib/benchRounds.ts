@@ -281,7 +281,7 @@ export async function measureRounds(args: {
   const roundWaitMs = () =>
     Math.max(
       ...[directBuckets, contowerBuckets, pipeBuckets].map((set) =>
-        Math.min(...set.map((b) => b.msUntil(opts.blocks))),
+        Math.min(...set.map((b) => b.msUntil(costOf(set)))),
       ),
     )
 

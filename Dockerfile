@@ -71,5 +71,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # default ones), stops within 5 s (inside Docker's 10 s grace period) and exits 0. It spawns no children,
 # so there are no zombies to reap.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "/app/bin/contower.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/bin/contower.js"]
 CMD ["start"]

@@ -8,7 +8,8 @@
 // --version: spawn to exit, beside `node -e 0`. Idle RSS: VmRSS --idle-seconds after listening. With peers:
 // simulated beacon peers (a child process; real hosts answering Status/Ping/MetaData) dial the host, Contower runs
 // on the devnet chain they serve (--network custom), RSS is read once they have stayed connected past Contower's
-// 15 s inbound Status wait. Everything on 127.0.0.1.
+// 15 s inbound Status wait. Everything on 127.0.0.1. Both programs run with the node options `contower` runs with
+// (DAEMON_NODE_OPTIONS: its shebang, the image, npm start), so the ratio compares code, not V8 settings.
 import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
@@ -16,6 +17,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { devnetChainConfigYaml, DEVNET_GENESIS_VALIDATORS_ROOT } from '../src/devnet/devnetNetwork.js'
+import { DAEMON_NODE_OPTIONS } from '../src/gcTuning.js'
 import { loadOrCreateIdentity } from '../src/identity/identity.js'
 import type { FromFootprintPeers, ToFootprintPeers } from './lib/footprintPeers.js'
 
@@ -125,13 +127,15 @@ const PROGRAMS: Program[] = ['contower', 'bare']
 
 async function argsFor(program: Program, chain: 'mainnet' | 'devnet', port: number): Promise<string[]> {
   const dataDir = join(tmp, `${program}-${chain}`)
-  if (program === 'bare') return [BARE, String(port), dataDir]
+  if (program === 'bare') return [...DAEMON_NODE_OPTIONS, BARE, String(port), dataDir]
   const common = ['--no-discovery', '--listen-address', '127.0.0.1', '--port', String(port), '--data-dir', dataDir]
   const quiet = ['--metrics-address', '127.0.0.1', '--metrics-port', String(await freePort()), '--log-level', 'warn']
-  if (chain === 'mainnet') return [CONTOWER, 'start', '--network', 'mainnet', ...common, ...quiet]
+  if (chain === 'mainnet')
+    return [...DAEMON_NODE_OPTIONS, CONTOWER, 'start', '--network', 'mainnet', ...common, ...quiet]
   const chainConfig = join(tmp, 'devnet.yaml')
   writeFileSync(chainConfig, devnetChainConfigYaml({ slotSeconds: SLOT_SECONDS }))
   return [
+    ...DAEMON_NODE_OPTIONS,
     CONTOWER,
     'start',
     '--network',
@@ -189,7 +193,7 @@ try {
   const version: number[] = []
   const nodeOnly: number[] = []
   for (let run = 0; run < RUNS; run++) {
-    version.push(await timeToExit([CONTOWER, '--version']))
+    version.push(await timeToExit([...DAEMON_NODE_OPTIONS, CONTOWER, '--version']))
     nodeOnly.push(await timeToExit(['-e', '0']))
   }
   log(`--version: median ${median(version).toFixed(0)} ms; node -e 0: median ${median(nodeOnly).toFixed(0)} ms`)
@@ -238,7 +242,7 @@ try {
   console.log(
     `Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()
       .map((l) => l.toFixed(1))
-      .join(' ')}; ${RUNS} runs`,
+      .join(' ')}; ${RUNS} runs; node options of both: ${DAEMON_NODE_OPTIONS.join(' ')}`,
   )
   row('figure', 'Contower', 'bare libp2p host (same transports)', 'Contower ÷ bare')
   row('---', '---', '---', '---')

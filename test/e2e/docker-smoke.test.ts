@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { envName, optionsFor } from '../../src/config/options.js'
+import { DAEMON_NODE_OPTIONS } from '../../src/gcTuning.js'
 
 // There is no Docker daemon in CI, so the image is checked two ways: the Dockerfile's invariants are pinned
 // here (always), and scripts/docker-smoke.sh rebuilds the runtime stage without Docker and runs it (opt-in:
@@ -139,8 +140,8 @@ describe('Dockerfile', () => {
     expect(script).toMatch(/CONTOWER_METRICS_PORT|8008/)
   })
 
-  it('starts the daemon with node directly so that it gets SIGTERM', () => {
-    expect(JSON.parse(last(runtime, 'ENTRYPOINT')!)).toEqual(['node', '/app/bin/contower.js'])
+  it('starts the daemon with node directly (and its node options) so that it gets SIGTERM', () => {
+    expect(JSON.parse(last(runtime, 'ENTRYPOINT')!)).toEqual(['node', ...DAEMON_NODE_OPTIONS, '/app/bin/contower.js'])
     expect(JSON.parse(last(runtime, 'CMD')!)).toEqual(['start'])
     expect(last(runtime, 'STOPSIGNAL')).toBe('SIGTERM')
   })

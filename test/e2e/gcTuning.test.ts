@@ -1,8 +1,13 @@
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { DAEMON_NODE_OPTIONS } from '../../src/gcTuning.js'
 
 const GC_TUNING = fileURLToPath(new URL('../../dist/gcTuning.js', import.meta.url))
+const CONTOWER = fileURLToPath(new URL('../../bin/contower.js', import.meta.url))
 
 /**
  * Runs a small allocation workload (1 MiB ArrayBuffers, as a relay's socket and noise buffers, plus short-lived
@@ -38,5 +43,27 @@ describe('tuneGc (the daemon entry point calls it first)', () => {
 
   it("keeps the operator's choice from the node command line", () => {
     expect(traceMajorGcs(['--incremental-marking'], true).incremental).toBeGreaterThan(0)
+  })
+})
+
+describe('bin/contower.js run as a program', () => {
+  it("starts node with the daemon's options from its shebang (env -S), which V8 only takes at start", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'contower-shebang-'))
+    try {
+      // Loaded before the CLI through NODE_OPTIONS: reports the options node itself was started with.
+      const probe = join(dir, 'probe.mjs')
+      writeFileSync(probe, 'process.stderr.write(`EXEC_ARGV ${JSON.stringify(process.execArgv)}\\n`)\n')
+      const run = spawnSync(CONTOWER, ['--version'], {
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: { ...process.env, NODE_OPTIONS: `--import=${probe}` },
+      })
+      expect(run.status, run.stderr).toBe(0)
+      const line = run.stderr.split('\n').find((l) => l.startsWith('EXEC_ARGV '))
+      expect(line, run.stderr).toBeDefined()
+      expect(JSON.parse(line!.slice('EXEC_ARGV '.length))).toEqual([...DAEMON_NODE_OPTIONS])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { DAEMON_GC_FLAG, daemonGcFlag } from '../../src/gcTuning.js'
+import { DAEMON_GC_FLAG, DAEMON_NODE_OPTIONS, daemonGcFlag } from '../../src/gcTuning.js'
+
+const read = (path: string) => readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), 'utf8')
 
 describe('daemonGcFlag', () => {
   it('turns incremental marking off by default', () => {
@@ -17,5 +21,15 @@ describe('daemonGcFlag', () => {
     ]) {
       expect(daemonGcFlag(['--enable-source-maps', flag])).toBeNull()
     }
+  })
+})
+
+describe('DAEMON_NODE_OPTIONS', () => {
+  it('is on the command lines that start the daemon: the shebang and npm start (the image: docker-smoke test)', () => {
+    expect(DAEMON_NODE_OPTIONS).toEqual(['--max-semi-space-size=2'])
+    const flags = DAEMON_NODE_OPTIONS.join(' ')
+    expect(read('bin/contower.js').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${flags}`)
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts
+    expect(scripts.start).toBe(`node ${flags} bin/contower.js devnet`)
   })
 })

@@ -219,7 +219,7 @@ try {
   for (const program of PROGRAMS) {
     const port = await freePort()
     const args = await argsFor(program, 'devnet', port)
-    const dataDir = program === 'bare' ? args[2]! : args[args.indexOf('--data-dir') + 1]!
+    const dataDir = program === 'bare' ? args.at(-1)! : args[args.indexOf('--data-dir') + 1]!
     const { peerId } = await loadOrCreateIdentity(dataDir)
     const addr = `/ip4/127.0.0.1/tcp/${port}/p2p/${peerId.toString()}`
     const host = await startListening(args, port)

@@ -3,10 +3,11 @@
 //
 //   npm run bench:flood -- [--flooders 20] [--upstreams 8] [--samples 100] [--blocks 16] [--interval-ms 1500]
 //
-// Everything runs on 127.0.0.1: a devnet chain (12 s slots), simulated upstream peers enforcing Lodestar's quota
-// (128 blocks per 10 s per requester; over it the requester is banned), one Contower dialling them as static peers,
-// and the well-behaved requester, in this process; the flooders in a child process (this script with --flooders-child)
-// so that their own CPU does not slow this event loop. The well-behaved peer asks `blocks` new blocks every
+// Everything runs on 127.0.0.1: a devnet chain (12 s slots); simulated upstream peers enforcing Lodestar's quota
+// (128 blocks per 10 s per requester; over it the requester is banned) in a child process of their own (this script
+// with --upstreams-child), as remote upstreams would be; one Contower dialling them as static peers, and the
+// well-behaved requester, in this process; the flooders in another child (--flooders-child), so that neither the
+// upstreams' nor the flooders' CPU slows this event loop. The well-behaved peer asks `blocks` new blocks every
 // `interval-ms` (16 per 1.5 s: within Lodestar's quota), one request at a time, never a range it asked before.
 // Each flooder asks for 64 blocks every 500 ms (128 blocks/s: 10× the quota), up to 8 requests open. Contower's
 // inbound quota is raised to 10× Lodestar's so that the flood gets past the rate limiter and reaches the upstream
@@ -17,6 +18,7 @@ import { fork } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Network } from '../src/chain/resolveNetwork.js'
 import { devnetNetwork } from '../src/devnet/devnetNetwork.js'
@@ -61,16 +63,34 @@ interface Plan {
   historySlots: number
 }
 
-type ToChild = { type: 'start'; plan: Plan; flooders: number; contower: string } | { type: 'stop' }
+type ToChild =
+  | { type: 'start'; plan: Plan; flooders: number; contower: string }
+  | { type: 'serve'; plan: Plan; upstreams: number }
+  | { type: 'stop' }
 type FromChild =
   | { type: 'flooding' }
   | { type: 'counts'; sent: number; served: number; unavailable: number; otherErrors: number; maxOpen: number }
+  | { type: 'serving'; addresses: string[]; peerIds: string[] }
+  | { type: 'quota'; exceeded: number }
 
 const logger = createLogger({ level: 'silent', format: 'json' })
 const networkOf = (plan: Plan): Network => devnetNetwork({ genesisTime: plan.genesisTime, slotSeconds: SLOT_SECONDS })
 
 if (process.argv.includes('--flooders-child')) await floodersChild()
+else if (process.argv.includes('--upstreams-child')) await upstreamsChild()
 else await main()
+
+/** This script again as a child process in `role`, with a way to wait for its next message of a type. */
+function child(role: '--flooders-child' | '--upstreams-child') {
+  const proc = fork(fileURLToPath(import.meta.url), [role], { stdio: 'inherit' })
+  const waiting = new Map<string, (msg: FromChild) => void>()
+  proc.on('message', (msg: FromChild) => waiting.get(msg.type)?.(msg))
+  const next = <T extends FromChild['type']>(type: T) =>
+    new Promise<Extract<FromChild, { type: T }>>((resolve) =>
+      waiting.set(type, (m) => resolve(m as Extract<FromChild, { type: T }>)),
+    )
+  return { proc, next, send: (msg: ToChild) => proc.send(msg) }
+}
 
 async function main(): Promise<void> {
   const flooders = option('flooders', 20, 0, 200)
@@ -88,30 +108,23 @@ async function main(): Promise<void> {
   const network = networkOf(plan)
   const chain = new SyntheticChain({ network }, { payloadBytes: BLOCK_BYTES })
   const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`)
-  const child = fork(fileURLToPath(import.meta.url), ['--flooders-child'], { stdio: 'inherit' })
-  const fromChild = new Map<string, (msg: FromChild) => void>()
-  child.on('message', (msg: FromChild) => fromChild.get(msg.type)?.(msg))
-  const next = <T extends FromChild['type']>(type: T) =>
-    new Promise<Extract<FromChild, { type: T }>>((resolve) =>
-      fromChild.set(type, (m) => resolve(m as Extract<FromChild, { type: T }>)),
-    )
+  const flooding = child('--flooders-child')
+  const serving = child('--upstreams-child')
   const stops: Array<() => Promise<unknown>> = []
   try {
-    log(`building ${historySlots} blocks of ${BLOCK_BYTES / 1000} kB`)
+    log(`building ${historySlots} blocks of ${BLOCK_BYTES / 1000} kB (and the upstreams' child, the same chain)`)
+    const ready = serving.next('serving')
+    serving.send({ type: 'serve', plan, upstreams: upstreamCount })
     await chain.prebuild(historySlots)
-    const upstreams: SimulatedPeer[] = []
-    for (let i = 0; i < upstreamCount; i++) {
-      const peer = await startSimulatedPeer(network, chain, logger)
-      stops.push(() => peer.stop())
-      upstreams.push(peer)
-    }
+    const { addresses: upstreamAddresses, peerIds } = await ready
+    const upstreams = peerIds.map((id) => peerIdFromString(id))
     const contower = await startContower(network, logger, {
-      'static-peers': upstreams.map((u) => u.multiaddr.toString()).join(','),
+      'static-peers': upstreamAddresses.join(','),
       'rate-limits': `${BY_RANGE.name}:${QUOTA.tokens * 10}/${QUOTA.seconds}`,
     })
     stops.push(() => contower.stop())
     const node = contower.node
-    await until(() => upstreams.every((u) => node.peerStore.get(u.peerId)?.handshaken), 60_000, 'upstream handshakes')
+    await until(() => upstreams.every((u) => node.peerStore.get(u)?.handshaken), 60_000, 'upstream handshakes')
     const good = await startSimulatedPeer(network, chain, logger, { serveBlocks: false })
     stops.push(() => good.stop())
     await good.libp2p.dial(node.listenAddresses[0])
@@ -154,13 +167,13 @@ async function main(): Promise<void> {
 
     log(`${upstreamCount} upstreams, Contower ${node.listenAddresses[0].toString()}; unloaded phase`)
     const unloaded = await measure('unloaded')
-    child.send({ type: 'start', plan, flooders, contower: node.listenAddresses[0].toString() } satisfies ToChild)
-    await next('flooding')
+    flooding.send({ type: 'start', plan, flooders, contower: node.listenAddresses[0].toString() })
+    await flooding.next('flooding')
     log(`${flooders} flooders connected; flooding ${FLOOD_WARMUP_MS / 1000} s before measuring`)
     await sleep(FLOOD_WARMUP_MS)
     const loaded = await measure('flooded')
-    const counts = next('counts')
-    child.send({ type: 'stop' } satisfies ToChild)
+    const counts = flooding.next('counts')
+    flooding.send({ type: 'stop' })
     const flood = await counts
     const results = await labelCounts(node.registry, 'contower_relay_requests_total', 'result')
     report(unloaded, loaded, flood, results, { flooders, upstreamCount, samples, blocks, intervalMs })
@@ -172,13 +185,15 @@ async function main(): Promise<void> {
           .join(', ') || 'none'
       }`,
     )
-    const scores = upstreams.map((u) => node.scores.score(u.peerId.toString()).toFixed(1))
-    const connected = upstreams.filter((u) => node.libp2p.getConnections(u.peerId).length > 0).length
+    const scores = upstreams.map((u) => node.scores.score(u.toString()).toFixed(1))
+    const connected = upstreams.filter((u) => node.libp2p.getConnections(u).length > 0).length
     console.log(`upstreams connected at the end: ${connected} of ${upstreamCount}; their scores: ${scores.join(' ')}`)
-    const quotaExceeded = upstreams.reduce((n, u) => n + u.stats.quotaExceeded, 0)
-    console.log(`upstream quota violations by Contower: ${quotaExceeded}`)
+    const quota = serving.next('quota')
+    serving.send({ type: 'stop' })
+    console.log(`upstream quota violations by Contower: ${(await quota).exceeded}`)
   } finally {
-    child.kill()
+    flooding.proc.kill()
+    serving.proc.kill()
     for (const stop of stops.reverse()) await stop().catch(() => {})
   }
   process.exit(0)
@@ -274,7 +289,34 @@ async function until(ok: () => boolean, timeoutMs: number, what: string): Promis
   }
 }
 
-/** The child: `flooders` peers that each ask Contower for 64 random blocks every 500 ms, up to 8 open. */
+/** A child: the upstreams, serving the chain to Contower under Lodestar's quota, until told to stop. */
+async function upstreamsChild(): Promise<void> {
+  if (!process.send) {
+    console.error('bench-flood: --upstreams-child is run by bench-flood itself')
+    process.exit(2)
+  }
+  process.on('disconnect', () => process.exit(3))
+  const serve = await new Promise<Extract<ToChild, { type: 'serve' }>>((resolve) =>
+    process.once('message', (m: ToChild) => m.type === 'serve' && resolve(m)),
+  )
+  const network = networkOf(serve.plan)
+  const chain = new SyntheticChain({ network }, { payloadBytes: BLOCK_BYTES })
+  await chain.prebuild(serve.plan.historySlots)
+  const peers: SimulatedPeer[] = []
+  for (let i = 0; i < serve.upstreams; i++) peers.push(await startSimulatedPeer(network, chain, logger))
+  process.send({
+    type: 'serving',
+    addresses: peers.map((p) => p.multiaddr.toString()),
+    peerIds: peers.map((p) => p.peerId.toString()),
+  } satisfies FromChild)
+  await new Promise<void>((resolve) => process.on('message', (m: ToChild) => m.type === 'stop' && resolve()))
+  const exceeded = peers.reduce((n, p) => n + p.stats.quotaExceeded, 0)
+  process.send({ type: 'quota', exceeded } satisfies FromChild)
+  await Promise.all(peers.map((p) => p.stop().catch(() => {})))
+  process.exit(0)
+}
+
+/** A child: `flooders` peers that each ask Contower for 64 random blocks every 500 ms, up to 8 open. */
 async function floodersChild(): Promise<void> {
   if (!process.send) {
     console.error('bench-flood: --flooders-child is run by bench-flood itself')

@@ -5,7 +5,8 @@ import { setFlagsFromString } from 'node:v8'
  * by ~14 MB (129 → 115 MB, `contower start --network mainnet --no-discovery` after 20 s) and bench:relay's Contower
  * CPU per cold fetch did not move (docs/footprint.md): a relay's large buffers live outside the heap. V8 sizes the
  * young generation when the heap is made, so setFlagsFromString cannot change it; the flag is on the command line
- * instead: bin/contower.js' shebang, the Dockerfile's ENTRYPOINT and `npm start` (a unit test keeps the three equal).
+ * instead: bin/contower.js' shebang, the Dockerfile's ENTRYPOINT, `npm start` and
+ * deploy/contower.service (tests keep them equal).
  */
 export const DAEMON_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=2']
 

@@ -25,11 +25,14 @@ describe('daemonGcFlag', () => {
 })
 
 describe('DAEMON_NODE_OPTIONS', () => {
-  it('is on the command lines that start the daemon: the shebang and npm start (the image: docker-smoke test)', () => {
+  it('is on the command lines that start the daemon: the shebang, npm start and the systemd unit (the image: docker-smoke test)', () => {
     expect(DAEMON_NODE_OPTIONS).toEqual(['--max-semi-space-size=2'])
     const flags = DAEMON_NODE_OPTIONS.join(' ')
     expect(read('bin/contower.js').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${flags}`)
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts
     expect(scripts.start).toBe(`node ${flags} bin/contower.js devnet`)
+    expect(read('deploy/contower.service')).toContain(
+      `ExecStart=/usr/bin/node ${flags} /opt/contower/bin/contower.js start`,
+    )
   })
 })

@@ -80,14 +80,20 @@ if (process.argv.includes('--flooders-child')) await floodersChild()
 else if (process.argv.includes('--upstreams-child')) await upstreamsChild()
 else await main()
 
-/** This script again as a child process in `role`, with a way to wait for its next message of a type. */
+/**
+ * This script again as a child process in `role`, with a way to wait for its next message of a type; a wait fails
+ * when the child exits first, so that the run ends instead of hanging.
+ */
 function child(role: '--flooders-child' | '--upstreams-child') {
   const proc = fork(fileURLToPath(import.meta.url), [role], { stdio: 'inherit' })
-  const waiting = new Map<string, (msg: FromChild) => void>()
-  proc.on('message', (msg: FromChild) => waiting.get(msg.type)?.(msg))
+  const waiting = new Map<string, { resolve: (msg: FromChild) => void; reject: (e: Error) => void }>()
+  proc.on('message', (msg: FromChild) => waiting.get(msg.type)?.resolve(msg))
+  proc.on('exit', (code) => {
+    for (const [type, wait] of waiting) wait.reject(new Error(`${role} exited (${code}) before sending ${type}`))
+  })
   const next = <T extends FromChild['type']>(type: T) =>
-    new Promise<Extract<FromChild, { type: T }>>((resolve) =>
-      waiting.set(type, (m) => resolve(m as Extract<FromChild, { type: T }>)),
+    new Promise<Extract<FromChild, { type: T }>>((resolve, reject) =>
+      waiting.set(type, { resolve: (m) => resolve(m as Extract<FromChild, { type: T }>), reject }),
     )
   return { proc, next, send: (msg: ToChild) => proc.send(msg) }
 }

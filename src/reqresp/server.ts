@@ -7,7 +7,7 @@ import { ByteReader } from '../wire/byteReader.js'
 import { encodeErrorChunk, readRequest, type WireBytes } from '../wire/chunks.js'
 import { isWireError, WireError, WireErrorCode } from '../wire/errors.js'
 import { RespCode } from '../wire/constants.js'
-import { REQUEST_TIMEOUT_MS } from '../spec/reqresp.js'
+import { MAX_CONCURRENT_REQUESTS, REQUEST_TIMEOUT_MS } from '../spec/reqresp.js'
 import { ResponseError } from './errors.js'
 import type { ReqRespMetrics } from './metrics.js'
 import { type ProtocolDef, sszBounds } from './protocols.js'
@@ -36,10 +36,23 @@ export interface ReqRespServerModules {
 export const SERVER_DEFAULTS = {
   /** Per protocol per connection; the spec allows a peer 2 concurrent requests per protocol, allow slack. */
   maxInboundStreamsPerProtocol: 8,
+  /**
+   * Requests of one peer per protocol served at once (the spec's MAX_CONCURRENT_REQUESTS, which requesters must
+   * not exceed); the excess is answered ResourceUnavailable as soon as its request is read, before any work, so a
+   * flood costs little more than its refusals.
+   */
+  maxConcurrentPerPeer: MAX_CONCURRENT_REQUESTS as number,
   requestTimeoutMs: REQUEST_TIMEOUT_MS as number,
 }
 
-type Outcome = 'success' | 'invalid_request' | 'server_error' | 'resource_unavailable' | 'timeout' | 'aborted'
+type Outcome =
+  | 'success'
+  | 'invalid_request'
+  | 'server_error'
+  | 'resource_unavailable'
+  | 'too_many_concurrent'
+  | 'timeout'
+  | 'aborted'
 
 /**
  * Serves inbound req/resp streams: reads and validates the request (bounded in size and time), runs the
@@ -48,6 +61,8 @@ type Outcome = 'success' | 'invalid_request' | 'server_error' | 'resource_unavai
  */
 export class ReqRespServer {
   private readonly inFlight = new Set<AbortController>()
+  /** Requests being served per `peer protocol`. */
+  private readonly serving = new Counts()
   private readonly registered: string[] = []
 
   private readonly opts: typeof SERVER_DEFAULTS
@@ -101,19 +116,59 @@ export class ReqRespServer {
     transport: TransportName,
     signal: AbortSignal,
   ): Promise<Outcome> {
-    const log = this.modules.logger
-    let requestSsz: Uint8Array | null = null
-    let request: unknown = null
+    const read = await this.readInbound(def, stream, peerId, signal)
+    if (typeof read === 'string') return read
+    const servingKey = `${peerId.toString()} ${def.id}`
+    if (!this.serving.take(servingKey, this.opts.maxConcurrentPerPeer)) {
+      // Refused without a penalty: the refusal costs the requester its request, and volume is the rate limit's.
+      await sendError(stream, RespCode.ResourceUnavailable, 'too many concurrent requests', signal)
+      return 'too_many_concurrent'
+    }
+    let released = false
+    const release = () => {
+      if (!released) this.serving.give(servingKey)
+      released = true
+    }
+    try {
+      for await (const chunk of handler({ peerId, protocol: def, ...read, signal })) {
+        await send(stream, chunk, signal)
+        this.modules.metrics?.inboundResponseBytes.inc({ transport }, chunk.byteLength)
+      }
+      // Released before the end of stream is sent: a requester that opens its next request on seeing it is in time.
+      release()
+      await stream.close({ signal })
+      return 'success'
+    } catch (e) {
+      release()
+      // The requester went away (reset, or hung up after writing, as Lodestar does after a Goodbye).
+      if (signal.aborted || stream.writeStatus !== 'writable') return abortStream(stream, 'aborted')
+      if (e instanceof ResponseError) {
+        await sendError(stream, e.respCode, e.message, signal)
+        return e.code
+      }
+      this.modules.logger.warn({ err: e, peer: peerId.toString(), protocol: def.id }, 'request handler failed')
+      await sendError(stream, RespCode.ServerError, 'internal error', signal)
+      return 'server_error'
+    }
+  }
+
+  /** Reads and decodes the request, bounded in size and time; a bad one is answered (or the stream aborted) here. */
+  private async readInbound(
+    def: ProtocolDef,
+    stream: Stream,
+    peerId: PeerId,
+    signal: AbortSignal,
+  ): Promise<{ request: unknown; requestSsz: Uint8Array | null } | Outcome> {
     const readSignal = deadlineSignal([signal], this.opts.requestTimeoutMs)
     try {
       const reader = new ByteReader(stream)
       if (def.request) {
-        requestSsz = await readRequest(reader, sszBounds(def.request), readSignal)
-        request = def.request.deserialize(requestSsz)
-      } else if (!(await reader.isEnd(readSignal))) {
-        // An empty request: the requester must half-close without sending anything.
-        throw new WireError(WireErrorCode.TRAILING_BYTES, { after: 0 })
+        const requestSsz = await readRequest(reader, sszBounds(def.request), readSignal)
+        return { request: def.request.deserialize(requestSsz), requestSsz }
       }
+      // An empty request: the requester must half-close without sending anything.
+      if (!(await reader.isEnd(readSignal))) throw new WireError(WireErrorCode.TRAILING_BYTES, { after: 0 })
+      return { request: null, requestSsz: null }
     } catch (e) {
       if (signal.aborted) return abortStream(stream, 'aborted')
       if (isWireError(e, WireErrorCode.ABORTED)) {
@@ -123,30 +178,11 @@ export class ReqRespServer {
       if (isWireError(e, WireErrorCode.SOURCE_ERROR)) return abortStream(stream, 'aborted')
       const reason = isWireError(e) ? e.code : 'ssz_decode'
       this.penalise(peerId, PeerAction.LowToleranceError, `invalid_request_${reason}`)
-      log.debug({ peer: peerId.toString(), protocol: def.id, reason }, 'invalid request')
+      this.modules.logger.debug({ peer: peerId.toString(), protocol: def.id, reason }, 'invalid request')
       await sendError(stream, RespCode.InvalidRequest, `invalid request: ${reason}`, signal)
       return 'invalid_request'
     } finally {
       readSignal.clear()
-    }
-
-    try {
-      for await (const chunk of handler({ peerId, protocol: def, request, requestSsz, signal })) {
-        await send(stream, chunk, signal)
-        this.modules.metrics?.inboundResponseBytes.inc({ transport }, chunk.byteLength)
-      }
-      await stream.close({ signal })
-      return 'success'
-    } catch (e) {
-      // The requester went away (reset, or hung up after writing, as Lodestar does after a Goodbye).
-      if (signal.aborted || stream.writeStatus !== 'writable') return abortStream(stream, 'aborted')
-      if (e instanceof ResponseError) {
-        await sendError(stream, e.respCode, e.message, signal)
-        return e.code
-      }
-      log.warn({ err: e, peer: peerId.toString(), protocol: def.id }, 'request handler failed')
-      await sendError(stream, RespCode.ServerError, 'internal error', signal)
-      return 'server_error'
     }
   }
 
@@ -172,4 +208,23 @@ async function sendError(stream: Stream, code: RespCode, message: string, signal
 function abortStream(stream: Stream, outcome: Outcome): Outcome {
   stream.abort(new Error(`request ${outcome}`))
   return outcome
+}
+
+/** Counts per key, an entry kept only while above 0 (so the map is bounded by what is open). */
+class Counts {
+  private readonly counts = new Map<string, number>()
+
+  /** Counts one more under `key` unless it already has `max`. */
+  take(key: string, max: number): boolean {
+    const n = this.counts.get(key) ?? 0
+    if (n >= max) return false
+    this.counts.set(key, n + 1)
+    return true
+  }
+
+  give(key: string): void {
+    const n = (this.counts.get(key) ?? 1) - 1
+    if (n > 0) this.counts.set(key, n)
+    else this.counts.delete(key)
+  }
 }

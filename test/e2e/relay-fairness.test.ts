@@ -16,8 +16,9 @@ import {
   waitHandshaken,
 } from '../helpers/devnet.js'
 
-// Fair share: a requester's requests waiting for or holding upstream slots are bounded (4), its excess is refused at
-// once with ResourceUnavailable, and another requester still gets its place in the queue.
+// Fair share: a requester's open requests of one protocol are bounded by the spec's 2 (the excess is refused with
+// ResourceUnavailable as soon as it is read, before any work), and another requester still gets its place in the
+// upstream queue ahead of the flooder's. The queue's own per-requester bound (4, across protocols) is unit-tested.
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
 const track = stopAfterEach()
@@ -44,18 +45,19 @@ describe('relay fairness', () => {
     // Slow (a pause before each chunk): eight blocks hold an upstream slot for two seconds.
     upstream.misbehaviour = 'slow'
 
-    // Six at once: two hold the upstream's slots, two wait, two are over the flooder's share of four.
+    // Six at once: two hold the upstream's two slots, four are over the spec's two open per protocol.
     let ended = 0
     const flood = Array.from({ length: 6 }, (_, i) => ask(flooder, node, 10 + 8 * i, 8).finally(() => ended++))
-    await expect.poll(() => ended, { timeout: 5_000 }).toBe(2)
-    expect(await metricValue(node, 'contower_relay_requests_total', { result: 'requester_busy' })).toBe(2)
-    // The two warm-ups were served; the other four are open.
+    await expect.poll(() => ended, { timeout: 5_000 }).toBe(4)
+    const inbound = { protocol: 'beacon_blocks_by_range/2', result: 'too_many_concurrent' }
+    expect(await metricValue(node, 'contower_reqresp_inbound_requests_total', inbound)).toBe(4)
+    // The two warm-ups were served; the two admitted ones are open, and the refused never reached the relay.
     expect(upstream.servedCount('beacon_blocks_by_range').requests).toBe(2)
+    expect(await metricValue(node, 'contower_relay_requests_total', { result: 'requester_busy' })).toBe(0)
     const politeOutcome = ask(polite, node, 70, 8)
-    await expect.poll(() => metricValue(node, 'contower_relay_queue_depth'), { timeout: 5_000 }).toBe(3)
+    await expect.poll(() => metricValue(node, 'contower_relay_queue_depth'), { timeout: 5_000 }).toBe(1)
 
-    // The polite request (start tag 0) goes ahead of the flooder's two waiting ones (tags 16 and 24): it is served
-    // when the first slot frees, within the queue's 2.5 s.
+    // The polite request waits for the first slot the flooder's frees, within the queue's 2.5 s.
     const served = await politeOutcome
     expect(served.error).toBeNull()
     expect(served.chunks).toHaveLength(8)
@@ -64,8 +66,8 @@ describe('relay fairness', () => {
       (o) =>
         o.error?.code === RequestErrorCode.ERROR_RESPONSE && o.error.detail.respCode === RespCode.ResourceUnavailable,
     )
-    expect(refused.length).toBeGreaterThanOrEqual(2)
-    expect(outcomes.filter((o) => o.error === null).length).toBeGreaterThanOrEqual(1)
+    expect(refused.length).toBe(4)
+    expect(outcomes.filter((o) => o.error === null).length).toBe(2)
     expect(upstream.stats.quotaExceeded).toBe(0)
   })
 })

@@ -49,8 +49,10 @@ function settled<T>(p: Promise<T>): { promise: Promise<T>; done: () => boolean }
 describe('relay limits', () => {
   it('a full queue answers ResourceUnavailable at once', async () => {
     const { network, chain } = testChain(100, 2_000)
-    const [upstream, requester] = await Promise.all([
+    // Two requesters: each may have only 2 requests of a protocol open (the spec's limit).
+    const [upstream, requester, second] = await Promise.all([
       track(startPeer(network, chain)),
+      track(startPeer(network, chain, { serveBlocks: false })),
       track(startPeer(network, chain, { serveBlocks: false })),
     ])
     // The deadline, not the TTFB, ends the stalled calls, and well before the requester's own 5 s TTFB.
@@ -64,15 +66,16 @@ describe('relay limits', () => {
     )
     await waitHandshaken(node, [upstream])
     await requester.libp2p.dial(node.listenAddresses[0])
+    await second.libp2p.dial(node.listenAddresses[0])
     upstream.misbehaviour = 'stall'
 
     // Two requests hold the upstream's two concurrency slots, a third waits in the one-place queue.
     const holding = [settled(ask(requester, node, 10, 4)), settled(ask(requester, node, 20, 4))]
     await expect.poll(() => upstream.stats.maxConcurrent, { timeout: 5_000 }).toBe(2)
-    const queued = settled(ask(requester, node, 30, 4))
+    const queued = settled(ask(second, node, 30, 4))
     await expect.poll(() => metricValue(node, 'contower_relay_queue_depth'), { timeout: 2_000 }).toBe(1)
 
-    const refused = await ask(requester, node, 40, 4)
+    const refused = await ask(second, node, 40, 4)
     expectUnavailable(refused)
     expect(await metricValue(node, 'contower_relay_requests_total', { result: 'queue_full' })).toBe(1)
     expect([...holding, queued].map((r) => r.done())).toEqual([false, false, false]) // refused before any ended

@@ -211,6 +211,29 @@ describe('Relay: requesters', () => {
     expect(await h.results(BY_RANGE)).toEqual({ success: 1, rate_limited: 1 })
   })
 
+  it('refuses a requester over its share of the upstream queue at once, while another requester still queues', async () => {
+    // Upstreams that stay silent for the whole test: each holds two requests (the self-limit) until reset.
+    const h = await relayHarness({ relay: { upstreamTtfbMs: 30_000, firstChunkDeadlineMs: 30_000 } })
+    for (const u of h.upstreams) u.serve(BY_RANGE, silent)
+    const controller = new AbortController()
+    const open = (startSlot: number, from = h.requesterId) =>
+      h.ask(BY_RANGE, range(startSlot, 2), { from, signal: controller.signal }).catch((e: unknown) => e)
+    const upstreamAsks = () => h.upstreams.reduce((n, u) => n + u.requests.length, 0)
+    const held = [10, 14, 18, 22].map((slot) => open(slot))
+    await expect.poll(upstreamAsks).toBe(4)
+    // Four open (its share of the queue): the fifth is refused without waiting and without an upstream call.
+    const { error } = await h.ask(BY_RANGE, range(26, 2))
+    expect(error?.respCode).toBe(RespCode.ResourceUnavailable)
+    expect(error?.message).toBe('busy: too many of your requests open')
+    const other = open(30, await newPeerId())
+    await expect.poll(() => h.queueDepth()).toBe(1) // the other requester waits for a slot instead
+    expect(upstreamAsks()).toBe(4)
+    controller.abort(new Error('test over'))
+    await Promise.all([...held, other])
+    expect((await h.results(BY_RANGE)).requester_busy).toBe(1)
+    expect(h.penalties).toEqual([])
+  })
+
   it('drops the upstream call when the requester goes away, without charging the upstream', async () => {
     const h = await relayHarness()
     h.upstreams[0]!.serve(BY_RANGE, silent)

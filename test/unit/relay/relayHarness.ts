@@ -179,5 +179,18 @@ export async function relayHarness(
 
   const keyOf = (def: ProtocolDef, request: unknown) => toRelayRequest(def, request).key
 
-  return { relay, self, requesterId, upstreams, peerStore, scores, penalties, cache, ask, results, keyOf }
+  return {
+    relay,
+    self,
+    requesterId,
+    upstreams,
+    peerStore,
+    scores,
+    penalties,
+    cache,
+    ask,
+    results,
+    keyOf,
+    queueDepth: () => queue.depth,
+  }
 }

@@ -88,9 +88,9 @@ const blocksHandler: RequestHandler = async function* (req) {
 async function ask(
   def: ProtocolDef,
   bytes: Uint8Array,
-  opts: { close?: boolean } = {},
+  opts: { close?: boolean; from?: PeerId } = {},
 ): Promise<{ stream: Stream; chunks: Promise<ResponseChunk[]> }> {
-  const stream = await host.open(def.id, requesterId)
+  const stream = await host.open(def.id, opts.from ?? requesterId)
   const reader = new ByteReader(stream).start() // listening before the half-close, as the client does
   if (bytes.length > 0) stream.send(bytes)
   if (opts.close !== false) await stream.close()
@@ -238,6 +238,12 @@ describe('ReqRespServer: invalid requests', () => {
   })
 })
 
+/** Sends one chunk, then holds the stream open until the request's signal aborts. */
+const hanging: RequestHandler = async function* (req) {
+  yield blockChunk(1)
+  await new Promise((_, reject) => req.signal.addEventListener('abort', () => reject(req.signal.reason)))
+}
+
 describe('ReqRespServer: time and going away', () => {
   it('resets a request that does not arrive in time and charges the requester a little', async () => {
     await startServer([[BY_RANGE, blocksHandler]], { requestTimeoutMs: 50 })
@@ -251,11 +257,6 @@ describe('ReqRespServer: time and going away', () => {
   })
 
   /** Yields one block, then waits for its signal and fails with its reason, as a relayed upstream call does. */
-  const hanging: RequestHandler = async function* (req) {
-    yield blockChunk(1)
-    await new Promise((_, reject) => req.signal.addEventListener('abort', () => reject(req.signal.reason)))
-  }
-
   it('aborts the handler’s signal when the requester resets the stream', async () => {
     await startServer([[BY_RANGE, hanging]])
     const { stream } = await ask(BY_RANGE, encodeRequest(rangeSsz(1, 2)))
@@ -279,5 +280,86 @@ describe('ReqRespServer: time and going away', () => {
     expect(await closed(stream)).toBeInstanceOf(Error)
     expect(await read).toBeInstanceOf(Error) // reset: the requester cannot take it for a complete response
     expect(await served(BY_RANGE)).toEqual({ aborted: 1 })
+  })
+})
+
+describe('ReqRespServer: concurrent requests per peer and protocol', () => {
+  /** Handlers that hold their response until the test opens the gate. */
+  let openGate: () => void
+  let gate: Promise<void>
+  beforeEach(() => {
+    gate = new Promise((resolve) => (openGate = resolve))
+  })
+  const gated: RequestHandler = async function* () {
+    await gate
+    yield blockChunk(7)
+  }
+  const results = async (pending: Promise<ResponseChunk[]>) => (await pending).map((c) => [c.result, c.errorMessage])
+
+  it('refuses a requester’s third open request of a protocol at once, serving its others and other peers', async () => {
+    expect(SERVER_DEFAULTS.maxConcurrentPerPeer).toBe(2) // consensus-specs MAX_CONCURRENT_REQUESTS
+    await startServer([
+      [BY_RANGE, gated],
+      [
+        METADATA,
+        // eslint-disable-next-line require-yield
+        async function* () {
+          await gate
+        },
+      ],
+    ])
+    const first = await ask(BY_RANGE, encodeRequest(rangeSsz(1, 1)))
+    const second = await ask(BY_RANGE, encodeRequest(rangeSsz(2, 1)))
+    await expect.poll(() => calls.length).toBe(2)
+    const third = await ask(BY_RANGE, encodeRequest(rangeSsz(3, 1)))
+    // Answered before the gate opens: the excess waits for nothing and never reaches the handler.
+    expect(await results(third.chunks)).toEqual([[RespCode.ResourceUnavailable, 'too many concurrent requests']])
+    expect(await served(BY_RANGE)).toEqual({ too_many_concurrent: 1 })
+    // Another protocol of the same peer, and the same protocol of another peer, have counts of their own.
+    const other = await ask(BY_RANGE, encodeRequest(rangeSsz(4, 1)), { from: await newPeerId() })
+    const metadata = await ask(METADATA, new Uint8Array(0))
+    await expect.poll(() => calls.length).toBe(4)
+    expect(calls.map((c) => `${c.protocol.name} ${c.peerId.equals(requesterId) ? 'same' : 'other'}`).sort()).toEqual([
+      'beacon_blocks_by_range other',
+      'beacon_blocks_by_range same',
+      'beacon_blocks_by_range same',
+      'metadata same',
+    ])
+
+    openGate()
+    for (const r of [first, second, other]) expect(await results(r.chunks)).toEqual([[RespCode.Success, undefined]])
+    expect(await metadata.chunks).toEqual([])
+    // The ended responses gave their places back.
+    const again = await ask(BY_RANGE, encodeRequest(rangeSsz(5, 1)))
+    expect(await results(again.chunks)).toEqual([[RespCode.Success, undefined]])
+    expect(await served(BY_RANGE, 5)).toEqual({ too_many_concurrent: 1, success: 4 })
+    expect(penalties).toEqual([])
+  })
+
+  it('gives the place back when a response fails or its requester leaves', async () => {
+    await startServer([
+      [
+        BY_RANGE,
+        async function* (req) {
+          const { startSlot } = req.request as { startSlot: number }
+          if (startSlot === 1) throw new ResponseError(RespCode.ResourceUnavailable, 'no upstream')
+          yield* hanging(req)
+        },
+      ],
+    ])
+    expect(await results((await ask(BY_RANGE, encodeRequest(rangeSsz(1, 1)))).chunks)).toEqual([
+      [RespCode.ResourceUnavailable, 'no upstream'],
+    ])
+    const held = await ask(BY_RANGE, encodeRequest(rangeSsz(2, 1)))
+    const left = await ask(BY_RANGE, encodeRequest(rangeSsz(3, 1)))
+    await expect.poll(() => calls.length).toBe(3)
+    left.stream.abort(new Error('requester gone'))
+    await expect.poll(() => calls[2]!.signal.aborted).toBe(true)
+    // One place is held (slot 2), the failed and the abandoned ones are free again: one more is taken on.
+    await ask(BY_RANGE, encodeRequest(rangeSsz(4, 1)))
+    await expect.poll(() => calls.length).toBe(4)
+    const refused = await ask(BY_RANGE, encodeRequest(rangeSsz(5, 1)))
+    expect(await results(refused.chunks)).toEqual([[RespCode.ResourceUnavailable, 'too many concurrent requests']])
+    held.stream.abort(new Error('done'))
   })
 })

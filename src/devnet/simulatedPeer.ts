@@ -183,9 +183,12 @@ export class SimulatedPeer {
     }
     const responseTypes = new ResponseTypes({ forkSchedule: this.forkSchedule, clock: this.clock })
     this.client = new ReqRespClient({ host, responseTypes, metrics: null })
+    // Like Lodestar, no bound on a requester's open requests (its quota counts them): the handlers see, and
+    // stats.maxConcurrent records, every request a peer opens, so tests can hold Contower to its own self-limit.
     this.server = new ReqRespServer(
       { host, scores: new PeerScores(), metrics: null, logger: this.modules.logger },
       handlers,
+      { maxConcurrentPerPeer: Infinity },
     )
     await this.server.start()
     await host.start()

@@ -3,6 +3,7 @@
 #
 #   scripts/lodestar-trial.sh install        install Lodestar 1.5.1 outside the repo (once; compiles native code)
 #   scripts/lodestar-trial.sh run [MINUTES]  node A (validators), Contower, node B (only peer Contower);
+#                                            LATE_START_SECONDS=N starts Contower N s after genesis (B catches up);
 #                                            prints heads of A and B every 10 s, writes them to $OUT/heads.tsv
 #
 # Not part of `npm test`. Installs as /work/shared/interop/README.md describes: yarn 1.22 through npx, the pruned
@@ -93,6 +94,10 @@ run_trial() {
   local a_id b_id
   a_id=$(peer_id "$A_REST")
   b_id=$(peer_id "$B_REST")
+  # LATE_START_SECONDS=N starts Contower N s after genesis, so that B, with no other peer, has to catch up through it
+  # (BlocksByRange relayed from A) before it can follow by gossip.
+  local start_at=$((GENESIS + ${LATE_START_SECONDS:-0}))
+  while [ "$(date +%s)" -lt "$start_at" ]; do sleep 1; done
   # Contower takes the spec and genesis from A's API and dials both nodes; nothing else dials B.
   node "$REPO/bin/contower.js" start --network custom --beacon-api "http://127.0.0.1:$A_REST" \
     --listen-address 127.0.0.1 --port "$C_P2P" --no-discovery --data-dir "$OUT/contower" \

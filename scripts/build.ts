@@ -89,7 +89,11 @@ function chunkPackages(metafile: Metafile, bundleDir: string): Record<string, st
 
 const COMMONJS_PATH = /\b__(dirname|filename)\b/
 
-/** In an ES module `__dirname` and `__filename` are not defined: a bundled package that uses them would throw. */
+/**
+ * In an ES module `__dirname` and `__filename` are not defined: a bundled package that uses them would throw. The
+ * output is minified, which renames local variables of those names (yargs declares one), so what is left is a free
+ * reference, a property name or text: reported either way, to be looked at.
+ */
 function checkNoCommonJsPaths(metafile: Metafile, bundleDir: string): void {
   for (const [file, output] of Object.entries(metafile.outputs)) {
     if (!file.endsWith('.js') || !COMMONJS_PATH.test(readFileSync(resolve(ROOT, file), 'utf8'))) continue

@@ -9,7 +9,7 @@
 # runtime stage without Docker (it reads the runtime stage's COPY, ENV, WORKDIR, HEALTHCHECK, ENTRYPOINT and
 # CMD lines, so keep each ENV on its own line as a single NAME=value).
 
-# ---- build: compile TypeScript with the dev dependencies ----
+# ---- build: compile and bundle TypeScript with the dev dependencies ----
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 # Manifests first, so the dependency layer is reused until the lockfile changes. --ignore-scripts because
@@ -17,7 +17,9 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.ts ./scripts/
 COPY src ./src
+# tsc into dist/, then the minified bundle bin/contower.js runs into dist/bundle/ (scripts/build.ts).
 RUN npm run build
 
 # ---- runtime: production dependencies and the compiled output only ----

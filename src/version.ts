@@ -1,9 +1,33 @@
 import { readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/** The package root: this file is in src/ (tsx) or dist/ (built), both one level below it. */
-export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url))
+/** The package's name in its package.json: the directory holding that file is the package root. */
+const PACKAGE_NAME = 'contower'
+
+function isPackageRoot(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === PACKAGE_NAME
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The nearest directory at or above `fromUrl`'s that holds Contower's package.json. The code runs from src/ (tsx),
+ * dist/ (tsc's output) or dist/bundle/ (the bundle bin/contower.js runs, whose chunks hold code from every depth of
+ * src/), so a file cannot name the root by its own depth.
+ */
+export function findPackageRoot(fromUrl: string | URL = import.meta.url): string {
+  const start = dirname(fileURLToPath(fromUrl))
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (isPackageRoot(dir)) return dir
+    if (dirname(dir) === dir) throw new Error(`contower: no package.json named ${PACKAGE_NAME} at or above ${start}`)
+  }
+}
+
+/** Contower's package root: package.json, config/, BUILD_COMMIT. */
+export const PACKAGE_ROOT = findPackageRoot()
 
 function readText(path: string): string | null {
   try {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { PACKAGE_ROOT } from '../version.js'
 import { type ChainConfig, parseChainConfig } from './chainConfig.js'
 import { ConfigValues, parseSafeUint, parseYamlMapping } from './configValues.js'
 import { ChainConfigError, ChainConfigErrorCode } from './errors.js'
@@ -15,12 +16,9 @@ export interface NetworkPreset extends GenesisData {
   readonly config: ChainConfig
 }
 
-/**
- * `config/networks/` of the package. This file is `src/chain/networks.ts` under tsx and `dist/chain/networks.js`
- * after the build; both sit two levels below the package root.
- */
+/** `config/networks/` of the package (with a trailing separator). */
 export function networkConfigDir(): string {
-  return fileURLToPath(new URL('../../config/networks/', import.meta.url))
+  return join(PACKAGE_ROOT, 'config', 'networks') + '/'
 }
 
 /** Load a shipped network: `{name}.yaml` (consensus-specs config.yaml) and `{name}.genesis.yaml`. */

@@ -1,11 +1,20 @@
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { BIN } from '../helpers/cli.js'
 import { tempDir } from '../helpers/tmp.js'
 
-/** The packages `contower ARGS` loads, from a module resolve hook in the spawned process (the built bin/). */
+/** Which packages each chunk of the bundle holds, as the build wrote it (scripts/build.ts). */
+const BUNDLE_CHUNKS = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../dist/bundle/chunks.json', import.meta.url)), 'utf8'),
+) as Record<string, string[]>
+
+/**
+ * The packages `contower ARGS` loads, from a module resolve hook in the spawned process (the built bin/): those in
+ * the bundle's chunks it loads (chunks.json) and those it loads from node_modules (kept out of the bundle).
+ */
 async function packagesLoaded(args: string[]): Promise<{ code: number | null; packages: Set<string> }> {
   const dir = tempDir('contower-startup-')
   writeFileSync(
@@ -28,6 +37,15 @@ async function packagesLoaded(args: string[]): Promise<{ code: number | null; pa
   const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve))
   const packages = new Set<string>()
   for (const m of stderr.matchAll(/^LOADED .*?\/node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)) packages.add(m[1]!)
+  let chunks = 0
+  for (const m of stderr.matchAll(/^LOADED file:.*\/dist\/bundle\/([^/\n]+\.js)$/gm)) {
+    const held = BUNDLE_CHUNKS[m[1]!]
+    if (held === undefined) throw new Error(`${m[1]} is not in dist/bundle/chunks.json: a stale build?`)
+    for (const name of held) packages.add(name)
+    chunks++
+  }
+  // bin/contower.js runs the bundle: a run that loaded none of it would check nothing.
+  expect(chunks).toBeGreaterThan(0)
   return { code, packages }
 }
 

@@ -28,8 +28,12 @@ export const DEVNET_DEFAULTS = {
   maxCachedBlocks: 2048,
   /** One blob per block: every block has data columns for the syncing peers to fetch through Contower. */
   blobsPerBlock: 1,
-  /** Serving peer i custodies (and serves only) custodyGroupCounts[i % n] groups: a mix, one of them a supernode. */
-  custodyGroupCounts: [4, 8, 16, 128] as readonly number[],
+  /**
+   * Serving peer i custodies (and serves only) custodyGroupCounts[i % n] groups: a mix, one of them a supernode, which
+   * the default three serving peers include (without it, a syncing peer's columns were often custodied by none of
+   * them, and `npm start` showed no column delivered).
+   */
+  custodyGroupCounts: [4, 8, 128, 16] as readonly number[],
 }
 
 export type DevnetOpts = typeof DEVNET_DEFAULTS

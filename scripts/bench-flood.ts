@@ -6,8 +6,8 @@
 // Everything runs on 127.0.0.1: a devnet chain (12 s slots); simulated upstream peers enforcing Lodestar's quota
 // (128 blocks per 10 s per requester; over it the requester is banned) in a child process of their own (this script
 // with --upstreams-child), as remote upstreams would be; one Contower dialling them as static peers (with the daemon's
-// node options and GC flag, as `contower` runs), and the well-behaved requester, in this process; the flooders in another child (--flooders-child), so that neither the
-// upstreams' nor the flooders' CPU slows this event loop. The well-behaved peer asks `blocks` new blocks every
+// node options and GC flag, as `contower` runs), and the well-behaved requester, in this process; the flooders in
+// another child (--flooders-child), so that neither the upstreams' nor the flooders' CPU slows this event loop. The well-behaved peer asks `blocks` new blocks every
 // `interval-ms` (16 per 1.5 s: within Lodestar's quota), one request at a time, never a range it asked before.
 // Each flooder asks for 64 blocks every 500 ms (128 blocks/s: 10× the quota), up to 8 requests open. Contower's
 // inbound quota is raised to 10× Lodestar's so that the flood gets past the rate limiter and reaches the upstream
@@ -104,7 +104,6 @@ function child(role: '--flooders-child' | '--upstreams-child') {
 async function main(): Promise<void> {
   // Contower's process runs as the daemon does: its GC flag here, its node options from `npm run bench:flood`.
   const gcFlag = tuneGc()
-  const daemonOptions = DAEMON_NODE_OPTIONS.filter((o) => process.execArgv.includes(o))
   const flooders = option('flooders', 20, 0, 200)
   const upstreamCount = option('upstreams', 8, 1, 64)
   const samples = option('samples', 100, 5, 1000)
@@ -189,9 +188,10 @@ async function main(): Promise<void> {
     const flood = await counts
     const results = await labelCounts(node.registry, 'contower_relay_requests_total', 'result')
     report(unloaded, loaded, flood, results, { flooders, upstreamCount, samples, blocks, intervalMs })
+    const nodeOptions = DAEMON_NODE_OPTIONS.filter((o) => process.execArgv.includes(o))
     console.log(
-      `Contower's process: ${[...daemonOptions, gcFlag ?? 'GC as given on the node command line'].join(' ')}` +
-        `${daemonOptions.length < DAEMON_NODE_OPTIONS.length ? ` (not ${DAEMON_NODE_OPTIONS.join(' ')}: run it by npm run bench:flood)` : ''}; the children run V8's defaults`,
+      `Contower's process: node options ${nodeOptions.join(' ') || 'none (npm run bench:flood gives the daemon’s)'}, ` +
+        `GC ${gcFlag ?? 'as given on the node command line'}; the children run V8's defaults`,
     )
     const errors = await labelCounts(node.registry, 'contower_relay_upstream_errors_total', 'reason')
     console.log(

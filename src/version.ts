@@ -5,11 +5,26 @@ import { fileURLToPath } from 'node:url'
 /** The package's name in its package.json: the directory holding that file is the package root. */
 const PACKAGE_NAME = 'contower'
 
-function isPackageRoot(dir: string): boolean {
+interface Manifest {
+  name?: unknown
+  version?: unknown
+}
+
+function manifestAt(dir: string): Manifest | null {
   try {
-    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === PACKAGE_NAME
+    return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest
   } catch {
-    return false
+    return null
+  }
+}
+
+/** The nearest directory at or above `fromUrl`'s whose package.json is Contower's, with that manifest. */
+function findPackage(fromUrl: string | URL): { root: string; manifest: Manifest } {
+  const start = dirname(fileURLToPath(fromUrl))
+  for (let dir = start; ; dir = dirname(dir)) {
+    const manifest = manifestAt(dir)
+    if (manifest?.name === PACKAGE_NAME) return { root: dir, manifest }
+    if (dirname(dir) === dir) throw new Error(`contower: no package.json named ${PACKAGE_NAME} at or above ${start}`)
   }
 }
 
@@ -19,15 +34,13 @@ function isPackageRoot(dir: string): boolean {
  * src/), so a file cannot name the root by its own depth.
  */
 export function findPackageRoot(fromUrl: string | URL = import.meta.url): string {
-  const start = dirname(fileURLToPath(fromUrl))
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (isPackageRoot(dir)) return dir
-    if (dirname(dir) === dir) throw new Error(`contower: no package.json named ${PACKAGE_NAME} at or above ${start}`)
-  }
+  return findPackage(fromUrl).root
 }
 
+const PACKAGE = findPackage(import.meta.url)
+
 /** Contower's package root: package.json, config/, BUILD_COMMIT. */
-export const PACKAGE_ROOT = findPackageRoot()
+export const PACKAGE_ROOT = PACKAGE.root
 
 function readText(path: string): string | null {
   try {
@@ -37,7 +50,7 @@ function readText(path: string): string | null {
   }
 }
 
-export const VERSION: string = JSON.parse(readText(join(PACKAGE_ROOT, 'package.json')) ?? '{"version":"0.0.0"}').version
+export const VERSION: string = typeof PACKAGE.manifest.version === 'string' ? PACKAGE.manifest.version : '0.0.0'
 
 /** The git directory of a checkout: `.git`, or where a worktree's `.git` file points. */
 function gitDir(): string | null {

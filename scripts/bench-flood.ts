@@ -5,10 +5,11 @@
 //
 // Everything runs on 127.0.0.1: a devnet chain (12 s slots); simulated upstream peers enforcing Lodestar's quota
 // (128 blocks per 10 s per requester; over it the requester is banned) in a child process of their own (this script
-// with --upstreams-child), as remote upstreams would be; one Contower dialling them as static peers (with the daemon's
-// node options and GC flag, as `contower` runs), and the well-behaved requester, in this process; the flooders in
-// another child (--flooders-child), so that neither the upstreams' nor the flooders' CPU slows this event loop. The well-behaved peer asks `blocks` new blocks every
-// `interval-ms` (16 per 1.5 s: within Lodestar's quota), one request at a time, never a range it asked before.
+// with --upstreams-child), as remote upstreams would be; one Contower dialling them as static peers, alone in this
+// process (with the daemon's node options and GC flag, as `contower` runs); the well-behaved requester in another
+// child (--requester-child) and the flooders in a third (--flooders-child), so that the heap and event loop measured
+// are Contower's. The well-behaved peer asks `blocks` new blocks every `interval-ms` (16 per 1.5 s: within Lodestar's
+// quota), one request at a time, never a range it asked before.
 // Each flooder asks for 64 blocks every 500 ms (128 blocks/s: 10× the quota), up to 8 requests open. Contower's
 // inbound quota is raised to 10× Lodestar's so that the flood gets past the rate limiter and reaches the upstream
 // queue, where only the fair queue and the per-requester bound stand between it and the well-behaved peer (with the
@@ -67,9 +68,15 @@ interface Plan {
 type ToChild =
   | { type: 'start'; plan: Plan; flooders: number; contower: string }
   | { type: 'serve'; plan: Plan; upstreams: number }
+  | { type: 'connect'; plan: Plan; contower: string; contowerId: string }
+  | { type: 'measure'; samples: number; blocks: number; intervalMs: number }
+  | { type: 'cpu' }
   | { type: 'stop' }
 type FromChild =
   | { type: 'flooding' }
+  | { type: 'connected' }
+  | { type: 'cpu'; seconds: number }
+  | { type: 'measured'; ms: number[]; errors: number; requesterLoopMaxMs: number }
   | { type: 'counts'; sent: number; served: number; unavailable: number; otherErrors: number; maxOpen: number }
   | { type: 'serving'; addresses: string[]; peerIds: string[] }
   | { type: 'quota'; exceeded: number }
@@ -79,13 +86,44 @@ const networkOf = (plan: Plan): Network => devnetNetwork({ genesisTime: plan.gen
 
 if (process.argv.includes('--flooders-child')) await floodersChild()
 else if (process.argv.includes('--upstreams-child')) await upstreamsChild()
+else if (process.argv.includes('--requester-child')) await requesterChild()
 else await main()
+
+/** This process's CPU time (user and system) in seconds. */
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage()
+  return (user + system) / 1e6
+}
+
+/** Set-up common to the children: run only by bench-flood, gone with it, and telling it their CPU time when asked. */
+function asChild(role: string): (msg: FromChild) => void {
+  const send = process.send?.bind(process)
+  if (!send) {
+    console.error(`bench-flood: ${role} is run by bench-flood itself`)
+    process.exit(2)
+  }
+  process.on('disconnect', () => process.exit(3))
+  process.on('message', (m: ToChild) => m.type === 'cpu' && send({ type: 'cpu', seconds: cpuSeconds() }))
+  return (msg) => send(msg)
+}
+
+/** A child's next message of a type from bench-flood (other messages pass by). */
+function fromParent<T extends ToChild['type']>(type: T): Promise<Extract<ToChild, { type: T }>> {
+  return new Promise((resolve) => {
+    const listener = (m: ToChild) => {
+      if (m.type !== type) return
+      process.off('message', listener)
+      resolve(m as Extract<ToChild, { type: T }>)
+    }
+    process.on('message', listener)
+  })
+}
 
 /**
  * This script again as a child process in `role`, with a way to wait for its next message of a type; a wait fails
  * when the child exits first, so that the run ends instead of hanging.
  */
-function child(role: '--flooders-child' | '--upstreams-child') {
+function child(role: '--flooders-child' | '--upstreams-child' | '--requester-child') {
   // Remote peers: V8's defaults, not the daemon's node options this process may run with.
   const execArgv = process.execArgv.filter((a) => !DAEMON_NODE_OPTIONS.includes(a))
   const proc = fork(fileURLToPath(import.meta.url), [role], { stdio: 'inherit', execArgv })
@@ -117,16 +155,15 @@ async function main(): Promise<void> {
     historySlots,
   }
   const network = networkOf(plan)
-  const chain = new SyntheticChain({ network }, { payloadBytes: BLOCK_BYTES })
   const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`)
   const flooding = child('--flooders-child')
   const serving = child('--upstreams-child')
+  const requesting = child('--requester-child')
   const stops: Array<() => Promise<unknown>> = []
   try {
-    log(`building ${historySlots} blocks of ${BLOCK_BYTES / 1000} kB (and the upstreams' child, the same chain)`)
+    log(`building ${historySlots} blocks of ${BLOCK_BYTES / 1000} kB in the upstreams' child`)
     const ready = serving.next('serving')
     serving.send({ type: 'serve', plan, upstreams: upstreamCount })
-    await chain.prebuild(historySlots)
     const { addresses: upstreamAddresses, peerIds } = await ready
     const upstreams = peerIds.map((id) => peerIdFromString(id))
     const contower = await startContower(network, logger, {
@@ -136,49 +173,48 @@ async function main(): Promise<void> {
     stops.push(() => contower.stop())
     const node = contower.node
     await until(() => upstreams.every((u) => node.peerStore.get(u)?.handshaken), 60_000, 'upstream handshakes')
-    const good = await startSimulatedPeer(network, chain, logger, { serveBlocks: false })
-    stops.push(() => good.stop())
-    await good.libp2p.dial(node.listenAddresses[0])
-    await sleep(500) // Contower's Status exchange with the new peer, off the measured path
-    const client = new ReqRespClient(
-      {
-        host: good.libp2p,
-        responseTypes: new ResponseTypes({ forkSchedule: good.forkSchedule, clock: good.clock }),
-        metrics: null,
-      },
-      CLIENT_DEFAULTS,
-    )
-    let nextSlot = 1
+    const contowerAddress = node.listenAddresses[0].toString()
+    const connected = requesting.next('connected')
+    requesting.send({ type: 'connect', plan, contower: contowerAddress, contowerId: node.libp2p.peerId.toString() })
+    await connected
+    // CPU seconds used so far by each process: who had the cores while a phase ran.
+    const children = { requester: requesting, upstreams: serving, flooders: flooding }
+    const cpu = async (): Promise<Record<string, number>> => {
+      const out: Record<string, number> = { Contower: cpuSeconds() }
+      for (const [name, c] of Object.entries(children)) {
+        const answer = c.next('cpu')
+        c.send({ type: 'cpu' })
+        out[name] = (await answer).seconds
+      }
+      return out
+    }
     const measure = async (label: string): Promise<Phase> => {
-      const ms: number[] = []
-      let errors = 0
-      // Everything but the flooders shares this event loop: its delay is the CPU share of a request's latency.
+      // Contower's event-loop delay while the phase ran: the CPU share of a request's latency.
       const loop = monitorEventLoopDelay({ resolution: 10 })
       loop.enable()
-      for (let i = 0; i < samples; i++) {
-        const startSlot = nextSlot
-        nextSlot += blocks
-        const started = performance.now()
-        try {
-          let n = 0
-          const req = BY_RANGE.request!.serialize({ startSlot, count: blocks, step: 1 })
-          for await (const _ of client.request(node.libp2p.peerId, BY_RANGE, req, { maxChunks: blocks })) n++
-          if (n !== blocks) errors++
-        } catch (e) {
-          if (!(e instanceof RequestError)) throw e
-          errors++
-        }
-        ms.push(performance.now() - started)
-        await sleep(intervalMs)
-      }
+      const cpuBefore = await cpu()
+      const startedMs = performance.now()
+      const measured = requesting.next('measured')
+      requesting.send({ type: 'measure', samples, blocks, intervalMs })
+      const { ms, errors, requesterLoopMaxMs } = await measured
+      const cpuAfter = await cpu()
       loop.disable()
       log(`${label}: ${samples} requests, ${errors} failed`)
-      return { ms, errors, loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6 }
+      const cpuUsed = Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, v - cpuBefore[k]]))
+      return {
+        ms,
+        errors,
+        loopP99Ms: loop.percentile(99) / 1e6,
+        loopMaxMs: loop.max / 1e6,
+        requesterLoopMaxMs,
+        cpuUsed,
+        wallSeconds: (performance.now() - startedMs) / 1000,
+      }
     }
 
-    log(`${upstreamCount} upstreams, Contower ${node.listenAddresses[0].toString()}; unloaded phase`)
+    log(`${upstreamCount} upstreams, Contower ${contowerAddress}; unloaded phase`)
     const unloaded = await measure('unloaded')
-    flooding.send({ type: 'start', plan, flooders, contower: node.listenAddresses[0].toString() })
+    flooding.send({ type: 'start', plan, flooders, contower: contowerAddress })
     await flooding.next('flooding')
     log(`${flooders} flooders connected; flooding ${FLOOD_WARMUP_MS / 1000} s before measuring`)
     await sleep(FLOOD_WARMUP_MS)
@@ -190,7 +226,7 @@ async function main(): Promise<void> {
     report(unloaded, loaded, flood, results, { flooders, upstreamCount, samples, blocks, intervalMs })
     const nodeOptions = DAEMON_NODE_OPTIONS.filter((o) => process.execArgv.includes(o))
     console.log(
-      `Contower's process: node options ${nodeOptions.join(' ') || 'none (npm run bench:flood gives the daemon’s)'}, ` +
+      `Contower's process (Contower alone): node options ${nodeOptions.join(' ') || 'none (npm run bench:flood gives the daemon’s)'}, ` +
         `GC ${gcFlag ?? 'as given on the node command line'}; the children run V8's defaults`,
     )
     const errors = await labelCounts(node.registry, 'contower_relay_upstream_errors_total', 'reason')
@@ -202,14 +238,17 @@ async function main(): Promise<void> {
       }`,
     )
     const scores = upstreams.map((u) => node.scores.score(u.toString()).toFixed(1))
-    const connected = upstreams.filter((u) => node.libp2p.getConnections(u).length > 0).length
-    console.log(`upstreams connected at the end: ${connected} of ${upstreamCount}; their scores: ${scores.join(' ')}`)
+    const stillConnected = upstreams.filter((u) => node.libp2p.getConnections(u).length > 0).length
+    console.log(
+      `upstreams connected at the end: ${stillConnected} of ${upstreamCount}; their scores: ${scores.join(' ')}`,
+    )
     const quota = serving.next('quota')
     serving.send({ type: 'stop' })
     console.log(`upstream quota violations by Contower: ${(await quota).exceeded}`)
   } finally {
     flooding.proc.kill()
     serving.proc.kill()
+    requesting.proc.kill()
     for (const stop of stops.reverse()) await stop().catch(() => {})
   }
   process.exit(0)
@@ -218,9 +257,14 @@ async function main(): Promise<void> {
 interface Phase {
   ms: number[]
   errors: number
-  /** This process's event-loop delay while the phase ran. */
+  /** Contower's event-loop delay while the phase ran. */
   loopP99Ms: number
   loopMaxMs: number
+  /** The requester's own event-loop delay: large values would mean the harness, not Contower, was slow. */
+  requesterLoopMaxMs: number
+  /** CPU seconds each process used while the phase ran, and the phase's length. */
+  cpuUsed: Record<string, number>
+  wallSeconds: number
 }
 
 function report(
@@ -238,9 +282,10 @@ function report(
     percentile(p.ms, 0.99).toFixed(1),
     p.loopP99Ms.toFixed(1),
     p.loopMaxMs.toFixed(1),
+    p.requesterLoopMaxMs.toFixed(1),
   ]
   const rows = [
-    ['phase', 'requests', 'failed', 'p50 ms', 'p99 ms', 'loop delay p99 ms', 'max ms'],
+    ['phase', 'requests', 'failed', 'p50 ms', 'p99 ms', 'Contower loop delay p99 ms', 'max ms', 'requester max ms'],
     row('unloaded', unloaded),
     row(`${o.flooders} flooders`, loaded),
     [
@@ -249,6 +294,7 @@ function report(
       '',
       (percentile(loaded.ms, 0.5) / percentile(unloaded.ms, 0.5)).toFixed(2),
       (percentile(loaded.ms, 0.99) / percentile(unloaded.ms, 0.99)).toFixed(2),
+      '',
       '',
       '',
     ],
@@ -260,6 +306,11 @@ function report(
   )
   for (const r of rows)
     console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '))
+  console.log(`CPU seconds used while each phase ran, by process (${cpus().length} cores):`)
+  for (const [name, p] of [['unloaded', unloaded] as const, [`${o.flooders} flooders`, loaded] as const]) {
+    const used = Object.entries(p.cpuUsed).map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    console.log(`  ${name}, ${p.wallSeconds.toFixed(0)} s: ${used.join(', ')}`)
+  }
   console.log(
     `flood: ${flood.sent} sent, ${flood.served} served, ${flood.unavailable} ResourceUnavailable, ` +
       `${flood.otherErrors} other errors, at most ${flood.maxOpen} open per flooder`,
@@ -307,41 +358,29 @@ async function until(ok: () => boolean, timeoutMs: number, what: string): Promis
 
 /** A child: the upstreams, serving the chain to Contower under Lodestar's quota, until told to stop. */
 async function upstreamsChild(): Promise<void> {
-  if (!process.send) {
-    console.error('bench-flood: --upstreams-child is run by bench-flood itself')
-    process.exit(2)
-  }
-  process.on('disconnect', () => process.exit(3))
-  const serve = await new Promise<Extract<ToChild, { type: 'serve' }>>((resolve) =>
-    process.once('message', (m: ToChild) => m.type === 'serve' && resolve(m)),
-  )
+  const send = asChild('--upstreams-child')
+  const serve = await fromParent('serve')
   const network = networkOf(serve.plan)
   const chain = new SyntheticChain({ network }, { payloadBytes: BLOCK_BYTES })
   await chain.prebuild(serve.plan.historySlots)
   const peers: SimulatedPeer[] = []
   for (let i = 0; i < serve.upstreams; i++) peers.push(await startSimulatedPeer(network, chain, logger))
-  process.send({
+  send({
     type: 'serving',
     addresses: peers.map((p) => p.multiaddr.toString()),
     peerIds: peers.map((p) => p.peerId.toString()),
   } satisfies FromChild)
-  await new Promise<void>((resolve) => process.on('message', (m: ToChild) => m.type === 'stop' && resolve()))
+  await fromParent('stop')
   const exceeded = peers.reduce((n, p) => n + p.stats.quotaExceeded, 0)
-  process.send({ type: 'quota', exceeded } satisfies FromChild)
+  send({ type: 'quota', exceeded } satisfies FromChild)
   await Promise.all(peers.map((p) => p.stop().catch(() => {})))
   process.exit(0)
 }
 
 /** A child: `flooders` peers that each ask Contower for 64 random blocks every 500 ms, up to 8 open. */
 async function floodersChild(): Promise<void> {
-  if (!process.send) {
-    console.error('bench-flood: --flooders-child is run by bench-flood itself')
-    process.exit(2)
-  }
-  process.on('disconnect', () => process.exit(3))
-  const start = await new Promise<Extract<ToChild, { type: 'start' }>>((resolve) =>
-    process.once('message', (m: ToChild) => m.type === 'start' && resolve(m)),
-  )
+  const send = asChild('--flooders-child')
+  const start = await fromParent('start')
   const network = networkOf(start.plan)
   const chain = new SyntheticChain({ network }, { payloadBytes: BLOCK_BYTES })
   await chain.prebuild(start.plan.historySlots) // the same chain: the Status must agree with Contower's view
@@ -388,11 +427,64 @@ async function floodersChild(): Promise<void> {
       }, FLOOD_EVERY_MS),
     )
   }
-  process.send({ type: 'flooding' } satisfies FromChild)
-  await new Promise<void>((resolve) => process.on('message', (m: ToChild) => m.type === 'stop' && resolve()))
+  send({ type: 'flooding' } satisfies FromChild)
+  await fromParent('stop')
   stopped = true
   for (const t of timers) clearInterval(t)
-  process.send({ type: 'counts', ...counts } satisfies FromChild)
+  send({ type: 'counts', ...counts } satisfies FromChild)
   await Promise.all(peers.map((p) => p.stop().catch(() => {})))
   process.exit(0)
+}
+
+/**
+ * A child: the well-behaved peer, in a process of its own so that Contower's holds only Contower. Told to measure, it asks Contower for `blocks` new blocks every `intervalMs`, one
+ * request at a time and never a range it asked before, and returns each request's latency.
+ */
+async function requesterChild(): Promise<void> {
+  const send = asChild('--requester-child')
+  const connect = await fromParent('connect')
+  const network = networkOf(connect.plan)
+  const chain = new SyntheticChain({ network }, { payloadBytes: BLOCK_BYTES })
+  await chain.prebuild(connect.plan.historySlots) // the same chain: the Status must agree with Contower's view
+  const peer = await startSimulatedPeer(network, chain, logger, { serveBlocks: false })
+  const contower = multiaddr(connect.contower)
+  await peer.libp2p.dial(contower)
+  await sleep(500) // Contower's Status exchange with the new peer, off the measured path
+  const remote = peerIdFromString(connect.contowerId)
+  const client = new ReqRespClient(
+    {
+      host: peer.libp2p,
+      responseTypes: new ResponseTypes({ forkSchedule: peer.forkSchedule, clock: peer.clock }),
+      metrics: null,
+    },
+    CLIENT_DEFAULTS,
+  )
+  send({ type: 'connected' } satisfies FromChild)
+  let nextSlot = 1
+  const measure = async (m: Extract<ToChild, { type: 'measure' }>) => {
+    const ms: number[] = []
+    let errors = 0
+    const loop = monitorEventLoopDelay({ resolution: 10 })
+    loop.enable()
+    for (let i = 0; i < m.samples; i++) {
+      const startSlot = nextSlot
+      nextSlot += m.blocks
+      const started = performance.now()
+      try {
+        let n = 0
+        const req = BY_RANGE.request!.serialize({ startSlot, count: m.blocks, step: 1 })
+        for await (const _ of client.request(remote, BY_RANGE, req, { maxChunks: m.blocks })) n++
+        if (n !== m.blocks) errors++
+      } catch (e) {
+        if (!(e instanceof RequestError)) throw e
+        errors++
+      }
+      ms.push(performance.now() - started)
+      await sleep(m.intervalMs)
+    }
+    loop.disable()
+    send({ type: 'measured', ms, errors, requesterLoopMaxMs: loop.max / 1e6 } satisfies FromChild)
+  }
+  // Until bench-flood ends: it kills this process, or its exit disconnects it.
+  process.on('message', (m: ToChild) => m.type === 'measure' && void measure(m))
 }

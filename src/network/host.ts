@@ -10,6 +10,7 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
 import type { InboundUpgradeWatcher } from './connectionMonitor.js'
+import { libp2pLogger } from './libp2pLogger.js'
 import { noiseWithoutEarlyMuxerNegotiation } from './noise.js'
 
 export const HOST_DEFAULTS = {
@@ -75,6 +76,7 @@ export async function createHost(modules: HostModules, opts: HostOptions): Promi
   return createLibp2p({
     start: false,
     privateKey: modules.privateKey,
+    logger: libp2pLogger(),
     addresses: {
       listen: [
         `/${ip}/${opts.listenAddress}/tcp/${opts.port}`,

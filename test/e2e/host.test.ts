@@ -40,6 +40,13 @@ describe('libp2p host', () => {
     expect(node.health().peers).toBe(1)
   })
 
+  it.skipIf(process.env.DEBUG !== undefined)('builds no debug logger per stream unless DEBUG is set', async () => {
+    const node = await startTestNode()
+    cleanup.push(node)
+    const logs = node.libp2p.logger
+    expect(logs.forComponent('libp2p:mplex:stream')).toBe(logs.forComponent('libp2p:multistream-select'))
+  })
+
   it('prefers yamux with a peer that speaks both', async () => {
     const node = await startTestNode()
     cleanup.push(node)

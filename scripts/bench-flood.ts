@@ -2,13 +2,14 @@
 // at 10× Lodestar's quota. One run, both phases; prints p50/p99 of each and the ratio loaded ÷ unloaded.
 //
 //   npm run bench:flood -- [--flooders 20] [--upstreams 8] [--samples 100] [--blocks 16] [--interval-ms 1500]
+//   (npm run build first: Contower runs from the build's bundle)
 //
 // Everything runs on 127.0.0.1: a devnet chain (12 s slots); simulated upstream peers enforcing Lodestar's quota
 // (128 blocks per 10 s per requester; over it the requester is banned) in a child process of their own (this script
-// with --upstreams-child), as remote upstreams would be; one Contower dialling them as static peers, alone in this
-// process (with the daemon's node options and GC flag, as `contower` runs); the well-behaved requester in another
-// child (--requester-child) and the flooders in a third (--flooders-child), so that the heap and event loop measured
-// are Contower's. The well-behaved peer asks `blocks` new blocks every `interval-ms` (16 per 1.5 s: within Lodestar's
+// with --upstreams-child), as remote upstreams would be; one Contower dialling them as static peers, run as the daemon
+// runs (`node --max-semi-space-size=2 bin/contower.js start --network custom …`, read through its /metrics and
+// /status.json); the well-behaved requester in another child (--requester-child) and the flooders in a third
+// (--flooders-child), so that the heap and event loop measured are the daemon's. The well-behaved peer asks `blocks` new blocks every `interval-ms` (16 per 1.5 s: within Lodestar's
 // quota), one request at a time, never a range it asked before.
 // Each flooder asks for 64 blocks every 500 ms (128 blocks/s: 10× the quota), up to 8 requests open. Contower's
 // inbound quota is raised to 10× Lodestar's so that the flood gets past the rate limiter and reaches the upstream
@@ -16,14 +17,17 @@
 // default quota, Contower refuses and then disconnects the flooders, and the queue is never tested).
 import '../src/setup.js'
 import { fork } from 'node:child_process'
-import { cpus, loadavg } from 'node:os'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Network } from '../src/chain/resolveNetwork.js'
 import { devnetNetwork } from '../src/devnet/devnetNetwork.js'
-import { DAEMON_NODE_OPTIONS, tuneGc } from '../src/gcTuning.js'
+import { DAEMON_NODE_OPTIONS } from '../src/gcTuning.js'
+import { loadOrCreateIdentity } from '../src/identity/identity.js'
 import type { SimulatedPeer } from '../src/devnet/simulatedPeer.js'
 import { SyntheticChain } from '../src/devnet/syntheticChain.js'
 import { LODESTAR_QUOTAS } from '../src/spec/quotas.js'
@@ -33,7 +37,8 @@ import { RequestError } from '../src/reqresp/errors.js'
 import { getProtocol } from '../src/reqresp/protocols.js'
 import { ResponseTypes } from '../src/reqresp/responseTypes.js'
 import { RespCode } from '../src/wire/constants.js'
-import { startContower, startSimulatedPeer } from './lib/devnet.js'
+import { devnetDaemonArgs, freePort, sleep, startListening, stopAll, stopProcess } from './lib/daemon.js'
+import { startSimulatedPeer } from './lib/devnet.js'
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
 const QUOTA = LODESTAR_QUOTAS[BY_RANGE.name]
@@ -84,11 +89,6 @@ type FromChild =
 const logger = createLogger({ level: 'silent', format: 'json' })
 const networkOf = (plan: Plan): Network => devnetNetwork({ genesisTime: plan.genesisTime, slotSeconds: SLOT_SECONDS })
 
-if (process.argv.includes('--flooders-child')) await floodersChild()
-else if (process.argv.includes('--upstreams-child')) await upstreamsChild()
-else if (process.argv.includes('--requester-child')) await requesterChild()
-else await main()
-
 /** This process's CPU time (user and system) in seconds. */
 function cpuSeconds(): number {
   const { user, system } = process.cpuUsage()
@@ -124,9 +124,7 @@ function fromParent<T extends ToChild['type']>(type: T): Promise<Extract<ToChild
  * when the child exits first, so that the run ends instead of hanging.
  */
 function child(role: '--flooders-child' | '--upstreams-child' | '--requester-child') {
-  // Remote peers: V8's defaults, not the daemon's node options this process may run with.
-  const execArgv = process.execArgv.filter((a) => !DAEMON_NODE_OPTIONS.includes(a))
-  const proc = fork(fileURLToPath(import.meta.url), [role], { stdio: 'inherit', execArgv })
+  const proc = fork(fileURLToPath(import.meta.url), [role], { stdio: 'inherit' })
   const waiting = new Map<string, { resolve: (msg: FromChild) => void; reject: (e: Error) => void }>()
   proc.on('message', (msg: FromChild) => waiting.get(msg.type)?.resolve(msg))
   proc.on('exit', (code) => {
@@ -140,8 +138,6 @@ function child(role: '--flooders-child' | '--upstreams-child' | '--requester-chi
 }
 
 async function main(): Promise<void> {
-  // Contower's process runs as the daemon does: its GC flag here, its node options from `npm run bench:flood`.
-  const gcFlag = tuneGc()
   const flooders = option('flooders', 20, 0, 200)
   const upstreamCount = option('upstreams', 8, 1, 64)
   const samples = option('samples', 100, 5, 1000)
@@ -154,33 +150,49 @@ async function main(): Promise<void> {
     goodSlots,
     historySlots,
   }
-  const network = networkOf(plan)
   const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`)
   const flooding = child('--flooders-child')
   const serving = child('--upstreams-child')
   const requesting = child('--requester-child')
-  const stops: Array<() => Promise<unknown>> = []
+  const dir = mkdtempSync(join(tmpdir(), 'contower-flood-'))
   try {
     log(`building ${historySlots} blocks of ${BLOCK_BYTES / 1000} kB in the upstreams' child`)
     const ready = serving.next('serving')
     serving.send({ type: 'serve', plan, upstreams: upstreamCount })
-    const { addresses: upstreamAddresses, peerIds } = await ready
-    const upstreams = peerIds.map((id) => peerIdFromString(id))
-    const contower = await startContower(network, logger, {
-      'static-peers': upstreamAddresses.join(','),
-      'rate-limits': `${BY_RANGE.name}:${QUOTA.tokens * 10}/${QUOTA.seconds}`,
+    const { addresses: upstreamAddresses, peerIds: upstreams } = await ready
+    // Contower as the daemon runs: bin/contower.js, the build's bundle, with the daemon's node options.
+    const dataDir = join(dir, 'data')
+    const contowerId = (await loadOrCreateIdentity(dataDir)).peerId.toString()
+    const port = await freePort()
+    const metricsPort = await freePort()
+    const daemonArgs = devnetDaemonArgs({
+      dir,
+      dataDir,
+      port,
+      metricsPort,
+      genesisTime: plan.genesisTime,
+      slotSeconds: SLOT_SECONDS,
+      flags: {
+        'static-peers': upstreamAddresses.join(','),
+        'rate-limits': `${BY_RANGE.name}:${QUOTA.tokens * 10}/${QUOTA.seconds}`,
+      },
     })
-    stops.push(() => contower.stop())
-    const node = contower.node
-    await until(() => upstreams.every((u) => node.peerStore.get(u)?.handshaken), 60_000, 'upstream handshakes')
-    const contowerAddress = node.listenAddresses[0].toString()
+    const daemon = await startListening(daemonArgs, port)
+    const contower = new DaemonView(`http://127.0.0.1:${metricsPort}`)
+    await until(
+      async () => (await contower.upstreams()).filter((u) => upstreams.includes(u.peer) && u.handshaken).length,
+      upstreamCount,
+      60_000,
+      'upstream handshakes',
+    )
+    const contowerAddress = `/ip4/127.0.0.1/tcp/${port}/p2p/${contowerId}`
     const connected = requesting.next('connected')
-    requesting.send({ type: 'connect', plan, contower: contowerAddress, contowerId: node.libp2p.peerId.toString() })
+    requesting.send({ type: 'connect', plan, contower: contowerAddress, contowerId })
     await connected
     // CPU seconds used so far by each process: who had the cores while a phase ran.
     const children = { requester: requesting, upstreams: serving, flooders: flooding }
     const cpu = async (): Promise<Record<string, number>> => {
-      const out: Record<string, number> = { Contower: cpuSeconds() }
+      const out: Record<string, number> = { Contower: await contower.cpuSeconds() }
       for (const [name, c] of Object.entries(children)) {
         const answer = c.next('cpu')
         c.send({ type: 'cpu' })
@@ -189,23 +201,20 @@ async function main(): Promise<void> {
       return out
     }
     const measure = async (label: string): Promise<Phase> => {
-      // Contower's event-loop delay while the phase ran: the CPU share of a request's latency.
-      const loop = monitorEventLoopDelay({ resolution: 10 })
-      loop.enable()
-      const cpuBefore = await cpu()
+      const cpuBefore = await cpu() // its scrape also restarts Contower's event-loop delay histogram
       const startedMs = performance.now()
       const measured = requesting.next('measured')
       requesting.send({ type: 'measure', samples, blocks, intervalMs })
       const { ms, errors, requesterLoopMaxMs } = await measured
       const cpuAfter = await cpu()
-      loop.disable()
       log(`${label}: ${samples} requests, ${errors} failed`)
       const cpuUsed = Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, v - cpuBefore[k]]))
       return {
         ms,
         errors,
-        loopP99Ms: loop.percentile(99) / 1e6,
-        loopMaxMs: loop.max / 1e6,
+        // Contower's event-loop delay while the phase ran: the CPU share of a request's latency.
+        loopP99Ms: contower.lastLoopDelay.p99Ms,
+        loopMaxMs: contower.lastLoopDelay.maxMs,
         requesterLoopMaxMs,
         cpuUsed,
         wallSeconds: (performance.now() - startedMs) / 1000,
@@ -222,14 +231,16 @@ async function main(): Promise<void> {
     const counts = flooding.next('counts')
     flooding.send({ type: 'stop' })
     const flood = await counts
-    const results = await labelCounts(node.registry, 'contower_relay_requests_total', 'result')
-    report(unloaded, loaded, flood, results, { flooders, upstreamCount, samples, blocks, intervalMs })
-    const nodeOptions = DAEMON_NODE_OPTIONS.filter((o) => process.execArgv.includes(o))
-    console.log(
-      `Contower's process (Contower alone): node options ${nodeOptions.join(' ') || 'none (npm run bench:flood gives the daemon’s)'}, ` +
-        `GC ${gcFlag ?? 'as given on the node command line'}; the children run V8's defaults`,
-    )
-    const errors = await labelCounts(node.registry, 'contower_relay_upstream_errors_total', 'reason')
+    const metrics = await contower.metrics()
+    report(unloaded, loaded, flood, labelCounts(metrics, 'contower_relay_requests_total', 'result'), {
+      flooders,
+      upstreamCount,
+      samples,
+      blocks,
+      intervalMs,
+    })
+    console.log(`Contower: bin/contower.js start, as the daemon runs (node ${DAEMON_NODE_OPTIONS.join(' ')})`)
+    const errors = labelCounts(metrics, 'contower_relay_upstream_errors_total', 'reason')
     console.log(
       `upstream errors: ${
         Object.entries(errors)
@@ -237,21 +248,60 @@ async function main(): Promise<void> {
           .join(', ') || 'none'
       }`,
     )
-    const scores = upstreams.map((u) => node.scores.score(u.toString()).toFixed(1))
-    const stillConnected = upstreams.filter((u) => node.libp2p.getConnections(u).length > 0).length
+    const rows = (await contower.upstreams()).filter((u) => upstreams.includes(u.peer))
     console.log(
-      `upstreams connected at the end: ${stillConnected} of ${upstreamCount}; their scores: ${scores.join(' ')}`,
+      `upstreams connected at the end: ${rows.length} of ${upstreamCount}; their scores: ${rows.map((u) => u.score.toFixed(1)).join(' ')}`,
     )
     const quota = serving.next('quota')
     serving.send({ type: 'stop' })
     console.log(`upstream quota violations by Contower: ${(await quota).exceeded}`)
+    await stopProcess(daemon.child)
   } finally {
     flooding.proc.kill()
     serving.proc.kill()
     requesting.proc.kill()
-    for (const stop of stops.reverse()) await stop().catch(() => {})
+    await stopAll()
+    rmSync(dir, { recursive: true, force: true })
   }
   process.exit(0)
+}
+
+/** What bench-flood reads of the Contower daemon: its /metrics and /status.json. */
+class DaemonView {
+  /** Contower's event-loop delay between the last two /metrics scrapes (prom-client restarts it at each). */
+  lastLoopDelay = { p99Ms: NaN, maxMs: NaN }
+
+  constructor(private readonly base: string) {}
+
+  async metrics(): Promise<string> {
+    const text = await (await fetch(`${this.base}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()
+    this.lastLoopDelay = {
+      p99Ms: 1000 * (metricValues(text, 'nodejs_eventloop_lag_p99_seconds')[0]?.value ?? NaN),
+      maxMs: 1000 * (metricValues(text, 'nodejs_eventloop_lag_max_seconds')[0]?.value ?? NaN),
+    }
+    return text
+  }
+
+  async cpuSeconds(): Promise<number> {
+    return metricValues(await this.metrics(), 'process_cpu_seconds_total')[0]?.value ?? NaN
+  }
+
+  async upstreams(): Promise<Array<{ peer: string; handshaken: boolean; score: number }>> {
+    const res = await fetch(`${this.base}/status.json`, { signal: AbortSignal.timeout(10_000) })
+    return ((await res.json()) as { upstreams: Array<{ peer: string; handshaken: boolean; score: number }> }).upstreams
+  }
+}
+
+/** A metric's samples in Prometheus text: each one's labels and value. */
+function metricValues(text: string, name: string): Array<{ labels: Record<string, string>; value: number }> {
+  const out = []
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue
+    const labels: Record<string, string> = {}
+    for (const m of line.matchAll(/(\w+)="([^"]*)"/g)) labels[m[1]] = m[2]
+    out.push({ labels, value: Number(line.slice(line.lastIndexOf(' ') + 1)) })
+  }
+  return out
 }
 
 interface Phase {
@@ -324,17 +374,9 @@ function report(
 }
 
 /** A counter's values summed by one label. */
-async function labelCounts(
-  registry: import('prom-client').Registry | null,
-  name: string,
-  label: string,
-): Promise<Record<string, number>> {
+function labelCounts(metrics: string, name: string, label: string): Record<string, number> {
   const out: Record<string, number> = {}
-  const metric = registry?.getSingleMetric(name)
-  for (const v of metric ? (await metric.get()).values : []) {
-    const k = String(v.labels[label])
-    out[k] = (out[k] ?? 0) + v.value
-  }
+  for (const { labels, value } of metricValues(metrics, name)) out[labels[label]] = (out[labels[label]] ?? 0) + value
   return out
 }
 
@@ -344,15 +386,13 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-async function until(ok: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/** Polls `count` until it reaches `wanted`; fails after `timeoutMs`. */
+async function until(count: () => Promise<number>, wanted: number, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  while (!ok()) {
+  // A failed count (the daemon's metrics server not up yet) counts as none.
+  while ((await count().catch(() => 0)) < wanted) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(50)
+    await sleep(250)
   }
 }
 
@@ -488,3 +528,9 @@ async function requesterChild(): Promise<void> {
   // Until bench-flood ends: it kills this process, or its exit disconnects it.
   process.on('message', (m: ToChild) => m.type === 'measure' && void measure(m))
 }
+
+// Last, once every class and function above is defined.
+if (process.argv.includes('--flooders-child')) await floodersChild()
+else if (process.argv.includes('--upstreams-child')) await upstreamsChild()
+else if (process.argv.includes('--requester-child')) await requesterChild()
+else await main()

@@ -12,20 +12,17 @@
 // (DAEMON_NODE_OPTIONS: its shebang, the image, npm start), so the ratio compares code, not V8 settings.
 import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { devnetChainConfigYaml, DEVNET_GENESIS_VALIDATORS_ROOT } from '../src/devnet/devnetNetwork.js'
 import { DAEMON_NODE_OPTIONS } from '../src/gcTuning.js'
 import { loadOrCreateIdentity } from '../src/identity/identity.js'
+import { CONTOWER, freePort, type Running, sleep, startListening, stopAll, stopProcess } from './lib/daemon.js'
 import type { FromFootprintPeers, ToFootprintPeers } from './lib/footprintPeers.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const CONTOWER = join(ROOT, 'bin/contower.js')
 const BARE = join(ROOT, 'scripts/lib/bareHost.mjs')
-/** Every wait is bounded: a loaded machine is slow, a hung process is a failure. */
-const LISTEN_TIMEOUT_MS = 180_000
 const SLOT_SECONDS = 12
 
 function option(name: string, fallback: string): string {
@@ -40,7 +37,6 @@ if (!(RUNS >= 1 && IDLE_SECONDS >= 0 && PEER_COUNTS.every((n) => Number.isSafeIn
   process.exit(2)
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
@@ -52,66 +48,14 @@ process.on('exit', () => {
   rmSync(tmp, { recursive: true, force: true })
 })
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
-}
-
 function rssMb(pid: number): number {
   const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
   return Number(kb) / 1024
 }
 
-interface Running {
-  child: ChildProcess
-  listenMs: number
-  port: number
-  /** The end of what it wrote to stderr. */
-  stderr: () => string
-}
-
 function rssOf(running: Running): number {
   if (running.child.exitCode !== null) throw new Error(`exited ${running.child.exitCode}: ${running.stderr()}`)
   return rssMb(running.child.pid!)
-}
-
-/** Spawns `node args`, resolves once its TCP `port` accepts a connection (with the time that took). */
-async function startListening(args: string[], port: number): Promise<Running> {
-  const t0 = performance.now()
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
-  children.add(child)
-  let stderr = ''
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)))
-  while (!(await canConnect(port))) {
-    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited ${child.exitCode}: ${stderr}`)
-    if (performance.now() - t0 > LISTEN_TIMEOUT_MS) throw new Error(`${args.join(' ')} not listening: ${stderr}`)
-    await sleep(5)
-  }
-  return { child, listenMs: performance.now() - t0, port, stderr: () => stderr }
-}
-
-async function stop({ child }: Running): Promise<void> {
-  if (child.exitCode === null) {
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    child.kill('SIGTERM')
-    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-    await exited
-    clearTimeout(killer)
-  }
-  children.delete(child)
 }
 
 async function timeToExit(args: string[]): Promise<number> {
@@ -184,7 +128,7 @@ try {
       const port = await freePort()
       const running = await startListening(await argsFor(program, 'mainnet', port), port)
       listen[program].push(running.listenMs)
-      await stop(running)
+      await stopProcess(running.child)
     }
     log(
       `spawn to listening, run ${run + 1}: contower ${listen.contower.at(-1)!.toFixed(0)} ms, bare host ${listen.bare.at(-1)!.toFixed(0)} ms`,
@@ -207,7 +151,7 @@ try {
   await sleep(IDLE_SECONDS * 1000)
   for (const program of PROGRAMS) {
     idle[program] = rssOf(running[program])
-    await stop(running[program])
+    await stopProcess(running[program].child)
   }
   log(`idle RSS after ${IDLE_SECONDS} s: contower ${idle.contower.toFixed(0)} MB, bare host ${idle.bare.toFixed(0)} MB`)
 
@@ -233,7 +177,7 @@ try {
       )
     }
     await askPeers({ type: 'hangUp', addr })
-    await stop(host)
+    await stopProcess(host.child)
   }
 
   const row = (name: string, a: string, b: string, ratio: string) => console.log(`| ${name} | ${a} | ${b} | ${ratio} |`)
@@ -273,7 +217,7 @@ try {
   console.error('bench-footprint failed:', e)
   exitCode = 1
 } finally {
-  for (const c of [...children]) if (c !== peersChild) await stop({ child: c, listenMs: 0, port: 0, stderr: () => '' })
+  await stopAll()
   peersChild.kill('SIGTERM')
 }
 process.exit(exitCode)

@@ -39,6 +39,7 @@ import { ResponseTypes } from '../src/reqresp/responseTypes.js'
 import { RespCode } from '../src/wire/constants.js'
 import { devnetDaemonArgs, freePort, sleep, startListening, stopAll, stopProcess } from './lib/daemon.js'
 import { startSimulatedPeer } from './lib/devnet.js'
+import { intOption as option } from './lib/intOption.js'
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
 const QUOTA = LODESTAR_QUOTAS[BY_RANGE.name]
@@ -51,18 +52,6 @@ const FLOOD_MAX_OPEN = 8
 const FLOOD_SLOTS = 640
 /** The flood runs this long before the loaded phase is measured: queues fill, buckets empty. */
 const FLOOD_WARMUP_MS = 5_000
-
-function option(name: string, fallback: number, min: number, max: number): number {
-  const argv = process.argv.slice(2)
-  const i = argv.indexOf(`--${name}`)
-  if (i < 0) return fallback
-  const value = Number(argv[i + 1])
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    console.error(`--${name} must be an integer from ${min} to ${max}: ${argv[i + 1]}`)
-    process.exit(2)
-  }
-  return value
-}
 
 interface Plan {
   genesisTime: number

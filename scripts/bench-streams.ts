@@ -22,6 +22,7 @@ import { RequestError } from '../src/reqresp/errors.js'
 import { getProtocol } from '../src/reqresp/protocols.js'
 import { ResponseTypes } from '../src/reqresp/responseTypes.js'
 import { startContower, startSimulatedPeer } from './lib/devnet.js'
+import { intOption as option } from './lib/intOption.js'
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
 const REQUESTERS = 10
@@ -37,18 +38,6 @@ interface Measured {
   answered: number
   wallMs: number
   cpuMs: number
-}
-
-function option(name: string, fallback: number, min: number, max: number): number {
-  const argv = process.argv.slice(2)
-  const i = argv.indexOf(`--${name}`)
-  if (i < 0) return fallback
-  const value = Number(argv[i + 1])
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    console.error(`--${name} must be an integer from ${min} to ${max}: ${argv[i + 1]}`)
-    process.exit(2)
-  }
-  return value
 }
 
 if (process.argv.includes('--child')) await child(option('requests', 3000, 10, 100_000))

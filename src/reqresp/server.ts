@@ -1,4 +1,5 @@
 import { deadlineSignal } from '../deadline.js'
+import { loopTurnSpent, nextLoopTurn } from '../loopTurn.js'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Logger } from '../logger.js'
 import { type TransportName, transportOf } from '../network/transport.js'
@@ -133,6 +134,8 @@ export class ReqRespServer {
       for await (const chunk of handler({ peerId, protocol: def, ...read, signal })) {
         await send(stream, chunk, signal)
         this.modules.metrics?.inboundResponseBytes.inc({ transport }, chunk.byteLength)
+        // A long answer (and the upstream reading and checking that feed it) lets other peers' I/O in between.
+        if (loopTurnSpent()) await nextLoopTurn()
       }
       // Released before the end of stream is sent: a requester that opens its next request on seeing it is in time.
       release()

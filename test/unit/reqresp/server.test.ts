@@ -193,6 +193,37 @@ describe('ReqRespServer: serving', () => {
     expect(got.map((c) => [c.result, c.errorMessage])).toEqual([[RespCode.ServerError, 'internal error']])
     expect(await served(BY_RANGE)).toEqual({ server_error: 1 })
   })
+
+  it('lets timers and other peers’ I/O run while it writes a long answer whose chunks are ready at once', async () => {
+    // Each chunk costs 2 ms of CPU (as checking a received block does) and is ready without waiting: without the
+    // server handing the loop back between chunks, the whole answer runs as one turn and no timer fires in it.
+    const CHUNKS = 40
+    let ticks = 0
+    let ticksWhileAnswering = 0
+    const ticker = setInterval(() => ticks++, 1)
+    try {
+      await startServer([
+        [
+          BY_RANGE,
+          async function* () {
+            const before = ticks
+            for (let slot = 0; slot < CHUNKS; slot++) {
+              const until = performance.now() + 2
+              while (performance.now() < until);
+              yield blockChunk(slot)
+            }
+            ticksWhileAnswering = ticks - before
+          },
+        ],
+      ])
+      const got = await (await ask(BY_RANGE, encodeRequest(rangeSsz(0, CHUNKS)))).chunks
+      expect(got.map((c) => c.result)).toEqual(Array(CHUNKS).fill(RespCode.Success))
+    } finally {
+      clearInterval(ticker)
+    }
+    // ~80 ms of work in slices of LOOP_SLICE_MS: a timer turn between most of them (a loaded machine gives fewer).
+    expect(ticksWhileAnswering).toBeGreaterThanOrEqual(4)
+  })
 })
 
 describe('ReqRespServer: invalid requests', () => {

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { loopTurnSpent, nextLoopTurn } from '../../src/loopTurn.js'
+
+const busy = (ms: number) => {
+  const until = performance.now() + ms
+  while (performance.now() < until);
+}
+const aTimerTurn = () => new Promise((resolve) => setTimeout(resolve, 0))
+
+describe('loopTurnSpent / nextLoopTurn', () => {
+  it('counts a turn’s busy time from its first call, and starts again in the next turn', async () => {
+    await aTimerTurn()
+    expect(loopTurnSpent(5)).toBe(false)
+    busy(6)
+    expect(loopTurnSpent(5)).toBe(true)
+    expect(loopTurnSpent(5)).toBe(true) // the same turn: still spent
+    await nextLoopTurn()
+    expect(loopTurnSpent(5)).toBe(false)
+  })
+
+  it('lets a timer fire between the slices of chunked work, and none fires in the same work unsliced', async () => {
+    const run = async (sliced: boolean): Promise<number> => {
+      let ticks = 0
+      const ticker = setInterval(() => ticks++, 1)
+      await aTimerTurn()
+      const before = ticks
+      for (let i = 0; i < 30; i++) {
+        busy(2)
+        // Data already buffered: each step's await resolves without the loop turning.
+        await Promise.resolve()
+        if (sliced && loopTurnSpent(5)) await nextLoopTurn()
+      }
+      const during = ticks - before
+      clearInterval(ticker)
+      return during
+    }
+    expect(await run(false)).toBe(0)
+    expect(await run(true)).toBeGreaterThanOrEqual(4)
+  })
+})

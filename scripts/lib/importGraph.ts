@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path'
  * and not sideways to another folder of its own layer. Mirrors the README's "Architecture".
  */
 export const LAYERS: readonly (readonly string[])[] = [
-  ['version', 'setup', 'gcTuning', 'spec', 'errors', 'lifecycle', 'logOptions', 'deadline'],
+  ['version', 'setup', 'gcTuning', 'spec', 'errors', 'lifecycle', 'logOptions', 'deadline', 'loopTurn'],
   ['logger'],
   ['config', 'metrics'],
   ['wire', 'identity', 'network', 'status'],

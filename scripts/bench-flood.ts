@@ -69,8 +69,8 @@ type ToChild =
 type FromChild =
   | { type: 'flooding' }
   | { type: 'connected' }
-  | { type: 'cpu'; seconds: number }
-  | { type: 'measured'; ms: number[]; errors: number; requesterLoopMaxMs: number }
+  | { type: 'cpu'; seconds: number; loopMaxMs: number }
+  | { type: 'measured'; ms: number[]; errors: number }
   | { type: 'counts'; sent: number; served: number; unavailable: number; otherErrors: number; maxOpen: number }
   | { type: 'serving'; addresses: string[]; peerIds: string[] }
   | { type: 'quota'; exceeded: number }
@@ -84,7 +84,11 @@ function cpuSeconds(): number {
   return (user + system) / 1e6
 }
 
-/** Set-up common to the children: run only by bench-flood, gone with it, and telling it their CPU time when asked. */
+/**
+ * Set-up common to the children: run only by bench-flood, gone with it, and telling it, when asked, their CPU time
+ * and their longest event-loop delay since the last ask (a harness process that stalls delays the well-behaved
+ * peer's requests as surely as Contower does).
+ */
 function asChild(role: string): (msg: FromChild) => void {
   const send = process.send?.bind(process)
   if (!send) {
@@ -92,7 +96,13 @@ function asChild(role: string): (msg: FromChild) => void {
     process.exit(2)
   }
   process.on('disconnect', () => process.exit(3))
-  process.on('message', (m: ToChild) => m.type === 'cpu' && send({ type: 'cpu', seconds: cpuSeconds() }))
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
+  process.on('message', (m: ToChild) => {
+    if (m.type !== 'cpu') return
+    send({ type: 'cpu', seconds: cpuSeconds(), loopMaxMs: loop.max / 1e6 })
+    loop.reset()
+  })
   return (msg) => send(msg)
 }
 
@@ -178,33 +188,37 @@ async function main(): Promise<void> {
     const connected = requesting.next('connected')
     requesting.send({ type: 'connect', plan, contower: contowerAddress, contowerId })
     await connected
-    // CPU seconds used so far by each process: who had the cores while a phase ran.
+    // CPU seconds used so far by each child: who had the cores while a phase ran; and each child's longest
+    // event-loop delay since the last call (Contower's comes from its metrics).
     const children = { requester: requesting, upstreams: serving, flooders: flooding }
-    const cpu = async (): Promise<Record<string, number>> => {
-      const out: Record<string, number> = { Contower: await contower.cpuSeconds() }
+    const cpu = async (): Promise<{ seconds: Record<string, number>; loopMaxMs: Record<string, number> }> => {
+      const seconds: Record<string, number> = { Contower: await contower.cpuSeconds() }
+      const loopMaxMs: Record<string, number> = {}
       for (const [name, c] of Object.entries(children)) {
         const answer = c.next('cpu')
         c.send({ type: 'cpu' })
-        out[name] = (await answer).seconds
+        ;({ seconds: seconds[name], loopMaxMs: loopMaxMs[name] } = await answer)
       }
-      return out
+      return { seconds, loopMaxMs }
     }
     const measure = async (label: string): Promise<Phase> => {
       const cpuBefore = await cpu() // its scrape also restarts Contower's event-loop delay histogram
       const startedMs = performance.now()
       const measured = requesting.next('measured')
       requesting.send({ type: 'measure', samples, blocks, intervalMs })
-      const { ms, errors, requesterLoopMaxMs } = await measured
+      const { ms, errors } = await measured
       const cpuAfter = await cpu()
       log(`${label}: ${samples} requests, ${errors} failed`)
-      const cpuUsed = Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, v - cpuBefore[k]]))
+      const cpuUsed = Object.fromEntries(
+        Object.entries(cpuAfter.seconds).map(([k, v]) => [k, v - cpuBefore.seconds[k]]),
+      )
       return {
         ms,
         errors,
         // Contower's event-loop delay while the phase ran: the CPU share of a request's latency.
         loopP99Ms: contower.lastLoopDelay.p99Ms,
         loopMaxMs: contower.lastLoopDelay.maxMs,
-        requesterLoopMaxMs,
+        loopMaxMsByProcess: { Contower: contower.lastLoopDelay.maxMs, ...cpuAfter.loopMaxMs },
         cpuUsed,
         wallSeconds: (performance.now() - startedMs) / 1000,
       }
@@ -299,8 +313,11 @@ interface Phase {
   /** Contower's event-loop delay while the phase ran. */
   loopP99Ms: number
   loopMaxMs: number
-  /** The requester's own event-loop delay: large values would mean the harness, not Contower, was slow. */
-  requesterLoopMaxMs: number
+  /**
+   * Each process's longest event-loop delay while the phase ran: a harness process's large value means the
+   * harness, not Contower, held some requests up.
+   */
+  loopMaxMsByProcess: Record<string, number>
   /** CPU seconds each process used while the phase ran, and the phase's length. */
   cpuUsed: Record<string, number>
   wallSeconds: number
@@ -321,10 +338,9 @@ function report(
     percentile(p.ms, 0.99).toFixed(1),
     p.loopP99Ms.toFixed(1),
     p.loopMaxMs.toFixed(1),
-    p.requesterLoopMaxMs.toFixed(1),
   ]
   const rows = [
-    ['phase', 'requests', 'failed', 'p50 ms', 'p99 ms', 'Contower loop delay p99 ms', 'max ms', 'requester max ms'],
+    ['phase', 'requests', 'failed', 'p50 ms', 'p99 ms', 'Contower loop delay p99 ms', 'max ms'],
     row('unloaded', unloaded),
     row(`${o.flooders} flooders`, loaded),
     [
@@ -333,7 +349,6 @@ function report(
       '',
       (percentile(loaded.ms, 0.5) / percentile(unloaded.ms, 0.5)).toFixed(2),
       (percentile(loaded.ms, 0.99) / percentile(unloaded.ms, 0.99)).toFixed(2),
-      '',
       '',
       '',
     ],
@@ -345,9 +360,11 @@ function report(
   )
   for (const r of rows)
     console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '))
-  console.log(`CPU seconds used while each phase ran, by process (${cpus().length} cores):`)
+  console.log(`CPU seconds (longest event-loop delay) while each phase ran, by process (${cpus().length} cores):`)
   for (const [name, p] of [['unloaded', unloaded] as const, [`${o.flooders} flooders`, loaded] as const]) {
-    const used = Object.entries(p.cpuUsed).map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    const used = Object.entries(p.cpuUsed).map(
+      ([k, v]) => `${k} ${v.toFixed(1)} (${p.loopMaxMsByProcess[k].toFixed(0)} ms)`,
+    )
     console.log(`  ${name}, ${p.wallSeconds.toFixed(0)} s: ${used.join(', ')}`)
   }
   console.log(
@@ -493,8 +510,6 @@ async function requesterChild(): Promise<void> {
   const measure = async (m: Extract<ToChild, { type: 'measure' }>) => {
     const ms: number[] = []
     let errors = 0
-    const loop = monitorEventLoopDelay({ resolution: 10 })
-    loop.enable()
     for (let i = 0; i < m.samples; i++) {
       const startSlot = nextSlot
       nextSlot += m.blocks
@@ -511,8 +526,7 @@ async function requesterChild(): Promise<void> {
       ms.push(performance.now() - started)
       await sleep(m.intervalMs)
     }
-    loop.disable()
-    send({ type: 'measured', ms, errors, requesterLoopMaxMs: loop.max / 1e6 } satisfies FromChild)
+    send({ type: 'measured', ms, errors } satisfies FromChild)
   }
   // Until bench-flood ends: it kills this process, or its exit disconnects it.
   process.on('message', (m: ToChild) => m.type === 'measure' && void measure(m))

@@ -111,12 +111,18 @@ export class UpstreamLimiter {
     return this.peers.get(peer)?.open.get(protocol)?.n ?? 0
   }
 
+  /** Requests open at `peer`, all protocols together. */
+  openTo(peer: string): number {
+    let n = 0
+    for (const open of this.peers.get(peer)?.open.values() ?? []) n += open.n
+    return n
+  }
+
   /** Open requests per upstream peer, all protocols together (what the fleet announces). */
   openByPeer(): Map<string, number> {
     const out = new Map<string, number>()
-    for (const [peer, state] of this.peers) {
-      let n = 0
-      for (const open of state.open.values()) n += open.n
+    for (const peer of this.peers.keys()) {
+      const n = this.openTo(peer)
       if (n > 0) out.set(peer, n)
     }
     return out

@@ -16,8 +16,11 @@ export const UPSTREAM_SELECTOR_DEFAULTS = {
   scorePerLatencySecond: 10,
   /** A peer whose Status head was this close to the clock was in sync, and is assumed to have followed the chain. */
   inSyncSlots: 2,
-  /** Score points each request another fleet instance has open at a peer costs it: the fleet spreads its load. */
-  scorePerFleetRequest: 5,
+  /**
+   * Score points each request open at a peer costs it, ours and (in a fleet) other instances': load spreads, and a
+   * short request is not sent to a peer busy streaming a long answer on the same connection while another is idle.
+   */
+  scorePerOpenRequest: 5,
 }
 
 export interface UpstreamSelectorModules {
@@ -41,8 +44,9 @@ export type UpstreamChoice =
 /**
  * Chooses the upstream for a request: among handshaken peers that speak the protocol, are not the requester
  * (or already tried), are not banned for their score, are under their self-limit and whose
- * Status covers the request, take two at random and keep the better by score and recent latency ("power of two
- * choices": spreads load while avoiding slow or failing peers, without herding onto a single best one). Peers at
+ * Status covers the request, take two at random and keep the better by score, recent latency and open requests
+ * ("power of two choices": spreads load while avoiding slow or failing peers, without herding onto a single best
+ * one). Peers at
  * or below minScore are considered only when no other peer could serve the request.
  */
 export class UpstreamSelector {
@@ -135,11 +139,11 @@ export class UpstreamSelector {
   rank(peer: PeerData): number {
     const id = peer.peerId.toString()
     const latency = this.latencyMs.get(id) ?? peer.pingRttMs ?? 0
-    const elsewhere = this.modules.fleetLoad?.(id) ?? 0
+    const open = this.modules.limiter.openTo(id) + (this.modules.fleetLoad?.(id) ?? 0)
     return (
       this.modules.scores.score(id) -
       (latency / 1000) * this.opts.scorePerLatencySecond -
-      elsewhere * this.opts.scorePerFleetRequest
+      open * this.opts.scorePerOpenRequest
     )
   }
 }

@@ -138,7 +138,7 @@ describe('UpstreamSelector eligibility', () => {
       latencyAlpha: 0.3,
       scorePerLatencySecond: 10,
       inSyncSlots: 2,
-      scorePerFleetRequest: 5,
+      scorePerOpenRequest: 5,
     })
   })
 
@@ -420,6 +420,20 @@ describe('UpstreamSelector ranking', () => {
     expect(pick()).toBe(s.id(1))
     s.selector.recordLatency(s.id(0), 0) // 408.17 ms: -4.08 beats -5
     expect(pick()).toBe(s.id(0))
+  })
+
+  it('counts 5 points against a peer per request open at it: of two equal peers, the idle one serves', () => {
+    const s = setup({ maxConcurrent: 2 })
+    s.add(0)
+    s.add(1)
+    const pick = () => chosenPeer(s.choose(byRange(), new Set(), [0, 0])) // draws [0, 0]: peer 0 against peer 1
+    const first = s.choose(byRoot(), new Set([s.id(1)])) // one request (another protocol) open at peer 0
+    expect(chosenPeer(first)).toBe(s.id(0))
+    expect(pick()).toBe(s.id(1)) // 0 - 5 against 0
+    s.selector.recordLatency(s.id(1), 600) // peer 1: -6 for its latency, beyond one open request
+    expect(pick()).toBe(s.id(0)) // -5 against -6 - 5 (the pick above is still open at peer 1)
+    if (first.kind === 'chosen') first.lease.release()
+    expect(s.limiter.openTo(s.id(0))).toBe(1) // the pick above
   })
 
   it('falls back to the ping RTT until a latency is recorded; forgetPeer drops the average', () => {

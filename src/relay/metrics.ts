@@ -31,7 +31,7 @@ function requestMetrics(registry: Registry) {
   return {
     requests: new Counter({
       name: 'contower_relay_requests_total',
-      help: 'Data requests relayed, by protocol and result (success, cache_hit, fleet_hit (replayed from the fleet’s shared cache), coalesced (answered by an identical request in flight), rate_limited, queue_full, requester_busy (over its share of open requests), no_upstream, upstream_failed, failed_after_first_chunk, invalid_request, aborted)',
+      help: 'Data requests relayed, by protocol and result (success, cache_hit, fleet_hit (replayed from the fleet’s shared cache), coalesced (answered by an identical request in flight), rate_limited, queue_full, queue_timeout (no upstream free within the queue wait), requester_busy (over its share of open requests), no_upstream, upstream_failed, failed_after_first_chunk, invalid_request, aborted)',
       labelNames: ['protocol', 'result'],
       registers: [registry],
     }),

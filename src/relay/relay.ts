@@ -83,6 +83,7 @@ type Result =
   | 'coalesced'
   | 'rate_limited'
   | 'queue_full'
+  | 'queue_timeout'
   | 'requester_busy'
   | 'no_upstream'
   | 'upstream_failed'
@@ -261,6 +262,10 @@ export class Relay {
         }
         if (e.code === QueueErrorCode.NO_UPSTREAM && attempt === 0) {
           throw new RelayFailure(RespCode.ResourceUnavailable, 'no peer to serve this', 'no_upstream')
+        }
+        // Every upstream stayed at its self-limit (quotas spent, slots held): busy, not an upstream failure.
+        if (e.code === QueueErrorCode.DEADLINE && attempt === 0 && !signal.aborted) {
+          throw new RelayFailure(RespCode.ResourceUnavailable, 'busy: no upstream free in time', 'queue_timeout')
         }
         break // deadline, or no untried upstream left
       }

@@ -234,6 +234,28 @@ describe('Relay: requesters', () => {
     expect(h.penalties).toEqual([])
   })
 
+  it('answers busy (queue_timeout), not an upstream failure, when no upstream slot frees within the queue wait', async () => {
+    // Silent upstreams hold the self-limit's two requests each; another requester then waits for a slot in vain.
+    const h = await relayHarness({
+      relay: { upstreamTtfbMs: 30_000, firstChunkDeadlineMs: 30_000, maxQueueWaitMs: 300 },
+    })
+    for (const u of h.upstreams) u.serve(BY_RANGE, silent)
+    const controller = new AbortController()
+    const held = [10, 14, 18, 22].map((slot) =>
+      h.ask(BY_RANGE, range(slot, 2), { signal: controller.signal }).catch((e: unknown) => e),
+    )
+    await expect.poll(() => h.upstreams.reduce((n, u) => n + u.requests.length, 0)).toBe(4)
+    const { chunks, error } = await h.ask(BY_RANGE, range(30, 2), { from: await newPeerId() })
+    expect(chunks).toEqual([])
+    expect(error?.respCode).toBe(RespCode.ResourceUnavailable)
+    expect(error?.message).toBe('busy: no upstream free in time')
+    controller.abort(new Error('test over'))
+    await Promise.all(held)
+    expect((await h.results(BY_RANGE)).queue_timeout).toBe(1)
+    expect((await h.results(BY_RANGE)).upstream_failed).toBeUndefined()
+    expect(h.penalties).toEqual([]) // the upstreams did nothing wrong
+  })
+
   it('drops the upstream call when the requester goes away, without charging the upstream', async () => {
     const h = await relayHarness()
     h.upstreams[0]!.serve(BY_RANGE, silent)

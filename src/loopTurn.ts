@@ -4,7 +4,7 @@
  * read is served until it ends. Under a flood, a loop turn holding several such answers lasted up to 250 ms, and a
  * well-behaved peer's request, which needs several turns (stream open, protocol, request, upstream, answer), waited
  * for each (docs/robustness.md). So such loops ask `loopTurnSpent()` after each chunk and, once the loop's current
- * turn has been busy for `sliceMs`, `await nextLoopTurn()`: the rest continues after the pending I/O and timers.
+ * turn has been busy for `sliceMs`, `await nextLoopTurn()`: the rest continues after the I/O already due.
  */
 
 /** Busy time after which chunked work hands the event loop back. */
@@ -32,8 +32,10 @@ export function loopTurnSpent(sliceMs: number = LOOP_SLICE_MS): boolean {
   return now - turnStartedMs >= sliceMs
 }
 
-/** Resolves on the loop's check phase: after the I/O callbacks already due; work resumed there that runs on past the
- * slice waits for the next turn, after its timers and I/O. */
+/**
+ * Resolves on the loop's check phase, after the I/O callbacks already due; work resumed there that runs past the
+ * slice waits again, for the next turn's timers and I/O.
+ */
 export function nextLoopTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
 }

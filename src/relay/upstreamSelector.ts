@@ -46,8 +46,7 @@ export type UpstreamChoice =
  * (or already tried), are not banned for their score, are under their self-limit and whose
  * Status covers the request, take two at random and keep the better by score, recent latency and open requests
  * ("power of two choices": spreads load while avoiding slow or failing peers, without herding onto a single best
- * one). Peers at
- * or below minScore are considered only when no other peer could serve the request.
+ * one). Peers at or below minScore are considered only when no other peer could serve the request.
  */
 export class UpstreamSelector {
   private readonly latencyMs = new Map<string, number>()

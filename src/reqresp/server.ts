@@ -119,7 +119,8 @@ export class ReqRespServer {
   ): Promise<Outcome> {
     const read = await this.readInbound(def, stream, peerId, signal)
     if (typeof read === 'string') return read
-    const servingKey = `${peerId.toString()} ${def.id}`
+    const requester = peerId.toString()
+    const servingKey = `${requester} ${def.id}`
     if (!this.serving.take(servingKey, this.opts.maxConcurrentPerPeer)) {
       // Refused without a penalty: the refusal costs the requester its request, and volume is the rate limit's.
       await sendError(stream, RespCode.ResourceUnavailable, 'too many concurrent requests', signal)
@@ -134,8 +135,9 @@ export class ReqRespServer {
       for await (const chunk of handler({ peerId, protocol: def, ...read, signal })) {
         await send(stream, chunk, signal)
         this.modules.metrics?.inboundResponseBytes.inc({ transport }, chunk.byteLength)
-        // A long answer (and the upstream reading and checking that feed it) lets other peers' I/O in between.
-        if (loopTurnSpent()) await nextLoopTurn()
+        // A long answer (and the upstream reading and checking that feed it) lets other peers' I/O in between, and
+        // shares the loop fairly with other requesters' answers.
+        if (loopTurnSpent()) await nextLoopTurn(requester)
       }
       // Released before the end of stream is sent: a requester that opens its next request on seeing it is in time.
       release()

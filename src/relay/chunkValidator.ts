@@ -1,5 +1,6 @@
 import { ContowerError } from '../errors.js'
 import type { ForkName } from '@lodestar/params'
+import { BlockDecodeError, type BlockRootHasher } from '../chain/blockRootHasher.js'
 import type { ForkSchedule } from '../chain/forkSchedule.js'
 import { equalBytes } from '../chain/chainView.js'
 import type { ResponseChunk } from '../wire/chunks.js'
@@ -42,6 +43,8 @@ export interface ChunkValidatorModules {
   forkSchedule: ForkSchedule
   /** The block root Contower already holds for a slot from verified data, if any. */
   knownRoot?: (slot: number) => Uint8Array | undefined
+  /** Hashes block roots off the event loop; without it, they are hashed in check(). */
+  blockRoots?: BlockRootHasher
 }
 
 /**
@@ -90,7 +93,7 @@ export class ChunkValidator {
     return true
   }
 
-  check(chunk: ResponseChunk): CheckedItem {
+  async check(chunk: ResponseChunk): Promise<CheckedItem> {
     const { def, range, roots, columns } = this.req
     if (!def.contextBytes || !chunk.contextBytes || !chunk.ssz) return { slot: null, blockRoot: null, parentRoot: null }
     const { forkSchedule } = this.modules
@@ -120,7 +123,7 @@ export class ChunkValidator {
     }
     const fault = itemFormat(() => facts.sidecarFault())
     if (fault !== null) throw new InvalidChunkError('invalid_sidecar', `${fault} at slot ${slot}`)
-    let blockRoot: Uint8Array | null = isBlock ? itemFormat(() => facts.blockRoot()) : null
+    let blockRoot: Uint8Array | null = isBlock ? await this.blockRootOf(boundary.fork.name as ForkName, facts) : null
     const known = this.modules.knownRoot?.(slot)
     if (range && !isBlock) {
       // Sidecars of one block share its header: hashed once per slot, when there is a root to match.
@@ -143,7 +146,7 @@ export class ChunkValidator {
       this.lastRoot = blockRoot
     }
     if (roots) {
-      blockRoot ??= itemFormat(() => facts.blockRoot())
+      blockRoot ??= itemFormat(() => facts.blockRoot()) // a sidecar's header: small
       const asked = roots.get(Buffer.from(blockRoot).toString('hex'))
       if (asked === undefined) throw new InvalidChunkError('root_not_requested', `slot ${slot}`)
       if (asked !== null && facts.index !== null && !asked.has(facts.index)) {
@@ -151,6 +154,19 @@ export class ChunkValidator {
       }
     }
     return { slot, blockRoot: isBlock ? blockRoot : null, parentRoot: isBlock ? facts.parentRoot : null }
+  }
+
+  /** A block's root, from the worker when there is one; a block that does not decode is the chunk's rejection. */
+  private async blockRootOf(fork: ForkName, facts: ItemFacts): Promise<Uint8Array> {
+    const hasher = this.modules.blockRoots
+    if (!hasher || !facts.blockMessage) return itemFormat(() => facts.blockRoot())
+    try {
+      return await hasher.root(fork, facts.blockMessage)
+    } catch (e) {
+      if (e instanceof BlockDecodeError)
+        throw new InvalidChunkError('item_format', `block does not decode: ${e.message}`)
+      throw e
+    }
   }
 }
 

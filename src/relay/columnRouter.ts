@@ -381,7 +381,7 @@ export class ColumnRouter {
         sszPrefixBytes: itemBytesRead(sub.def.name),
         ttfbTimeoutMs: this.opts.upstreamTtfbMs,
       })) {
-        const checked = validator.check(chunk)
+        const checked = await validator.check(chunk)
         const key = keyOf(checked.slot ?? 0, columnIndex(chunk))
         // The merge relies on each part's order; by-root answers have none in the spec, so only by-range is held to it.
         if (sub.range && key <= previous) {

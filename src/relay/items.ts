@@ -24,6 +24,8 @@ export interface ItemFacts {
   parentRoot: Uint8Array
   /** hash_tree_root of the item's BeaconBlock (blocks) or BeaconBlockHeader (sidecars); computed on demand. */
   blockRoot(): Uint8Array
+  /** Blocks: the BeaconBlock's bytes (the signed block's message), to hash elsewhere; sidecars: null. */
+  blockMessage: Uint8Array | null
   /** Sidecars: the SSZ of the BeaconBlockHeader they carry (sidecars of one block carry the same); blocks: null. */
   header: Uint8Array | null
   /**
@@ -114,6 +116,7 @@ function blockFacts(fork: ForkName, bytes: Uint8Array): ItemFacts {
     parentRoot: bytes.subarray(offset + PARENT_ROOT_START, offset + PARENT_ROOT_END),
     header: null,
     sidecarFault: () => null,
+    blockMessage: bytes.subarray(offset),
     blockRoot: () => {
       try {
         return beaconBlockRoot(fork, bytes.subarray(offset))
@@ -134,6 +137,7 @@ function sidecarFacts(bytes: Uint8Array, headerOffset: number, fault: () => stri
     parentRoot: bytes.subarray(headerOffset + PARENT_ROOT_START, headerOffset + PARENT_ROOT_END),
     header: bytes.subarray(headerOffset, headerOffset + BLOCK_HEADER_BYTES),
     sidecarFault: fault,
+    blockMessage: null,
     blockRoot: () => {
       const header = bytes.subarray(headerOffset, headerOffset + BLOCK_HEADER_BYTES)
       return ssz.phase0.BeaconBlockHeader.hashTreeRoot(ssz.phase0.BeaconBlockHeader.deserialize(header))

@@ -8,6 +8,8 @@ export interface RelayMetricSources {
   cacheStats: () => CacheStats
   queueDepth: () => number
   custodyCoverage?: () => number
+  /** Block roots hashed so far on the worker thread and on the event loop. */
+  blockRootStats?: () => { offThread: number; here: number }
 }
 
 /** Buckets tied to the requester's patience: Lodestar's TTFB is 5 s and each further chunk gets 10 s. */
@@ -23,6 +25,19 @@ export function createRelayMetrics(registry: Registry, sources: RelayMetricSourc
     ...upstreamMetrics(registry, sources),
     ...cacheMetrics(registry, sources),
     ...columnMetrics(registry, sources),
+    blockRoots: new Counter({
+      name: 'contower_relay_block_roots_total',
+      help: 'Block roots hashed to verify upstream answers, by thread (worker, or event_loop when there is none)',
+      labelNames: ['thread'],
+      registers: [registry],
+      collect() {
+        const stats = sources.blockRootStats?.()
+        if (!stats) return
+        this.reset()
+        this.inc({ thread: 'worker' }, stats.offThread)
+        this.inc({ thread: 'event_loop' }, stats.here)
+      },
+    }),
   }
 }
 

@@ -17,6 +17,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { ByteReader } from '../wire/byteReader.js'
 import { RespCode } from '../wire/constants.js'
 import { type ResponseChunk, readResponseChunk, type WireBytes } from '../wire/chunks.js'
+import type { BlockRootHasher } from '../chain/blockRootHasher.js'
 import { type CheckedItem, ChunkValidator, InvalidChunkError } from './chunkValidator.js'
 import { ColumnRouter, type Sidecar } from './columnRouter.js'
 import { itemBytesRead } from './items.js'
@@ -74,6 +75,8 @@ export interface RelayModules {
   metrics: RelayMetrics | null
   logger: Logger
   shared?: SharedResponseTier | null
+  /** Hashes block roots off the event loop; without it, the relay's checks hash them on it. */
+  blockRoots?: BlockRootHasher
 }
 
 type Result =
@@ -298,7 +301,11 @@ export class Relay {
     const label = `${req.def.name}/${req.def.version}`
     const peer = upstream.peer.peerId.toString()
     const validator = new ChunkValidator(
-      { forkSchedule: this.modules.forkSchedule, knownRoot: (slot) => this.knownRoots.get(slot) },
+      {
+        forkSchedule: this.modules.forkSchedule,
+        knownRoot: (slot) => this.knownRoots.get(slot),
+        blockRoots: this.modules.blockRoots,
+      },
       req,
     )
     const out = new ForwardedChunks(this.modules.cache.maxEntryBytes, (bytes) => {
@@ -328,7 +335,7 @@ export class Relay {
             call.abort(new Error('the block after the range was all it took')) // the rest is not read
             break
           }
-          checked = validator.check(chunk)
+          checked = await validator.check(chunk)
         } catch (e) {
           call.abort(e) // the upstream stream is reset, not drained
           throw e
@@ -487,7 +494,11 @@ export class Relay {
       return undefined
     }
     const validator = new ChunkValidator(
-      { forkSchedule: this.modules.forkSchedule, knownRoot: (slot) => this.knownRoots.get(slot) },
+      {
+        forkSchedule: this.modules.forkSchedule,
+        knownRoot: (slot) => this.knownRoots.get(slot),
+        blockRoots: this.modules.blockRoots,
+      },
       req,
     )
     const boundsFor = this.modules.responseTypes.boundsFor(req.def)
@@ -505,7 +516,7 @@ export class Relay {
           shared.noteInvalid('chunk')
           return undefined
         }
-        items.push(validator.check(chunk))
+        items.push(await validator.check(chunk))
         chunks.push(chunk)
       }
     } catch (e) {

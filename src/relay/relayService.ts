@@ -1,5 +1,6 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
+import { BLOCK_ROOT_HASHER_DEFAULTS, BlockRootHasher } from '../chain/blockRootHasher.js'
 import type { ChainView } from '../chain/chainView.js'
 import type { Clock } from '../chain/clock.js'
 import type { ForkSchedule } from '../chain/forkSchedule.js'
@@ -53,6 +54,8 @@ export interface RelayServiceOpts {
   /** protocol:tokens/seconds overrides of the inbound quotas; `global:` sets the all-peers bucket. */
   rateLimits: readonly string[]
   tuning?: Partial<typeof RELAY_SERVICE_DEFAULTS>
+  /** Where block roots are hashed (tests and benchmarks name the worker's file; default: the build's). */
+  blockRoots?: Partial<typeof BLOCK_ROOT_HASHER_DEFAULTS>
 }
 
 /** The relay and everything in its path (limiters, cache, queue, upstream choice), with their lifecycle. */
@@ -63,6 +66,7 @@ export class RelayService {
   readonly inboundLimiter: InboundRateLimiter
   private readonly selector: UpstreamSelector
   private readonly relay: Relay
+  private readonly blockRoots: BlockRootHasher
   private readonly tuning: typeof RELAY_SERVICE_DEFAULTS
   private pruneTimer: NodeJS.Timeout | null = null
 
@@ -92,11 +96,19 @@ export class RelayService {
           cacheStats: () => this.cache.stats,
           queueDepth: () => this.queue.depth,
           custodyCoverage: () => this.custodyCoverage().size,
+          blockRootStats: () => this.blockRoots.stats,
         })
       : null
     this.queue = new UpstreamQueue(
       { selector: this.selector, onWait: (ms) => metrics?.queueWaitSeconds.observe(ms / 1000) },
       tuning,
+    )
+    this.blockRoots = new BlockRootHasher(
+      {
+        onWorkerError: (e) =>
+          modules.logger.warn({ err: e.message }, 'block root worker failed; hashing on the main thread'),
+      },
+      opts.blockRoots,
     )
     this.relay = new Relay(
       {
@@ -112,6 +124,7 @@ export class RelayService {
         metrics,
         logger: modules.logger,
         shared: modules.fleet?.cache ?? null,
+        blockRoots: this.blockRoots,
       },
       tuning,
     )
@@ -144,6 +157,7 @@ export class RelayService {
     if (this.pruneTimer) clearInterval(this.pruneTimer)
     this.pruneTimer = null
     this.queue.notify() // waiters re-check and find their requests aborted by the server
+    void this.blockRoots.stop() // roots still pending are hashed on this thread
   }
 
   // Upstream buckets outlive a disconnect: a peer that reconnects still remembers what we asked of it.

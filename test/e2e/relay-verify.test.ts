@@ -33,6 +33,8 @@ const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
 const COLUMNS_BY_RANGE = getProtocol('data_column_sidecars_by_range', 1)
 const COLUMNS_BY_ROOT = getProtocol('data_column_sidecars_by_root', 1)
 const FAST: NodeOverrides = { relay: { upstreamTtfbMs: 300, firstChunkDeadlineMs: 2_000 } }
+/** The build's block root worker (`npm test` builds first); run from sources, Contower hashes on its event loop. */
+const BUILT_WORKER = new URL('../../dist/bundle/blockRootWorker.js', import.meta.url)
 
 const track = stopAfterEach()
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
@@ -54,7 +56,7 @@ interface Setup {
 }
 
 /** As in relay-faults: `faulty` is a static peer (tried first), `healthy` the one left to fail over to. */
-async function setup(blobsPerBlock = 0): Promise<Setup> {
+async function setup(blobsPerBlock = 0, overrides: NodeOverrides = FAST): Promise<Setup> {
   const { network } = testChain(100)
   const chain = new SyntheticChain({ network }, { payloadBytes: 2_000, blobsPerBlock })
   const [faulty, healthy, requester] = await Promise.all([
@@ -63,7 +65,7 @@ async function setup(blobsPerBlock = 0): Promise<Setup> {
     track(startPeer(network, chain, { custodyGroupCount: 128 })),
     track(startPeer(network, chain, { serveBlocks: false })),
   ])
-  const node = await track(startRelay(network, [faulty], {}, FAST))
+  const node = await track(startRelay(network, [faulty], {}, overrides))
   await node.libp2p.dial(healthy.multiaddr)
   await waitHandshaken(node, [faulty, healthy])
   await requester.libp2p.dial(node.listenAddresses[0])
@@ -72,38 +74,49 @@ async function setup(blobsPerBlock = 0): Promise<Setup> {
 }
 
 describe('relay verification: lying upstreams before the first chunk', () => {
-  const cases: Array<{ fault: Misbehaviour; start: number; count: number }> = [
+  const cases: Array<{ fault: Misbehaviour; start: number; count: number; thread: 'event_loop' | 'worker' }> = [
     // The second block names a wrong parent: the first is held back and never leaves.
-    { fault: 'wrong_parent', start: 10, count: 8 },
+    { fault: 'wrong_parent', start: 10, count: 8, thread: 'event_loop' },
     // A single block with a changed state_root: only the block after the range (asked with it) shows it.
-    { fault: 'alter_block', start: 30, count: 1 },
+    { fault: 'alter_block', start: 30, count: 1, thread: 'event_loop' },
+    // The same lies with roots hashed on the build's worker thread, as the daemon does.
+    { fault: 'wrong_parent', start: 10, count: 8, thread: 'worker' },
+    { fault: 'alter_block', start: 30, count: 1, thread: 'worker' },
   ]
 
-  it.each(cases)('$fault: the healthy upstream answers, the liar is charged, only its answer is cached', async (c) => {
-    const { chain, node, faulty, healthy, requester } = await setup()
-    faulty.misbehaviour = c.fault
-    faulty.alteredSlot = c.start + c.count - 1 // alter_block: the range's last block
-    const request = rangeRequest(c.start, c.count)
+  it.each(cases)(
+    '$fault, roots on the $thread: the healthy upstream answers, the liar is charged, only its answer is cached',
+    async (c) => {
+      const workerFile = c.thread === 'worker' ? BUILT_WORKER : null
+      const { chain, node, faulty, healthy, requester } = await setup(0, { ...FAST, blockRoots: { workerFile } })
+      faulty.misbehaviour = c.fault
+      faulty.alteredSlot = c.start + c.count - 1 // alter_block: the range's last block
+      const request = rangeRequest(c.start, c.count)
 
-    const relayed = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, c.count)
-    expect(payloads(relayed)).toEqual(chainBlocks(chain, c.start, c.count))
-    expect(healthy.servedCount(BY_RANGE.name).requests).toBeGreaterThanOrEqual(1)
-    expect(
-      await metricValue(node, 'contower_relay_upstream_errors_total', {
-        protocol: label(BY_RANGE),
-        reason: 'broken_link',
-      }),
-    ).toBe(1)
-    expect(node.scores.score(faulty.peerId.toString())).toBeLessThan(0)
-    expect(node.scores.score(healthy.peerId.toString())).toBeGreaterThanOrEqual(0)
-    const cached = node.relayCache.get(cacheKey(BY_RANGE, request))!
-    expect(cached.chunks).toHaveLength(c.count)
+      const relayed = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, c.count)
+      expect(payloads(relayed)).toEqual(chainBlocks(chain, c.start, c.count))
+      expect(healthy.servedCount(BY_RANGE.name).requests).toBeGreaterThanOrEqual(1)
+      expect(
+        await metricValue(node, 'contower_relay_upstream_errors_total', {
+          protocol: label(BY_RANGE),
+          reason: 'broken_link',
+        }),
+      ).toBe(1)
+      expect(node.scores.score(faulty.peerId.toString())).toBeLessThan(0)
+      expect(node.scores.score(healthy.peerId.toString())).toBeGreaterThanOrEqual(0)
+      const cached = node.relayCache.get(cacheKey(BY_RANGE, request))!
+      expect(cached.chunks).toHaveLength(c.count)
+      const other = c.thread === 'worker' ? 'event_loop' : 'worker'
+      // Both answers' blocks, and the block after the range asked with them: every root hashed where configured.
+      expect(await metricValue(node, 'contower_relay_block_roots_total', { thread: c.thread })).toBeGreaterThan(c.count)
+      expect(await metricValue(node, 'contower_relay_block_roots_total', { thread: other })).toBe(0)
 
-    // Healed: served again (from the cache), still the chain's blocks.
-    faulty.misbehaviour = 'none'
-    const again = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, c.count)
-    expect(payloads(again)).toEqual(chainBlocks(chain, c.start, c.count))
-  })
+      // Healed: served again (from the cache), still the chain's blocks.
+      faulty.misbehaviour = 'none'
+      const again = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, c.count)
+      expect(payloads(again)).toEqual(chainBlocks(chain, c.start, c.count))
+    },
+  )
 
   it.each([
     {

@@ -32,10 +32,10 @@ function validator(req: RelayRequest, forkSchedule = devSchedule): ChunkValidato
   return new ChunkValidator({ forkSchedule }, req)
 }
 
-function expectInvalid(check: () => unknown, reason: InvalidChunkReason): InvalidChunkError {
+async function expectInvalid(check: () => unknown, reason: InvalidChunkReason): Promise<InvalidChunkError> {
   let error: unknown
   try {
-    check()
+    await check()
   } catch (e) {
     error = e
   }
@@ -55,7 +55,7 @@ describe('ChunkValidator: beacon_blocks_by_range', () => {
   it('accepts blocks in increasing slots inside the range, gaps and the last slot included', async () => {
     const v = validator(relayRequest('beacon_blocks_by_range', { startSlot: 2, count: 10, step: 1 }))
     for (const slot of [2, 3, 4, 6, 7, 8, 9, 11]) {
-      const checked = v.check(await devBlock(slot))
+      const checked = await v.check(await devBlock(slot))
       expect(checked.slot).toBe(slot)
       expect(hex(checked.blockRoot!)).toBe(hex(chain.blockAt(slot)!.root))
       expect(hex(checked.parentRoot!)).toBe(hex(chain.blockAt(slot)!.parentRoot))
@@ -64,34 +64,34 @@ describe('ChunkValidator: beacon_blocks_by_range', () => {
 
   it('accepts the genesis block as the first chunk', async () => {
     const v = validator(relayRequest('beacon_blocks_by_range', { startSlot: 0, count: 2, step: 1 }))
-    expect(v.check(await devBlock(0)).slot).toBe(0)
-    expect(v.check(await devBlock(1)).slot).toBe(1)
+    expect((await v.check(await devBlock(0))).slot).toBe(0)
+    expect((await v.check(await devBlock(1))).slot).toBe(1)
   })
 
   it('rejects a slot before startSlot or at startSlot + count', async () => {
     const req = relayRequest('beacon_blocks_by_range', { startSlot: 3, count: 4, step: 1 })
     const [at2, at6, at7] = await Promise.all([devBlock(2), devBlock(6), devBlock(7)])
-    expectInvalid(() => validator(req).check(at2), 'slot_out_of_range')
-    expectInvalid(() => validator(req).check(at7), 'slot_out_of_range')
-    expect(validator(req).check(at6).slot).toBe(6)
+    await expectInvalid(() => validator(req).check(at2), 'slot_out_of_range')
+    await expectInvalid(() => validator(req).check(at7), 'slot_out_of_range')
+    expect((await validator(req).check(at6)).slot).toBe(6)
   })
 
   it('rejects the clamped-off part of a range: count 1000 covers 128 slots', async () => {
     const req = relayRequest('beacon_blocks_by_range', { startSlot: 0, count: 1000, step: 1 })
     const [at127, at128] = await Promise.all([devBlock(127), devBlock(128)])
-    expect(validator(req).check(at127).slot).toBe(127)
-    expectInvalid(() => validator(req).check(at128), 'slot_out_of_range')
+    expect((await validator(req).check(at127)).slot).toBe(127)
+    await expectInvalid(() => validator(req).check(at128), 'slot_out_of_range')
   })
 
   it('rejects a repeated or decreasing block slot', async () => {
     const req = relayRequest('beacon_blocks_by_range', { startSlot: 0, count: 20, step: 1 })
     const [at3, at4] = await Promise.all([devBlock(3), devBlock(4)])
     const repeated = validator(req)
-    repeated.check(at3)
-    expectInvalid(() => repeated.check(at3), 'slot_not_increasing')
+    await repeated.check(at3)
+    await expectInvalid(() => repeated.check(at3), 'slot_not_increasing')
     const back = validator(req)
-    back.check(at4)
-    expectInvalid(() => back.check(at3), 'slot_not_increasing')
+    await back.check(at4)
+    await expectInvalid(() => back.check(at3), 'slot_not_increasing')
   })
 
   it('rejects a block whose message offset is wrong as item_format', async () => {
@@ -99,7 +99,7 @@ describe('ChunkValidator: beacon_blocks_by_range', () => {
     new DataView(bytes.buffer).setUint32(0, 101, true)
     const chunk = await chunkOf('beacon_blocks_by_range', bytes, DEV_DIGEST, devSchedule)
     const v = validator(relayRequest('beacon_blocks_by_range', { startSlot: 0, count: 20, step: 1 }))
-    expectInvalid(() => v.check(chunk), 'item_format')
+    await expectInvalid(() => v.check(chunk), 'item_format')
   })
 })
 
@@ -118,7 +118,7 @@ describe('ChunkValidator: context bytes', () => {
     for (const [fork, slot] of cases) {
       expect(mainSchedule.forkAtEpoch(Math.floor(slot / SLOTS_PER_EPOCH)).name).toBe(fork)
       const v = validator(relayRequest('beacon_blocks_by_range', { startSlot: slot, count: 1, step: 1 }), mainSchedule)
-      expect(v.check(await mainBlock(fork, slot)).slot).toBe(slot)
+      expect((await v.check(await mainBlock(fork, slot))).slot).toBe(slot)
     }
     // One response crossing the BPO1 boundary: two digests, both right for their slots.
     const v = validator(
@@ -130,7 +130,7 @@ describe('ChunkValidator: context bytes', () => {
       const block = signedBlock(ForkName.fulu, slot, parent)
       parent = block.messageRoot
       const chunk = await chunkOf('beacon_blocks_by_range', block.bytes, digestAtSlot(slot), mainSchedule)
-      expect(v.check(chunk).slot).toBe(slot)
+      expect((await v.check(chunk)).slot).toBe(slot)
     }
     expect(hex(digestAtSlot(BPO1_SLOT - 1))).not.toBe(hex(digestAtSlot(BPO1_SLOT)))
   })
@@ -149,7 +149,7 @@ describe('ChunkValidator: context bytes', () => {
     for (const [, fork, slot, digest] of cases) {
       const chunk = await mainBlock(fork, slot, digest)
       const v = validator(relayRequest('beacon_blocks_by_range', { startSlot: slot, count: 1, step: 1 }), mainSchedule)
-      expectInvalid(() => v.check(chunk), 'context_bytes_mismatch')
+      await expectInvalid(() => v.check(chunk), 'context_bytes_mismatch')
     }
   })
 
@@ -157,9 +157,9 @@ describe('ChunkValidator: context bytes', () => {
     const block = signedBlock(ForkName.fulu, BPO1_SLOT)
     const wrongBlock = await chunkOf('beacon_blocks_by_root', block.bytes, digestAtSlot(FULU_SLOT), mainSchedule)
     const byRoot = validator(relayRequest('beacon_blocks_by_root', [block.messageRoot]), mainSchedule)
-    expectInvalid(() => byRoot.check(wrongBlock), 'context_bytes_mismatch')
+    await expectInvalid(() => byRoot.check(wrongBlock), 'context_bytes_mismatch')
     const rightBlock = await chunkOf('beacon_blocks_by_root', block.bytes, digestAtSlot(BPO1_SLOT), mainSchedule)
-    expect(hex(byRoot.check(rightBlock).blockRoot!)).toBe(hex(block.messageRoot))
+    expect(hex((await byRoot.check(rightBlock)).blockRoot!)).toBe(hex(block.messageRoot))
 
     const column = columnSidecar(ELECTRA_SLOT + 3, 9)
     const req = relayRequest('data_column_sidecars_by_range', { startSlot: ELECTRA_SLOT, count: 8, columns: [9] })
@@ -169,17 +169,17 @@ describe('ChunkValidator: context bytes', () => {
       digestAtSlot(FULU_SLOT),
       mainSchedule,
     )
-    expectInvalid(() => validator(req, mainSchedule).check(wrongColumn), 'context_bytes_mismatch')
+    await expectInvalid(() => validator(req, mainSchedule).check(wrongColumn), 'context_bytes_mismatch')
   })
 
   it('rejects context bytes that are no digest of this chain', async () => {
     const unknown = Uint8Array.of(0xde, 0xad, 0xbe, 0xef)
     const chunk = await chunkOf('beacon_blocks_by_range', chain.blockAt(1)!.ssz, unknown, devSchedule)
     const v = validator(relayRequest('beacon_blocks_by_range', { startSlot: 0, count: 5, step: 1 }))
-    expect(expectInvalid(() => v.check(chunk), 'context_bytes_mismatch').message).toMatch(/unknown digest/)
+    expect((await expectInvalid(() => v.check(chunk), 'context_bytes_mismatch')).message).toMatch(/unknown digest/)
     // Mainnet's Fulu digest is not the devnet's.
     const foreign = await chunkOf('beacon_blocks_by_range', chain.blockAt(1)!.ssz, digestAtSlot(FULU_SLOT), devSchedule)
-    expectInvalid(() => v.check(foreign), 'context_bytes_mismatch')
+    await expectInvalid(() => v.check(foreign), 'context_bytes_mismatch')
   })
 })
 
@@ -196,7 +196,7 @@ describe('ChunkValidator: data_column_sidecars_by_range', () => {
       [4, 40],
       [8, 3],
     ]) {
-      expect(v.check(await devColumn(slot!, index!))).toEqual({ slot, blockRoot: null, parentRoot: null })
+      expect(await v.check(await devColumn(slot!, index!))).toEqual({ slot, blockRoot: null, parentRoot: null })
     }
   })
 
@@ -204,28 +204,28 @@ describe('ChunkValidator: data_column_sidecars_by_range', () => {
     const v = validator(req())
     v.check(await devColumn(3, 3))
     const back = await devColumn(2, 40)
-    expectInvalid(() => v.check(back), 'slot_not_increasing')
+    await expectInvalid(() => v.check(back), 'slot_not_increasing')
   })
 
   it('rejects a column not requested', async () => {
     const v = validator(req())
     const chunk = await devColumn(2, 4)
-    expect(expectInvalid(() => v.check(chunk), 'column_not_requested').message).toMatch(/column 4/)
+    expect((await expectInvalid(() => v.check(chunk), 'column_not_requested')).message).toMatch(/column 4/)
   })
 
   it('rejects a sidecar outside the range', async () => {
     const narrow = relayRequest('data_column_sidecars_by_range', { startSlot: 2, count: 7, columns: [3] })
     const [at1, at8, at9] = await Promise.all([devColumn(1, 3), devColumn(8, 3), devColumn(9, 3)])
-    expectInvalid(() => validator(narrow).check(at1), 'slot_out_of_range')
-    expectInvalid(() => validator(narrow).check(at9), 'slot_out_of_range')
-    expect(validator(narrow).check(at8).slot).toBe(8)
+    await expectInvalid(() => validator(narrow).check(at1), 'slot_out_of_range')
+    await expectInvalid(() => validator(narrow).check(at9), 'slot_out_of_range')
+    expect((await validator(narrow).check(at8)).slot).toBe(8)
   })
 
   it('rejects a sidecar whose index is no real u64 as item_format', async () => {
     const bytes = chain.dataColumnSidecar(2, 3)!.slice()
     new DataView(bytes.buffer).setBigUint64(0, 2n ** 63n, true)
     const chunk = await chunkOf('data_column_sidecars_by_range', bytes, DEV_DIGEST, devSchedule)
-    expectInvalid(() => validator(req()).check(chunk), 'item_format')
+    await expectInvalid(() => validator(req()).check(chunk), 'item_format')
   })
 })
 
@@ -240,12 +240,12 @@ describe('ChunkValidator: blob_sidecars_by_range', () => {
       [10, 1],
       [12, 0],
     ]) {
-      expect(v.check(await blob(slot!, index!))).toEqual({ slot, blockRoot: null, parentRoot: null })
+      expect(await v.check(await blob(slot!, index!))).toEqual({ slot, blockRoot: null, parentRoot: null })
     }
     const back = await blob(11, 0)
-    expectInvalid(() => v.check(back), 'slot_not_increasing')
+    await expectInvalid(() => v.check(back), 'slot_not_increasing')
     const after = await blob(15, 0)
-    expectInvalid(() => validator(req).check(after), 'slot_out_of_range')
+    await expectInvalid(() => validator(req).check(after), 'slot_out_of_range')
   })
 })
 
@@ -254,7 +254,7 @@ describe('ChunkValidator: by-root requests', () => {
     const roots = [chain.blockAt(8)!.root, chain.blockAt(3)!.root]
     const v = validator(relayRequest('beacon_blocks_by_root', roots))
     for (const slot of [8, 3]) {
-      const checked = v.check(await devBlock(slot, 'beacon_blocks_by_root'))
+      const checked = await v.check(await devBlock(slot, 'beacon_blocks_by_root'))
       expect(checked.slot).toBe(slot)
       expect(hex(checked.blockRoot!)).toBe(hex(chain.blockAt(slot)!.root))
     }
@@ -263,7 +263,7 @@ describe('ChunkValidator: by-root requests', () => {
   it('beacon_blocks_by_root: rejects a block whose root was not requested', async () => {
     const v = validator(relayRequest('beacon_blocks_by_root', [chain.blockAt(3)!.root]))
     const other = await devBlock(4, 'beacon_blocks_by_root')
-    expectInvalid(() => v.check(other), 'root_not_requested')
+    await expectInvalid(() => v.check(other), 'root_not_requested')
   })
 
   it('data_column_sidecars_by_root: accepts requested columns of requested roots; index and root are checked', async () => {
@@ -278,7 +278,7 @@ describe('ChunkValidator: by-root requests', () => {
       [6, 0],
     ]) {
       // Sidecars report their slot; the root is a block's only.
-      expect(v.check(await devColumn(slot!, index!, 'data_column_sidecars_by_root'))).toEqual({
+      expect(await v.check(await devColumn(slot!, index!, 'data_column_sidecars_by_root'))).toEqual({
         slot,
         blockRoot: null,
         parentRoot: null,
@@ -289,9 +289,9 @@ describe('ChunkValidator: by-root requests', () => {
       devColumn(7, 0, 'data_column_sidecars_by_root'),
       devColumn(2, 0, 'data_column_sidecars_by_root'),
     ])
-    expectInvalid(() => v.check(otherIndex), 'index_not_requested')
-    expectInvalid(() => v.check(columnOfOther), 'index_not_requested')
-    expectInvalid(() => v.check(otherRoot), 'root_not_requested')
+    await expectInvalid(() => v.check(otherIndex), 'index_not_requested')
+    await expectInvalid(() => v.check(columnOfOther), 'index_not_requested')
+    await expectInvalid(() => v.check(otherRoot), 'root_not_requested')
   })
 
   it('blob_sidecars_by_root: index and root are checked', async () => {
@@ -300,11 +300,11 @@ describe('ChunkValidator: by-root requests', () => {
     const req = relayRequest('blob_sidecars_by_root', [{ blockRoot: a.root, index: 1 }])
     const v = validator(req)
     const blob = (bytes: Uint8Array) => chunkOf('blob_sidecars_by_root', bytes, DEV_DIGEST, devSchedule)
-    expect(v.check(await blob(a.bytes))).toEqual({ slot: 20, blockRoot: null, parentRoot: null })
+    expect(await v.check(await blob(a.bytes))).toEqual({ slot: 20, blockRoot: null, parentRoot: null })
     const wrongIndex = await blob(blobSidecar(20, 2, 1).bytes)
-    expectInvalid(() => v.check(wrongIndex), 'index_not_requested')
+    await expectInvalid(() => v.check(wrongIndex), 'index_not_requested')
     const wrongRoot = await blob(b.bytes)
-    expectInvalid(() => v.check(wrongRoot), 'root_not_requested')
+    await expectInvalid(() => v.check(wrongRoot), 'root_not_requested')
   })
 
   it('beacon_blocks_by_root: a block whose body does not decode is item_format', async () => {
@@ -313,7 +313,7 @@ describe('ChunkValidator: by-root requests', () => {
     new DataView(bytes.buffer).setUint32(100 + 80, 0x00ff_ffff, true)
     const chunk = await chunkOf('beacon_blocks_by_root', bytes, DEV_DIGEST, devSchedule)
     const v = validator(relayRequest('beacon_blocks_by_root', [chain.blockAt(3)!.root]))
-    expectInvalid(() => v.check(chunk), 'item_format')
+    await expectInvalid(() => v.check(chunk), 'item_format')
   })
 })
 
@@ -338,8 +338,8 @@ describe('ChunkValidator: chunks it cannot place', () => {
     const bytes = type.serialize(type.defaultValue() as never)
     const chunk = await chunkOf(protocol, bytes, DEV_DIGEST, devSchedule)
     const v = validator(req())
-    expect(v.check(chunk)).toEqual({ slot: null, blockRoot: null, parentRoot: null })
-    expect(v.check(chunk)).toEqual({ slot: null, blockRoot: null, parentRoot: null })
+    expect(await v.check(chunk)).toEqual({ slot: null, blockRoot: null, parentRoot: null })
+    expect(await v.check(chunk)).toEqual({ slot: null, blockRoot: null, parentRoot: null })
   })
 
   it('status chunks (no context bytes) pass', async () => {
@@ -347,7 +347,7 @@ describe('ChunkValidator: chunks it cannot place', () => {
     const chunk = await chunkOf('status', bytes, undefined, devSchedule)
     expect(chunk.contextBytes).toBeUndefined()
     const v = validator(relayRequest('status', ssz.fulu.Status.defaultValue()))
-    expect(v.check(chunk)).toEqual({ slot: null, blockRoot: null, parentRoot: null })
+    expect(await v.check(chunk)).toEqual({ slot: null, blockRoot: null, parentRoot: null })
   })
 })
 
@@ -359,16 +359,16 @@ describe('ChunkValidator: links, proofs and known roots', () => {
     const req = relayRequest('beacon_blocks_by_range', { startSlot: 2, count: 10, step: 1 })
     const [at4, at6, at8] = await Promise.all([devBlock(4), devBlock(6), devBlock(8)])
     const v = validator(req)
-    v.check(at4)
-    v.check(at6) // slot 5 is empty: slot 6 names slot 4's block
-    expectInvalid(() => v.check(at8), 'broken_link') // slot 7 is missing
+    await v.check(at4)
+    await v.check(at6) // slot 5 is empty: slot 6 names slot 4's block
+    await expectInvalid(() => v.check(at8), 'broken_link') // slot 7 is missing
     // A changed field in block 7 (valid SSZ) changes its root: block 8 no longer names it.
     const changed = ssz.fulu.SignedBeaconBlock.deserialize(chain.blockAt(7)!.ssz)
     changed.message.stateRoot = new Uint8Array(32).fill(0xee)
     const bytes = ssz.fulu.SignedBeaconBlock.serialize(changed)
     const w = validator(req)
     w.check(await chunkOf('beacon_blocks_by_range', bytes, DEV_DIGEST, devSchedule))
-    expectInvalid(() => w.check(at8), 'broken_link')
+    await expectInvalid(() => w.check(at8), 'broken_link')
   })
 
   it('checks the block after the range against the last block of it', async () => {
@@ -376,16 +376,16 @@ describe('ChunkValidator: links, proofs and known roots', () => {
     const [at2, at3, at4, at6] = await Promise.all([devBlock(2), devBlock(3), devBlock(4), devBlock(6)])
     const v = validator(req)
     expect(v.provesLastBlock(at2, 1)).toBe(false) // of the range: check()ed, forwarded
-    v.check(at2)
-    v.check(at3)
+    await v.check(at2)
+    await v.check(at3)
     expect(v.provesLastBlock(at4, 1)).toBe(true)
     const w = validator(req)
-    w.check(at2)
-    expectInvalid(() => w.provesLastBlock(at4, 1), 'broken_link') // block 3 is missing: 4 does not name block 2
+    await w.check(at2)
+    await expectInvalid(() => w.provesLastBlock(at4, 1), 'broken_link') // block 3 is missing: 4 does not name block 2
     const x = validator(req)
-    x.check(at2)
-    x.check(at3)
-    expectInvalid(() => x.provesLastBlock(at6, 2), 'slot_out_of_range') // slots 4 and 5 were asked after the range
+    await x.check(at2)
+    await x.check(at3)
+    await expectInvalid(() => x.provesLastBlock(at6, 2), 'slot_out_of_range') // slots 4 and 5 were asked after the range
   })
 
   it('rejects a sidecar whose inclusion proof or lists are wrong, and sidecars of one slot with two headers', async () => {
@@ -401,12 +401,12 @@ describe('ChunkValidator: links, proofs and known roots', () => {
       // A sound sidecar (real proof) of another block at the same slot.
       chunkOf('data_column_sidecars_by_range', columnSidecar(7, 2).bytes, DEV_DIGEST, devSchedule),
     ])
-    expectInvalid(() => validator(req).check(badProof), 'invalid_sidecar')
-    expectInvalid(() => validator(req).check(short), 'invalid_sidecar')
-    expect(validator(req).check(other).slot).toBe(7)
+    await expectInvalid(() => validator(req).check(badProof), 'invalid_sidecar')
+    await expectInvalid(() => validator(req).check(short), 'invalid_sidecar')
+    expect((await validator(req).check(other)).slot).toBe(7)
     const v = validator(req)
-    v.check(sound)
-    expectInvalid(() => v.check(other), 'header_mismatch')
+    await v.check(sound)
+    await expectInvalid(() => v.check(other), 'header_mismatch')
   })
 
   it('rejects a block or sidecar whose root differs from one known for its slot', async () => {
@@ -416,10 +416,10 @@ describe('ChunkValidator: links, proofs and known roots', () => {
       new ChunkValidator({ forkSchedule: devSchedule, knownRoot: (slot) => roots.get(slot) }, req)
     const [block, column] = await Promise.all([devBlock(7), devColumn(7, 1)])
     const blocks = relayRequest('beacon_blocks_by_range', { startSlot: 7, count: 1, step: 1 })
-    expect(knowing(known, blocks).check(block).slot).toBe(7)
-    expectInvalid(() => knowing(wrong, blocks).check(block), 'known_root_mismatch')
+    expect((await knowing(known, blocks).check(block)).slot).toBe(7)
+    await expectInvalid(() => knowing(wrong, blocks).check(block), 'known_root_mismatch')
     const columns = relayRequest('data_column_sidecars_by_range', { startSlot: 7, count: 1, columns: [1] })
-    expect(knowing(known, columns).check(column).slot).toBe(7)
-    expectInvalid(() => knowing(wrong, columns).check(column), 'known_root_mismatch')
+    expect((await knowing(known, columns).check(column)).slot).toBe(7)
+    await expectInvalid(() => knowing(wrong, columns).check(column), 'known_root_mismatch')
   })
 })

@@ -33,7 +33,10 @@ export class InvalidChunkError extends ContowerError<InvalidChunkReason> {
 
 export interface CheckedItem {
   slot: number | null
-  /** hash_tree_root of the block (blocks only), computed from its bytes. */
+  /**
+   * hash_tree_root of the block (blocks only), computed from its bytes. By range it is filled in once hashed: when the
+   * next block is checked, or by provesLastBlock() or settle(); the block is held back until then.
+   */
   blockRoot: Uint8Array | null
   /** The parent root the block names (blocks only). */
   parentRoot: Uint8Array | null
@@ -44,7 +47,7 @@ export interface ChunkValidatorModules {
   /** The block root Contower already holds for a slot from verified data, if any. */
   knownRoot?: (slot: number) => Uint8Array | undefined
   /** Hashes block roots off the event loop; without it, they are hashed in check(). */
-  blockRoots?: BlockRootHasher
+  blockRoots?: Pick<BlockRootHasher, 'root'>
 }
 
 /**
@@ -57,8 +60,12 @@ export interface ChunkValidatorModules {
  */
 export class ChunkValidator {
   private lastSlot = -1
-  /** By range: the root of the last block checked, which the next block must name as its parent. */
-  private lastRoot: Uint8Array | null = null
+  /**
+   * By range: the root of the last block checked, which the next block must name as its parent, and that block's
+   * item. The root is still being hashed (on the worker) while the next chunk is read: only the next block waits.
+   */
+  private lastRoot: Promise<Uint8Array> | null = null
+  private lastItem: CheckedItem | null = null
   /** By range: the header the sidecars of the current slot carry. */
   private lastHeader: Uint8Array | null = null
   private lastSlotOfHeader = -1
@@ -74,7 +81,7 @@ export class ChunkValidator {
    * range's last block as its parent (only then is that block known to be of this chain; the successor itself is not
    * forwarded). False for a chunk of the range, to be check()ed.
    */
-  provesLastBlock(chunk: ResponseChunk, slotsAfter: number): boolean {
+  async provesLastBlock(chunk: ResponseChunk, slotsAfter: number): Promise<boolean> {
     const { def, range } = this.req
     if (!chunk.contextBytes || !chunk.ssz || !range) return false
     const boundary = this.modules.forkSchedule.forkForDigest(chunk.contextBytes)
@@ -87,10 +94,19 @@ export class ChunkValidator {
         `slot ${facts.slot} past the ${slotsAfter} slots asked after the range`,
       )
     }
-    if (this.lastRoot !== null && !equalBytes(facts.parentRoot, this.lastRoot)) {
+    const lastRoot = await this.settle()
+    if (lastRoot !== null && !equalBytes(facts.parentRoot, lastRoot)) {
       throw new InvalidChunkError('broken_link', `block at slot ${facts.slot} does not follow slot ${this.lastSlot}`)
     }
     return true
+  }
+
+  /** By range: waits for the last block's root and fills it into its item (null when no block was checked). */
+  async settle(): Promise<Uint8Array | null> {
+    if (this.lastRoot === null) return null
+    const root = await this.lastRoot
+    this.lastItem!.blockRoot = root
+    return root
   }
 
   async check(chunk: ResponseChunk): Promise<CheckedItem> {
@@ -123,8 +139,10 @@ export class ChunkValidator {
     }
     const fault = itemFormat(() => facts.sidecarFault())
     if (fault !== null) throw new InvalidChunkError('invalid_sidecar', `${fault} at slot ${slot}`)
-    let blockRoot: Uint8Array | null = isBlock ? await this.blockRootOf(boundary.fork.name as ForkName, facts) : null
     const known = this.modules.knownRoot?.(slot)
+    const fork = boundary.fork.name as ForkName
+    if (range && isBlock && !known) return this.chained(fork, slot, facts)
+    let blockRoot: Uint8Array | null = isBlock ? await this.blockRootOf(fork, facts) : null
     if (range && !isBlock) {
       // Sidecars of one block share its header: hashed once per slot, when there is a root to match.
       const header = facts.header!
@@ -140,10 +158,9 @@ export class ChunkValidator {
       throw new InvalidChunkError('known_root_mismatch', `slot ${slot}`)
     }
     if (range && isBlock) {
-      if (this.lastRoot !== null && !equalBytes(facts.parentRoot, this.lastRoot)) {
-        throw new InvalidChunkError('broken_link', `block at slot ${slot} does not follow the block before it`)
-      }
-      this.lastRoot = blockRoot
+      const item = { slot, blockRoot, parentRoot: facts.parentRoot }
+      await this.follows(item, Promise.resolve(blockRoot!))
+      return item
     }
     if (roots) {
       blockRoot ??= itemFormat(() => facts.blockRoot()) // a sidecar's header: small
@@ -154,6 +171,28 @@ export class ChunkValidator {
       }
     }
     return { slot, blockRoot: isBlock ? blockRoot : null, parentRoot: isBlock ? facts.parentRoot : null }
+  }
+
+  /**
+   * A block of a range with no root known for its slot: its root starts hashing, and the check waits only for the
+   * previous block's root (hashed while this chunk was read). Its own root is awaited by the next block, or settle().
+   */
+  private async chained(fork: ForkName, slot: number, facts: ItemFacts): Promise<CheckedItem> {
+    const root = this.blockRootOf(fork, facts)
+    root.catch(() => {}) // awaited later, by the next check or settle(); a failure is reported there
+    const item: CheckedItem = { slot, blockRoot: null, parentRoot: facts.parentRoot }
+    await this.follows(item, root)
+    return item
+  }
+
+  /** Makes `item` (whose root is `root`) the range's last block, once it names the block before it as its parent. */
+  private async follows(item: CheckedItem, root: Promise<Uint8Array>): Promise<void> {
+    const previous = this.lastRoot === null ? null : await this.settle()
+    this.lastRoot = root
+    this.lastItem = item
+    if (previous !== null && !equalBytes(item.parentRoot!, previous)) {
+      throw new InvalidChunkError('broken_link', `block at slot ${item.slot} does not follow the block before it`)
+    }
   }
 
   /** A block's root, from the worker when there is one; a block that does not decode is the chunk's rejection. */

@@ -330,7 +330,7 @@ export class Relay {
       })) {
         let checked
         try {
-          if (successors > 0 && validator.provesLastBlock(chunk, successors)) {
+          if (successors > 0 && (await validator.provesLastBlock(chunk, successors))) {
             proven = true
             call.abort(new Error('the block after the range was all it took')) // the rest is not read
             break
@@ -353,6 +353,7 @@ export class Relay {
       if (held) {
         // Unproven only when no later block could be had: forwarded, but the response is not cached.
         if (!proven) {
+          await validator.settle() // its root, still hashing; a block that does not decode is not forwarded
           metrics?.unprovenRanges.inc()
           out.dropFromCache()
         }
@@ -519,6 +520,7 @@ export class Relay {
         items.push(await validator.check(chunk))
         chunks.push(chunk)
       }
+      await validator.settle() // the last block's root
     } catch (e) {
       shared.noteInvalid(e instanceof InvalidChunkError ? e.code : 'chunk')
       return undefined

@@ -1,6 +1,7 @@
 import { ForkName } from '@lodestar/params'
 import { ssz } from '@lodestar/types'
 import { describe, expect, it } from 'vitest'
+import { BlockDecodeError } from '../../../src/chain/blockRootHasher.js'
 import { ForkSchedule } from '../../../src/chain/forkSchedule.js'
 import { loadNetworkPreset } from '../../../src/chain/networks.js'
 import { devnetNetwork } from '../../../src/devnet/devnetNetwork.js'
@@ -54,12 +55,19 @@ const mainBlock = (fork: ForkName, slot: number, digest = digestAtSlot(slot)) =>
 describe('ChunkValidator: beacon_blocks_by_range', () => {
   it('accepts blocks in increasing slots inside the range, gaps and the last slot included', async () => {
     const v = validator(relayRequest('beacon_blocks_by_range', { startSlot: 2, count: 10, step: 1 }))
-    for (const slot of [2, 3, 4, 6, 7, 8, 9, 11]) {
+    const slots = [2, 3, 4, 6, 7, 8, 9, 11]
+    const items = []
+    for (const slot of slots) {
       const checked = await v.check(await devBlock(slot))
       expect(checked.slot).toBe(slot)
-      expect(hex(checked.blockRoot!)).toBe(hex(chain.blockAt(slot)!.root))
       expect(hex(checked.parentRoot!)).toBe(hex(chain.blockAt(slot)!.parentRoot))
+      // A block's root is filled in when the next block is checked against it (or by settle()), not before.
+      expect(checked.blockRoot).toBeNull()
+      if (items.length > 0) expect(hex(items.at(-1)!.blockRoot!)).toBe(hex(chain.blockAt(items.at(-1)!.slot!)!.root))
+      items.push(checked)
     }
+    expect(hex((await v.settle())!)).toBe(hex(chain.blockAt(11)!.root))
+    expect(items.map((i) => hex(i.blockRoot!))).toEqual(slots.map((slot) => hex(chain.blockAt(slot)!.root)))
   })
 
   it('accepts the genesis block as the first chunk', async () => {
@@ -367,7 +375,7 @@ describe('ChunkValidator: links, proofs and known roots', () => {
     changed.message.stateRoot = new Uint8Array(32).fill(0xee)
     const bytes = ssz.fulu.SignedBeaconBlock.serialize(changed)
     const w = validator(req)
-    w.check(await chunkOf('beacon_blocks_by_range', bytes, DEV_DIGEST, devSchedule))
+    await w.check(await chunkOf('beacon_blocks_by_range', bytes, DEV_DIGEST, devSchedule))
     await expectInvalid(() => w.check(at8), 'broken_link')
   })
 
@@ -375,10 +383,11 @@ describe('ChunkValidator: links, proofs and known roots', () => {
     const req = relayRequest('beacon_blocks_by_range', { startSlot: 2, count: 2, step: 1 })
     const [at2, at3, at4, at6] = await Promise.all([devBlock(2), devBlock(3), devBlock(4), devBlock(6)])
     const v = validator(req)
-    expect(v.provesLastBlock(at2, 1)).toBe(false) // of the range: check()ed, forwarded
+    expect(await v.provesLastBlock(at2, 1)).toBe(false) // of the range: check()ed, forwarded
     await v.check(at2)
-    await v.check(at3)
-    expect(v.provesLastBlock(at4, 1)).toBe(true)
+    const last = await v.check(at3)
+    expect(await v.provesLastBlock(at4, 1)).toBe(true)
+    expect(hex(last.blockRoot!)).toBe(hex(chain.blockAt(3)!.root)) // settled by the proof
     const w = validator(req)
     await w.check(at2)
     await expectInvalid(() => w.provesLastBlock(at4, 1), 'broken_link') // block 3 is missing: 4 does not name block 2
@@ -421,5 +430,65 @@ describe('ChunkValidator: links, proofs and known roots', () => {
     const columns = relayRequest('data_column_sidecars_by_range', { startSlot: 7, count: 1, columns: [1] })
     expect((await knowing(known, columns).check(column)).slot).toBe(7)
     await expectInvalid(() => knowing(wrong, columns).check(column), 'known_root_mismatch')
+  })
+})
+
+/** A block root hasher that answers only when told: what a worker busy with other blocks looks like. */
+class HeldRoots {
+  readonly asked: Array<{ bytes: Uint8Array; answer: (root: Uint8Array) => void; fail: (e: Error) => void }> = []
+  root(_fork: ForkName, bytes: Uint8Array): Promise<Uint8Array> {
+    return new Promise((answer, fail) => this.asked.push({ bytes, answer, fail }))
+  }
+}
+
+/** Whether `promise` has settled after the microtasks and I/O callbacks queued now have run. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  )
+  await new Promise((resolve) => setImmediate(resolve))
+  return done
+}
+
+describe('ChunkValidator: roots hashed elsewhere (the worker)', () => {
+  const req = relayRequest('beacon_blocks_by_range', { startSlot: 2, count: 4, step: 1 })
+
+  it("a block waits only for the previous block's root, never its own", async () => {
+    const roots = new HeldRoots()
+    const v = new ChunkValidator({ forkSchedule: devSchedule, blockRoots: roots }, req)
+    const [at2, at3] = await Promise.all([devBlock(2), devBlock(3)])
+    const first = await v.check(at2) // its root not hashed yet: the next chunk can be read meanwhile
+    expect(roots.asked).toHaveLength(1)
+    const second = v.check(at3)
+    expect(await settled(second)).toBe(false) // it needs block 2's root
+    roots.asked[0].answer(chain.blockAt(2)!.root)
+    expect((await second).slot).toBe(3)
+    expect(hex(first.blockRoot!)).toBe(hex(chain.blockAt(2)!.root))
+    const last = v.settle()
+    expect(await settled(last)).toBe(false)
+    roots.asked[1].answer(chain.blockAt(3)!.root)
+    expect(hex((await last)!)).toBe(hex(chain.blockAt(3)!.root))
+  })
+
+  it('a wrong root from the hasher is a broken link at the next block; a block that does not decode, item_format', async () => {
+    const [at2, at3, at4] = await Promise.all([devBlock(2), devBlock(3), devBlock(4)])
+    const roots = new HeldRoots()
+    const v = new ChunkValidator({ forkSchedule: devSchedule, blockRoots: roots }, req)
+    await v.check(at2)
+    roots.asked[0].answer(new Uint8Array(32).fill(7))
+    await expectInvalid(() => v.check(at3), 'broken_link')
+
+    const wRoots = new HeldRoots()
+    const w = new ChunkValidator({ forkSchedule: devSchedule, blockRoots: wRoots }, req)
+    await w.check(at3)
+    wRoots.asked[0].fail(new BlockDecodeError('truncated'))
+    expect((await expectInvalid(() => w.check(at4), 'item_format')).message).toMatch(/does not decode: truncated/)
+    const xRoots = new HeldRoots()
+    const x = new ChunkValidator({ forkSchedule: devSchedule, blockRoots: xRoots }, req)
+    await x.check(at4)
+    xRoots.asked[0].fail(new BlockDecodeError('truncated'))
+    await expectInvalid(() => x.settle(), 'item_format')
   })
 })

@@ -141,7 +141,7 @@ export class ChunkValidator {
     if (fault !== null) throw new InvalidChunkError('invalid_sidecar', `${fault} at slot ${slot}`)
     const known = this.modules.knownRoot?.(slot)
     const fork = boundary.fork.name as ForkName
-    if (range && isBlock && !known) return this.chained(fork, slot, facts)
+    if (range && isBlock) return this.chained(fork, slot, facts, known)
     let blockRoot: Uint8Array | null = isBlock ? await this.blockRootOf(fork, facts) : null
     if (range && !isBlock) {
       // Sidecars of one block share its header: hashed once per slot, when there is a root to match.
@@ -157,11 +157,6 @@ export class ChunkValidator {
     if (known && blockRoot && !equalBytes(known, blockRoot)) {
       throw new InvalidChunkError('known_root_mismatch', `slot ${slot}`)
     }
-    if (range && isBlock) {
-      const item = { slot, blockRoot, parentRoot: facts.parentRoot }
-      await this.follows(item, Promise.resolve(blockRoot!))
-      return item
-    }
     if (roots) {
       blockRoot ??= itemFormat(() => facts.blockRoot()) // a sidecar's header: small
       const asked = roots.get(Buffer.from(blockRoot).toString('hex'))
@@ -174,25 +169,23 @@ export class ChunkValidator {
   }
 
   /**
-   * A block of a range with no root known for its slot: its root starts hashing, and the check waits only for the
-   * previous block's root (hashed while this chunk was read). Its own root is awaited by the next block, or settle().
+   * A block of a range: its root starts hashing, and the check waits only for the previous block's root (hashed while
+   * this chunk was read); its own root is awaited by the next block, or settle(), unless a root is known for its slot.
    */
-  private async chained(fork: ForkName, slot: number, facts: ItemFacts): Promise<CheckedItem> {
+  private async chained(fork: ForkName, slot: number, facts: ItemFacts, known?: Uint8Array): Promise<CheckedItem> {
     const root = this.blockRootOf(fork, facts)
     root.catch(() => {}) // awaited later, by the next check or settle(); a failure is reported there
-    const item: CheckedItem = { slot, blockRoot: null, parentRoot: facts.parentRoot }
-    await this.follows(item, root)
-    return item
-  }
-
-  /** Makes `item` (whose root is `root`) the range's last block, once it names the block before it as its parent. */
-  private async follows(item: CheckedItem, root: Promise<Uint8Array>): Promise<void> {
     const previous = this.lastRoot === null ? null : await this.settle()
+    const item: CheckedItem = { slot, blockRoot: null, parentRoot: facts.parentRoot }
     this.lastRoot = root
     this.lastItem = item
-    if (previous !== null && !equalBytes(item.parentRoot!, previous)) {
-      throw new InvalidChunkError('broken_link', `block at slot ${item.slot} does not follow the block before it`)
+    if (previous !== null && !equalBytes(facts.parentRoot, previous)) {
+      throw new InvalidChunkError('broken_link', `block at slot ${slot} does not follow the block before it`)
     }
+    if (known && !equalBytes(known, (await this.settle())!)) {
+      throw new InvalidChunkError('known_root_mismatch', `slot ${slot}`)
+    }
+    return item
   }
 
   /** A block's root, from the worker when there is one; a block that does not decode is the chunk's rejection. */

@@ -233,45 +233,52 @@ async function waitHandshakenWith(node: ContowerNode, peer: PeerId): Promise<voi
 }
 
 describe('relay verification: an independent lying host', () => {
-  it('a corrupt range first, a correct one later: the requester never sees the changed block, nor is it cached', async () => {
-    const { network } = testChain(100)
-    const chain = new SyntheticChain({ network }, { payloadBytes: 2_000 })
-    const [honest, requester] = await Promise.all([
-      track(startPeer(network, chain)),
-      track(startPeer(network, chain, { serveBlocks: false })),
-    ])
-    const node = await track(startRelay(network, [], {}, FAST))
-    const liar = await track(startLiar(chain, node, honest))
-    await node.libp2p.dial(liar.host.getMultiaddrs()[0])
-    await waitHandshakenWith(node, liar.host.peerId)
-    await requester.libp2p.dial(node.listenAddresses[0])
-    const request = rangeRequest(50, 6)
-    const truth = chainBlocks(chain, 50, 6)
+  it.each(['event_loop', 'worker'] as const)(
+    'a corrupt range first, a correct one later, roots on the %s: the requester never sees the changed block, nor is it cached',
+    async (thread) => {
+      const { network } = testChain(100)
+      const chain = new SyntheticChain({ network }, { payloadBytes: 2_000 })
+      const [honest, requester] = await Promise.all([
+        track(startPeer(network, chain)),
+        track(startPeer(network, chain, { serveBlocks: false })),
+      ])
+      const workerFile = thread === 'worker' ? BUILT_WORKER : null
+      const node = await track(startRelay(network, [], {}, { ...FAST, blockRoots: { workerFile } }))
+      const liar = await track(startLiar(chain, node, honest))
+      await node.libp2p.dial(liar.host.getMultiaddrs()[0])
+      await waitHandshakenWith(node, liar.host.peerId)
+      await requester.libp2p.dial(node.listenAddresses[0])
+      const request = rangeRequest(50, 6)
+      const truth = chainBlocks(chain, 50, 6)
 
-    // Only the liar upstream: block 0 links to block 1 and leaves; block 1 (changed) is not named by block 2.
-    const first = await outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, request, 6)
-    expect(liar.state.requests).toBeGreaterThanOrEqual(1)
-    expect(payloads(first.chunks)).toEqual(truth.slice(0, first.chunks.length))
-    expect(first.chunks.length).toBeLessThan(2)
-    expect(first.error).not.toBeNull()
-    expect(node.relayCache.get(cacheKey(BY_RANGE, request))).toBeUndefined()
-    expect(node.scores.score(liar.host.peerId.toString())).toBeLessThan(0)
-    expect(
-      await metricValue(node, 'contower_relay_upstream_errors_total', {
-        protocol: label(BY_RANGE),
-        reason: 'broken_link',
-      }),
-    ).toBe(1)
+      // Only the liar upstream: block 0 links to block 1 and leaves; block 1 (changed) is not named by block 2.
+      const first = await outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, request, 6)
+      expect(liar.state.requests).toBeGreaterThanOrEqual(1)
+      expect(payloads(first.chunks)).toEqual(truth.slice(0, first.chunks.length))
+      expect(first.chunks.length).toBeLessThan(2)
+      expect(first.error).not.toBeNull()
+      expect(node.relayCache.get(cacheKey(BY_RANGE, request))).toBeUndefined()
+      expect(node.scores.score(liar.host.peerId.toString())).toBeLessThan(0)
+      expect(
+        await metricValue(node, 'contower_relay_upstream_errors_total', {
+          protocol: label(BY_RANGE),
+          reason: 'broken_link',
+        }),
+      ).toBe(1)
 
-    // An honest upstream joins and the liar heals: the whole range, then the same again from the cache.
-    liar.state.lying = false
-    await node.libp2p.dial(honest.multiaddr)
-    await waitHandshaken(node, [honest])
-    const second = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, 6)
-    expect(payloads(second)).toEqual(truth)
-    const choices = await metricValue(node, 'contower_relay_upstream_choice_total', { protocol: label(BY_RANGE) })
-    const third = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, 6)
-    expect(payloads(third)).toEqual(truth)
-    expect(await metricValue(node, 'contower_relay_upstream_choice_total', { protocol: label(BY_RANGE) })).toBe(choices)
-  })
+      // An honest upstream joins and the liar heals: the whole range, then the same again from the cache.
+      liar.state.lying = false
+      await node.libp2p.dial(honest.multiaddr)
+      await waitHandshaken(node, [honest])
+      const second = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, 6)
+      expect(payloads(second)).toEqual(truth)
+      const choices = await metricValue(node, 'contower_relay_upstream_choice_total', { protocol: label(BY_RANGE) })
+      const third = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, 6)
+      expect(payloads(third)).toEqual(truth)
+      expect(await metricValue(node, 'contower_relay_upstream_choice_total', { protocol: label(BY_RANGE) })).toBe(
+        choices,
+      )
+      expect(await metricValue(node, 'contower_relay_block_roots_total', { thread })).toBeGreaterThanOrEqual(6)
+    },
+  )
 })

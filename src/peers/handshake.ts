@@ -48,6 +48,11 @@ export const HANDSHAKE_DEFAULTS = {
   heartbeatMs: 1_000,
   /** A Goodbye is a courtesy: never let it hold up a disconnect or shutdown for long. */
   goodbyeTimeoutMs: 1_000,
+  /**
+   * A failed exchange is judged this long after it failed, unless the peer disconnects sooner: a peer closing its
+   * connection ends our streams before the close reaches us, and that is no fault worth a penalty or Goodbye.
+   */
+  failureGraceMs: 2_000,
   /** How long a Goodbye (sent or received) keeps a peer out, by reason; bans included (see goodbye.ts). */
   coolDowns: COOL_DOWN_DEFAULTS,
 }
@@ -272,7 +277,9 @@ export class HandshakeService implements HandshakeEvents {
     try {
       await run()
     } catch (e) {
-      if (!this.modules.peerStore.get(peerId)) return // disconnected meanwhile: nobody to blame
+      // A peer closing its connection ends its streams first, so a failure is judged once the close had time to
+      // arrive: a connection that drops is nobody's fault (the peer manager's dial backoff deals with it).
+      if (!this.modules.peerStore.get(peerId) || (await this.goneWithin(peerId, this.opts.failureGraceMs))) return
       const action = isRequestError(e) ? penaltyForRequestError(e) : null
       this.modules.logger.debug({ peer: peerId.toString(), kind, err: (e as Error).message }, 'exchange failed')
       if (action)
@@ -284,6 +291,25 @@ export class HandshakeService implements HandshakeEvents {
     } finally {
       this.inFlight.delete(key)
     }
+  }
+
+  /** Whether the peer has no open connection left within `ms`; resolves as soon as it disconnects. */
+  private goneWithin(peerId: PeerId, ms: number): Promise<boolean> {
+    const { host } = this.modules
+    const isOpen = () => host.getConnections(peerId).some((c) => c.status === 'open')
+    if (!isOpen()) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const done = (gone: boolean) => {
+        clearTimeout(timer)
+        host.removeEventListener('peer:disconnect', onDisconnect)
+        resolve(gone)
+      }
+      const onDisconnect = (evt: CustomEvent<PeerId>) => {
+        if (evt.detail.equals(peerId)) done(true)
+      }
+      const timer = setTimeout(() => done(!isOpen()), ms)
+      host.addEventListener('peer:disconnect', onDisconnect)
+    })
   }
 
   private decodeOrPenalise<T>(peerId: PeerId, decode: () => T): T {

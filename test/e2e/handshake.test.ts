@@ -135,6 +135,27 @@ describe('handshake protocols answered by Contower', () => {
     expect(data?.client).toBe('other')
   })
 
+  it('does not blame a peer whose connection drops during our Status: no Goodbye cool-down, no penalty', async () => {
+    const n = await node()
+    const remote = await peer({ listen: true })
+    await serveBeaconProtocols(remote, () => goodStatus(n))
+    // The connection drops as our Status arrives (a peer restarting, a flaky link): the peer manager's dial
+    // backoff handles such a peer; a Goodbye(3) cool-down and a penalty would punish a fault that is not its own.
+    await remote.unhandle(STATUS_V2)
+    let dropped = 0
+    await remote.handle(STATUS_V2, async (_stream, connection) => {
+      dropped++
+      setTimeout(() => void connection.close().catch(() => {}), 50)
+    })
+    await n.libp2p.dial(remote.getMultiaddrs()[0])
+    await expect.poll(() => dropped).toBe(1)
+    await expect.poll(() => n.peerStore.get(remote.peerId) === undefined).toBe(true)
+    // The peer went away, so our failed Status is settled (the grace ends at the disconnect): no one was blamed.
+    await new Promise((r) => setImmediate(r))
+    expect(n.bans.kindOf(remote.peerId.toString())).toBe(null)
+    expect(n.scores.score(remote.peerId.toString())).toBe(0)
+  })
+
   it('answers a peer on another fork digest, then says Goodbye(2), disconnects and refuses it', async () => {
     const n = await node()
     const p = await peer({ listen: true })

@@ -213,10 +213,29 @@ export class Devnet {
     // Handshaken, and custody known from their MetaData, so the first column requests go to the right peers.
     const ready = (p: SimulatedPeer) => node.peerStore.get(p.peerId)?.custody?.source === 'metadata'
     while (!this.serving.every((p) => node.peerStore.get(p.peerId)?.handshaken && ready(p))) {
-      if (Date.now() > deadline) throw new Error('Contower did not discover and handshake all serving peers in time')
+      if (Date.now() > deadline) {
+        const missing = this.serving.filter((p) => !(node.peerStore.get(p.peerId)?.handshaken && ready(p)))
+        throw new Error(
+          `Contower did not discover and handshake all serving peers in ${this.opts.handshakeTimeoutMs} ms: ` +
+            missing.map((p) => `${p.peerId} ${peerState(node, p.peerId.toString())}`).join('; '),
+        )
+      }
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
+}
+
+/** Where Contower stands with a peer, for the one line a failed start prints. */
+function peerState(node: ContowerNode, peer: string): string {
+  const data = node.peerStore.get(peer)
+  const connections = node.libp2p.getConnections().filter((c) => c.remotePeer.toString() === peer)
+  return [
+    `connections ${connections.map((c) => c.status).join(',') || 'none'}`,
+    `handshaken ${data?.handshaken ?? false}`,
+    `custody ${data?.custody?.source ?? 'unknown'}`,
+    `refused ${node.bans.kindOf(peer) ?? 'no'}`,
+    `score ${node.scores.score(peer).toFixed(1)}`,
+  ].join(', ')
 }
 
 async function metricValues(registry: Registry | null, name: string) {

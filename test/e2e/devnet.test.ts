@@ -97,7 +97,7 @@ describe('devnet', () => {
     ])
     cleanup.push(cli)
     const { code } = await cli.exited
-    expect(code).toBe(0)
+    expect(code, cli.stderr).toBe(0)
     const summaries = cli.stdout.split('\n').filter((l) => l.startsWith('slot '))
     expect(summaries.length).toBeGreaterThanOrEqual(1)
     const last = summaries.at(-1)!

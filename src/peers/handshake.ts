@@ -307,7 +307,7 @@ export class HandshakeService implements HandshakeEvents {
       const onDisconnect = (evt: CustomEvent<PeerId>) => {
         if (evt.detail.equals(peerId)) done(true)
       }
-      const timer = setTimeout(() => done(!isOpen()), ms)
+      const timer = setTimeout(() => done(!isOpen()), ms).unref()
       host.addEventListener('peer:disconnect', onDisconnect)
     })
   }

@@ -2,6 +2,7 @@
 // at 10× Lodestar's quota. One run, both phases; prints p50, p90, p99 and max of each and the ratios loaded ÷ unloaded.
 //
 //   npm run bench:flood -- [--flooders 20] [--upstreams 8] [--samples 200] [--blocks 16] [--interval-ms 1500]
+//                          [--semi-space MB]   (Contower's young-generation semi-space; default: the daemon's)
 //   (npm run build first: Contower runs from the build's bundle)
 //
 // Everything runs on 127.0.0.1: a devnet chain (12 s slots); simulated upstream peers enforcing Lodestar's quota
@@ -148,6 +149,9 @@ async function main(): Promise<void> {
   const samples = option('samples', 200, 5, 1000)
   const blocks = option('blocks', 16, 1, 128)
   const intervalMs = option('interval-ms', 1500, 0, 60_000)
+  const nodeOptions = process.argv.includes('--semi-space')
+    ? [`--max-semi-space-size=${option('semi-space', 2, 1, 64)}`]
+    : DAEMON_NODE_OPTIONS
   const goodSlots = 2 * (WARMUP_REQUESTS + samples) * blocks + blocks
   const historySlots = goodSlots + FLOOD_SLOTS + FLOOD_BLOCKS + 2
   const plan: Plan = {
@@ -181,6 +185,7 @@ async function main(): Promise<void> {
         'static-peers': upstreamAddresses.join(','),
         'rate-limits': `${BY_RANGE.name}:${QUOTA.tokens * 10}/${QUOTA.seconds}`,
       },
+      nodeOptions,
     })
     const daemon = await startListening(daemonArgs, port)
     const contower = new DaemonView(`http://127.0.0.1:${metricsPort}`)
@@ -248,7 +253,8 @@ async function main(): Promise<void> {
       blocks,
       intervalMs,
     })
-    console.log(`Contower: bin/contower.js start, as the daemon runs (node ${DAEMON_NODE_OPTIONS.join(' ')})`)
+    const asDaemon = nodeOptions === DAEMON_NODE_OPTIONS ? 'as the daemon runs' : 'with other node options'
+    console.log(`Contower: bin/contower.js start, ${asDaemon} (node ${nodeOptions.join(' ')})`)
     const errors = labelCounts(metrics, 'contower_relay_upstream_errors_total', 'reason')
     console.log(
       `upstream errors: ${

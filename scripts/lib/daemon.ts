@@ -90,11 +90,13 @@ export function devnetDaemonArgs(o: {
   genesisTime: number
   slotSeconds: number
   flags?: Record<string, string>
+  /** Node's options for the daemon; the daemon's own by default. */
+  nodeOptions?: readonly string[]
 }): string[] {
   const chainConfig = join(o.dir, 'devnet.yaml')
   writeFileSync(chainConfig, devnetChainConfigYaml({ slotSeconds: o.slotSeconds }))
   return [
-    ...DAEMON_NODE_OPTIONS,
+    ...(o.nodeOptions ?? DAEMON_NODE_OPTIONS),
     CONTOWER,
     'start',
     ...['--network', 'custom', '--chain-config', chainConfig, '--genesis-time', String(o.genesisTime)],

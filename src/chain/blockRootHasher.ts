@@ -39,6 +39,12 @@ export const BLOCK_ROOT_HASHER_DEFAULTS = {
   workerFile: workerBesideThis() as URL | null,
   /** A worker with nothing to do for this long is ended: an idle relay holds no thread and no second heap. */
   idleMs: 30_000,
+  /**
+   * Roots handed to the worker at once; the rest wait here, in their lanes, and are handed over round-robin. Enough
+   * to keep the worker busy between two turns of the event loop, few enough that a new lane's first root waits for
+   * at most this many others.
+   */
+  maxInWorker: 8,
 }
 
 export interface BlockRootHasherModules {
@@ -47,6 +53,7 @@ export interface BlockRootHasherModules {
 }
 
 interface Job {
+  id: number
   fork: ForkName
   bytes: Uint8Array
   resolve: (root: Uint8Array) => void
@@ -56,7 +63,11 @@ interface Job {
 export class BlockRootHasher {
   private readonly opts: typeof BLOCK_ROOT_HASHER_DEFAULTS
   private worker: Worker | null = null
+  /** Roots handed to the worker, by job id. */
   private readonly jobs = new Map<number, Job>()
+  /** Roots waiting to be handed over, FIFO per lane; Map order is the round-robin (a served lane moves last). */
+  private readonly lanes = new Map<unknown, Job[]>()
+  private waiting = 0
   private nextId = 0
   private idleTimer: NodeJS.Timeout | null = null
   /** After stop() or a worker failure, every root is hashed on the calling thread. */
@@ -81,15 +92,20 @@ export class BlockRootHasher {
     return this.worker !== null
   }
 
-  /** hash_tree_root of a BeaconBlock (the message, not the signed block); BlockDecodeError when it does not decode. */
-  root(fork: ForkName, message: Uint8Array): Promise<Uint8Array> {
-    const worker = this.workerNow()
-    if (!worker) return new Promise((resolve) => resolve(this.rootHere(fork, message)))
-    const id = this.nextId++
+  /**
+   * hash_tree_root of a BeaconBlock (the message, not the signed block); BlockDecodeError when it does not decode.
+   * Roots of one `lane` (a response, say) are hashed in order; lanes take turns, so a short response's roots do not
+   * wait behind all of a long one's.
+   */
+  root(fork: ForkName, message: Uint8Array, lane: unknown = null): Promise<Uint8Array> {
+    if (!this.workerNow()) return new Promise((resolve) => resolve(this.rootHere(fork, message)))
     return new Promise((resolve, reject) => {
-      this.jobs.set(id, { fork, bytes: message, resolve, reject })
-      const copy = message.slice()
-      worker.postMessage({ id, fork, bytes: copy.buffer } satisfies BlockRootJob, [copy.buffer])
+      const job = { id: this.nextId++, fork, bytes: message, resolve, reject }
+      const queue = this.lanes.get(lane)
+      if (queue) queue.push(job)
+      else this.lanes.set(lane, [job])
+      this.waiting++
+      this.handOver()
     })
   }
 
@@ -100,6 +116,22 @@ export class BlockRootHasher {
     this.worker = null
     this.settleHere()
     await worker?.terminate()
+  }
+
+  /** Hands waiting roots to the worker, one lane's oldest at a time, up to maxInWorker. */
+  private handOver(): void {
+    const worker = this.worker
+    if (!worker) return
+    while (this.jobs.size < this.opts.maxInWorker && this.waiting > 0) {
+      const [lane, queue] = this.lanes.entries().next().value as [unknown, Job[]]
+      const job = queue.shift()!
+      this.lanes.delete(lane)
+      if (queue.length > 0) this.lanes.set(lane, queue)
+      this.waiting--
+      this.jobs.set(job.id, job)
+      const copy = job.bytes.slice()
+      worker.postMessage({ id: job.id, fork: job.fork, bytes: copy.buffer } satisfies BlockRootJob, [copy.buffer])
+    }
   }
 
   private workerNow(): Worker | null {
@@ -122,6 +154,7 @@ export class BlockRootHasher {
     this.stats.offThread++
     if ('root' in result) job.resolve(result.root)
     else job.reject(new BlockDecodeError(result.error))
+    this.handOver()
     if (this.jobs.size === 0 && this.worker) {
       this.idleTimer = setTimeout(() => this.endIdle(), this.opts.idleMs)
       this.idleTimer.unref()
@@ -145,9 +178,13 @@ export class BlockRootHasher {
     this.modules.onWorkerError?.(error)
   }
 
+  /** Everything handed over or waiting is hashed here, oldest first. */
   private settleHere(): void {
-    for (const [id, job] of this.jobs) {
-      this.jobs.delete(id)
+    const all = [...this.jobs.values(), ...[...this.lanes.values()].flat()].sort((a, b) => a.id - b.id)
+    this.jobs.clear()
+    this.lanes.clear()
+    this.waiting = 0
+    for (const job of all) {
       try {
         job.resolve(this.rootHere(job.fork, job.bytes))
       } catch (e) {

@@ -193,7 +193,7 @@ export class ChunkValidator {
     const hasher = this.modules.blockRoots
     if (!hasher || !facts.blockMessage) return itemFormat(() => facts.blockRoot())
     try {
-      return await hasher.root(fork, facts.blockMessage)
+      return await hasher.root(fork, facts.blockMessage, this) // this response is a lane of its own
     } catch (e) {
       if (e instanceof BlockDecodeError)
         throw new InvalidChunkError('item_format', `block does not decode: ${e.message}`)

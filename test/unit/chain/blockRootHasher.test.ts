@@ -103,4 +103,27 @@ describe('BlockRootHasher', () => {
     expect(hex(await pending)).toBe(hex(chain.blockAt(6)!.root))
     expect(hasher.stats.here).toBe(1)
   })
+
+  it("lanes take turns: a short response's root does not wait behind a long one's, and each lane keeps its order", async () => {
+    const hasher = new BlockRootHasher({}, { workerFile: BUILT_WORKER, maxInWorker: 2 })
+    const done: string[] = []
+    const long = Array.from({ length: 40 }, (_, i) =>
+      hasher.root(ForkName.fulu, message(1 + (i % 16)), 'long').then(() => done.push(`long ${i}`)),
+    )
+    const short = hasher.root(ForkName.fulu, message(7), 'short').then(() => done.push('short'))
+    await Promise.all([...long, short])
+    // Two of the long lane's were with the worker, then the lanes alternate: the short one is third or fourth, not 41st.
+    expect(done.indexOf('short')).toBeLessThanOrEqual(3)
+    expect(done.filter((d) => d !== 'short')).toEqual(long.map((_, i) => `long ${i}`))
+    expect(hasher.stats).toEqual({ workersStarted: 1, offThread: 41, here: 0 })
+    await hasher.stop()
+  })
+
+  it('stop(): roots still waiting for the worker resolve too, hashed here in order', async () => {
+    const hasher = new BlockRootHasher({}, { workerFile: BUILT_WORKER, maxInWorker: 1 })
+    const pending = [1, 2, 3].map((slot) => hasher.root(ForkName.fulu, message(slot), 'one'))
+    await hasher.stop()
+    expect((await Promise.all(pending)).map(hex)).toEqual([1, 2, 3].map((slot) => hex(chain.blockAt(slot)!.root)))
+    expect(hasher.stats.here).toBe(3)
+  })
 })

@@ -65,9 +65,11 @@ export class BlockRootHasher {
   private worker: Worker | null = null
   /** Roots handed to the worker, by job id. */
   private readonly jobs = new Map<number, Job>()
-  /** Roots waiting to be handed over, FIFO per lane; Map order is the round-robin (a served lane moves last). */
+  /**
+   * Roots waiting to be handed over, FIFO per lane, no lane empty; Map order is the round-robin (a served lane moves
+   * last).
+   */
   private readonly lanes = new Map<unknown, Job[]>()
-  private waiting = 0
   private nextId = 0
   private idleTimer: NodeJS.Timeout | null = null
   /** After stop() or a worker failure, every root is hashed on the calling thread. */
@@ -104,7 +106,6 @@ export class BlockRootHasher {
       const queue = this.lanes.get(lane)
       if (queue) queue.push(job)
       else this.lanes.set(lane, [job])
-      this.waiting++
       this.handOver()
     })
   }
@@ -122,12 +123,11 @@ export class BlockRootHasher {
   private handOver(): void {
     const worker = this.worker
     if (!worker) return
-    while (this.jobs.size < this.opts.maxInWorker && this.waiting > 0) {
+    while (this.jobs.size < this.opts.maxInWorker && this.lanes.size > 0) {
       const [lane, queue] = this.lanes.entries().next().value as [unknown, Job[]]
       const job = queue.shift()!
       this.lanes.delete(lane)
       if (queue.length > 0) this.lanes.set(lane, queue)
-      this.waiting--
       this.jobs.set(job.id, job)
       const copy = job.bytes.slice()
       worker.postMessage({ id: job.id, fork: job.fork, bytes: copy.buffer } satisfies BlockRootJob, [copy.buffer])
@@ -183,7 +183,6 @@ export class BlockRootHasher {
     const all = [...this.jobs.values(), ...[...this.lanes.values()].flat()].sort((a, b) => a.id - b.id)
     this.jobs.clear()
     this.lanes.clear()
-    this.waiting = 0
     for (const job of all) {
       try {
         job.resolve(this.rootHere(job.fork, job.bytes))

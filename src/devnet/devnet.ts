@@ -1,3 +1,4 @@
+import type { PeerId } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 import type { Network } from '../chain/resolveNetwork.js'
 import type { Logger } from '../logger.js'
@@ -211,13 +212,18 @@ export class Devnet {
   private async waitForHandshakes(node: ContowerNode): Promise<void> {
     const deadline = Date.now() + this.opts.handshakeTimeoutMs
     // Handshaken, and custody known from their MetaData, so the first column requests go to the right peers.
-    const ready = (p: SimulatedPeer) => node.peerStore.get(p.peerId)?.custody?.source === 'metadata'
-    while (!this.serving.every((p) => node.peerStore.get(p.peerId)?.handshaken && ready(p))) {
+    const ready = (p: SimulatedPeer) => {
+      const data = node.peerStore.get(p.peerId)
+      return data?.handshaken === true && data.custody?.source === 'metadata'
+    }
+    while (!this.serving.every(ready)) {
       if (Date.now() > deadline) {
-        const missing = this.serving.filter((p) => !(node.peerStore.get(p.peerId)?.handshaken && ready(p)))
         throw new Error(
           `Contower did not discover and handshake all serving peers in ${this.opts.handshakeTimeoutMs} ms: ` +
-            missing.map((p) => `${p.peerId} ${peerState(node, p.peerId.toString())}`).join('; '),
+            this.serving
+              .filter((p) => !ready(p))
+              .map((p) => `${p.peerId} ${peerState(node, p.peerId)}`)
+              .join('; '),
         )
       }
       await new Promise((resolve) => setTimeout(resolve, 50))
@@ -226,9 +232,10 @@ export class Devnet {
 }
 
 /** Where Contower stands with a peer, for the one line a failed start prints. */
-function peerState(node: ContowerNode, peer: string): string {
+function peerState(node: ContowerNode, peerId: PeerId): string {
+  const peer = peerId.toString()
   const data = node.peerStore.get(peer)
-  const connections = node.libp2p.getConnections().filter((c) => c.remotePeer.toString() === peer)
+  const connections = node.libp2p.getConnections(peerId)
   return [
     `connections ${connections.map((c) => c.status).join(',') || 'none'}`,
     `handshaken ${data?.handshaken ?? false}`,

@@ -175,7 +175,7 @@ export class ChunkValidator {
   private async chained(fork: ForkName, slot: number, facts: ItemFacts, known?: Uint8Array): Promise<CheckedItem> {
     const root = this.blockRootOf(fork, facts)
     root.catch(() => {}) // awaited later, by the next check or settle(); a failure is reported there
-    const previous = this.lastRoot === null ? null : await this.settle()
+    const previous = await this.settle()
     const item: CheckedItem = { slot, blockRoot: null, parentRoot: facts.parentRoot }
     this.lastRoot = root
     this.lastItem = item

@@ -2,6 +2,7 @@
 // at 10× Lodestar's quota. One run, both phases; prints p50, p90, p99 and max of each and the ratios loaded ÷ unloaded.
 //
 //   npm run bench:flood -- [--flooders 20] [--upstreams 8] [--samples 200] [--blocks 16] [--interval-ms 1500]
+//                          [--upstream-processes 1]   (the upstreams dealt out to this many processes)
 //                          [--semi-space MB]   (Contower's young-generation semi-space; default: the daemon's)
 //   (npm run build first: Contower runs from the build's bundle)
 //
@@ -41,6 +42,7 @@ import { RespCode } from '../src/wire/constants.js'
 import { devnetDaemonArgs, freePort, sleep, startListening, stopAll, stopProcess } from './lib/daemon.js'
 import { startSimulatedPeer } from './lib/devnet.js'
 import { intOption as option } from './lib/intOption.js'
+import { percentile, ratioInterval } from './lib/stats.js'
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
 const QUOTA = LODESTAR_QUOTAS[BY_RANGE.name]
@@ -146,6 +148,7 @@ function child(role: '--flooders-child' | '--upstreams-child' | '--requester-chi
 async function main(): Promise<void> {
   const flooders = option('flooders', 20, 0, 200)
   const upstreamCount = option('upstreams', 8, 1, 64)
+  const upstreamProcesses = option('upstream-processes', 1, 1, upstreamCount)
   const samples = option('samples', 200, 5, 1000)
   const blocks = option('blocks', 16, 1, 128)
   const intervalMs = option('interval-ms', 1500, 0, 60_000)
@@ -161,14 +164,20 @@ async function main(): Promise<void> {
   }
   const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`)
   const flooding = child('--flooders-child')
-  const serving = child('--upstreams-child')
+  // The upstreams, dealt out to their processes as evenly as they go.
+  const serving = Array.from({ length: upstreamProcesses }, (_, i) => ({
+    ...child('--upstreams-child'),
+    upstreams: Math.floor(upstreamCount / upstreamProcesses) + (i < upstreamCount % upstreamProcesses ? 1 : 0),
+  }))
   const requesting = child('--requester-child')
   const dir = mkdtempSync(join(tmpdir(), 'contower-flood-'))
   try {
-    log(`building ${historySlots} blocks of ${BLOCK_BYTES / 1000} kB in the upstreams' child`)
-    const ready = serving.next('serving')
-    serving.send({ type: 'serve', plan, upstreams: upstreamCount })
-    const { addresses: upstreamAddresses, peerIds: upstreams } = await ready
+    log(`building ${historySlots} blocks of ${BLOCK_BYTES / 1000} kB in each of ${upstreamProcesses} upstreams' child`)
+    const ready = serving.map((s) => s.next('serving'))
+    for (const s of serving) s.send({ type: 'serve', plan, upstreams: s.upstreams })
+    const servingAt = await Promise.all(ready)
+    const upstreamAddresses = servingAt.flatMap((s) => s.addresses)
+    const upstreams = servingAt.flatMap((s) => s.peerIds)
     // Contower as the daemon runs: bin/contower.js, the build's bundle, with the daemon's node options.
     const dataDir = join(dir, 'data')
     const contowerId = (await loadOrCreateIdentity(dataDir)).peerId.toString()
@@ -201,14 +210,21 @@ async function main(): Promise<void> {
     await connected
     // CPU seconds used so far by each child: who had the cores while a phase ran; and each child's longest
     // event-loop delay since the last call (Contower's comes from its metrics).
-    const children = { requester: requesting, upstreams: serving, flooders: flooding }
+    // The upstreams' processes count as one: their CPU seconds added, their longest delay.
+    const children = { requester: [requesting], upstreams: serving, flooders: [flooding] }
     const cpu = async (): Promise<{ seconds: Record<string, number>; loopMaxMs: Record<string, number> }> => {
       const seconds: Record<string, number> = { Contower: await contower.cpuSeconds() }
       const loopMaxMs: Record<string, number> = {}
-      for (const [name, c] of Object.entries(children)) {
-        const answer = c.next('cpu')
-        c.send({ type: 'cpu' })
-        ;({ seconds: seconds[name], loopMaxMs: loopMaxMs[name] } = await answer)
+      for (const [name, group] of Object.entries(children)) {
+        const answers = await Promise.all(
+          group.map((c) => {
+            const answer = c.next('cpu')
+            c.send({ type: 'cpu' })
+            return answer
+          }),
+        )
+        seconds[name] = answers.reduce((sum, a) => sum + a.seconds, 0)
+        loopMaxMs[name] = Math.max(...answers.map((a) => a.loopMaxMs))
       }
       return { seconds, loopMaxMs }
     }
@@ -249,6 +265,7 @@ async function main(): Promise<void> {
     report(unloaded, loaded, flood, labelCounts(metrics, 'contower_relay_requests_total', 'result'), {
       flooders,
       upstreamCount,
+      upstreamProcesses,
       samples,
       blocks,
       intervalMs,
@@ -267,13 +284,14 @@ async function main(): Promise<void> {
     console.log(
       `upstreams connected at the end: ${rows.length} of ${upstreamCount}; their scores: ${rows.map((u) => u.score.toFixed(1)).join(' ')}`,
     )
-    const quota = serving.next('quota')
-    serving.send({ type: 'stop' })
-    console.log(`upstream quota violations by Contower: ${(await quota).exceeded}`)
+    const quotas = serving.map((s) => s.next('quota'))
+    for (const s of serving) s.send({ type: 'stop' })
+    const exceeded = (await Promise.all(quotas)).reduce((n, q) => n + q.exceeded, 0)
+    console.log(`upstream quota violations by Contower: ${exceeded}`)
     await stopProcess(daemon.child)
   } finally {
     flooding.proc.kill()
-    serving.proc.kill()
+    for (const s of serving) s.proc.kill()
     requesting.proc.kill()
     await stopAll()
     rmSync(dir, { recursive: true, force: true })
@@ -340,7 +358,14 @@ function report(
   loaded: Phase,
   flood: Extract<FromChild, { type: 'counts' }>,
   results: Record<string, number>,
-  o: { flooders: number; upstreamCount: number; samples: number; blocks: number; intervalMs: number },
+  o: {
+    flooders: number
+    upstreamCount: number
+    upstreamProcesses: number
+    samples: number
+    blocks: number
+    intervalMs: number
+  },
 ): void {
   const row = (name: string, p: Phase) => [
     name,
@@ -357,11 +382,15 @@ function report(
   ]
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)))
   console.log(
-    `\nwell-behaved peer: ${o.blocks} blocks every ${o.intervalMs} ms; ${o.upstreamCount} upstreams; ` +
+    `\nwell-behaved peer: ${o.blocks} blocks every ${o.intervalMs} ms; ${o.upstreamCount} upstreams in ${o.upstreamProcesses} process(es); ` +
       `${o.flooders} flooders × ${FLOOD_BLOCKS} blocks every ${FLOOD_EVERY_MS} ms (10× quota), ≤ ${FLOOD_MAX_OPEN} open`,
   )
   for (const r of rows)
     console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '))
+  const [low, high] = ratioInterval(loaded.ms, unloaded.ms, 0.99)
+  console.log(
+    `p99 ratio, 95 % bootstrap interval (what chance alone moves it by): ${low.toFixed(2)}–${high.toFixed(2)}`,
+  )
   console.log(`CPU seconds (longest event-loop delay) while each phase ran, by process (${cpus().length} cores):`)
   for (const [name, p] of [['unloaded', unloaded] as const, [`${o.flooders} flooders`, loaded] as const]) {
     const used = Object.entries(p.cpuUsed).map(
@@ -391,12 +420,6 @@ function labelCounts(metrics: string, name: string, label: string): Record<strin
 /** The latencies printed for each phase (the target is the p99 ratio; the others show the shape around it). */
 const QUANTILES = [0.5, 0.9, 0.99, 1] as const
 const quantileName = (q: number) => (q === 1 ? 'max ms' : `p${Math.round(q * 100)} ms`)
-
-/** Nearest-rank percentile (p in 0..1). */
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]
-}
 
 /** Polls `count` until it reaches `wanted`; fails after `timeoutMs`. */
 async function until(count: () => Promise<number>, wanted: number, timeoutMs: number, what: string): Promise<void> {

@@ -59,12 +59,12 @@ import {
   type ToPeers,
   type Variant,
   ORDERS,
-  percentile,
   VARIANTS,
 } from './lib/benchRounds.js'
 import { type BarePipe, startBarePipe } from './lib/barePipe.js'
 import { type BenchLinks, createBenchLinks, inNamespace, PEERS_ADDRESS, RELAY_ADDRESS } from './lib/benchLinks.js'
 import { startContower } from './lib/devnet.js'
+import { percentile } from './lib/stats.js'
 
 const LABELS: Record<Variant, string> = {
   direct: '(a) direct from upstream',

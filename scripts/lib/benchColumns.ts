@@ -13,7 +13,7 @@ import { startSimulatedPeer } from '../../src/devnet/simulatedPeer.js'
 import { SyntheticChain } from '../../src/devnet/syntheticChain.js'
 import { createLogger } from '../../src/logger.js'
 import { getProtocol } from '../../src/reqresp/protocols.js'
-import { percentile } from './benchRounds.js'
+import { percentile } from './stats.js'
 import { startContower } from './devnet.js'
 
 const BY_RANGE = getProtocol('data_column_sidecars_by_range', 1)

@@ -377,9 +377,3 @@ export type FromPeers =
   | { type: 'result'; result: RoundsResult }
   | { type: 'failed'; error: string }
 
-/** Nearest-rank percentile of `values` (p in 0..1). */
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN
-  const sorted = [...values].sort((x, y) => x - y)
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]
-}

@@ -376,4 +376,3 @@ export type FromPeers =
   | { type: 'usage?'; id: number }
   | { type: 'result'; result: RoundsResult }
   | { type: 'failed'; error: string }
-

@@ -8,7 +8,8 @@
 //
 // Everything runs on 127.0.0.1: a devnet chain (12 s slots); simulated upstream peers enforcing Lodestar's quota
 // (128 blocks per 10 s per requester; over it the requester is banned) in a child process of their own (this script
-// with --upstreams-child), as remote upstreams would be; one Contower dialling them as static peers, run as the daemon
+// with --upstreams-child; or in --upstream-processes of them, each holding the whole chain), as remote upstreams
+// would be; one Contower dialling them as static peers, run as the daemon
 // runs (`node --max-semi-space-size=2 bin/contower.js start --network custom …`, read through its /metrics and
 // /status.json); the well-behaved requester in another child (--requester-child) and the flooders in a third
 // (--flooders-child), so that the heap and event loop measured are the daemon's. The well-behaved peer asks `blocks` new blocks every `interval-ms` (16 per 1.5 s: within Lodestar's
@@ -172,7 +173,7 @@ async function main(): Promise<void> {
   const requesting = child('--requester-child')
   const dir = mkdtempSync(join(tmpdir(), 'contower-flood-'))
   try {
-    log(`building ${historySlots} blocks of ${BLOCK_BYTES / 1000} kB in each of ${upstreamProcesses} upstreams' child`)
+    log(`building ${historySlots} blocks of ${BLOCK_BYTES / 1000} kB in each upstreams' process (${upstreamProcesses})`)
     const ready = serving.map((s) => s.next('serving'))
     for (const s of serving) s.send({ type: 'serve', plan, upstreams: s.upstreams })
     const servingAt = await Promise.all(ready)

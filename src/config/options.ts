@@ -183,7 +183,8 @@ export const OPTIONS: readonly OptionDef[] = [
     name: 'static-peers',
     type: 'multiaddrs',
     default: [],
-    description: 'Comma-separated multiaddrs (with /p2p/<peer id>) that are always dialled and kept',
+    description:
+      'Comma-separated multiaddrs (with /p2p/<peer id>) that are always dialled and kept; asked first as upstreams, and while scored low (even banned) last',
     commands: START,
   },
   {

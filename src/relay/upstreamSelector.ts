@@ -43,7 +43,7 @@ export type UpstreamChoice =
 
 /**
  * Chooses the upstream for a request: among handshaken peers that speak the protocol, are not the requester
- * (or already tried), are not banned for their score, are under their self-limit and whose
+ * (or already tried), are not banned for their score (static peers excepted), are under their self-limit and whose
  * Status covers the request, take two at random and keep the better by score, recent latency and open requests
  * ("power of two choices": spreads load while avoiding slow or failing peers, without herding onto a single best
  * one). Peers at or below minScore are considered only when no other peer could serve the request.
@@ -104,9 +104,11 @@ export class UpstreamSelector {
       if (!p.handshaken || !p.status || exclude.has(id)) continue
       if (req.upstreams && !req.upstreams.has(id)) continue
       if (p.protocols && !p.protocols.has(req.def.id)) continue
-      // Bans stay bans. A peer past the disconnect threshold that is still connected (a static peer is dialled
-      // again) is only a last choice, like any low score: refusing it could leave no upstream at all.
-      if (this.modules.scores.state(id) === 'ban') continue
+      // Bans stay bans, except for static peers: the operator chose them and they are let back in after any Goodbye,
+      // so a ban leaves them a last choice, like any low score. A sentry's own beacon node banned for a burst of
+      // bad answers would otherwise leave it no upstream until the score decays. A peer past the disconnect
+      // threshold that is still connected is a last choice too: refusing it could leave no upstream at all.
+      if (this.modules.scores.state(id) === 'ban' && !this.modules.isPreferred(id)) continue
       if (req.range && (this.headSlot(p) < req.range.startSlot || p.status.earliestAvailableSlot > req.range.startSlot))
         continue
       out.push(p)

@@ -63,4 +63,42 @@ describe('relay recovery', () => {
     )
     expect(await metricValue(node, 'contower_relay_requests_total', { result: 'no_upstream' })).toBe(0)
   })
+
+  it('after every static upstream was banned, the next request is served once one heals', async () => {
+    const { network, chain } = testChain(100, 2_000)
+    const [a, b, requester] = await Promise.all([
+      track(startPeer(network, chain)),
+      track(startPeer(network, chain)),
+      track(startPeer(network, chain, { serveBlocks: false })),
+    ])
+    const node = await track(startRelay(network, [a, b])) // both static
+    await waitHandshaken(node, [a, b])
+    await requester.libp2p.dial(node.listenAddresses[0])
+    const ask = (startSlot: number, count: number) =>
+      outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, rangeRequest(startSlot, count), count)
+    const banned = () => [a, b].every((p) => node.scores.state(p.peerId.toString()) === 'ban')
+
+    // Bad CRCs (an invalid response, -10 each) until both are past the ban threshold (-50): Goodbye(Banned), and
+    // the static dialler brings them back.
+    a.misbehaviour = 'corrupt'
+    b.misbehaviour = 'corrupt'
+    for (let startSlot = 10; !banned(); startSlot += 4) {
+      expect(startSlot).toBeLessThan(90) // each request costs both upstreams it reaches: a few suffice
+      await waitHandshaken(node, [a, b], 30_000)
+      const failed = await ask(startSlot, 4)
+      expect(failed.chunks).toHaveLength(0)
+      expect(failed.error?.detail.respCode).toBe(RespCode.ResourceUnavailable)
+    }
+
+    // Both heal and are back; their scores need minutes to decay above -50, but the next request is served now.
+    a.misbehaviour = 'none'
+    b.misbehaviour = 'none'
+    await waitHandshaken(node, [a, b], 30_000)
+    expect(banned()).toBe(true)
+    const served = await ask(20, 4)
+    expect(served.error).toBeNull()
+    expect(served.chunks.map((c) => Buffer.from(c.ssz!))).toEqual(
+      [20, 21, 22, 23].map((slot) => Buffer.from(chain.blockAt(slot)!.ssz)),
+    )
+  }, 90_000)
 })

@@ -200,6 +200,20 @@ describe('UpstreamSelector eligibility', () => {
     expect(s.choose(byRange(), new Set([s.id(0), s.id(2)]))).toEqual({ kind: 'none' })
   })
 
+  it('takes a banned static peer as a last choice only; a banned peer that is not static never', () => {
+    const s = setup()
+    for (const i of [0, 1, 2]) s.add(i)
+    s.preferred.add(s.id(0))
+    for (const i of [0, 1]) s.penalise(i, PeerAction.LowToleranceError, 5) // -50: both banned
+    expect([0, 1].map((i) => s.scores.state(s.id(i)))).toEqual(['ban', 'ban'])
+    // A healthy peer is there: it serves, static or not the banned one is not asked.
+    expect(chosenPeer(s.choose(byRange(), new Set(), [0, 0]))).toBe(s.id(2))
+    expect(s.choosable(byRange())).toEqual(new Set([s.id(0), s.id(2)]))
+    // Without it, the banned static peer serves rather than no one; the other banned peer is never asked.
+    expect(chosenPeer(s.choose(byRange(), new Set([s.id(2)])))).toBe(s.id(0))
+    expect(s.choose(byRange(), new Set([s.id(0), s.id(2)]))).toEqual({ kind: 'none' })
+  })
+
   it('recovers from every upstream misbehaving: still served at once, and good again as scores decay', () => {
     const s = setup()
     for (const i of [0, 1, 2]) s.add(i)

@@ -277,6 +277,7 @@ export class ContowerNode {
         responseTypes,
         metadata: this.metadata,
         enrCustodyGroupCount: (peer) => this.peerManager?.enrCustodyGroupCount(peer),
+        isStatic: (peer) => this.staticPeers?.isStatic(peer) ?? false,
         metrics: this.registry ? createPeerMetrics(this.registry, this.peerStore) : null,
         logger: this.modules.logger.child({ module: 'peers' }),
       },

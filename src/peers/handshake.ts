@@ -68,6 +68,8 @@ export interface HandshakeModules {
   metadata: LocalMetadata
   /** The `cgc` of the ENR the peer was discovered by (the peer manager remembers it), for its custody until MetaData. */
   enrCustodyGroupCount?: (peer: string) => number | undefined
+  /** `--static-peers`: kept connected whatever their score (the relay asks them last while it is low). */
+  isStatic?: (peer: string) => boolean
   metrics: PeerMetrics | null
   logger: Logger
 }
@@ -75,7 +77,7 @@ export interface HandshakeModules {
 /**
  * Makes Contower behave like a beacon node towards each peer: Status (and Ping) on connect, re-Status and
  * Ping on schedule, MetaData when a Ping shows a new sequence number, Goodbye and disconnect for peers on
- * another chain or with a score too low, Goodbye(1) to everyone on shutdown.
+ * another chain or with a score too low (static peers are kept), Goodbye(1) to everyone on shutdown.
  */
 export class HandshakeService implements HandshakeEvents {
   private heartbeat: NodeJS.Timeout | null = null
@@ -411,7 +413,8 @@ export class HandshakeService implements HandshakeEvents {
 
   private readonly onScoreAction = (peer: string, action: PeerAction, reason: string, state: ScoreState): void => {
     this.modules.metrics?.penalties.inc({ action, reason })
-    if (state === 'healthy' || this.stopping) return
+    // A static peer would be dialled straight back (the gater lets it in): a Goodbye only churns its connection.
+    if (state === 'healthy' || this.stopping || this.modules.isStatic?.(peer)) return
     const data = this.modules.peerStore.get(peer)
     if (state === 'ban') this.refuse(peer, this.opts.coolDowns.bannedMs, 'ban', 'sent', GoodbyeReason.Banned)
     if (data) void this.disconnect(data.peerId, state === 'ban' ? GoodbyeReason.Banned : GoodbyeReason.ScoreTooLow)

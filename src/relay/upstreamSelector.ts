@@ -104,9 +104,9 @@ export class UpstreamSelector {
       if (!p.handshaken || !p.status || exclude.has(id)) continue
       if (req.upstreams && !req.upstreams.has(id)) continue
       if (p.protocols && !p.protocols.has(req.def.id)) continue
-      // Bans stay bans, except for static peers: the operator chose them and they are let back in after any Goodbye,
-      // so a ban leaves them a last choice, like any low score. A sentry's own beacon node banned for a burst of
-      // bad answers would otherwise leave it no upstream until the score decays. A peer past the disconnect
+      // Bans stay bans, except for static peers: the operator chose them and they stay connected whatever their
+      // score, so a ban leaves them a last choice, like any low score. A sentry's own beacon node banned for a burst
+      // of bad answers would otherwise leave it no upstream until the score decays. A peer past the disconnect
       // threshold that is still connected is a last choice too: refusing it could leave no upstream at all.
       if (this.modules.scores.state(id) === 'ban' && !this.modules.isPreferred(id)) continue
       if (req.range && (this.headSlot(p) < req.range.startSlot || p.status.earliestAvailableSlot > req.range.startSlot))

@@ -192,7 +192,7 @@ describe('UpstreamSelector eligibility', () => {
   it('never takes a banned peer; one past the disconnect threshold but still connected is a last choice', () => {
     const s = setup()
     for (const i of [0, 1, 2]) s.add(i)
-    s.penalise(0, PeerAction.LowToleranceError, 3) // -30: to be disconnected (a static peer is dialled again)
+    s.penalise(0, PeerAction.LowToleranceError, 3) // -30: to be disconnected, and connected until then
     s.penalise(1, PeerAction.Fatal) // banned
     expect(s.scores.state(s.id(0))).toBe('disconnect')
     expect(s.choosable(byRange())).toEqual(new Set([s.id(0), s.id(2)]))

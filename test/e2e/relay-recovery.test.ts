@@ -78,7 +78,10 @@ describe('relay recovery', () => {
       outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, rangeRequest(startSlot, count), count)
     const banned = () => [a, b].every((p) => node.scores.state(p.peerId.toString()) === 'ban')
     const dropped: string[] = []
-    node.libp2p.addEventListener('peer:disconnect', (evt) => dropped.push(evt.detail.toString()))
+    const upstreamIds = new Set([a, b].map((p) => p.peerId.toString()))
+    node.libp2p.addEventListener('peer:disconnect', (evt) => {
+      if (upstreamIds.has(evt.detail.toString())) dropped.push(evt.detail.toString())
+    })
 
     // Bad CRCs (an invalid response, -10 each) until both are past the ban threshold (-50). Static peers are kept
     // connected: no Goodbye(Banned), no redial.

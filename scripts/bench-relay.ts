@@ -65,6 +65,7 @@ import { type BarePipe, startBarePipe } from './lib/barePipe.js'
 import { type BenchLinks, createBenchLinks, inNamespace, PEERS_ADDRESS, RELAY_ADDRESS } from './lib/benchLinks.js'
 import { startContower } from './lib/devnet.js'
 import { percentile } from './lib/stats.js'
+import { formatTable } from './lib/table.js'
 
 const LABELS: Record<Variant, string> = {
   direct: '(a) direct from upstream',
@@ -543,12 +544,7 @@ function printTable(stats: Record<Variant, Stats>, relayColumn: boolean): void {
     )
     return row
   })
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
-  console.log(line(header))
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '))
-  for (const r of rows) console.log(line(r))
+  for (const line of formatTable(header, rows)) console.log(line)
   console.log(
     `busy = event-loop active time (main threads) and CPU = CPU time (user + system, every thread, GC helpers too), ` +
       `from the request until ${SETTLE_MS} ms after its last chunk: what all parties spent on it, including work ` +

@@ -17,6 +17,7 @@ import { devnetNetwork } from '../src/devnet/devnetNetwork.js'
 import { SyntheticChain } from '../src/devnet/syntheticChain.js'
 import { intOption as option } from './lib/intOption.js'
 import { percentile } from './lib/stats.js'
+import { formatTable } from './lib/table.js'
 
 const rounds = option('rounds', 30, 3, 10_000)
 const count = option('blocks', 64, 1, 1024)
@@ -96,7 +97,4 @@ const rows = VARIANTS.map((v, i) => [
   `${(p50[i] / p50[2]).toFixed(2)}×`,
   `${(p50[i] / p50[0]).toFixed(2)}×`,
 ])
-const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)))
-for (const row of [header, widths.map((w) => '-'.repeat(w)), ...rows]) {
-  console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '))
-}
+for (const line of formatTable(header, rows)) console.log(line)

@@ -20,19 +20,25 @@ import {
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
 const track = stopAfterEach()
 
+/** Contower with two upstreams (static peers) and a requester; `ask` sends BlocksByRange through it. */
+async function twoUpstreams() {
+  const { network, chain } = testChain(100, 2_000)
+  const [a, b, requester] = await Promise.all([
+    track(startPeer(network, chain)),
+    track(startPeer(network, chain)),
+    track(startPeer(network, chain, { serveBlocks: false })),
+  ])
+  const node = await track(startRelay(network, [a, b]))
+  await waitHandshaken(node, [a, b])
+  await requester.libp2p.dial(node.listenAddresses[0])
+  const ask = (startSlot: number, count: number) =>
+    outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, rangeRequest(startSlot, count), count)
+  return { chain, a, b, node, ask }
+}
+
 describe('relay recovery', () => {
   it('after every upstream misbehaved, the next request is served once one heals', async () => {
-    const { network, chain } = testChain(100, 2_000)
-    const [a, b, requester] = await Promise.all([
-      track(startPeer(network, chain)),
-      track(startPeer(network, chain)),
-      track(startPeer(network, chain, { serveBlocks: false })),
-    ])
-    const node = await track(startRelay(network, [a, b]))
-    await waitHandshaken(node, [a, b])
-    await requester.libp2p.dial(node.listenAddresses[0])
-    const ask = (startSlot: number, count: number) =>
-      outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, rangeRequest(startSlot, count), count)
+    const { chain, a, b, node, ask } = await twoUpstreams()
 
     // Each request tries both once: first both answer ServerError (-1 each), then both corrupt their answers (bad
     // CRC: an invalid response, -10 each). Every request fails with ResourceUnavailable.
@@ -65,17 +71,7 @@ describe('relay recovery', () => {
   })
 
   it('after every static upstream was banned (and kept), the next request is served once one heals', async () => {
-    const { network, chain } = testChain(100, 2_000)
-    const [a, b, requester] = await Promise.all([
-      track(startPeer(network, chain)),
-      track(startPeer(network, chain)),
-      track(startPeer(network, chain, { serveBlocks: false })),
-    ])
-    const node = await track(startRelay(network, [a, b])) // both static
-    await waitHandshaken(node, [a, b])
-    await requester.libp2p.dial(node.listenAddresses[0])
-    const ask = (startSlot: number, count: number) =>
-      outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, rangeRequest(startSlot, count), count)
+    const { chain, a, b, node, ask } = await twoUpstreams()
     const banned = () => [a, b].every((p) => node.scores.state(p.peerId.toString()) === 'ban')
     const dropped: string[] = []
     const upstreamIds = new Set([a, b].map((p) => p.peerId.toString()))

@@ -189,16 +189,16 @@ describe('relay verification: a lie found after chunks have left', () => {
  * A liar built without SimulatedPeer: a plain libp2p host answering the beacon handshake and BlocksByRange with
  * hand-made responses, the chain's blocks with one block's graffiti changed (re-serialized, valid SSZ) while `lying`.
  */
-async function startLiar(chain: SyntheticChain, node: ContowerNode, honest: SimulatedPeer) {
+async function startLiar(chain: SyntheticChain, honest: SimulatedPeer) {
   const host = (await createTestPeer({ muxers: 'mplex' })) as Libp2p
   await host.start()
   const state = { lying: true, requests: 0 }
-  const head = () => node.clock.currentSlot
+  const head = () => honest.clock.currentSlot // the same network and genesis: the same clock and digests
   await serveBeaconProtocols(host, () => {
     const headBlock = chain.headAt(head())
     const finalized = chain.checkpoint(Math.max(0, Math.floor(head() / chain.slotsPerEpoch) - 2))
     return {
-      forkDigest: node.chainView.currentDigest(),
+      forkDigest: honest.forkSchedule.digestAtEpoch(Math.floor(head() / chain.slotsPerEpoch)),
       finalizedRoot: finalized.root,
       finalizedEpoch: finalized.epoch,
       headRoot: headBlock.root,
@@ -244,7 +244,7 @@ describe('relay verification: an independent lying host', () => {
       ])
       const workerFile = thread === 'worker' ? BUILT_WORKER : null
       const node = await track(startRelay(network, [], {}, { ...FAST, blockRoots: { workerFile } }))
-      const liar = await track(startLiar(chain, node, honest))
+      const liar = await track(startLiar(chain, honest))
       await node.libp2p.dial(liar.host.getMultiaddrs()[0])
       await waitHandshakenWith(node, liar.host.peerId)
       await requester.libp2p.dial(node.listenAddresses[0])
@@ -281,4 +281,37 @@ describe('relay verification: an independent lying host', () => {
       expect(await metricValue(node, 'contower_relay_block_roots_total', { thread })).toBeGreaterThanOrEqual(6)
     },
   )
+
+  it('the liar as a static peer: banned for its lies, kept connected, and once healed it serves as the last choice', async () => {
+    const { network } = testChain(100)
+    const chain = new SyntheticChain({ network }, { payloadBytes: 2_000 })
+    const [honest, requester] = await Promise.all([
+      track(startPeer(network, chain, { serveBlocks: false })), // the liar's clock only: never connected
+      track(startPeer(network, chain, { serveBlocks: false })),
+    ])
+    const liar = await track(startLiar(chain, honest))
+    const id = liar.host.peerId.toString()
+    const node = await track(startRelay(network, [], { 'static-peers': liar.host.getMultiaddrs()[0].toString() }, FAST))
+    await waitHandshakenWith(node, liar.host.peerId)
+    let dropped = 0
+    node.libp2p.addEventListener('peer:disconnect', (evt) => {
+      if (evt.detail.toString() === id) dropped++
+    })
+    await requester.libp2p.dial(node.listenAddresses[0])
+
+    // Each range it answers has a changed block (broken_link, -10): five and it is banned. It is still asked, last.
+    for (let startSlot = 20; node.scores.state(id) !== 'ban'; startSlot += 6) {
+      expect(startSlot).toBeLessThan(90)
+      const lied = await outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, rangeRequest(startSlot, 6), 6)
+      expect(payloads(lied.chunks)).toEqual(chainBlocks(chain, startSlot, 6).slice(0, lied.chunks.length))
+      expect(lied.error).not.toBeNull()
+    }
+    expect(dropped).toBe(0)
+
+    liar.state.lying = false
+    const served = await requester.fetch(node.libp2p.peerId, BY_RANGE, rangeRequest(50, 6), 6)
+    expect(payloads(served)).toEqual(chainBlocks(chain, 50, 6))
+    expect(node.scores.state(id)).toBe('ban')
+    expect(dropped).toBe(0)
+  })
 })

@@ -234,10 +234,12 @@ export async function measureRounds(args: {
   // Pacing models (GCRA buckets like the real ones, refilling slower): the requester's direct buckets at each upstream,
   // and Contower's and the pipe's self-limit buckets for each upstream (whichever upstream a hop chose is found from
   // served counts).
-  const model = (pace: number) => new TokenBucket({}, { tokens: QUOTA.tokens, seconds: QUOTA.seconds / pace })
+  const model = (pace: number, jitterMs = 0) =>
+    new TokenBucket({}, { tokens: QUOTA.tokens, seconds: QUOTA.seconds / pace }, { jitterMs })
   const directBuckets = upstreams.map(() => model(DIRECT_PACE))
-  const contowerBuckets = upstreams.map(() => model(CONTOWER_PACE))
-  const pipeBuckets = upstreams.map(() => model(CONTOWER_PACE))
+  // Contower's and the pipe's limiters wait out an arrival-jitter allowance on top of their refill: so does the model.
+  const contowerBuckets = upstreams.map(() => model(CONTOWER_PACE, UPSTREAM_LIMITER_DEFAULTS.jitterMs))
+  const pipeBuckets = upstreams.map(() => model(CONTOWER_PACE, UPSTREAM_LIMITER_DEFAULTS.jitterMs))
   // Contower charges an upstream for the range and for the blocks after it that prove its last block.
   const contowerCost = opts.blocks + Math.min(RELAY_DEFAULTS.successorSlots, MAX_REQUEST_BLOCKS_DENEB - opts.blocks)
   const costOf = (buckets: TokenBucket[]) => (buckets === contowerBuckets ? contowerCost : opts.blocks)

@@ -18,6 +18,16 @@ export interface TokenBucketModules {
   now?: () => number
 }
 
+export interface TokenBucketOpts {
+  /**
+   * Delay variation to allow for when the bucket is counted again at the other end (a peer's own limiter): while
+   * refilling, a take waits until the tokens were there `jitterMs` ago, so a request that reaches the peer that much
+   * sooner, relative to the ones before it, than it was sent still finds them there. A bucket full for that long
+   * is not held back. Default 0.
+   */
+  jitterMs?: number
+}
+
 export class TokenBucket {
   /** Most tokens the bucket holds (the quota's tokens). */
   readonly capacity: number
@@ -26,11 +36,16 @@ export class TokenBucket {
   /** ms an empty bucket takes to fill. */
   readonly windowMs: number
   private readonly now: () => number
+  private readonly jitterMs: number
   /** Starts in the past: a new bucket is full. */
   private tat = -Infinity
 
-  constructor(modules: TokenBucketModules, quota: Quota) {
+  constructor(modules: TokenBucketModules, quota: Quota, opts: TokenBucketOpts = {}) {
     assertQuota(quota)
+    this.jitterMs = opts.jitterMs ?? 0
+    if (!(this.jitterMs >= 0 && Number.isFinite(this.jitterMs))) {
+      throw new LimitError(LimitErrorCode.INVALID_OPTION, { jitterMs: this.jitterMs })
+    }
     this.capacity = quota.tokens
     this.windowMs = quota.seconds * 1000
     this.msPerToken = this.windowMs / quota.tokens
@@ -51,8 +66,9 @@ export class TokenBucket {
   msUntil(cost: number): number {
     assertCost(cost)
     if (cost > this.capacity) return Infinity
-    const now = this.now()
-    const waitMs = Math.max(this.tat, now) + cost * this.msPerToken - this.windowMs - now
+    // Counted as if it were jitterMs ago (see TokenBucketOpts); with 0, max(tat, now) + cost * msPerToken - windowMs - now.
+    const then = this.now() - this.jitterMs
+    const waitMs = Math.max(this.tat, then) + cost * this.msPerToken - this.windowMs - then
     // Rounded up: timers and clocks tick in whole ms, and waking early would find the tokens missing. No float
     // slack: tryTake evaluates the same expression, so after waiting this long it sees a wait <= 0.
     return waitMs <= 0 ? 0 : Math.ceil(waitMs)

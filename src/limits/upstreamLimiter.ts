@@ -18,6 +18,12 @@ export const UPSTREAM_LIMITER_DEFAULTS = {
   maxConcurrent: MAX_CONCURRENT_REQUESTS,
   /** Refill at 80% of the peer's rate: arrival jitter can bunch requests that were sent far enough apart. */
   safetyFactor: 0.8,
+  /**
+   * ...and wait until the tokens were there this long ago (TokenBucketOpts.jitterMs): the slower refill alone gains
+   * only ~20 ms per block waited for, so a request that waited for one block was refused by an upstream when the
+   * ones before it reached the peer 80 ms late (seen on a loaded machine, `relay-limits` e2e, 1 run in 10).
+   */
+  jitterMs: 500,
 }
 
 export interface UpstreamLimiterModules {
@@ -30,6 +36,7 @@ export interface UpstreamLimiterOpts {
   quotas?: ReadonlyMap<string, Quota>
   maxConcurrent?: number
   safetyFactor?: number
+  jitterMs?: number
 }
 
 export interface UpstreamLease {
@@ -38,6 +45,12 @@ export interface UpstreamLease {
   readonly cost: number
   /** Frees the concurrency slot; the tokens stay spent. Calling it again does nothing. */
   release(): void
+  /**
+   * Reserves `cost` more tokens of the same peer and protocol for a follow-up request on this lease's slot (the first
+   * request's stream has ended): returns the ms until they are there (0: now), or null, taking nothing, when that
+   * would be longer than `maxWaitMs`. The reservation goes ahead of requests still waiting for the peer.
+   */
+  reserveMore(cost: number, maxWaitMs: number): number | null
 }
 
 /** Open requests of one (peer, protocol); replaced, not reset, by forgetPeer so stale leases cannot touch the new. */
@@ -55,6 +68,7 @@ export class UpstreamLimiter {
   private readonly quotas: ReadonlyMap<string, Quota>
   private readonly maxConcurrent: number
   private readonly safetyFactor: number
+  private readonly jitterMs: number
   private readonly peers = new Map<string, PeerState>()
 
   constructor(modules: UpstreamLimiterModules = {}, opts: UpstreamLimiterOpts = {}) {
@@ -63,6 +77,7 @@ export class UpstreamLimiter {
     for (const quota of this.quotas.values()) assertQuota(quota)
     this.maxConcurrent = opts.maxConcurrent ?? UPSTREAM_LIMITER_DEFAULTS.maxConcurrent
     this.safetyFactor = opts.safetyFactor ?? UPSTREAM_LIMITER_DEFAULTS.safetyFactor
+    this.jitterMs = opts.jitterMs ?? UPSTREAM_LIMITER_DEFAULTS.jitterMs
     if (!(Number.isInteger(this.maxConcurrent) && this.maxConcurrent > 0)) {
       throw new LimitError(LimitErrorCode.INVALID_OPTION, { maxConcurrent: this.maxConcurrent })
     }
@@ -75,15 +90,7 @@ export class UpstreamLimiter {
   tryAcquire(peer: string, protocol: string, cost: number): UpstreamLease | null {
     if (!this.canAcquire(peer, protocol, cost)) return null
     const state = this.stateFor(peer)
-    const quota = this.quotas.get(protocol)
-    if (quota) {
-      let bucket = state.buckets.get(protocol)
-      if (!bucket) {
-        bucket = this.newBucket(quota)
-        state.buckets.set(protocol, bucket)
-      }
-      bucket.tryTake(cost)
-    }
+    this.bucketFor(state, protocol)?.tryTake(cost)
     let open = state.open.get(protocol)
     if (!open) {
       open = { n: 0 }
@@ -149,9 +156,21 @@ export class UpstreamLimiter {
     return this.peers.size
   }
 
-  private newBucket(quota: Quota): TokenBucket {
-    // Same capacity, longer refill window: rate = safetyFactor * tokens / seconds.
-    return new TokenBucket({ now: this.now }, { tokens: quota.tokens, seconds: quota.seconds / this.safetyFactor })
+  /** The (peer, protocol) bucket, made full when there is none; none for a protocol without a quota. */
+  private bucketFor(state: PeerState, protocol: string): TokenBucket | null {
+    const quota = this.quotas.get(protocol)
+    if (!quota) return null
+    let bucket = state.buckets.get(protocol)
+    if (!bucket) {
+      // Same capacity, longer refill window: rate = safetyFactor * tokens / seconds.
+      bucket = new TokenBucket(
+        { now: this.now },
+        { tokens: quota.tokens, seconds: quota.seconds / this.safetyFactor },
+        { jitterMs: this.jitterMs },
+      )
+      state.buckets.set(protocol, bucket)
+    }
+    return bucket
   }
 
   private stateFor(peer: string): PeerState {
@@ -178,6 +197,14 @@ export class UpstreamLimiter {
           state.open.delete(protocol)
           if (state.open.size === 0 && state.buckets.size === 0) this.peers.delete(peer)
         }
+      },
+      reserveMore: (more, maxWaitMs) => {
+        const bucket = this.bucketFor(this.stateFor(peer), protocol)
+        if (!bucket) return 0
+        const waitMs = bucket.msUntil(more)
+        if (waitMs === Infinity || waitMs > maxWaitMs) return null
+        bucket.reserve(more, waitMs)
+        return waitMs
       },
     }
   }

@@ -14,11 +14,16 @@ const DURATION_MS = 60_000
  * A flood against one upstream over 60 simulated seconds: every ms, three callers try requests of random cost
  * (1..maxCost); granted leases stay open 0-400 ms. Returns what was sent, in order.
  */
-function flood(protocol: string, maxCost: number, seed: number, safetyFactor?: number): Sent[] {
+function flood(
+  protocol: string,
+  maxCost: number,
+  seed: number,
+  opts: { safetyFactor?: number; jitterMs?: number } = {},
+): Sent[] {
   const start = 1_700_000_000_000 // epoch-sized, as Date.now gives: float rounding shows at this magnitude
   const clock = fakeClock(start)
   const quotas = new Map([[protocol, LODESTAR_QUOTAS[protocol]]])
-  const l = new UpstreamLimiter({ now: clock.now }, { quotas, safetyFactor })
+  const l = new UpstreamLimiter({ now: clock.now }, { quotas, ...opts })
   const rand = prng(seed)
   let open: { lease: UpstreamLease; until: number }[] = []
   const sent: Sent[] = []
@@ -93,15 +98,15 @@ describe('UpstreamLimiter under a flood', () => {
   })
 
   it('with the safety factor at 1, uses the whole quota and still never exceeds it', () => {
-    const sent = flood('beacon_blocks_by_range', 128, 3, 1)
+    const sent = flood('beacon_blocks_by_range', 128, 3, { safetyFactor: 1 })
     expect(firstRefused('beacon_blocks_by_range', sent)).toBe(-1)
     const total = sent.reduce((sum, s) => sum + s.cost, 0)
     expect(total).toBeGreaterThan(0.95 * (128 + 128 * 6))
   })
 
   it('the 80% refill absorbs arrival jitter that would get a full-rate sender banned', () => {
-    const safe = flood('beacon_blocks_by_range', 8, 4)
-    const tight = flood('beacon_blocks_by_range', 8, 4, 1)
+    const safe = flood('beacon_blocks_by_range', 8, 4, { jitterMs: 0 })
+    const tight = flood('beacon_blocks_by_range', 8, 4, { safetyFactor: 1, jitterMs: 0 })
     // Up to 15 ms of jitter: below the 19.5 ms the slower refill gains per block.
     for (let seed = 0; seed < 5; seed++) {
       expect(firstRefused('beacon_blocks_by_range', withJitter(safe, 15, seed))).toBe(-1)
@@ -110,4 +115,24 @@ describe('UpstreamLimiter under a flood', () => {
     const refusals = [0, 1, 2, 3, 4].map((seed) => firstRefused('beacon_blocks_by_range', withJitter(tight, 15, seed)))
     expect(refusals.some((index) => index >= 0)).toBe(true)
   })
+
+  it.each([100, 250, 499])(
+    'the jitter allowance keeps a request in time when the ones before it reached the peer %i ms late',
+    (lateMs) => {
+      // Three ranges of 32 blocks and the slot after each (33) from a full bucket, then a fourth as soon as the
+      // limiter lets it go; the first three reach the peer lateMs after they were sent, the fourth at once.
+      const fourthRefused = (jitterMs: number) => {
+        const clock = fakeClock(1_700_000_000_000)
+        const l = new UpstreamLimiter({ now: clock.now }, { jitterMs })
+        for (let i = 0; i < 3; i++) l.tryAcquire('up', 'beacon_blocks_by_range', 33)!.release()
+        const waitMs = l.waitMs('up', 'beacon_blocks_by_range', 33)
+        clock.advance(waitMs)
+        expect(l.tryAcquire('up', 'beacon_blocks_by_range', 33)).not.toBeNull()
+        const arrivals = [lateMs, lateMs, lateMs, waitMs].map((t) => ({ t, cost: 33 })).sort((a, b) => a.t - b.t)
+        return firstRefused('beacon_blocks_by_range', arrivals) >= 0
+      }
+      expect(fourthRefused(500)).toBe(false)
+      expect(fourthRefused(0)).toBe(true) // the slower refill alone gained 4 blocks × 19.5 ms = 78 ms
+    },
+  )
 })

@@ -10,14 +10,27 @@ import { fakeClock } from './helpers.js'
 
 const BBR = 'beacon_blocks_by_range'
 
+/** The bucket arithmetic without the jitter allowance, which has a test of its own. */
 function limiter(opts: UpstreamLimiterOpts = {}) {
   const clock = fakeClock(1_700_000_000_000)
-  return { l: new UpstreamLimiter({ now: clock.now }, opts), clock }
+  return { l: new UpstreamLimiter({ now: clock.now }, { jitterMs: 0, ...opts }), clock }
 }
 
 describe('UpstreamLimiter', () => {
   it('defaults to MAX_CONCURRENT_REQUESTS and 80% of the refill rate', () => {
-    expect(UPSTREAM_LIMITER_DEFAULTS).toEqual({ maxConcurrent: 2, safetyFactor: 0.8 })
+    expect(UPSTREAM_LIMITER_DEFAULTS).toEqual({ maxConcurrent: 2, safetyFactor: 0.8, jitterMs: 500 })
+  })
+
+  it('jitter allowance: a refilling bucket waits until the tokens were there 500 ms ago; a full one does not', () => {
+    const { l, clock } = limiter({ jitterMs: 500 })
+    l.tryAcquire('up', BBR, 128)!.release() // full: no wait
+    expect(l.waitMs('up', BBR, 1)).toBe(98 + 500)
+    clock.advance(98)
+    expect(l.canAcquire('up', BBR, 1)).toBe(false) // the token is there, but was not 500 ms ago
+    clock.advance(500)
+    l.tryAcquire('up', BBR, 1)!.release()
+    clock.advance(13_000) // full again, and for longer than 500 ms: a full-size request goes at once
+    expect(l.tryAcquire('up', BBR, 128)).not.toBeNull()
   })
 
   it('refuses a third concurrent request until one is released', () => {
@@ -71,6 +84,25 @@ describe('UpstreamLimiter', () => {
     expect(l.tryAcquire('up', BBR, 64)).toBeNull()
     clock.advance(1)
     expect(l.tryAcquire('up', BBR, 64)).not.toBeNull()
+  })
+
+  it('reserveMore: a follow-up on the same slot takes more tokens, now or after a bounded wait, ahead of others', () => {
+    const { l, clock } = limiter()
+    const lease = l.tryAcquire('up', BBR, 100)!
+    expect(lease.reserveMore(20, 0)).toBe(0) // 28 were left: taken now
+    expect(l.inFlight('up', BBR)).toBe(1) // on the lease's slot, not another
+    // 8 left; 16 more come after 8 × 97.65625 ms. Past the bound: nothing taken.
+    expect(lease.reserveMore(16, 780)).toBeNull()
+    expect(l.waitMs('up', BBR, 8)).toBe(0)
+    expect(lease.reserveMore(16, 1_000)).toBe(782)
+    // Reserved: another request now finds them gone until they are refilled.
+    expect(l.canAcquire('up', BBR, 1)).toBe(false)
+    clock.advance(782)
+    expect(l.canAcquire('up', BBR, 1)).toBe(false)
+    clock.advance(98)
+    expect(l.canAcquire('up', BBR, 1)).toBe(true)
+    expect(lease.reserveMore(129, Infinity)).toBeNull() // above the quota: never
+    expect(limiter({ quotas: new Map() }).l.tryAcquire('up', BBR, 1)!.reserveMore(1e6, 0)).toBe(0) // no quota
   })
 
   it('never fits a cost above the quota', () => {

@@ -105,6 +105,12 @@ function upstreamMetrics(registry: Registry, sources: RelayMetricSources) {
       help: 'BlocksByRange answers whose last block no later block could prove (forwarded, not cached)',
       registers: [registry],
     }),
+    followUps: new Counter({
+      name: 'contower_relay_successor_followups_total',
+      help: 'Follow-up requests for the block proving a range’s last block, after the slots asked with the range were empty, by result (proven, empty, no_quota: the upstream’s quota had no room in time)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
     upstreamChoice: new Counter({
       name: 'contower_relay_upstream_choice_total',
       help: 'Upstream calls started, by protocol and the chosen peer client',

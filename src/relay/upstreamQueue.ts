@@ -35,6 +35,8 @@ export interface Upstream {
   peer: PeerData
   /** Frees the upstream slot; idempotent. */
   release(): void
+  /** Reserves more of the peer's quota for a follow-up request on this slot (UpstreamLease.reserveMore). */
+  reserveMore(cost: number, maxWaitMs: number): number | null
 }
 
 interface Waiter {
@@ -201,6 +203,7 @@ export class UpstreamQueue {
         this.release(requester)
         this.notify()
       },
+      reserveMore: (cost, maxWaitMs) => lease.reserveMore(cost, maxWaitMs),
     }
   }
 

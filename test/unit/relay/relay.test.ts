@@ -3,7 +3,7 @@ import { SyntheticChain } from '../../../src/devnet/syntheticChain.js'
 import { PeerAction } from '../../../src/reqresp/peerAction.js'
 import { encodeErrorChunk, encodeResponseChunk } from '../../../src/wire/chunks.js'
 import { RespCode } from '../../../src/wire/constants.js'
-import { blockChunk, chain, DIGEST, hex, network } from '../helpers/devnetChain.js'
+import { blockChunk, chain, DIGEST, HEAD_SLOT, hex, network } from '../helpers/devnetChain.js'
 import { closed, newPeerId } from '../helpers/memoryHost.js'
 import {
   BY_RANGE,
@@ -28,6 +28,16 @@ const rangeCalls = (requests: unknown[], startSlot: number) =>
 /** A block of the same slot on another chain: well formed, but its parent is not our chain's block. */
 const otherChain = new SyntheticChain({ network }, { payloadBytes: 500, seed: 'another chain' })
 const foreignChunk = (slot: number) => encodeResponseChunk(RespCode.Success, otherChain.blockAt(slot)!.ssz, DIGEST)
+/** A chain whose slots 13, 26, … are empty (missed proposals): block 14's parent is block 12. */
+const gappy = new SyntheticChain({ network }, { payloadBytes: 500, seed: 'missed slots', skipSlotEvery: 13 })
+gappy.blockAt(30) // built now: building it inside an upstream's answer would run past the relay's TTFB
+const gappyChunk = (slot: number) => encodeResponseChunk(RespCode.Success, gappy.blockAt(slot)!.ssz, DIGEST)
+/** A sound upstream of the gappy chain. */
+const gappyRange: UpstreamScript = async (stream, request) => {
+  const { startSlot, count } = request as { startSlot: number; count: number }
+  for (const block of gappy.blocksInRange(startSlot, count, HEAD_SLOT)) stream.send(gappyChunk(block.slot))
+  await stream.close()
+}
 
 describe('Relay: forwarding and the cache', () => {
   it('forwards an upstream’s blocks, caches them, and serves the same request again without an upstream call', async () => {
@@ -48,10 +58,53 @@ describe('Relay: forwarding and the cache', () => {
   it('proves a range’s last block with the next block, asked of the same upstream in the same request', async () => {
     const h = await relayHarness()
     const { chunks } = await h.ask(BY_RANGE, range(10, 3))
-    // One request: the range and 8 slots after it (RELAY_DEFAULTS.successorSlots); only the range is forwarded.
-    expect(h.upstreams[0]!.requests).toEqual([range(10, 11)])
+    // One request: the range and the slot after it (RELAY_DEFAULTS.successorSlots); only the range is forwarded.
+    expect(h.upstreams[0]!.requests).toEqual([range(10, 4)])
     expect(hexes(chunks)).toEqual(chunksOf(10, 11, 12))
     expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeDefined()
+  })
+
+  it('after an empty slot past the range, proves its last block by a follow-up to the same upstream', async () => {
+    const h = await relayHarness()
+    h.upstreams[0]!.serve(BY_RANGE, gappyRange)
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual([10, 11, 12].map((s) => hex(gappyChunk(s))))
+    // Slot 13 is empty: the next 8 slots are asked, and block 14 names block 12 as its parent.
+    expect(h.upstreams[0]!.requests).toEqual([range(10, 4), range(14, 8)])
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeDefined()
+    expect(await h.metric('contower_relay_successor_followups_total', { result: 'proven' })).toBe(1)
+    expect(await h.metric('contower_relay_unproven_ranges_total')).toBe(0)
+  })
+
+  it('a follow-up block that disowns the range’s last block: ServerError, nothing cached, the upstream charged', async () => {
+    const h = await relayHarness()
+    h.upstreams[0]!.serve(BY_RANGE, async (stream, request) => {
+      const { startSlot } = request as { startSlot: number }
+      // The range as the gappy chain has it; then block 14 of a chain without the gap (its parent is 13, not 12).
+      if (startSlot === 10) return gappyRange(stream, request)
+      await sendAndClose(blockChunk(14))(stream, request)
+    })
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(hexes(chunks)).toEqual([10, 11].map((s) => hex(gappyChunk(s))))
+    expect(error?.respCode).toBe(RespCode.ServerError)
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeUndefined()
+    expect(h.penalties).toEqual([
+      { peer: h.upstreams[0]!.id, action: PeerAction.LowToleranceError, reason: 'relay_broken_link' },
+    ])
+  })
+
+  it('leaves the range unproven (forwarded, not cached) when the upstream’s quota has no room for a follow-up', async () => {
+    // 10 tokens: the range and its successor slot take 4; the 8 follow-up slots would wait minutes for a refill.
+    const h = await relayHarness({ upstreamQuotas: { beacon_blocks_by_range: { tokens: 10, seconds: 600 } } })
+    h.upstreams[0]!.serve(BY_RANGE, gappyRange)
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual([10, 11, 12].map((s) => hex(gappyChunk(s))))
+    expect(h.upstreams[0]!.requests).toEqual([range(10, 4)])
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeUndefined()
+    expect(await h.metric('contower_relay_successor_followups_total', { result: 'no_quota' })).toBe(1)
+    expect(await h.metric('contower_relay_unproven_ranges_total')).toBe(1)
   })
 
   it('answers BlocksByRoot from blocks a range response filed by root', async () => {
@@ -134,7 +187,7 @@ describe('Relay: failing over and failing', () => {
     const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
     expect(error).toBeNull()
     expect(hexes(chunks)).toEqual(chunksOf(10, 11, 12))
-    expect(h.upstreams[0]!.requests).toEqual([range(10, 3 + 8)]) // the range and the slots after it
+    expect(h.upstreams[0]!.requests).toEqual([range(10, 3 + 1)]) // the range and the slot after it
     expect(h.penalties).toEqual([
       { peer: h.upstreams[0]!.id, action: PeerAction.MidToleranceError, reason: 'relay_ttfb_timeout' },
     ])

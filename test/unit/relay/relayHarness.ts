@@ -70,7 +70,13 @@ export const silent: UpstreamScript = async (stream) => {
 }
 
 export async function relayHarness(
-  opts: { upstreams?: number; inboundQuotas?: Record<string, Quota>; relay?: Partial<typeof RELAY_DEFAULTS> } = {},
+  opts: {
+    upstreams?: number
+    inboundQuotas?: Record<string, Quota>
+    /** What the upstreams enforce, as Contower's self-limit models it; default none. */
+    upstreamQuotas?: Record<string, Quota>
+    relay?: Partial<typeof RELAY_DEFAULTS>
+  } = {},
 ) {
   const net = new MemoryNetwork()
   const self = await net.addHost()
@@ -84,8 +90,8 @@ export async function relayHarness(
     forkSchedule,
     peerStatuses: () => [...peerStore.all()].flatMap((p) => (p.status ? [p.status] : [])),
   })
-  // Unlimited upstream quotas: the tests are about the relay's choices, not the self-limit.
-  const limiter = new UpstreamLimiter({}, { quotas: new Map() })
+  // Unlimited upstream quotas unless asked: the tests are about the relay's choices, not the self-limit.
+  const limiter = new UpstreamLimiter({}, { quotas: new Map(Object.entries(opts.upstreamQuotas ?? {})) })
   // random() = 0 with equal ranks: the first peer added is chosen first, the next on failover.
   const selector = new UpstreamSelector({ peerStore, scores, limiter, clock, isPreferred: () => false }, {}, () => 0)
   const queue = new UpstreamQueue({ selector })
@@ -177,6 +183,14 @@ export async function relayHarness(
     return out
   }
 
+  /** A relay metric's value summed over the series whose labels include `labels`; 0 before any. */
+  async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const { values } = await registry.getSingleMetric(name)!.get()
+    return values
+      .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
+      .reduce((sum, v) => sum + v.value, 0)
+  }
+
   const keyOf = (def: ProtocolDef, request: unknown) => toRelayRequest(def, request).key
 
   return {
@@ -190,6 +204,7 @@ export async function relayHarness(
     cache,
     ask,
     results,
+    metric,
     keyOf,
     queueDepth: () => queue.depth,
   }

@@ -187,12 +187,13 @@ describe('relay verification: a lie found after chunks have left', () => {
 
 /**
  * A liar built without SimulatedPeer: a plain libp2p host answering the beacon handshake and BlocksByRange with
- * hand-made responses, the chain's blocks with one block's graffiti changed (re-serialized, valid SSZ) while `lying`.
+ * hand-made responses, the chain's blocks with one block's graffiti changed (re-serialized, valid SSZ) while `lying`:
+ * the block at `alteredSlot` when set, else each answer's second block.
  */
 async function startLiar(chain: SyntheticChain, honest: SimulatedPeer) {
   const host = (await createTestPeer({ muxers: 'mplex' })) as Libp2p
   await host.start()
-  const state = { lying: true, requests: 0 }
+  const state = { lying: true, requests: 0, alteredSlot: null as number | null }
   const head = () => honest.clock.currentSlot // the same network and genesis: the same clock and digests
   await serveBeaconProtocols(host, () => {
     const headBlock = chain.headAt(head())
@@ -215,7 +216,7 @@ async function startLiar(chain: SyntheticChain, honest: SimulatedPeer) {
     const blocks = chain.blocksInRange(req.startSlot, req.count, head())
     blocks.forEach((block, i) => {
       let bytes = block.ssz
-      if (state.lying && i === 1) {
+      if (state.lying && (state.alteredSlot === null ? i === 1 : block.slot === state.alteredSlot)) {
         const signed = ssz.fulu.SignedBeaconBlock.deserialize(bytes)
         signed.message.body.graffiti = new Uint8Array(32).fill(0xee)
         bytes = ssz.fulu.SignedBeaconBlock.serialize(signed)
@@ -313,5 +314,44 @@ describe('relay verification: an independent lying host', () => {
     expect(payloads(served)).toEqual(chainBlocks(chain, 50, 6))
     expect(node.scores.state(id)).toBe('ban')
     expect(dropped).toBe(0)
+  })
+
+  it('after an empty slot, the next block proves the range’s last one in a follow-up: a changed last block is caught, a sound one cached', async () => {
+    const { network } = testChain(100)
+    const chain = new SyntheticChain({ network }, { payloadBytes: 2_000, skipSlotEvery: 16 }) // 48 is empty
+    const [clockPeer, requester] = await Promise.all([
+      track(startPeer(network, chain, { serveBlocks: false })), // the liar's clock only: never connected
+      track(startPeer(network, chain, { serveBlocks: false })),
+    ])
+    const liar = await track(startLiar(chain, clockPeer))
+    const node = await track(startRelay(network, [], {}, FAST))
+    await node.libp2p.dial(liar.host.getMultiaddrs()[0])
+    await waitHandshakenWith(node, liar.host.peerId)
+    await requester.libp2p.dial(node.listenAddresses[0])
+    const request = rangeRequest(40, 8)
+    const truth = chainBlocks(chain, 40, 8)
+
+    // Block 47 changed: nothing in the range's answer (40..48, 48 empty) follows it; block 49, asked in the
+    // follow-up, names the real 47 as its parent.
+    liar.state.alteredSlot = 47
+    const lied = await outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, request, 8)
+    expect(payloads(lied.chunks)).toEqual(truth.slice(0, 7))
+    expect(lied.error?.detail.respCode).toBe(RespCode.ServerError)
+    expect(liar.state.requests).toBe(2)
+    expect(node.relayCache.get(cacheKey(BY_RANGE, request))).toBeUndefined()
+    expect(
+      await metricValue(node, 'contower_relay_upstream_errors_total', {
+        protocol: label(BY_RANGE),
+        reason: 'broken_link',
+      }),
+    ).toBe(1)
+
+    liar.state.lying = false
+    const served = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, 8)
+    expect(payloads(served)).toEqual(truth)
+    expect(liar.state.requests).toBe(4)
+    expect(await metricValue(node, 'contower_relay_successor_followups_total', { result: 'proven' })).toBe(1)
+    expect(await metricValue(node, 'contower_relay_unproven_ranges_total')).toBe(0)
+    expect(node.relayCache.get(cacheKey(BY_RANGE, request))).toBeDefined()
   })
 })

@@ -349,8 +349,7 @@ export class Relay {
         if (ready) yield out.add(ready.chunk, ready.checked)
       }
       if (received === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
-      if (held && !proven && successors > 0)
-        proven = await this.proveAfterEmptySlots(req, upstream, validator, successors, call)
+      if (held && !proven) proven = await this.proveAfterEmptySlots(req, upstream, validator, successors, call)
       if (held) {
         // Unproven only when no later block could be had: forwarded, but the response is not cached.
         if (!proven) {
@@ -429,11 +428,13 @@ export class Relay {
   }
 
   /**
-   * The `asked` slots after the range held no block (a missed proposal, or an upstream keeping the proof back): asks
-   * the same upstream, on the same slot, for the next `followUpSlots`, whose first block must name the range's last
-   * block as its parent (a wrong one throws, as in the range). Its quota is reserved ahead of waiting requests: the
-   * range is already on its way to the requester. False, leaving the range unproven, when nothing can be had: the
-   * head is reached, the quota has no room within `followUpMaxWaitMs`, or these slots are empty too.
+   * The range's answer did not prove its last block: the `asked` slots after it held no block (a missed proposal,
+   * or an upstream keeping the proof back), or none were asked (a full-size range: the protocol's count limit). Asks
+   * the same upstream, on the same slot, for the next `followUpSlots` (`successorSlots` when none were asked), whose
+   * first block must name the range's last block as its parent (a wrong one throws, as in the range). Its quota is
+   * reserved ahead of waiting requests: the range is already on its way to the requester. False, leaving the range
+   * unproven, when nothing can be had: the head is reached, the quota has no room within `followUpMaxWaitMs`, or
+   * these slots are empty too.
    */
   private async proveAfterEmptySlots(
     req: RelayRequest,
@@ -445,7 +446,8 @@ export class Relay {
     const { metrics, client } = this.modules
     const { signal } = call
     const startSlot = req.range!.endSlot + asked
-    const count = Math.min(this.opts.followUpSlots, this.headFor(upstream) - startSlot + 1)
+    const wanted = asked === 0 ? this.opts.successorSlots : this.opts.followUpSlots
+    const count = Math.min(wanted, this.headFor(upstream) - startSlot + 1)
     if (count <= 0) return false
     const waitMs = upstream.reserveMore(count, this.opts.followUpMaxWaitMs)
     if (waitMs === null) {

@@ -77,6 +77,16 @@ describe('Relay: forwarding and the cache', () => {
     expect(await h.metric('contower_relay_unproven_ranges_total')).toBe(0)
   })
 
+  it('proves a full-size range (no slot after it fits the count limit) by a follow-up for the slot after it', async () => {
+    const h = await relayHarness()
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 128))
+    expect(error).toBeNull()
+    expect(chunks).toHaveLength(128)
+    expect(h.upstreams[0]!.requests).toEqual([range(10, 128), range(138, 1)])
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 128)))).toBeDefined()
+    expect(await h.metric('contower_relay_successor_followups_total', { result: 'proven' })).toBe(1)
+  })
+
   it('a follow-up block that disowns the range’s last block: ServerError, nothing cached, the upstream charged', async () => {
     const h = await relayHarness()
     h.upstreams[0]!.serve(BY_RANGE, async (stream, request) => {

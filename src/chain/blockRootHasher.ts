@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import type { ForkName } from '@lodestar/params'
+import { ACTIVE_PRESET, type ForkName } from '@lodestar/params'
 import { ContowerError } from '../errors.js'
 import { beaconBlockRoot } from './blockRoot.js'
 
@@ -17,6 +17,13 @@ export interface BlockRootJob {
   id: number
   fork: string
   bytes: ArrayBuffer
+}
+/**
+ * To the worker as it starts: the SSZ preset its types must be built with. A worker loads @lodestar/types afresh, with
+ * the default (mainnet) preset unless told: on a minimal-preset network every block then failed to decode.
+ */
+export interface BlockRootWorkerData {
+  preset: string
 }
 /** From the worker: the root, or why the bytes do not decode. */
 export type BlockRootResult = { id: number; root: Uint8Array } | { id: number; error: string }
@@ -45,6 +52,8 @@ export const BLOCK_ROOT_HASHER_DEFAULTS = {
    * at most this many others.
    */
   maxInWorker: 8,
+  /** The SSZ preset of the worker's types: this thread's, which the node checked against its network. */
+  preset: ACTIVE_PRESET as string,
 }
 
 export interface BlockRootHasherModules {
@@ -138,7 +147,9 @@ export class BlockRootHasher {
     if (this.idleTimer) clearTimeout(this.idleTimer)
     this.idleTimer = null
     if (this.worker || !this.offThread) return this.worker
-    const worker = new Worker(this.opts.workerFile!)
+    const worker = new Worker(this.opts.workerFile!, {
+      workerData: { preset: this.opts.preset } satisfies BlockRootWorkerData,
+    })
     this.stats.workersStarted++
     worker.unref() // a pending root is awaited by a request, whose stream keeps the process up
     worker.on('message', (result: BlockRootResult) => this.settle(result))

@@ -1,10 +1,14 @@
 // Worker thread entry (blockRootHasher.ts): block roots hashed off the event loop that moves the relay's bytes.
 // Not imported by any module; loaded as a file by new Worker(), built as its own entry of the bundle.
 import '../setup.js'
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 import type { ForkName } from '@lodestar/params'
-import { beaconBlockRoot } from './blockRoot.js'
-import type { BlockRootJob, BlockRootResult } from './blockRootHasher.js'
+import { type PresetName, setActivePreset } from '@lodestar/params/setPreset'
+import type { BlockRootJob, BlockRootResult, BlockRootWorkerData } from './blockRootHasher.js'
+
+// SSZ types are built when @lodestar/types loads, with the active preset: the relay's, set before blockRoot.js loads.
+setActivePreset((workerData as BlockRootWorkerData).preset as PresetName)
+const { beaconBlockRoot } = await import('./blockRoot.js')
 
 const port = parentPort
 if (!port) throw new Error('blockRootWorker runs as a worker thread')

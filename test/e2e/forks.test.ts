@@ -12,9 +12,12 @@ import { SyntheticChain } from '../../src/devnet/syntheticChain.js'
 import { createLogger } from '../../src/logger.js'
 import type { ContowerNode } from '../../src/node.js'
 import { ForkWatcher } from '../helpers/forkWatcher.js'
+import { metricValue } from '../helpers/devnet.js'
 import { startTestNode } from '../helpers/node.js'
 
 const SLOT_MS = 500
+/** The build's block root worker (`npm test` builds first), as the daemon runs it. */
+const BUILT_WORKER = new URL('../../dist/bundle/blockRootWorker.js', import.meta.url)
 const SLOTS_PER_EPOCH = 8
 const FORK_EPOCHS = { ALTAIR: 0, BELLATRIX: 1, CAPELLA: 2, DENEB: 3, ELECTRA: 4, FULU: 5 }
 const BOUNDARIES = [
@@ -56,6 +59,8 @@ beforeAll(async () => {
   clock.start()
   node = await startTestNode({ 'static-peers': serving.map((p) => p.multiaddr.toString()).join(',') }, network, {
     gossipsub: { ipColocationWhitelist: ['127.0.0.1'] },
+    // Block roots on the build's worker, as the daemon hashes them: the worker must use this file's minimal preset.
+    blockRoots: { workerFile: BUILT_WORKER },
   })
   watcher = await ForkWatcher.start({
     chainConfigYaml: devnetChainConfigYaml(chainOpts),
@@ -106,6 +111,9 @@ describe('a chain crossing Altair → Bellatrix → Capella → Deneb → Electr
       // What came by range is what came by gossip.
       for (const x of blocks) if (watcher.gossip.has(x.slot)) expect(watcher.gossip.get(x.slot)!.root).toBe(x.root)
     }
+    // Every root was hashed on the worker, with this chain's (minimal) preset.
+    expect(await metricValue(node, 'contower_relay_block_roots_total', { thread: 'worker' })).toBeGreaterThan(0)
+    expect(await metricValue(node, 'contower_relay_block_roots_total', { thread: 'event_loop' })).toBe(0)
   })
 
   it('relays the whole chain from genesis in one range: pre-merge payloads until Deneb, then the slot’s time', async () => {

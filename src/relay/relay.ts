@@ -349,7 +349,7 @@ export class Relay {
         if (ready) yield out.add(ready.chunk, ready.checked)
       }
       if (received === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
-      if (held && !proven) proven = await this.proveAfterEmptySlots(req, upstream, validator, successors, call)
+      if (held && !proven) proven = await this.proveByFollowUp(req, upstream, validator, successors, signal)
       if (held) {
         // Unproven only when no later block could be had: forwarded, but the response is not cached.
         if (!proven) {
@@ -432,19 +432,19 @@ export class Relay {
    * or an upstream keeping the proof back), or none were asked (a full-size range: the protocol's count limit). Asks
    * the same upstream, on the same slot, for the next `followUpSlots` (`successorSlots` when none were asked), whose
    * first block must name the range's last block as its parent (a wrong one throws, as in the range). Its quota is
-   * reserved ahead of waiting requests: the range is already on its way to the requester. False, leaving the range
-   * unproven, when nothing can be had: the head is reached, the quota has no room within `followUpMaxWaitMs`, or
-   * these slots are empty too.
+   * reserved ahead of waiting requests, and the request's first-chunk deadline no longer applies: the range is
+   * already on its way to the requester, and the wait for quota is ours, not the upstream's (the client's TTFB still
+   * bounds the call). False, leaving the range unproven, when nothing can be had: the head is reached, the quota has
+   * no room within `followUpMaxWaitMs`, or these slots are empty too.
    */
-  private async proveAfterEmptySlots(
+  private async proveByFollowUp(
     req: RelayRequest,
     upstream: Upstream,
     validator: ChunkValidator,
     asked: number,
-    call: AbortController,
+    requesterSignal: AbortSignal,
   ): Promise<boolean> {
     const { metrics, client } = this.modules
-    const { signal } = call
     const startSlot = req.range!.endSlot + asked
     const wanted = asked === 0 ? this.opts.successorSlots : this.opts.followUpSlots
     const count = Math.min(wanted, this.headFor(upstream) - startSlot + 1)
@@ -454,22 +454,30 @@ export class Relay {
       metrics?.followUps.inc({ result: 'no_quota' })
       return false
     }
-    if (waitMs > 0) await sleep(waitMs, signal)
-    const request = req.def.request!.serialize({ startSlot, count, step: 1 })
-    for await (const chunk of client.request(upstream.peer.peerId, req.def, request, {
-      maxChunks: count,
-      signal,
-      sszPrefixBytes: itemBytesRead(req.def.name),
-      ttfbTimeoutMs: this.opts.upstreamTtfbMs,
-    })) {
-      if (await validator.provesLastBlock(chunk, asked + count)) {
-        metrics?.followUps.inc({ result: 'proven' })
-        call.abort(new Error('the block after the empty slots was all it took')) // the rest is not read
-        return true
+    // Ended early only by the requester leaving, or by the proof (the rest of the answer is then not read).
+    const call = new AbortController()
+    const gone = () => call.abort(requesterSignal.reason)
+    requesterSignal.addEventListener('abort', gone, { once: true })
+    try {
+      if (waitMs > 0) await sleep(waitMs, call.signal)
+      const request = req.def.request!.serialize({ startSlot, count, step: 1 })
+      for await (const chunk of client.request(upstream.peer.peerId, req.def, request, {
+        maxChunks: count,
+        signal: call.signal,
+        sszPrefixBytes: itemBytesRead(req.def.name),
+        ttfbTimeoutMs: this.opts.upstreamTtfbMs,
+      })) {
+        if (await validator.provesLastBlock(chunk, asked + count)) {
+          metrics?.followUps.inc({ result: 'proven' })
+          call.abort(new Error('the block after the empty slots was all it took'))
+          return true
+        }
       }
+      metrics?.followUps.inc({ result: 'empty' })
+      return false
+    } finally {
+      requesterSignal.removeEventListener('abort', gone)
     }
-    metrics?.followUps.inc({ result: 'empty' })
-    return false
   }
 
   /**

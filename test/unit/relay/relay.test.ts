@@ -77,6 +77,22 @@ describe('Relay: forwarding and the cache', () => {
     expect(await h.metric('contower_relay_unproven_ranges_total')).toBe(0)
   })
 
+  it('a follow-up waiting for quota past the first-chunk deadline still proves the range; the upstream is not charged', async () => {
+    // 10 blocks per 10 s: the range and its slot take 2, and the 8 follow-up slots are there 500 ms later (jitter
+    // allowance), past the 400 ms deadline, while the range's one block is still held back.
+    const h = await relayHarness({
+      upstreamQuotas: { beacon_blocks_by_range: { tokens: 10, seconds: 10 } },
+      relay: { firstChunkDeadlineMs: 400, maxQueueWaitMs: 100 },
+    })
+    h.upstreams[0]!.serve(BY_RANGE, gappyRange)
+    const { chunks, error } = await h.ask(BY_RANGE, range(12, 1))
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual([hex(gappyChunk(12))])
+    expect(h.upstreams[0]!.requests).toEqual([range(12, 2), range(14, 8)])
+    expect(h.penalties).toEqual([])
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(12, 1)))).toBeDefined()
+  })
+
   it('proves a full-size range (no slot after it fits the count limit) by a follow-up for the slot after it', async () => {
     const h = await relayHarness()
     const { chunks, error } = await h.ask(BY_RANGE, range(10, 128))

@@ -315,7 +315,8 @@ export class Relay {
     // BlocksByRange: a block is held back until the next one names it as its parent, so a broken link never leaves.
     const holdBack = req.def.name === 'beacon_blocks_by_range'
     let held: { chunk: ResponseChunk; checked: CheckedItem } | null = null
-    // ...and the range's last block by the first block after it, asked in the same request and never forwarded.
+    // ...and the range's last block by the first block after it, asked in the same request (or, after empty slots, in
+    // a follow-up) and never forwarded.
     const successors = holdBack ? this.successorsToAsk(req, upstream) : 0
     let proven = false
     const startedMs = Date.now()
@@ -467,11 +468,18 @@ export class Relay {
         sszPrefixBytes: itemBytesRead(req.def.name),
         ttfbTimeoutMs: this.opts.upstreamTtfbMs,
       })) {
-        if (await validator.provesLastBlock(chunk, asked + count)) {
-          metrics?.followUps.inc({ result: 'proven' })
-          call.abort(new Error('the block after the empty slots was all it took'))
-          return true
+        // The first block decides: it proves the range's last block, or the answer is wrong. The rest is not read.
+        try {
+          if (!(await validator.provesLastBlock(chunk, asked + count))) {
+            throw new InvalidChunkError('slot_out_of_range', `a block before slot ${startSlot}, the first one asked`)
+          }
+        } catch (e) {
+          call.abort(e)
+          throw e
         }
+        metrics?.followUps.inc({ result: 'proven' })
+        call.abort(new Error('the block after the empty slots was all it took'))
+        return true
       }
       metrics?.followUps.inc({ result: 'empty' })
       return false

@@ -120,6 +120,22 @@ describe('Relay: forwarding and the cache', () => {
     ])
   })
 
+  it('a follow-up answered with a block from before the slots asked: refused, nothing cached, the upstream charged', async () => {
+    const h = await relayHarness()
+    h.upstreams[0]!.serve(BY_RANGE, async (stream, request) => {
+      const { startSlot } = request as { startSlot: number }
+      if (startSlot === 10) return gappyRange(stream, request)
+      await sendAndClose(gappyChunk(11))(stream, request) // not after the range: proves nothing
+    })
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(hexes(chunks)).toEqual([10, 11].map((s) => hex(gappyChunk(s))))
+    expect(error?.respCode).toBe(RespCode.ServerError)
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeUndefined()
+    expect(h.penalties).toEqual([
+      { peer: h.upstreams[0]!.id, action: PeerAction.LowToleranceError, reason: 'relay_slot_out_of_range' },
+    ])
+  })
+
   it('leaves the range unproven (forwarded, not cached) when the upstream’s quota has no room for a follow-up', async () => {
     // 10 tokens: the range and its successor slot take 4; the 8 follow-up slots would wait minutes for a refill.
     const h = await relayHarness({ upstreamQuotas: { beacon_blocks_by_range: { tokens: 10, seconds: 600 } } })

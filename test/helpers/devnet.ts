@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger.js'
 import type { ContowerNode, NodeOverrides } from '../../src/node.js'
 import { CLIENT_DEFAULTS, ReqRespClient } from '../../src/reqresp/client.js'
 import { RequestError } from '../../src/reqresp/errors.js'
+import { registryValue } from './metrics.js'
 import { getProtocol, type ProtocolDef } from '../../src/reqresp/protocols.js'
 import { ResponseTypes } from '../../src/reqresp/responseTypes.js'
 import type { ResponseChunk } from '../../src/wire/chunks.js'
@@ -98,16 +99,7 @@ export async function outcomeOf(
   }
 }
 
-/** Sum of a metric's values whose labels include `labels` (0 when the metric has none yet). */
-export async function metricValue(
-  node: ContowerNode,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const metric = node.registry?.getSingleMetric(name)
-  if (!metric) throw new Error(`no metric ${name}`)
-  const { values } = await metric.get()
-  return values
-    .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
-    .reduce((sum, v) => sum + v.value, 0)
+/** Sum of a node's metric's values whose labels include `labels` (0 when the metric has none yet). */
+export function metricValue(node: ContowerNode, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return registryValue(node.registry, name, labels)
 }

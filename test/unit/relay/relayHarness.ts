@@ -24,6 +24,7 @@ import { ByteReader } from '../../../src/wire/byteReader.js'
 import { readRequest } from '../../../src/wire/chunks.js'
 import { blockChunk, chain, clock, DIGEST, forkSchedule, HEAD_SLOT, responseTypes } from '../helpers/devnetChain.js'
 import { closed, type MemoryHost, MemoryNetwork, newPeerId } from '../helpers/memoryHost.js'
+import { registryValue } from '../../helpers/metrics.js'
 
 export const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
 export const BY_ROOT = getProtocol('beacon_blocks_by_root', 2)
@@ -184,12 +185,7 @@ export async function relayHarness(
   }
 
   /** A relay metric's value summed over the series whose labels include `labels`; 0 before any. */
-  async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-    const { values } = await registry.getSingleMetric(name)!.get()
-    return values
-      .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
-      .reduce((sum, v) => sum + v.value, 0)
-  }
+  const metric = (name: string, labels: Record<string, string> = {}) => registryValue(registry, name, labels)
 
   const keyOf = (def: ProtocolDef, request: unknown) => toRelayRequest(def, request).key
 

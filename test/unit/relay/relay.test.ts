@@ -103,37 +103,23 @@ describe('Relay: forwarding and the cache', () => {
     expect(await h.metric('contower_relay_successor_followups_total', { result: 'proven' })).toBe(1)
   })
 
-  it('a follow-up block that disowns the range’s last block: ServerError, nothing cached, the upstream charged', async () => {
+  it.each([
+    // Block 14 of a chain without the gap: its parent is 13, not 12.
+    { answer: 'a block that disowns the range’s last block', chunk: () => blockChunk(14), reason: 'relay_broken_link' },
+    // Not after the range: it proves nothing.
+    { answer: 'a block from before the slots asked', chunk: () => gappyChunk(11), reason: 'relay_slot_out_of_range' },
+  ])('a follow-up answered with $answer: ServerError, nothing cached, the upstream charged', async (c) => {
     const h = await relayHarness()
     h.upstreams[0]!.serve(BY_RANGE, async (stream, request) => {
       const { startSlot } = request as { startSlot: number }
-      // The range as the gappy chain has it; then block 14 of a chain without the gap (its parent is 13, not 12).
-      if (startSlot === 10) return gappyRange(stream, request)
-      await sendAndClose(blockChunk(14))(stream, request)
+      if (startSlot === 10) return gappyRange(stream, request) // the range as the gappy chain has it
+      await sendAndClose(c.chunk())(stream, request)
     })
     const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
     expect(hexes(chunks)).toEqual([10, 11].map((s) => hex(gappyChunk(s))))
     expect(error?.respCode).toBe(RespCode.ServerError)
     expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeUndefined()
-    expect(h.penalties).toEqual([
-      { peer: h.upstreams[0]!.id, action: PeerAction.LowToleranceError, reason: 'relay_broken_link' },
-    ])
-  })
-
-  it('a follow-up answered with a block from before the slots asked: refused, nothing cached, the upstream charged', async () => {
-    const h = await relayHarness()
-    h.upstreams[0]!.serve(BY_RANGE, async (stream, request) => {
-      const { startSlot } = request as { startSlot: number }
-      if (startSlot === 10) return gappyRange(stream, request)
-      await sendAndClose(gappyChunk(11))(stream, request) // not after the range: proves nothing
-    })
-    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
-    expect(hexes(chunks)).toEqual([10, 11].map((s) => hex(gappyChunk(s))))
-    expect(error?.respCode).toBe(RespCode.ServerError)
-    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeUndefined()
-    expect(h.penalties).toEqual([
-      { peer: h.upstreams[0]!.id, action: PeerAction.LowToleranceError, reason: 'relay_slot_out_of_range' },
-    ])
+    expect(h.penalties).toEqual([{ peer: h.upstreams[0]!.id, action: PeerAction.LowToleranceError, reason: c.reason }])
   })
 
   it('leaves the range unproven (forwarded, not cached) when the upstream’s quota has no room for a follow-up', async () => {

@@ -238,7 +238,7 @@ function peerState(node: ContowerNode, peerId: PeerId): string {
   const connections = node.libp2p.getConnections(peerId)
   return [
     `connections ${connections.map((c) => c.status).join(',') || 'none'}`,
-    `handshaken ${data?.handshaken ?? false}`,
+    data ? `handshaken ${data.handshaken}` : 'not in the peer store',
     `custody ${data?.custody?.source ?? 'unknown'}`,
     `refused ${node.bans.kindOf(peer) ?? 'no'}`,
     `score ${node.scores.score(peer).toFixed(1)}`,

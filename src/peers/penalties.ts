@@ -10,6 +10,7 @@ import { PeerAction } from '../reqresp/peerAction.js'
 export const REQUEST_ERROR_PENALTIES: Readonly<Record<RequestErrorCode, PeerAction | null>> = {
   [RequestErrorCode.INVALID_RESPONSE]: PeerAction.LowToleranceError,
   [RequestErrorCode.TOO_MANY_CHUNKS]: PeerAction.LowToleranceError,
+  [RequestErrorCode.REQUEST_TIMEOUT]: PeerAction.MidToleranceError,
   [RequestErrorCode.TTFB_TIMEOUT]: PeerAction.MidToleranceError,
   [RequestErrorCode.RESP_TIMEOUT]: PeerAction.MidToleranceError,
   [RequestErrorCode.DIAL_FAILED]: PeerAction.HighToleranceError,

@@ -4,7 +4,7 @@ import { ByteReader } from '../wire/byteReader.js'
 import { encodeRequest, type ResponseChunk, readResponseChunk } from '../wire/chunks.js'
 import { isWireError, WireErrorCode } from '../wire/errors.js'
 import { RespCode } from '../wire/constants.js'
-import { DIAL_TIMEOUT_MS, RESP_TIMEOUT_MS, TTFB_TIMEOUT_MS } from '../spec/reqresp.js'
+import { DIAL_TIMEOUT_MS, REQUEST_TIMEOUT_MS, RESP_TIMEOUT_MS, TTFB_TIMEOUT_MS } from '../spec/reqresp.js'
 import { RequestError, RequestErrorCode } from './errors.js'
 import type { ReqRespMetrics } from './metrics.js'
 import type { ProtocolDef } from './protocols.js'
@@ -18,6 +18,8 @@ export interface ReqRespClientModules {
 
 export const CLIENT_DEFAULTS = {
   dialTimeoutMs: DIAL_TIMEOUT_MS,
+  /** Writing the request and half-closing: the responder allows this long for it, and so do we. */
+  requestTimeoutMs: REQUEST_TIMEOUT_MS,
   ttfbTimeoutMs: TTFB_TIMEOUT_MS,
   respTimeoutMs: RESP_TIMEOUT_MS,
 }
@@ -105,7 +107,7 @@ export class ReqRespClient {
     }
   }
 
-  /** Dials the protocol, sends the request and half-closes; a failure here is a dial failure (or the caller's abort). */
+  /** Dials the protocol, sends the request and half-closes, each bounded: DIAL_FAILED, REQUEST_TIMEOUT or the caller's abort. */
   private async open(
     peerId: PeerId,
     def: ProtocolDef,
@@ -120,14 +122,26 @@ export class ReqRespClient {
       } finally {
         dialSignal.clear() // failed dials too: no timer or listener on the caller's signal left behind
       }
-      const reader = new ByteReader(stream).start() // listening before the half-close: see ByteReader.start
-      if (requestSsz !== null) stream.send(encodeRequest(requestSsz))
-      await stream.close({ signal: outer }) // half-close: the request is complete
-      return { stream, reader }
     } catch (e) {
-      stream?.abort(e as Error)
       if (outer.aborted) throw new RequestError(RequestErrorCode.ABORTED, def.id, 'aborted by the caller', { cause: e })
       throw new RequestError(RequestErrorCode.DIAL_FAILED, def.id, (e as Error).message, { cause: e })
+    }
+    // The half-close waits until the request's bytes are handed to the connection: on a stalled connection, forever.
+    const sendSignal = deadlineSignal([outer], this.opts.requestTimeoutMs)
+    try {
+      const reader = new ByteReader(stream).start() // listening before the half-close: see ByteReader.start
+      if (requestSsz !== null) stream.send(encodeRequest(requestSsz))
+      await stream.close({ signal: sendSignal }) // half-close: the request is complete
+      return { stream, reader }
+    } catch (e) {
+      stream.abort(e as Error)
+      if (outer.aborted) throw new RequestError(RequestErrorCode.ABORTED, def.id, 'aborted by the caller', { cause: e })
+      if (sendSignal.aborted) {
+        throw new RequestError(RequestErrorCode.REQUEST_TIMEOUT, def.id, 'request not sent', { cause: e })
+      }
+      throw new RequestError(RequestErrorCode.STREAM_FAILED, def.id, (e as Error).message, { cause: e })
+    } finally {
+      sendSignal.clear()
     }
   }
 

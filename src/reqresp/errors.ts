@@ -23,6 +23,8 @@ export class ResponseError extends ContowerError<ResponseErrorCode> {
 export enum RequestErrorCode {
   /** Could not open a stream or negotiate the protocol. */
   DIAL_FAILED = 'DIAL_FAILED',
+  /** The request was not written and half-closed within REQUEST_TIMEOUT_MS (a connection that stopped moving). */
+  REQUEST_TIMEOUT = 'REQUEST_TIMEOUT',
   /** No first response byte within TTFB_TIMEOUT_MS. */
   TTFB_TIMEOUT = 'TTFB_TIMEOUT',
   /** A later chunk did not complete within RESP_TIMEOUT_MS. */

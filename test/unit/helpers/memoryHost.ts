@@ -38,6 +38,11 @@ export class MemoryHost extends EventTarget {
   readonly dials: Array<{ peer: string; protocol: string; stream: Stream }> = []
   /** Streams this host's handlers were given (the responder's ends). */
   readonly served: Stream[] = []
+  /**
+   * A connection that stopped moving: what this host's dialled streams send never leaves, so their half-close waits
+   * (as libp2p's does for its send queue to go idle) until the caller's signal gives up.
+   */
+  stalledSends = false
 
   constructor(
     readonly peerId: PeerId,
@@ -66,6 +71,7 @@ export class MemoryHost extends EventTarget {
     const entry = remote?.handlers.get(protocol)
     if (!remote || !entry) throw new Error(`protocol selection failed: ${protocol}`)
     const [outbound, inbound] = await streamPair({ protocol })
+    if (this.stalledSends) outbound.close = untilAborted
     this.dials.push({ peer: peerId.toString(), protocol, stream: outbound })
     remote.served.push(inbound)
     void entry.handler(inbound, fakeConnection(this.peerId))
@@ -84,6 +90,10 @@ export class MemoryHost extends EventTarget {
     void entry.handler(inbound, fakeConnection(from))
     return outbound
   }
+}
+
+function untilAborted(options?: { signal?: AbortSignal }): Promise<void> {
+  return new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(options.signal!.reason)))
 }
 
 /** Resolves once the stream has closed, cleanly or not, with the error of a reset or abort (if any). */

@@ -12,6 +12,7 @@ describe('penaltyForRequestError', () => {
   it.each([
     [RequestErrorCode.INVALID_RESPONSE, PeerAction.LowToleranceError],
     [RequestErrorCode.TOO_MANY_CHUNKS, PeerAction.LowToleranceError],
+    [RequestErrorCode.REQUEST_TIMEOUT, PeerAction.MidToleranceError],
     [RequestErrorCode.TTFB_TIMEOUT, PeerAction.MidToleranceError],
     [RequestErrorCode.RESP_TIMEOUT, PeerAction.MidToleranceError],
     [RequestErrorCode.DIAL_FAILED, PeerAction.HighToleranceError],
@@ -39,7 +40,7 @@ describe('penaltyForRequestError', () => {
     for (const code of Object.values(RequestErrorCode)) {
       expect(penaltyForRequestError(err(code, RespCode.ServerError))).not.toBeUndefined()
     }
-    expect(Object.values(RequestErrorCode)).toHaveLength(8)
+    expect(Object.values(RequestErrorCode)).toHaveLength(9)
   })
 
   it('isRequestError tells RequestErrors from other errors', () => {

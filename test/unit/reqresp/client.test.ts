@@ -216,6 +216,19 @@ describe('ReqRespClient: dialling and giving up', () => {
     expect(error.protocol).toBe(BY_RANGE.id)
   })
 
+  it('REQUEST_TIMEOUT when the request cannot be sent (the connection stopped moving), and the stream is reset', async () => {
+    serve(BY_RANGE, sendAndClose(blockChunk(10)))
+    requester.stalledSends = true
+    client = new ReqRespClient(
+      { host: requester.libp2p, responseTypes, metrics: null },
+      { ...SHORT, requestTimeoutMs: 100 },
+    )
+    const { error, elapsedMs } = await failing(byRange(1)) // no signal of the caller's: only the client's bound
+    expect(error.code).toBe(RequestErrorCode.REQUEST_TIMEOUT)
+    expect(elapsedMs).toBeLessThan(PROMPT_MS)
+    expect(requester.dials[0].stream.status).not.toBe('open')
+  })
+
   it('ABORTED when the caller’s signal fires mid-response, and the stream is reset', async () => {
     serve(BY_RANGE, thenStall(blockChunk(10)))
     client = new ReqRespClient({ host: requester.libp2p, responseTypes, metrics: null }) // defaults: only the abort ends it

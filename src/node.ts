@@ -140,8 +140,8 @@ export class ContowerNode {
       },
       { subscribe: subscriptions(config), gossipsub: overrides.gossipsub },
     )
-    this.gossip.onAccepted((kind, ssz) => {
-      if (kind === 'beacon_block' && !this.chainView.noteRelayedBlock(ssz)) {
+    this.gossip.onAccepted((kind, ssz, from) => {
+      if (kind === 'beacon_block' && !this.chainView.noteRelayedBlock(ssz, from)) {
         modules.logger.debug('gossip block not usable as head')
       }
     })

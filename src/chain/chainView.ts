@@ -16,6 +16,11 @@ export interface PeerStatus {
 
 const ZERO_ROOT = new Uint8Array(32)
 
+/** Gossip block roots kept, in slots below the newest one relayed: two epochs of heads. */
+export const GOSSIP_ROOT_SLOTS = 64
+/** Blocks kept per slot: one, or a few if its proposer equivocates (or a peer sends junk that validates). */
+const GOSSIP_ROOTS_PER_SLOT = 4
+
 /** Lodestar refuses peers whose head is more than this many slots ahead of the wall clock. */
 export const FUTURE_SLOT_TOLERANCE = 1
 
@@ -40,6 +45,11 @@ export interface ChainViewModules {
 export class ChainView {
   /** The newest block relayed on gossip: heads move every slot, Statuses are re-exchanged every 5 minutes. */
   private gossipHead: { headSlot: number; headRoot: Uint8Array } | null = null
+  /**
+   * Roots of the blocks relayed on gossip in the last GOSSIP_ROOT_SLOTS slots below the newest, by slot, each with
+   * the peer it reached us from (gossipsub delivers a message once). Bounded: a few per slot, a proposer may equivocate.
+   */
+  private readonly gossipRoots = new Map<number, Array<{ root: Uint8Array; from: string }>>()
 
   constructor(private readonly modules: ChainViewModules) {}
 
@@ -48,7 +58,7 @@ export class ChainView {
    * The slot sits at the same offset in every fork's block and names the fork the root is computed under; one
    * hash per block, about one per slot. False when the bytes are not a block.
    */
-  noteRelayedBlock(signedBlock: Uint8Array): boolean {
+  noteRelayedBlock(signedBlock: Uint8Array, from: string): boolean {
     const view = new DataView(signedBlock.buffer, signedBlock.byteOffset, signedBlock.byteLength)
     if (signedBlock.length < SIGNED_BLOCK_FIXED_BYTES + 8) return false
     const offset = view.getUint32(0, true)
@@ -57,11 +67,33 @@ export class ChainView {
     const { forkSchedule } = this.modules
     const fork = forkSchedule.forkAtEpoch(Math.floor(slot / forkSchedule.config.slotsPerEpoch))
     try {
-      this.noteGossipBlock(slot, beaconBlockRoot(fork.name as ForkName, signedBlock.subarray(offset)))
+      const root = beaconBlockRoot(fork.name as ForkName, signedBlock.subarray(offset))
+      this.noteGossipBlock(slot, root)
+      this.noteGossipRoot(slot, root, from)
       return true
     } catch {
       return false
     }
+  }
+
+  /**
+   * Whether a block with this root at this slot reached Contower on gossip from a peer other than `notFrom`. Positive
+   * evidence only: gossip signatures are not checked here, so a root missing or different proves nothing against a
+   * block (and is never a reason to refuse one), but the same root from another peer, which validated the proposer's
+   * signature before forwarding if it is honest, confirms a block an upstream served.
+   */
+  relayedOnGossip(slot: number, root: Uint8Array, notFrom: string): boolean {
+    return this.gossipRoots.get(slot)?.some((b) => b.from !== notFrom && equalBytes(b.root, root)) ?? false
+  }
+
+  private noteGossipRoot(slot: number, root: Uint8Array, from: string): void {
+    const newest = Math.max(slot, ...this.gossipRoots.keys())
+    if (slot <= newest - GOSSIP_ROOT_SLOTS) return
+    const blocks = this.gossipRoots.get(slot) ?? []
+    if (blocks.length >= GOSSIP_ROOTS_PER_SLOT) return
+    blocks.push({ root, from })
+    this.gossipRoots.set(slot, blocks)
+    for (const s of this.gossipRoots.keys()) if (s <= newest - GOSSIP_ROOT_SLOTS) this.gossipRoots.delete(s)
   }
 
   /** A beacon_block Contower validated and forwarded: a head candidate newer than any peer's last Status. */

@@ -63,7 +63,8 @@ export interface GossipServiceModules {
   now?: () => number
 }
 
-export type AcceptedListener = (kind: TopicKind, ssz: Uint8Array) => void
+/** An accepted message: its topic kind, its SSZ bytes, and the peer it reached us from (its propagation source). */
+export type AcceptedListener = (kind: TopicKind, ssz: Uint8Array, from: string) => void
 
 const KNOWN_KINDS: ReadonlySet<string> = new Set(TOPIC_KINDS)
 /** setTimeout's largest delay. */
@@ -310,11 +311,11 @@ export class GossipService {
     this.count(info?.kind ?? 'unknown', verdict)
     this.verdictLog.record(msg.topic, verdict, peer)
     if (verdict.result === 'accept' && info && decoded.ok) {
-      for (const listener of this.acceptedListeners) listener(info.kind, decoded.ssz)
+      for (const listener of this.acceptedListeners) listener(info.kind, decoded.ssz, peer)
     }
   }
 
-  /** Calls `listener` with every message accepted (and so forwarded): its topic kind and SSZ bytes. */
+  /** Calls `listener` with every message accepted (and so forwarded). */
   onAccepted(listener: AcceptedListener): () => void {
     this.acceptedListeners.push(listener)
     return () => {

@@ -105,6 +105,11 @@ function upstreamMetrics(registry: Registry, sources: RelayMetricSources) {
       help: 'BlocksByRange answers whose last block no later block could prove (forwarded, not cached)',
       registers: [registry],
     }),
+    gossipProvenRanges: new Counter({
+      name: 'contower_relay_gossip_proven_ranges_total',
+      help: 'BlocksByRange answers whose last block, with no block after it in the answer, was proven by the same block relayed on gossip from another peer',
+      registers: [registry],
+    }),
     followUps: new Counter({
       name: 'contower_relay_successor_followups_total',
       help: 'Follow-up requests for the block proving a range’s last block, after the slots asked with the range were empty, by result (proven, empty, no_quota: the upstream’s quota had no room in time)',

@@ -350,7 +350,11 @@ export class Relay {
         if (ready) yield out.add(ready.chunk, ready.checked)
       }
       if (received === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
-      if (held && !proven) proven = await this.proveByFollowUp(req, upstream, validator, successors, signal)
+      if (held && !proven) {
+        proven =
+          (await this.provenOnGossip(held.checked, validator, peer)) ||
+          (await this.proveByFollowUp(req, upstream, validator, successors, signal))
+      }
       if (held) {
         // Unproven only when no later block could be had: forwarded, but the response is not cached.
         if (!proven) {
@@ -426,6 +430,19 @@ export class Relay {
   /** The highest slot a block can be had at from `upstream`: its Status head or Contower's view, the higher. */
   private headFor(upstream: Upstream): number {
     return Math.max(upstream.peer.status?.headSlot ?? 0, this.modules.chainView.status().headSlot)
+  }
+
+  /**
+   * The range's last block, with no block after it in the answer, is proven when a block with its root reached
+   * Contower on gossip from another peer than `upstream` (the newest blocks, which have no block after them yet, are
+   * on gossip): no follow-up needed.
+   */
+  private async provenOnGossip(last: CheckedItem, validator: ChunkValidator, upstream: string): Promise<boolean> {
+    const root = await validator.settle()
+    if (root === null || last.slot === null) return false
+    if (!this.modules.chainView.relayedOnGossip(last.slot, root, upstream)) return false
+    this.modules.metrics?.gossipProvenRanges.inc()
+    return true
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { ssz } from '@lodestar/types'
 import { describe, expect, it } from 'vitest'
+import { devnetNetwork } from '../../src/devnet/devnetNetwork.js'
 import type { Misbehaviour } from '../../src/devnet/misbehaviour.js'
 import type { SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
 import { SyntheticChain } from '../../src/devnet/syntheticChain.js'
@@ -155,6 +156,39 @@ describe('relay verification: lying upstreams before the first chunk', () => {
       expect(cachedChunks.reduce((a, b) => a + b, 0)).toBe(direct.length)
     },
   )
+})
+
+describe('relay verification: a range reaching the head', () => {
+  it('its last block, relayed on gossip by another peer, proves it: cached, and a repeat comes from the cache', async () => {
+    // One-minute slots from a slot's start: the head stays put for the whole test, so nothing after it exists.
+    const network = devnetNetwork({ genesisTime: Math.floor(Date.now() / 1000) - 100 * 60, slotSeconds: 60 })
+    const chain = new SyntheticChain({ network }, { payloadBytes: 2_000 })
+    const [upstream, gossiper] = await Promise.all([
+      track(startPeer(network, chain)),
+      track(startPeer(network, chain, { serveBlocks: false })), // not an upstream: only gossip and requests
+    ])
+    const node = await track(startRelay(network, [upstream], {}, FAST))
+    await waitHandshaken(node, [upstream])
+    await gossiper.libp2p.dial(node.listenAddresses[0])
+    const head = gossiper.clock.currentSlot
+    // The head block, published once Contower's subscription has reached the gossiper, and accepted by Contower.
+    await expect.poll(() => gossiper.publishBlock(head), { timeout: 20_000 }).toBe(true)
+    await expect
+      .poll(() => metricValue(node, 'contower_gossip_accepted_total', { kind: 'beacon_block' }), { timeout: 20_000 })
+      .toBe(1)
+
+    const request = rangeRequest(head - 2, 3)
+    const relayed = await gossiper.fetch(node.libp2p.peerId, BY_RANGE, request, 3)
+    expect(payloads(relayed)).toEqual(chainBlocks(chain, head - 2, 3))
+    expect(await metricValue(node, 'contower_relay_gossip_proven_ranges_total')).toBe(1)
+    expect(await metricValue(node, 'contower_relay_unproven_ranges_total')).toBe(0)
+    expect(node.relayCache.get(cacheKey(BY_RANGE, request))?.chunks).toHaveLength(3)
+
+    const served = upstream.servedCount(BY_RANGE.name).requests
+    const again = await gossiper.fetch(node.libp2p.peerId, BY_RANGE, request, 3)
+    expect(payloads(again)).toEqual(chainBlocks(chain, head - 2, 3))
+    expect(upstream.servedCount(BY_RANGE.name).requests).toBe(served)
+  })
 })
 
 describe('relay verification: a lie found after chunks have left', () => {

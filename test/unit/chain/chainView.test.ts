@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ChainView, equalBytes, FUTURE_SLOT_TOLERANCE } from '../../../src/chain/chainView.js'
+import { ssz } from '@lodestar/types'
+import { ChainView, equalBytes, FUTURE_SLOT_TOLERANCE, GOSSIP_ROOT_SLOTS } from '../../../src/chain/chainView.js'
 import { Clock } from '../../../src/chain/clock.js'
 import { ForkSchedule } from '../../../src/chain/forkSchedule.js'
 import { loadNetworkPreset } from '../../../src/chain/networks.js'
@@ -263,6 +264,47 @@ describe('ChainView with a trusted seed (--beacon-api)', () => {
     const alone = view([])
     alone.noteGossipBlock(SLOT - 1, root(0x42))
     expect(alone.status().headSlot).toBe(0) // no peer, no checkpoint to anchor it: still genesis
+  })
+})
+
+describe('ChainView.relayedOnGossip', () => {
+  /** A Fulu SignedBeaconBlock at `slot` (graffiti tells blocks of one slot apart) and its root. */
+  const block = (slot: number, graffiti = 0) => {
+    const signed = ssz.fulu.SignedBeaconBlock.defaultValue()
+    signed.message.slot = slot
+    signed.message.body.graffiti = root(graffiti)
+    return {
+      ssz: ssz.fulu.SignedBeaconBlock.serialize(signed),
+      root: ssz.fulu.BeaconBlock.hashTreeRoot(signed.message),
+    }
+  }
+
+  it('confirms a root relayed at its slot by a peer other than the one asking, and nothing else', () => {
+    const v = view([peer()])
+    const head = block(SLOT - 1)
+    expect(v.noteRelayedBlock(head.ssz, 'p1')).toBe(true)
+    expect(v.relayedOnGossip(SLOT - 1, head.root, 'p2')).toBe(true)
+    expect(v.relayedOnGossip(SLOT - 1, head.root, 'p1')).toBe(false) // only the upstream itself vouches for it
+    expect(v.relayedOnGossip(SLOT - 1, block(SLOT - 1, 7).root, 'p2')).toBe(false) // another block of the slot
+    expect(v.relayedOnGossip(SLOT - 2, head.root, 'p2')).toBe(false)
+  })
+
+  it(`keeps ${GOSSIP_ROOT_SLOTS} slots below the newest block and a few blocks per slot`, () => {
+    const v = view([peer()])
+    const old = block(SLOT - 1 - GOSSIP_ROOT_SLOTS + 1)
+    v.noteRelayedBlock(old.ssz, 'p1')
+    const newest = block(SLOT - 1)
+    v.noteRelayedBlock(newest.ssz, 'p1')
+    expect(v.relayedOnGossip(SLOT - GOSSIP_ROOT_SLOTS, old.root, 'p2')).toBe(true) // 63 slots below: kept
+    v.noteRelayedBlock(block(SLOT).ssz, 'p1')
+    expect(v.relayedOnGossip(SLOT - GOSSIP_ROOT_SLOTS, old.root, 'p2')).toBe(false) // 64 below the newest: dropped
+    const tooOld = block(SLOT - GOSSIP_ROOT_SLOTS)
+    v.noteRelayedBlock(tooOld.ssz, 'p1')
+    expect(v.relayedOnGossip(SLOT - GOSSIP_ROOT_SLOTS, tooOld.root, 'p2')).toBe(false)
+
+    const equivocations = [1, 2, 3, 4, 5].map((g) => block(SLOT - 3, g))
+    for (const b of equivocations) v.noteRelayedBlock(b.ssz, 'p1')
+    expect(equivocations.map((b) => v.relayedOnGossip(SLOT - 3, b.root, 'p2'))).toEqual([true, true, true, true, false])
   })
 })
 

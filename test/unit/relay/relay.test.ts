@@ -135,6 +135,45 @@ describe('Relay: forwarding and the cache', () => {
     expect(await h.metric('contower_relay_unproven_ranges_total')).toBe(1)
   })
 
+  it.each([
+    { from: 'another peer', proven: true },
+    { from: 'the upstream itself', proven: false },
+  ])('a range reaching the head: its last block relayed on gossip by $from proves it: $proven', async (c) => {
+    const h = await relayHarness()
+    const upstream = h.upstreams[0]!.id
+    h.chainView.noteRelayedBlock(chain.blockAt(HEAD_SLOT)!.ssz, c.from === 'another peer' ? 'another peer' : upstream)
+    const { chunks, error } = await h.ask(BY_RANGE, range(HEAD_SLOT - 2, 3))
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual(chunksOf(HEAD_SLOT - 2, HEAD_SLOT - 1, HEAD_SLOT))
+    // Nothing after the head can be had: no slot after the range asked, no follow-up.
+    expect(h.upstreams[0]!.requests).toEqual([range(HEAD_SLOT - 2, 3)])
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(HEAD_SLOT - 2, 3))) !== undefined).toBe(c.proven)
+    expect(await h.metric('contower_relay_gossip_proven_ranges_total')).toBe(c.proven ? 1 : 0)
+    expect(await h.metric('contower_relay_unproven_ranges_total')).toBe(c.proven ? 0 : 1)
+  })
+
+  it('a block of another root at the head slot on gossip neither proves the range nor refuses it', async () => {
+    const h = await relayHarness()
+    h.chainView.noteRelayedBlock(otherChain.blockAt(HEAD_SLOT)!.ssz, 'another peer')
+    const { chunks, error } = await h.ask(BY_RANGE, range(HEAD_SLOT - 2, 3))
+    expect(error).toBeNull()
+    expect(chunks).toHaveLength(3)
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(HEAD_SLOT - 2, 3)))).toBeUndefined()
+    expect(h.penalties).toEqual([])
+  })
+
+  it('after an empty slot past the range, a last block relayed on gossip by another peer needs no follow-up', async () => {
+    const h = await relayHarness()
+    h.upstreams[0]!.serve(BY_RANGE, gappyRange)
+    h.chainView.noteRelayedBlock(gappy.blockAt(12)!.ssz, 'another peer')
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual([10, 11, 12].map((s) => hex(gappyChunk(s))))
+    expect(h.upstreams[0]!.requests).toEqual([range(10, 4)])
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeDefined()
+    expect(await h.metric('contower_relay_successor_followups_total')).toBe(0)
+  })
+
   it('answers BlocksByRoot from blocks a range response filed by root', async () => {
     const h = await relayHarness()
     await h.ask(BY_RANGE, range(10, 3))

@@ -198,6 +198,7 @@ export async function relayHarness(
     scores,
     penalties,
     cache,
+    chainView,
     ask,
     results,
     metric,

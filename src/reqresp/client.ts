@@ -1,4 +1,4 @@
-import { type ClearableSignal, deadlineSignal } from '../deadline.js'
+import { afterPendingIo, type ClearableSignal, deadlineSignal } from '../deadline.js'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { ByteReader } from '../wire/byteReader.js'
 import { encodeRequest, type ResponseChunk, readResponseChunk } from '../wire/chunks.js'
@@ -194,6 +194,8 @@ function checkChunk(def: ProtocolDef, chunk: ResponseChunk, count: number, maxCh
 class WaitTimer {
   private readonly controller = new AbortController()
   private timeout: NodeJS.Timeout | undefined
+  /** Bumped by every arm() and disarm(): a deferred expiry of an earlier wait does nothing. */
+  private wait = 0
   readonly signal: ClearableSignal
 
   constructor(outer: AbortSignal) {
@@ -201,13 +203,18 @@ class WaitTimer {
   }
 
   arm(ms: number): void {
-    clearTimeout(this.timeout)
-    this.timeout = setTimeout(() => this.controller.abort(new Error(`no progress in ${ms} ms`)), ms)
+    this.disarm()
+    const wait = this.wait
+    this.timeout = setTimeout(
+      () => afterPendingIo(() => wait === this.wait && this.controller.abort(new Error(`no progress in ${ms} ms`))),
+      ms,
+    )
   }
 
   disarm(): void {
     clearTimeout(this.timeout)
     this.timeout = undefined
+    this.wait++
   }
 
   /** The response is over: no timer, and no listener left on the caller's signal. */

@@ -1,3 +1,4 @@
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
@@ -54,5 +55,28 @@ describe('deadlineSignal', () => {
     const result = firstOf(signal, 200)
     parent.abort()
     expect(await result).toBe('silent')
+  })
+
+  it('after a stall of the process, fires only once the bytes that arrived in time were read', async () => {
+    // A real socket pair on 127.0.0.1: the deadline bounds the wait for the client's bytes, which are read (and
+    // clear the deadline) in the loop's poll phase, after its timers.
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve))
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1')
+    const socket = await accepted
+    try {
+      const deadline = deadlineSignal([], 100)
+      socket.once('data', () => deadline.clear())
+      client.write('in time')
+      // Written at once; then the process is busy past the deadline before its loop polls the socket.
+      const until = performance.now() + 300
+      while (performance.now() < until);
+      expect(await firstOf(deadline, 500)).toBe('silent')
+    } finally {
+      client.destroy()
+      socket.destroy()
+      server.close()
+    }
   })
 })

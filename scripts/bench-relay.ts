@@ -510,6 +510,7 @@ interface Stats {
   busy: number
   cpu: number
   relayCpu: number
+  relayBusy: number
 }
 
 /** Per variant: latency p50/p99, and the p50 of time to first chunk, throughput and busy time. */
@@ -523,6 +524,7 @@ function summarize(samples: Record<Variant, Sample[]>): Record<Variant, Stats> {
     busy: of(v, (s) => s.busyMs),
     cpu: of(v, (s) => s.cpuMs),
     relayCpu: of(v, (s) => s.relayCpuMs),
+    relayBusy: of(v, (s) => s.relayBusyMs),
   })
   return { direct: stats('direct'), cold: stats('cold'), cached: stats('cached'), pipe: stats('pipe') }
 }
@@ -530,13 +532,13 @@ function summarize(samples: Record<Variant, Sample[]>): Record<Variant, Stats> {
 function printTable(stats: Record<Variant, Stats>, relayColumn: boolean): void {
   const direct = stats.direct
   const header = ['variant', 'p50 ms', 'p99 ms', 'p50 TTFB ms', 'MB/s (p50)', 'p50 busy ms', 'p50 CPU ms']
-  if (relayColumn) header.push('p50 Contower CPU ms')
+  if (relayColumn) header.push('p50 Contower CPU ms', 'p50 Contower loop ms')
   header.push('p50 ÷ direct', 'p99 ÷ direct', 'busy ÷ direct')
   const rows = VARIANTS.map((v) => {
     const s = stats[v]
     const row = [LABELS[v], s.p50.toFixed(1), s.p99.toFixed(1), s.ttfb.toFixed(1), s.mbps.toFixed(1)]
     row.push(s.busy.toFixed(1), s.cpu.toFixed(1))
-    if (relayColumn) row.push(s.relayCpu.toFixed(1))
+    if (relayColumn) row.push(s.relayCpu.toFixed(1), s.relayBusy.toFixed(1))
     row.push(
       `${(s.p50 / direct.p50).toFixed(2)}×`,
       `${(s.p99 / direct.p99).toFixed(2)}×`,
@@ -549,7 +551,10 @@ function printTable(stats: Record<Variant, Stats>, relayColumn: boolean): void {
     `busy = event-loop active time (main threads) and CPU = CPU time (user + system, every thread, GC helpers too), ` +
       `from the request until ${SETTLE_MS} ms after its last chunk: what all parties spent on it, including work ` +
       `left behind` +
-      (relayColumn ? `; summed over both processes, Contower's CPU also on its own` : ''),
+      (relayColumn
+        ? `; summed over both processes, Contower's CPU also on its own, and its loop (the forwarding thread: ` +
+          `work on the block-root worker is not in it)`
+        : ''),
   )
 }
 

@@ -105,6 +105,8 @@ export interface Sample {
   cpuMs: number
   /** The part of cpuMs spent in Contower's process (NaN when Contower shares the requester's process). */
   relayCpuMs: number
+  /** Contower's event-loop active time over the same span: its forwarding thread, worker threads not included (NaN alike). */
+  relayBusyMs: number
   bytes: number
 }
 
@@ -214,7 +216,7 @@ export async function measureRounds(args: {
     responseTypes: new ResponseTypes({ forkSchedule: requester.forkSchedule, clock: requester.clock }),
     metrics: null,
   })
-  type Cost = Pick<Sample, 'busyMs' | 'cpuMs' | 'relayCpuMs'>
+  type Cost = Pick<Sample, 'busyMs' | 'cpuMs' | 'relayCpuMs' | 'relayBusyMs'>
   type Fetched = Omit<Sample, keyof Cost> & { raws: Uint8ArrayList[] }
   async function timedFetch(peer: PeerId, startSlot: number): Promise<Fetched> {
     const request = BY_RANGE.request!.serialize({ startSlot, count: opts.blocks, step: 1 })
@@ -327,9 +329,9 @@ export async function measureRounds(args: {
       const relayAfter = relay.usage ? await relay.usage() : null
       if (relayBefore && relayAfter) {
         const relayCpuMs = relayAfter.cpuMs - relayBefore.cpuMs
-        const busyMs = ownBusyMs + relayAfter.activeMs - relayBefore.activeMs
-        cost[variant] = { busyMs, cpuMs: ownCpuMs + relayCpuMs, relayCpuMs }
-      } else cost[variant] = { busyMs: ownBusyMs, cpuMs: ownCpuMs, relayCpuMs: NaN }
+        const relayBusyMs = relayAfter.activeMs - relayBefore.activeMs
+        cost[variant] = { busyMs: ownBusyMs + relayBusyMs, cpuMs: ownCpuMs + relayCpuMs, relayCpuMs, relayBusyMs }
+      } else cost[variant] = { busyMs: ownBusyMs, cpuMs: ownCpuMs, relayCpuMs: NaN, relayBusyMs: NaN }
     }
     // Outside the timed part: the relay must forward exactly what the upstream sent, and the cache what it stored.
     if (!sameBytes(got.cold.raws, got.direct.raws)) mismatches++

@@ -29,6 +29,9 @@ import { QueueError, QueueErrorCode, type Upstream, type UpstreamQueue } from '.
 import type { UpstreamSelector } from './upstreamSelector.js'
 import { upstreamCall } from './upstreamCall.js'
 
+/** The source of answers from the fleet's shared cache, for known roots: another instance's upstreams. */
+const FLEET_SOURCE = 'fleet'
+
 export const RELAY_DEFAULTS = {
   /** Upstreams tried per request before giving up: a third rarely helps within the requester's patience. */
   maxAttempts: 3,
@@ -135,7 +138,7 @@ export class Relay {
       {
         ...modules,
         penalise: (req, peer, e, deadlinePassed) => this.penalise(req, peer, e, deadlinePassed),
-        remember: (req, chunks, items) => this.remember(req, chunks, items, true),
+        remember: (req, chunks, items) => this.remember(req, chunks, items, null, true), // sidecars: no block roots
         rememberSidecars: (sidecars) => this.rememberSidecars(sidecars),
         maxEntryBytes: () => modules.cache.maxEntryBytes,
       },
@@ -368,7 +371,7 @@ export class Relay {
       const ms = Date.now() - startedMs
       metrics?.upstreamSeconds.observe({ protocol: label }, ms / 1000)
       this.modules.logger.debug({ upstream: peer, protocol: label, chunks: out.count, ms }, 'upstream answered')
-      if (out.cacheable) this.remember(req, out.chunks, out.items, true)
+      if (out.cacheable) this.remember(req, out.chunks, out.items, peer, true)
       return { done: true }
     } catch (e) {
       if (signal.aborted) throw e // the requester left: nobody to answer
@@ -532,9 +535,16 @@ export class Relay {
 
   /**
    * Caches a complete response that passed every check. Blocks are also indexed by the roots computed from their
-   * bytes, and the roots of finalized blocks are kept by slot for checking later responses.
+   * bytes, and the roots of finalized blocks are noted by slot, as served by `source`, for checking later responses
+   * (null: an answer of sidecars, which has no block roots to note).
    */
-  private remember(req: RelayRequest, chunks: ResponseChunk[], items: CheckedItem[], share: boolean): void {
+  private remember(
+    req: RelayRequest,
+    chunks: ResponseChunk[],
+    items: CheckedItem[],
+    source: string | null,
+    share: boolean,
+  ): void {
     const { cache, chainView, forkSchedule, shared } = this.modules
     const finalizedSlot = chainView.status().finalizedEpoch * forkSchedule.config.slotsPerEpoch
     // Immutable once finalized: a range ending there, or items that all lie there (items without a slot never do).
@@ -551,7 +561,7 @@ export class Relay {
       const { blockRoot, slot } = items[i]
       if (!blockRoot) continue
       blocks.push({ root: blockRoot, chunk: chunks[i].raw })
-      if (slot !== null && slot <= finalizedSlot) this.knownRoots.note(slot, blockRoot)
+      if (source !== null && slot !== null && slot <= finalizedSlot) this.knownRoots.note(slot, blockRoot, source)
     }
     if (blocks.length > 0) cache.setBlocks(blocks, { finalized })
   }
@@ -614,7 +624,7 @@ export class Relay {
       shared.noteInvalid(e instanceof InvalidChunkError ? e.code : 'chunk')
       return undefined
     }
-    this.remember(req, chunks, items, false)
+    this.remember(req, chunks, items, FLEET_SOURCE, false)
     const replay = chunks.map((c) => (c.raw instanceof Uint8ArrayList ? c.raw : new Uint8ArrayList(c.raw)))
     return { chunks: replay, bytes: replay.reduce((n, c) => n + c.byteLength, 0) }
   }

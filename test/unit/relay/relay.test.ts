@@ -12,6 +12,7 @@ import {
   sendAndClose,
   silent,
   soundRange,
+  type Upstream,
   type UpstreamScript,
 } from './relayHarness.js'
 
@@ -172,6 +173,44 @@ describe('Relay: forwarding and the cache', () => {
     expect(h.upstreams[0]!.requests).toEqual([range(10, 4)])
     expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeDefined()
     expect(await h.metric('contower_relay_successor_followups_total')).toBe(0)
+  })
+
+  /** A sound upstream of the other chain: a made-up segment, each block naming the previous one's root. */
+  const otherRange: UpstreamScript = async (stream, request) => {
+    const { startSlot, count } = request as { startSlot: number; count: number }
+    for (const block of otherChain.blocksInRange(startSlot, count, HEAD_SLOT)) stream.send(foreignChunk(block.slot))
+    await stream.close()
+  }
+
+  it('roots one upstream alone served are not known: its made-up segment refuses no honest answer later', async () => {
+    const h = await relayHarness()
+    h.upstreams[0]!.serve(BY_RANGE, otherRange)
+    // Finalized slots (epoch 2 is); consistent with itself, so it passes every check (docs/verification.md).
+    const forged = await h.ask(BY_RANGE, range(2, 3))
+    expect(hexes(forged.chunks)).toEqual([2, 3, 4].map((s) => hex(foreignChunk(s))))
+    h.upstreams[0]!.serve(BY_RANGE, soundRange)
+    const honest = await h.ask(BY_RANGE, range(3, 2))
+    expect(honest.error).toBeNull()
+    expect(hexes(honest.chunks)).toEqual(chunksOf(3, 4))
+    expect(h.penalties).toEqual([])
+  })
+
+  it('roots two upstreams agree on are known: a later answer with another root there is refused and charged', async () => {
+    const h = await relayHarness()
+    const [a, b] = h.upstreams as [Upstream, Upstream]
+    const refuse = sendAndClose(encodeErrorChunk(RespCode.ResourceUnavailable, 'not now')) // free: no penalty
+    b.serve(BY_RANGE, refuse)
+    await h.ask(BY_RANGE, range(2, 3)) // served by a
+    a.serve(BY_RANGE, refuse)
+    b.serve(BY_RANGE, soundRange)
+    await h.ask(BY_RANGE, range(2, 2)) // served by b: slots 2 and 3 now served alike by two upstreams
+    a.serve(BY_RANGE, otherRange)
+    b.serve(BY_RANGE, otherRange)
+    const { chunks, error } = await h.ask(BY_RANGE, range(3, 2))
+    expect(chunks).toEqual([])
+    expect(error?.respCode).toBe(RespCode.ResourceUnavailable)
+    expect(h.penalties.map((p) => p.reason)).toEqual(['relay_known_root_mismatch', 'relay_known_root_mismatch'])
+    expect(new Set(h.penalties.map((p) => p.peer))).toEqual(new Set([a.id, b.id]))
   })
 
   it('answers BlocksByRoot from blocks a range response filed by root', async () => {

@@ -278,6 +278,7 @@ export class ContowerNode {
         metadata: this.metadata,
         enrCustodyGroupCount: (peer) => this.peerManager?.enrCustodyGroupCount(peer),
         isStatic: (peer) => this.staticPeers?.isStatic(peer) ?? false,
+        receivesBlocks: (peer) => this.gossip.inBlockMesh(peer),
         metrics: this.registry ? createPeerMetrics(this.registry, this.peerStore) : null,
         logger: this.modules.logger.child({ module: 'peers' }),
       },

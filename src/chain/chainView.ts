@@ -96,6 +96,11 @@ export class ChainView {
     for (const s of this.gossipRoots.keys()) if (s <= newest - GOSSIP_ROOT_SLOTS) this.gossipRoots.delete(s)
   }
 
+  /** Whether our head is a block Contower relayed on gossip: every peer in its beacon_block mesh got it from it. */
+  headIsRelayed(): boolean {
+    return this.gossipHead !== null && this.status().headSlot === this.gossipHead.headSlot
+  }
+
   /** A beacon_block Contower validated and forwarded: a head candidate newer than any peer's last Status. */
   noteGossipBlock(slot: number, root: Uint8Array): void {
     if (!this.gossipHead || slot > this.gossipHead.headSlot) this.gossipHead = { headSlot: slot, headRoot: root }

@@ -241,6 +241,17 @@ export class GossipService {
     }
   }
 
+  /** Whether `peer` is in the mesh of the current digest's beacon_block topic: it gets every block Contower relays. */
+  inBlockMesh(peer: string): boolean {
+    const gs = this.gossipsub
+    if (!gs || !this.started) return false
+    const current = this.modules.forkSchedule.boundaryAtEpoch(this.modules.clock.currentEpoch)
+    for (const [topic, info] of this.subscribed) {
+      if (info.boundary === current && info.kind === 'beacon_block') return gs.getMeshPeers(topic).includes(peer)
+    }
+    return false
+  }
+
   /** Subscribed topics at the current digest, and how many have a mesh peer: the status line's coverage. */
   meshCoverage(): { topics: number; covered: number } {
     const gs = this.gossipsub

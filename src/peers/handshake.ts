@@ -68,6 +68,11 @@ export interface HandshakeModules {
   metadata: LocalMetadata
   /** The `cgc` of the ENR the peer was discovered by (the peer manager remembers it), for its custody until MetaData. */
   enrCustodyGroupCount?: (peer: string) => number | undefined
+  /**
+   * Whether the peer gets every block Contower relays by gossip (it is in the beacon_block mesh): while our head is
+   * such a block, the peer learns of it without a Status from us.
+   */
+  receivesBlocks?: (peer: string) => boolean
   /** `--static-peers`: kept connected whatever their score (the relay asks them last while it is low). */
   isStatic?: (peer: string) => boolean
   metrics: PeerMetrics | null
@@ -253,13 +258,16 @@ export class HandshakeService implements HandshakeEvents {
   }
 
   /**
-   * Our head has moved well past what the peer last told us and what we last told it, the last Status we sent it is
-   * old enough for its quota, and no fork boundary is a slot away (a Status across one looks like another network).
+   * Our head has moved well past what the peer last told us and what we last told it, the peer did not get our head
+   * block by gossip, the last Status we sent it is old enough for its quota, and no fork boundary is a slot away (a
+   * Status across one looks like another network).
    */
   private shouldUpdateStatus(peer: PeerData, ourHeadSlot: number, now: number): boolean {
     if (!peer.status || ourHeadSlot - peer.status.headSlot <= this.opts.statusLeadSlots) return false
+    const id = peer.peerId.toString()
+    if (this.modules.receivesBlocks?.(id) && this.modules.chainView.headIsRelayed()) return false
     if (this.modules.chainView.nearDigestBoundary()) return false
-    const told = this.told.get(peer.peerId.toString())
+    const told = this.told.get(id)
     if (!told) return true
     return ourHeadSlot - told.headSlot > this.opts.statusLeadSlots && now - told.atMs >= this.opts.statusResendMinGapMs
   }

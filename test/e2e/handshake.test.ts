@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { LODESTAR_QUOTAS } from '../../src/spec/quotas.js'
 import { transportOf } from '../../src/network/transport.js'
 import type { ContowerNode } from '../../src/node.js'
+import { formatTopic } from '../../src/gossip/topics.js'
 import { HANDSHAKE_DEFAULTS } from '../../src/peers/handshake.js'
 import { PEER_ACTION_SCORE, SCORE_DEFAULTS } from '../../src/peers/score.js'
 import { PeerAction } from '../../src/reqresp/peerAction.js'
@@ -21,8 +22,10 @@ import {
   type StatusFields,
   serveBeaconProtocols,
 } from '../helpers/beaconPeer.js'
+import { testChain } from '../helpers/devnet.js'
 import { startTestNode } from '../helpers/node.js'
 import { createTestPeer } from '../helpers/peers.js'
+import { type Stranger, startStranger } from '../helpers/stranger.js'
 
 const cleanup: Array<{ stop(): unknown }> = []
 afterEach(async () => {
@@ -286,6 +289,36 @@ describe('Status to peers behind our head', () => {
     const m = await scrapeMetrics(n)
     expect(m).toMatch(/^contower_status_updates_total [1-9]/m)
   })
+
+  it('sends none to a peer that gets our blocks by gossip (in the beacon_block mesh), while one outside it gets one', async () => {
+    const { network, chain } = testChain()
+    const n = await startTestNode({}, network, { handshake: { heartbeatMs: 50, statusResendMinGapMs: 1_000 } })
+    cleanup.push(n)
+    // Two hosts Contower did not build (plain createLibp2p, gossipsub of their own); one subscribes to beacon_block.
+    const [meshed, apart] = await Promise.all([
+      startStranger({ network, chain }, ['yamux']),
+      startStranger({ network, chain }, ['mplex', 'yamux']),
+    ])
+    cleanup.push(meshed, apart)
+    const digest = Buffer.from(n.chainView.currentDigest()).toString('hex')
+    meshed.host.services.gossipsub.subscribe(formatTopic(digest, { kind: 'beacon_block', subnet: null }))
+    for (const s of [meshed, apart]) {
+      await n.libp2p.dial(s.host.getMultiaddrs()[0])
+      await expect.poll(() => n.peerStore.get(s.peerId)?.handshaken, { timeout: 10_000 }).toBe(true)
+    }
+    await expect.poll(() => n.gossip.inBlockMesh(meshed.peerId.toString()), { timeout: 10_000 }).toBe(true)
+    expect(n.gossip.inBlockMesh(apart.peerId.toString())).toBe(false)
+
+    // Both told us their head at the handshake; once our head is 5 slots past it, only the peer outside the mesh
+    // needs to hear of it.
+    const statuses = (s: Stranger) => s.received.get('status') ?? 0
+    const before = { meshed: statuses(meshed), apart: statuses(apart) }
+    const told = n.peerStore.get(apart.peerId)!.status!.headSlot
+    await expect.poll(() => n.clock.currentSlot, { timeout: 20_000, interval: 200 }).toBeGreaterThanOrEqual(told + 5)
+    n.chainView.noteGossipBlock(n.clock.currentSlot, new Uint8Array(32).fill(0xcc))
+    await expect.poll(() => statuses(apart), { timeout: 10_000 }).toBeGreaterThan(before.apart)
+    expect(statuses(meshed)).toBe(before.meshed)
+  }, 60_000)
 
   it('its default gap keeps within Lodestar’s Status quota (5 per 15 s)', () => {
     const { tokens, seconds } = LODESTAR_QUOTAS.status!

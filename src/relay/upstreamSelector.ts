@@ -21,6 +21,14 @@ export const UPSTREAM_SELECTOR_DEFAULTS = {
    * short request is not sent to a peer busy streaming a long answer on the same connection while another is idle.
    */
   scorePerOpenRequest: 5,
+  /**
+   * A peer connected this recently whose handshake is still under way may serve in a moment: while one is, a request
+   * no handshaken peer can serve waits for it (within the queue's wait) instead of being refused. A requester that
+   * asks as soon as it is handshaken (Lodestar does) would otherwise meet a refusal in the first second of a restart.
+   */
+  handshakeGraceMs: 10_000,
+  /** How often such a request looks again (the queue re-tries on every release too). */
+  handshakeRetryMs: 100,
 }
 
 export interface UpstreamSelectorModules {
@@ -36,7 +44,10 @@ export interface UpstreamSelectorModules {
 
 export type UpstreamChoice =
   | { kind: 'chosen'; peer: PeerData; lease: UpstreamLease }
-  /** Eligible peers exist but all are at their self-limit: retry in `waitMs` (or on a release). */
+  /**
+   * Eligible peers exist but all are at their self-limit, or none yet while a peer is still handshaking: retry in
+   * `waitMs` (or on a release).
+   */
   | { kind: 'busy'; waitMs: number }
   /** No connected peer could serve this request. */
   | { kind: 'none' }
@@ -63,7 +74,9 @@ export class UpstreamSelector {
 
   choose(req: RelayRequest, exclude: ReadonlySet<string>): UpstreamChoice {
     const able = this.eligible(req, exclude)
-    if (able.length === 0) return { kind: 'none' }
+    if (able.length === 0) {
+      return this.handshaking(req, exclude) ? { kind: 'busy', waitMs: this.opts.handshakeRetryMs } : { kind: 'none' }
+    }
     const { scores } = this.modules
     const good = able.filter((p) => scores.score(p.peerId.toString()) > this.opts.minScore)
     const eligible = good.length > 0 ? good : able
@@ -114,6 +127,19 @@ export class UpstreamSelector {
       out.push(p)
     }
     return out
+  }
+
+  /**
+   * Whether a peer that may serve `req` is still in its handshake: connected within handshakeGraceMs, not excluded. A
+   * request pinned to chosen upstreams (columns by custody) waits for none: its plan was made from handshaken peers.
+   */
+  private handshaking(req: RelayRequest, exclude: ReadonlySet<string>): boolean {
+    if (req.upstreams) return false
+    const since = this.modules.clock.nowMs() - this.opts.handshakeGraceMs
+    for (const p of this.modules.peerStore.all()) {
+      if (!p.handshaken && p.connectedAtMs > since && !exclude.has(p.peerId.toString())) return true
+    }
+    return false
   }
 
   /**

@@ -13,6 +13,7 @@ import {
   testChain,
   waitHandshaken,
 } from '../helpers/devnet.js'
+import { startStranger } from '../helpers/stranger.js'
 
 // No self-lockout: after every upstream misbehaved (and sits at or below the selector's minScore), a healthy
 // upstream is still asked, so service resumes as soon as one heals, not when the scores have decayed.
@@ -104,4 +105,32 @@ describe('relay recovery', () => {
       [20, 21, 22, 23].map((slot) => Buffer.from(chain.blockAt(slot)!.ssz)),
     )
   }, 90_000)
+})
+
+describe('relay at start-up', () => {
+  it('a request made while the only upstream is still in its handshake waits for it, then is served', async () => {
+    const { network, chain } = testChain()
+    // Two hosts Contower did not build: an upstream slow to answer Contower's Status, and a requester that asks as
+    // soon as it is connected (Lodestar asks for blocks milliseconds after its handshake, whatever ours).
+    const [upstream, requester] = await Promise.all([
+      track(startStranger({ network, chain }, ['yamux'])),
+      track(startStranger({ network, chain }, ['mplex', 'yamux'])),
+    ])
+    const answerStatus = upstream.hold('status')
+    const node = await track(startRelay(network, [], { 'static-peers': upstream.host.getMultiaddrs()[0].toString() }))
+    await expect.poll(() => upstream.received.get('status') ?? 0, { timeout: 20_000 }).toBeGreaterThan(0)
+    await requester.host.dial(node.listenAddresses[0])
+    const fetching = requester.fetch(node.libp2p.peerId, BY_RANGE, rangeRequest(10, 4), 4)
+    // Waiting in the queue, not refused with ResourceUnavailable as "no peer to serve this".
+    await expect.poll(() => metricValue(node, 'contower_relay_queue_depth'), { timeout: 10_000 }).toBe(1)
+    expect(node.peerStore.get(upstream.peerId)?.handshaken).toBe(false)
+    answerStatus()
+    const blocks = await fetching
+    const expected = chain.blocksInRange(10, 4, 99)
+    expect(expected.length).toBeGreaterThan(0)
+    expect(blocks.map((c) => c.result)).toEqual(expected.map(() => RespCode.Success))
+    expect(blocks.map((c) => Buffer.from(c.ssz!).toString('hex'))).toEqual(
+      expected.map((b) => Buffer.from(b.ssz).toString('hex')),
+    )
+  }, 60_000)
 })

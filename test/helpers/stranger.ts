@@ -51,6 +51,8 @@ export class Stranger {
   private client: ReqRespClient | null = null
   private server: ReqRespServer | null = null
   private h: StrangerHost | null = null
+  /** Protocols whose answers wait for a release (hold()). */
+  private readonly holds = new Map<string, Promise<void>>()
 
   constructor(
     private readonly modules: { network: Network; chain: SyntheticChain },
@@ -132,13 +134,33 @@ export class Stranger {
     for (const [def, handler] of handlers) {
       counted.set(def, (req) => {
         this.received.set(def.name, (this.received.get(def.name) ?? 0) + 1)
-        return handler(req)
+        const held = this.holds.get(def.name)
+        if (!held) return handler(req)
+        return (async function* () {
+          await held
+          yield* handler(req)
+        })()
       })
     }
     this.client = new ReqRespClient({ host, responseTypes: new ResponseTypes({ forkSchedule, clock }), metrics: null })
     this.server = new ReqRespServer({ host, scores: new PeerScores(), metrics: null, logger }, counted)
     await this.server.start()
     await host.start()
+  }
+
+  /** Answers to `protocol` (a name: status, ping, ...) wait until the returned function is called: a slow peer. */
+  hold(protocol: string): () => void {
+    let release = () => {}
+    this.holds.set(
+      protocol,
+      new Promise<void>((resolve) => {
+        release = resolve
+      }),
+    )
+    return () => {
+      this.holds.delete(protocol)
+      release()
+    }
   }
 
   /** Sends one request and collects its chunks (throws the client's RequestError on failure). */

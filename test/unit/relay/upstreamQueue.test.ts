@@ -5,7 +5,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import { Clock } from '../../../src/chain/clock.js'
 import { type Quota } from '../../../src/spec/quotas.js'
 import { UpstreamLimiter } from '../../../src/limits/upstreamLimiter.js'
-import { PeerStore } from '../../../src/peers/peerStore.js'
+import { type PeerData, PeerStore } from '../../../src/peers/peerStore.js'
 import { PeerScores } from '../../../src/peers/score.js'
 import {
   QueueError,
@@ -85,8 +85,11 @@ function setup(
       maxPerRequester: opts.maxPerRequester ?? 100,
     },
   )
-  const addPeer = (i: number) => {
-    const data = peerStore.add(ids[i]!, 'outbound')
+  /** Peer `i` connected, its handshake under way. */
+  const connectPeer = (i: number) => peerStore.add(ids[i]!, 'outbound')
+  const addPeer = (i: number) => handshake(connectPeer(i))
+  /** Its Status arrives: handshaken, head at the current slot. */
+  const handshake = (data: PeerData) => {
     data.handshaken = true
     data.status = {
       forkDigest: new Uint8Array(4),
@@ -109,7 +112,7 @@ function setup(
   /** A request of `count` blocks from `requester`. */
   const ask = (requester: string, count = 10, signal = new AbortController().signal) =>
     acquire(new Set(), signal, count, requester)
-  return { peerStore, limiter, queue, waits, addPeer, id, acquire, ask }
+  return { peerStore, limiter, queue, waits, connectPeer, addPeer, handshake, id, acquire, ask }
 }
 
 async function expectQueueError(promise: Promise<unknown>, code: QueueErrorCode): Promise<void> {
@@ -256,6 +259,28 @@ describe('UpstreamQueue', () => {
     s.addPeer(0)
     await expectQueueError(s.acquire(new Set([s.id(0)])), QueueErrorCode.NO_UPSTREAM)
     expect(s.waits).toEqual([])
+  })
+
+  it('waits for a peer still in its handshake and is served by it once its Status arrives, or refused at the deadline', async () => {
+    const s = setup()
+    const pending = s.connectPeer(0)
+    const waiting = track(s.acquire())
+    vi.advanceTimersByTime(UPSTREAM_SELECTOR_DEFAULTS.handshakeRetryMs * 3)
+    await settle()
+    expect(waiting.settled).toBe(false) // not NO_UPSTREAM: the only peer may serve in a moment
+    s.handshake(pending)
+    vi.advanceTimersByTime(UPSTREAM_SELECTOR_DEFAULTS.handshakeRetryMs)
+    await settle()
+    expect(peerOf(waiting.value!)).toBe(s.id(0))
+    waiting.value!.release()
+
+    s.connectPeer(1) // a handshake that never ends: the request's own deadline refuses it
+    const deadline = new AbortController()
+    const stuck = s.acquire(new Set([s.id(0)]), deadline.signal)
+    vi.advanceTimersByTime(2_500)
+    deadline.abort()
+    await expectQueueError(stuck, QueueErrorCode.DEADLINE)
+    expect(s.queue.depth).toBe(0)
   })
 
   it('fails a waiter with NO_UPSTREAM when its only upstream goes away', async () => {

@@ -139,6 +139,8 @@ describe('UpstreamSelector eligibility', () => {
       scorePerLatencySecond: 10,
       inSyncSlots: 2,
       scorePerOpenRequest: 5,
+      handshakeGraceMs: 10_000,
+      handshakeRetryMs: 100,
     })
   })
 
@@ -285,8 +287,25 @@ describe('UpstreamSelector eligibility', () => {
   it('returns none when no peer is connected or none is eligible', () => {
     const s = setup()
     expect(s.choose(byRange())).toEqual({ kind: 'none' })
-    s.add(0, { handshaken: false })
     s.add(1, { status: status(1) }) // lagging, head 1
+    expect(s.choose(byRange())).toEqual({ kind: 'none' })
+  })
+
+  it('is busy, not none, while a peer connected within the grace is still in its handshake; none once it is old', () => {
+    const s = setup()
+    const { handshakeGraceMs, handshakeRetryMs } = UPSTREAM_SELECTOR_DEFAULTS
+    const pending = s.add(0, { handshaken: false, status: undefined })
+    expect(s.choose(byRange())).toEqual({ kind: 'busy', waitMs: handshakeRetryMs })
+    expect(s.choose(byRange(), new Set([s.id(0)]))).toEqual({ kind: 'none' }) // the requester, or tried: no wait
+    const pinned = { ...byRange(), upstreams: new Set([s.id(1)]) } // columns planned from handshaken peers
+    expect(s.choose(pinned)).toEqual({ kind: 'none' })
+    pending.handshaken = true // its Status arrives: served by it
+    pending.status = status(NOW_SLOT)
+    expect(chosenPeer(s.choose(byRange()))).toBe(s.id(0))
+    s.add(1, { handshaken: false, status: undefined })
+    pending.status = status(1) // now lagging: cannot serve, but peer 1 is still handshaking
+    expect(s.choose(byRange())).toEqual({ kind: 'busy', waitMs: handshakeRetryMs })
+    s.clock.advance(handshakeGraceMs) // a handshake this old is not coming: refused at once again
     expect(s.choose(byRange())).toEqual({ kind: 'none' })
   })
 })

@@ -2,6 +2,7 @@ import type { Clock } from '../chain/clock.js'
 import type { UpstreamLease, UpstreamLimiter } from '../limits/upstreamLimiter.js'
 import type { PeerData, PeerStore } from '../peers/peerStore.js'
 import type { PeerScores } from '../peers/score.js'
+import { TTFB_TIMEOUT_MS } from '../spec/reqresp.js'
 import type { RelayRequest } from './relayRequest.js'
 
 export const UPSTREAM_SELECTOR_DEFAULTS = {
@@ -25,8 +26,9 @@ export const UPSTREAM_SELECTOR_DEFAULTS = {
    * A peer connected this recently whose handshake is still under way may serve in a moment: while one is, a request
    * no handshaken peer can serve waits for it (within the queue's wait) instead of being refused. A requester that
    * asks as soon as it is handshaken (Lodestar does) would otherwise meet a refusal in the first second of a restart.
+   * A Status answered later than TTFB_TIMEOUT (5 s) fails the handshake: a peer connected longer ago is not coming.
    */
-  handshakeGraceMs: 10_000,
+  handshakeGraceMs: TTFB_TIMEOUT_MS,
   /** How often such a request looks again (the queue re-tries on every release too). */
   handshakeRetryMs: 100,
 }

@@ -139,7 +139,7 @@ describe('UpstreamSelector eligibility', () => {
       scorePerLatencySecond: 10,
       inSyncSlots: 2,
       scorePerOpenRequest: 5,
-      handshakeGraceMs: 10_000,
+      handshakeGraceMs: 5_000,
       handshakeRetryMs: 100,
     })
   })

@@ -279,6 +279,7 @@ export class ContowerNode {
         enrCustodyGroupCount: (peer) => this.peerManager?.enrCustodyGroupCount(peer),
         isStatic: (peer) => this.staticPeers?.isStatic(peer) ?? false,
         receivesBlocks: (peer) => this.gossip.inBlockMesh(peer),
+        onHandshaken: () => this.relayService?.queue.notify(), // a request may be waiting for this very peer
         metrics: this.registry ? createPeerMetrics(this.registry, this.peerStore) : null,
         logger: this.modules.logger.child({ module: 'peers' }),
       },

@@ -73,6 +73,8 @@ export interface HandshakeModules {
    * such a block, the peer learns of it without a Status from us.
    */
   receivesBlocks?: (peer: string) => boolean
+  /** Told when a peer's first Status is accepted: it can serve from now on. */
+  onHandshaken?: (peer: string) => void
   /** `--static-peers`: kept connected whatever their score (the relay asks them last while it is low). */
   isStatic?: (peer: string) => boolean
   metrics: PeerMetrics | null
@@ -250,6 +252,7 @@ export class HandshakeService implements HandshakeEvents {
         'peer handshaken',
       )
       if (!peer.metadata) void this.requestMetadata(peerId)
+      this.modules.onHandshaken?.(peerId.toString())
     }
   }
 

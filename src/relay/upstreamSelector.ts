@@ -29,7 +29,7 @@ export const UPSTREAM_SELECTOR_DEFAULTS = {
    * A Status answered later than TTFB_TIMEOUT (5 s) fails the handshake: a peer connected longer ago is not coming.
    */
   handshakeGraceMs: TTFB_TIMEOUT_MS,
-  /** How often such a request looks again (the queue re-tries on every release too). */
+  /** How often such a request looks again, in case no handshake is reported (the node re-tries on each one). */
   handshakeRetryMs: 100,
 }
 

@@ -96,9 +96,12 @@ export class ChainView {
     for (const s of this.gossipRoots.keys()) if (s <= newest - GOSSIP_ROOT_SLOTS) this.gossipRoots.delete(s)
   }
 
-  /** Whether our head is a block Contower relayed on gossip: every peer in its beacon_block mesh got it from it. */
-  headIsRelayed(): boolean {
-    return this.gossipHead !== null && this.status().headSlot === this.gossipHead.headSlot
+  /**
+   * Whether our head, at `headSlot` (status().headSlot, which the caller has), is a block Contower relayed on gossip:
+   * every peer in its beacon_block mesh got it from it.
+   */
+  headIsRelayed(headSlot: number): boolean {
+    return this.gossipHead !== null && headSlot === this.gossipHead.headSlot
   }
 
   /** A beacon_block Contower validated and forwarded: a head candidate newer than any peer's last Status. */

@@ -246,10 +246,8 @@ export class GossipService {
     const gs = this.gossipsub
     if (!gs || !this.started) return false
     const current = this.modules.forkSchedule.boundaryAtEpoch(this.modules.clock.currentEpoch)
-    for (const [topic, info] of this.subscribed) {
-      if (info.boundary === current && info.kind === 'beacon_block') return gs.getMeshPeers(topic).includes(peer)
-    }
-    return false
+    // A topic we are not subscribed to has no mesh: no peer is in it.
+    return gs.getMeshPeers(formatTopic(current.digestHex, { kind: 'beacon_block', subnet: null })).includes(peer)
   }
 
   /** Subscribed topics at the current digest, and how many have a mesh peer: the status line's coverage. */

@@ -268,7 +268,7 @@ export class HandshakeService implements HandshakeEvents {
   private shouldUpdateStatus(peer: PeerData, ourHeadSlot: number, now: number): boolean {
     if (!peer.status || ourHeadSlot - peer.status.headSlot <= this.opts.statusLeadSlots) return false
     const id = peer.peerId.toString()
-    if (this.modules.receivesBlocks?.(id) && this.modules.chainView.headIsRelayed()) return false
+    if (this.modules.chainView.headIsRelayed(ourHeadSlot) && this.modules.receivesBlocks?.(id)) return false
     if (this.modules.chainView.nearDigestBoundary()) return false
     const told = this.told.get(id)
     if (!told) return true

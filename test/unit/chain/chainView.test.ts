@@ -269,11 +269,11 @@ describe('ChainView with a trusted seed (--beacon-api)', () => {
   it('tells whether its head is a block it relayed on gossip, or one only a peer’s Status named', () => {
     const peers = [peer({ headSlot: SLOT - 10 })]
     const v = view(peers)
-    expect(v.headIsRelayed()).toBe(false) // nothing relayed yet
+    expect(v.headIsRelayed(v.status().headSlot)).toBe(false) // nothing relayed yet
     v.noteGossipBlock(SLOT - 2, root(0x42))
-    expect(v.headIsRelayed()).toBe(true)
+    expect(v.headIsRelayed(v.status().headSlot)).toBe(true)
     peers.push(peer({ headSlot: SLOT - 1, headRoot: root(0x43) })) // a newer head, heard of only in a Status
-    expect(v.headIsRelayed()).toBe(false)
+    expect(v.headIsRelayed(v.status().headSlot)).toBe(false)
   })
 })
 

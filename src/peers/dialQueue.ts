@@ -10,8 +10,15 @@ export interface DialQueueOptions {
   maxQueued: number
   /** A candidate older than this is dropped unseen: its address may be stale, discovery will offer it again. */
   maxAgeMs: number
-  /** After a failed dial, the peer is not dialled again for this long. */
+  /** After a first failed dial, the peer is not dialled again for this long; each further failure doubles it. */
   failureBackoffMs: number
+  /** The longest backoff; a peer whose failures stop for this long past its backoff starts again from the first. */
+  maxFailureBackoffMs: number
+}
+
+interface Failures {
+  count: number
+  untilMs: number
 }
 
 interface Queued {
@@ -21,11 +28,13 @@ interface Queued {
 
 /**
  * The dial queue's bookkeeping, without any I/O: candidates first in, first out (one entry per peer), and the
- * peers whose last dial failed, each until its backoff ends.
+ * peers whose last dial failed, each until its backoff ends. The backoff doubles with each failure in a row, so a
+ * peer lost to a passing fault (a restart, a loaded machine) is back within seconds while one that keeps failing is
+ * tried about once a maxFailureBackoffMs.
  */
 export class DialQueue {
   private readonly queued = new Map<string, Queued>()
-  private readonly failedUntil = new Map<string, number>()
+  private readonly failures = new Map<string, Failures>()
   private readonly now: () => number
 
   constructor(
@@ -76,22 +85,32 @@ export class DialQueue {
   }
 
   markFailed(peer: string): void {
-    this.failedUntil.set(peer, this.now() + this.opts.failureBackoffMs)
+    const now = this.now()
+    const last = this.failures.get(peer)
+    const count = last && !this.forgotten(last, now) ? last.count + 1 : 1
+    const backoffMs = Math.min(this.opts.failureBackoffMs * 2 ** (count - 1), this.opts.maxFailureBackoffMs)
+    this.failures.set(peer, { count, untilMs: now + backoffMs })
+  }
+
+  /** The peer held a connection: its next failure backs off from the start again. */
+  forgive(peer: string): void {
+    this.failures.delete(peer)
   }
 
   inBackoff(peer: string): boolean {
-    const until = this.failedUntil.get(peer)
-    if (until === undefined) return false
-    if (until > this.now()) return true
-    this.failedUntil.delete(peer)
-    return false
+    const last = this.failures.get(peer)
+    return last !== undefined && last.untilMs > this.now()
   }
 
-  /** Forgets expired backoffs and stale candidates, so neither map grows with every peer ever seen. */
+  /** Forgets old failures and stale candidates, so neither map grows with every peer ever seen. */
   prune(): void {
     const now = this.now()
-    for (const [peer, until] of this.failedUntil) if (until <= now) this.failedUntil.delete(peer)
+    for (const [peer, last] of this.failures) if (this.forgotten(last, now)) this.failures.delete(peer)
     for (const [peer, entry] of this.queued) if (now - entry.addedAtMs > this.opts.maxAgeMs) this.queued.delete(peer)
+  }
+
+  private forgotten(last: Failures, now: number): boolean {
+    return now - last.untilMs >= this.opts.maxFailureBackoffMs
   }
 
   clear(): void {

@@ -30,10 +30,12 @@ export const PEER_MANAGER_DEFAULTS = {
   /** A queued candidate older than this is dropped: its ENR address may be stale. */
   candidateMaxAgeMs: 10 * 60_000,
   /**
-   * A peer whose dial failed is not tried again for a minute, however often discovery offers it. A connection that
-   * drops soon after opening (ConnectionMonitor's shortLivedMs) counts as a failed dial.
+   * A peer whose dial failed is not tried again for 5 s, however often discovery offers it; each further failure in
+   * a row doubles that, up to a minute. A connection that drops soon after opening (ConnectionMonitor's
+   * shortLivedMs) counts as a failed dial; one that lasted longer starts the peer's count again.
    */
-  dialFailureBackoffMs: 60_000,
+  dialFailureBackoffMs: 5_000,
+  dialFailureBackoffMaxMs: 60_000,
   /** Inbound peers per IP address: one host cannot take many slots (Lighthouse and Prysm limit this too). */
   maxInboundPerIp: 3,
   /** Loopback is exempt from the per-IP limit: local peers (devnet, tests, a co-located client) share 127.0.0.1. */
@@ -146,6 +148,7 @@ export class PeerManager {
         maxQueued: this.tuning.maxQueued,
         maxAgeMs: this.tuning.candidateMaxAgeMs,
         failureBackoffMs: this.tuning.dialFailureBackoffMs,
+        maxFailureBackoffMs: this.tuning.dialFailureBackoffMaxMs,
       },
     )
     this.metrics = modules.registry
@@ -267,11 +270,12 @@ export class PeerManager {
 
   /**
    * A peer whose connection (either way) drops within seconds of opening is not dialled again until its backoff
-   * ends. A Goodbye either way (pruned, refused, irrelevant, banned) has started a cool-down of its own already.
+   * ends; one whose connection lasted is forgiven its earlier failures. A Goodbye either way (pruned, refused, irrelevant, banned) has started a cool-down of its own already.
    */
   private readonly onConnectionClose = (closed: ClosedConnection): void => {
     const peer = closed.peer.toString()
-    if (!closed.shortLived || this.modules.isStatic(closed.peer) || this.modules.bans.kindOf(peer)) return
+    if (!closed.shortLived) return this.queue.forgive(peer)
+    if (this.modules.isStatic(closed.peer) || this.modules.bans.kindOf(peer)) return
     if (this.modules.host.getConnections(closed.peer).length > 0) return
     if (!this.queue.inBackoff(peer)) {
       this.modules.logger.debug(

@@ -235,8 +235,12 @@ describe('QUIC beside TCP', () => {
       }),
     )
     const n = node
-    for (const peer of [both.peerId, stranger.peerId, tcpOnly.peerId]) {
-      await expect.poll(() => n.peerStore.get(peer)?.handshaken, WAIT).toBe(true)
+    for (const [name, peer] of Object.entries({
+      both: both.peerId,
+      stranger: stranger.peerId,
+      tcpOnly: tcpOnly.peerId,
+    })) {
+      await expect.poll(() => n.peerStore.get(peer)?.handshaken, { ...WAIT, message: `${name} handshaken` }).toBe(true)
     }
     expect(transportsTo(n.libp2p, both.peerId)).toEqual(['quic'])
     expect(transportsTo(n.libp2p, stranger.peerId)).toEqual(['quic'])
@@ -310,8 +314,8 @@ describe('QUIC beside TCP', () => {
       '/ip6/::1/tcp',
       '/ip6/::1/udp',
     ])
-    for (const peer of [stranger.peerId, tcpOnly.peerId]) {
-      await expect.poll(() => n.peerStore.get(peer)?.handshaken, WAIT).toBe(true)
+    for (const [name, peer] of Object.entries({ stranger: stranger.peerId, tcpOnly: tcpOnly.peerId })) {
+      await expect.poll(() => n.peerStore.get(peer)?.handshaken, { ...WAIT, message: `${name} handshaken` }).toBe(true)
     }
     expect(transportsTo(n.libp2p, stranger.peerId)).toEqual(['quic'])
     expect(transportsTo(n.libp2p, tcpOnly.peerId)).toEqual(['tcp'])

@@ -18,7 +18,10 @@ afterEach(() => {
 
 const c = (peerId: PeerId) => ({ peerId, multiaddrs: [multiaddr('/ip4/10.0.0.1/tcp/9000')] })
 const queue = (over = {}) =>
-  new DialQueue({ now: () => Date.now() }, { maxQueued: 3, maxAgeMs: 60_000, failureBackoffMs: 10_000, ...over })
+  new DialQueue(
+    { now: () => Date.now() },
+    { maxQueued: 3, maxAgeMs: 60_000, failureBackoffMs: 10_000, maxFailureBackoffMs: 60_000, ...over },
+  )
 
 describe('DialQueue', () => {
   it('is first in, first out, one entry per peer, bounded', () => {
@@ -60,5 +63,43 @@ describe('DialQueue', () => {
     expect(q.inBackoff(ids[0].toString())).toBe(true)
     vi.advanceTimersByTime(1)
     expect(q.inBackoff(ids[0].toString())).toBe(false)
+  })
+
+  it('doubles the backoff with each failure in a row, up to maxFailureBackoffMs', () => {
+    const q = queue()
+    const peer = ids[0].toString()
+    const backoffs: number[] = []
+    for (let i = 0; i < 5; i++) {
+      q.markFailed(peer)
+      let waited = 0
+      while (q.inBackoff(peer)) {
+        vi.advanceTimersByTime(1_000)
+        waited += 1_000
+      }
+      backoffs.push(waited)
+    }
+    expect(backoffs).toEqual([10_000, 20_000, 40_000, 60_000, 60_000])
+  })
+
+  it('starts from the first backoff again once the peer held a connection, or failed no more for a while', () => {
+    const q = queue()
+    const peer = ids[0].toString()
+    q.markFailed(peer)
+    vi.advanceTimersByTime(10_000)
+    q.markFailed(peer) // 20 s
+    vi.advanceTimersByTime(20_000)
+    q.forgive(peer)
+    q.markFailed(peer)
+    vi.advanceTimersByTime(9_999)
+    expect(q.inBackoff(peer)).toBe(true)
+    vi.advanceTimersByTime(1)
+    expect(q.inBackoff(peer)).toBe(false)
+
+    q.markFailed(peer) // 20 s, then quiet for maxFailureBackoffMs past its end
+    vi.advanceTimersByTime(20_000 + 60_000)
+    q.prune()
+    q.markFailed(peer)
+    vi.advanceTimersByTime(10_000)
+    expect(q.inBackoff(peer)).toBe(false)
   })
 })

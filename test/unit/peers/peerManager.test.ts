@@ -5,6 +5,7 @@ import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { ClosedConnection } from '../../../src/network/connectionMonitor.js'
 import { BanList } from '../../../src/peers/banList.js'
 import { GoodbyeReason } from '../../../src/peers/goodbye.js'
 import {
@@ -83,6 +84,27 @@ function setup(opts: { targetPeers: number; maxPeers: number } & Partial<typeof 
   const scores = new PeerScores()
   const statics = new Set<string>()
   const registry = new Registry()
+  const closeListeners: ((closed: ClosedConnection) => void)[] = []
+  const connections = {
+    onClose: (fn: (closed: ClosedConnection) => void) => {
+      closeListeners.push(fn)
+      return () => {}
+    },
+    dialFailed: () => 'error' as const,
+  }
+  /** A connection to `peer` closes, after `lifetimeMs` (short-lived below ConnectionMonitor's 10 s). */
+  const closeAfter = (peer: PeerId, lifetimeMs: number) => {
+    const shortLived = lifetimeMs < 10_000
+    const closed: ClosedConnection = {
+      peer,
+      direction: 'outbound',
+      muxer: 'yamux',
+      reason: 'remote_closed',
+      lifetimeMs,
+      shortLived,
+    }
+    for (const fn of closeListeners) fn(closed)
+  }
   const pm = new PeerManager(
     {
       host: host as unknown as Libp2p,
@@ -92,14 +114,14 @@ function setup(opts: { targetPeers: number; maxPeers: number } & Partial<typeof 
       bans,
       isStatic: (p) => statics.has(p.toString()),
       requestMorePeers,
-      connections: null,
+      connections,
       registry,
       logger: pino({ level: 'silent' }),
     },
     opts,
   )
   pm.start()
-  return { host, pm, disconnect, requestMorePeers, bans, scores, statics, registry }
+  return { host, pm, disconnect, requestMorePeers, bans, scores, statics, registry, closeAfter }
 }
 
 const candidate = (peerId: PeerId) => ({ peerId, multiaddrs: [multiaddr('/ip4/10.0.0.9/tcp/9000')] })
@@ -158,6 +180,44 @@ describe('PeerManager (fake host, fake timers)', () => {
     await vi.advanceTimersByTimeAsync(PEER_MANAGER_DEFAULTS.dialFailureBackoffMs)
     expect(pm.addCandidates([candidate(ids[0])])).toEqual(['queued'])
     expect(host.dials).toHaveLength(2)
+    pm.stop()
+  })
+
+  it('doubles the backoff of a peer that keeps failing, and starts it over once the peer held a connection', async () => {
+    const { host, pm, closeAfter } = setup({ targetPeers: 3, maxPeers: 4 })
+    const { dialFailureBackoffMs: first } = PEER_MANAGER_DEFAULTS
+    /** Offers the peer once a second until it is dialled again; returns how long it was backed off. */
+    const backedOff = async () => {
+      const dials = host.dials.length
+      let waited = 0
+      while (host.dials.length === dials && waited < 120_000) {
+        await vi.advanceTimersByTimeAsync(1_000)
+        waited += 1_000
+        pm.addCandidates([candidate(ids[0])])
+      }
+      return waited
+    }
+    pm.addCandidates([candidate(ids[0])])
+    host.dials[0].reject(new Error('refused by the far end'))
+    await flush()
+    expect(await backedOff()).toBe(first)
+    host.dials[1].reject(new Error('refused by the far end'))
+    await flush()
+    expect(await backedOff()).toBe(2 * first)
+    host.connect(2) // connected, then dropped within seconds: a third failure
+    await flush()
+    host.close(ids[0])
+    closeAfter(ids[0], 2_000)
+    expect(await backedOff()).toBe(4 * first)
+    host.connect(3) // held for a minute: forgiven
+    await flush()
+    host.close(ids[0])
+    closeAfter(ids[0], 60_000)
+    pm.addCandidates([candidate(ids[0])])
+    expect(host.dials).toHaveLength(5)
+    host.dials[4].reject(new Error('refused by the far end'))
+    await flush()
+    expect(await backedOff()).toBe(first)
     pm.stop()
   })
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -20,6 +21,7 @@ describe('deadlineSignal', () => {
     // Held only through the parent's listener list, as a queued request's deadline is: the case where
     // AbortSignal.any([parent, AbortSignal.timeout(ms)]) on Node 20 is collected and never fires.
     const parent = new AbortController()
+    setMaxListeners(20, parent.signal) // 20 children on purpose: no leak warning
     const fired: string[] = []
     for (let i = 0; i < 20; i++) {
       deadlineSignal([parent.signal], 100).addEventListener('abort', (e) => {

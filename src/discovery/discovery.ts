@@ -23,8 +23,12 @@ export const DISCOVERY_DEFAULTS = {
   requestTimeoutMs: 1_000,
   /** discv5's default: peers that must agree on our external address before our ENR takes it. */
   addrVotesToUpdateEnr: 10,
-  /** One lookup returns the same record from several peers: a record (node id + seq) seen within this is skipped. */
-  seenTtlMs: 30_000,
+  /**
+   * One lookup returns the same record from several peers: a record (node id + seq) seen within this is skipped.
+   * Kept short, so a peer found again is offered again and the peer manager's dial backoff (5 s, doubling) alone
+   * decides when a peer whose dial failed is tried next.
+   */
+  seenTtlMs: 5_000,
   seenMaxEntries: 10_000,
   /** Accepted peers kept for knownPeers(): enough to refill a 200-peer target a few times. */
   candidateMaxEntries: 1_000,

@@ -1,20 +1,36 @@
 // Contower as a whole, started with nothing but a local bootnode's ENR: it finds a beacon peer through discv5,
-// dials it and completes the Status handshake; a peer advertising another fork digest is never dialled.
+// dials it and completes the Status handshake; a peer advertising another fork digest is never dialled; a peer that
+// was down when first dialled is reached within seconds once it is up.
 import { createSocket } from 'node:dgram'
+import { createServer, type AddressInfo } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Clock } from '../../src/chain/clock.js'
 import { ForkSchedule } from '../../src/chain/forkSchedule.js'
 import { forkFields } from '../../src/discovery/enr.js'
 import { SIMULATED_PEER_DEFAULTS, SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
-import { logger, testChain } from '../helpers/devnet.js'
+import type { ContowerNode } from '../../src/node.js'
+import { serveBeaconProtocols } from '../helpers/beaconPeer.js'
+import { logger, metricValue, testChain } from '../helpers/devnet.js'
 import { makeEnr, startLocalBootnode } from '../helpers/enr.js'
 import { startTestNode } from '../helpers/node.js'
+import { createTestPeer } from '../helpers/peers.js'
 
 const cleanup: Array<() => unknown> = []
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn()
 })
+
+const DISCOVERY_TUNING = { lookupIntervalMs: 200, minLookupGapMs: 50, lookupTimeoutMs: 3_000, requestTimeoutMs: 500 }
+
+/** A TCP port on 127.0.0.1 that nothing listens on (yet). */
+async function freeTcpPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
 
 const tcpPortOf = (p: SimulatedPeer) => Number(p.multiaddr.toString().split('/tcp/')[1]!.split('/')[0])
 
@@ -51,7 +67,7 @@ describe('contower start with discovery', () => {
     const node = await startTestNode(
       { discovery: 'true', 'discovery-port': '0', bootnodes: bootnode.enr.encodeTxt() },
       network,
-      { discovery: { lookupIntervalMs: 200, minLookupGapMs: 50, lookupTimeoutMs: 3_000, requestTimeoutMs: 500 } },
+      { discovery: DISCOVERY_TUNING },
     )
     cleanup.push(() => node.stop())
 
@@ -93,4 +109,42 @@ describe('contower start with discovery', () => {
     cleanup.push(() => talking.stop())
     await expect.poll(() => packets, { timeout: 10_000 }).toBeGreaterThan(0)
   })
+  it('reaches a discovered peer within seconds once it is up, although its first dial failed', async () => {
+    const { network } = testChain(40, 2_000)
+    const schedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
+    const epoch = Clock.fromChainConfig(network.config, network.genesisTime).currentEpoch
+    const bootnode = await startLocalBootnode()
+    cleanup.push(() => bootnode.stop())
+    // A stranger (plain createLibp2p) whose ENR is known before it listens: a peer restarting, or not up yet.
+    const key = await generateKeyPair('secp256k1')
+    const port = await freeTcpPort()
+    bootnode.addEnr((await makeEnr({ ip: '127.0.0.1', tcp: port, ...forkFields(schedule, epoch) }, {}, key)).text)
+
+    const node: ContowerNode = await startTestNode(
+      { discovery: 'true', 'discovery-port': '0', bootnodes: bootnode.enr.encodeTxt() },
+      network,
+      { discovery: DISCOVERY_TUNING },
+    )
+    cleanup.push(() => node.stop())
+    const failedDials = async () =>
+      (await metricValue(node, 'contower_peer_dials_total')) -
+      (await metricValue(node, 'contower_peer_dials_total', { outcome: 'success' }))
+    await expect.poll(failedDials, { timeout: 20_000 }).toBeGreaterThanOrEqual(1)
+
+    const stranger = await createTestPeer({ privateKey: key, listenAddr: `/ip4/127.0.0.1/tcp/${port}` })
+    cleanup.push(() => stranger.stop())
+    await serveBeaconProtocols(stranger, () => ({
+      forkDigest: node.chainView.currentDigest(),
+      finalizedRoot: new Uint8Array(32),
+      finalizedEpoch: 0,
+      headRoot: new Uint8Array(32).fill(0xbb),
+      headSlot: Math.max(0, node.clock.currentSlot - 1),
+      earliestAvailableSlot: 0,
+    }))
+    await stranger.start()
+    // Discovery offers it again every lookup: dialled once its backoff (5 s after a first failure) is over. A
+    // minute's backoff would keep it away past this wait.
+    await expect.poll(() => node.peerStore.get(stranger.peerId)?.handshaken, { timeout: 30_000 }).toBe(true)
+    expect(await failedDials()).toBeLessThanOrEqual(2) // 2: a loaded machine was slow to start the stranger
+  }, 60_000)
 })

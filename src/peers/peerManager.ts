@@ -270,7 +270,8 @@ export class PeerManager {
 
   /**
    * A peer whose connection (either way) drops within seconds of opening is not dialled again until its backoff
-   * ends; one whose connection lasted is forgiven its earlier failures. A Goodbye either way (pruned, refused, irrelevant, banned) has started a cool-down of its own already.
+   * ends; one whose connection lasted is forgiven its earlier failures. A Goodbye either way (pruned, refused,
+   * irrelevant, banned) has started a cool-down of its own already.
    */
   private readonly onConnectionClose = (closed: ClosedConnection): void => {
     const peer = closed.peer.toString()

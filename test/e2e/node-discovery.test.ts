@@ -10,7 +10,7 @@ import { ForkSchedule } from '../../src/chain/forkSchedule.js'
 import { forkFields } from '../../src/discovery/enr.js'
 import { SIMULATED_PEER_DEFAULTS, SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
 import type { ContowerNode } from '../../src/node.js'
-import { serveBeaconProtocols } from '../helpers/beaconPeer.js'
+import { relevantStatus, serveBeaconProtocols } from '../helpers/beaconPeer.js'
 import { logger, metricValue, testChain } from '../helpers/devnet.js'
 import { makeEnr, startLocalBootnode } from '../helpers/enr.js'
 import { startTestNode } from '../helpers/node.js'
@@ -133,14 +133,7 @@ describe('contower start with discovery', () => {
 
     const stranger = await createTestPeer({ privateKey: key, listenAddr: `/ip4/127.0.0.1/tcp/${port}` })
     cleanup.push(() => stranger.stop())
-    await serveBeaconProtocols(stranger, () => ({
-      forkDigest: node.chainView.currentDigest(),
-      finalizedRoot: new Uint8Array(32),
-      finalizedEpoch: 0,
-      headRoot: new Uint8Array(32).fill(0xbb),
-      headSlot: Math.max(0, node.clock.currentSlot - 1),
-      earliestAvailableSlot: 0,
-    }))
+    await serveBeaconProtocols(stranger, () => relevantStatus(node))
     await stranger.start()
     // Discovery offers it again every lookup: dialled once its backoff (5 s after a first failure) is over. A
     // minute's backoff would keep it away past this wait.

@@ -18,7 +18,7 @@ import { formatStatus } from '../../src/status/statusLine.js'
 import { SERVER_DEFAULTS } from '../../src/reqresp/server.js'
 import { encodeRequest, type WireBytes } from '../../src/wire/chunks.js'
 import { RespCode } from '../../src/wire/constants.js'
-import { firstChunk, PING, rawExchange, serveBeaconProtocols, type StatusFields } from '../helpers/beaconPeer.js'
+import { firstChunk, PING, rawExchange, relevantStatus, serveBeaconProtocols } from '../helpers/beaconPeer.js'
 import {
   logger,
   metricValue,
@@ -54,24 +54,11 @@ async function quicStranger(listen: boolean, privateKey?: PrivateKey): Promise<L
   return peer
 }
 
-/** A Status Contower finds relevant on `node`'s chain: its digest, nothing finalized, head one slot back. */
-const statusFor = (node: () => ContowerNode) => (): StatusFields => ({
-  forkDigest: node().chainView.currentDigest(),
-  finalizedRoot: new Uint8Array(32),
-  finalizedEpoch: 0,
-  headRoot: new Uint8Array(32).fill(0xbb),
-  headSlot: Math.max(0, node().clock.currentSlot - 1),
-  earliestAvailableSlot: 0,
-})
-
 describe('QUIC beside TCP', () => {
   it('dials a QUIC-only stranger, completes the Status handshake with it and answers its Ping over QUIC', async () => {
     const stranger = await quicStranger(true)
     let node: ContowerNode | null = null
-    const seen = await serveBeaconProtocols(
-      stranger,
-      statusFor(() => node!),
-    )
+    const seen = await serveBeaconProtocols(stranger, () => relevantStatus(node!))
     node = await track(startTestNode({ 'static-peers': stranger.getMultiaddrs()[0]!.toString() }))
     expect(node.listenAddresses.map(transportOf).sort()).toEqual(['quic', 'tcp'])
 
@@ -96,10 +83,7 @@ describe('QUIC beside TCP', () => {
   it('holds a QUIC peer to maxInboundStreamsPerProtocol open streams of one protocol on its connection', async () => {
     const node = await track(startTestNode())
     const peer = await quicStranger(false)
-    await serveBeaconProtocols(
-      peer,
-      statusFor(() => node),
-    )
+    await serveBeaconProtocols(peer, () => relevantStatus(node))
     await peer.dial(addrOn(node.listenAddresses, 'quic'))
     // Twelve Ping streams that send the first byte of their request and no more: each holds a slot until the
     // request timeout. (@chainsafe/libp2p-quic 2.1.1 delivers a reset as a clean end: the sender cannot tell which
@@ -204,10 +188,7 @@ describe('QUIC beside TCP', () => {
     let node: ContowerNode | null = null
     const strangerKey = await generateKeyPair('secp256k1')
     const stranger = await quicStranger(true, strangerKey)
-    await serveBeaconProtocols(
-      stranger,
-      statusFor(() => node!),
-    )
+    await serveBeaconProtocols(stranger, () => relevantStatus(node!))
     const strangerEnr = await makeEnr(
       { ip: '127.0.0.1', quic: portOf(stranger.getMultiaddrs()[0]!, 'udp'), ...forkFields(schedule, epoch) },
       {},
@@ -275,10 +256,7 @@ describe('QUIC beside TCP', () => {
       createTestPeer({ transport: 'quic', privateKey: strangerKey, listenAddr: '/ip6/::1/udp/0/quic-v1' }),
     )) as Libp2p
     await stranger.start()
-    await serveBeaconProtocols(
-      stranger,
-      statusFor(() => node!),
-    )
+    await serveBeaconProtocols(stranger, () => relevantStatus(node!))
     const strangerEnr = await makeEnr(
       { ip6: '::1', quic6: portOf(stranger.getMultiaddrs()[0]!, 'udp'), ...forkFields(schedule, epoch) },
       {},

@@ -2,6 +2,7 @@ import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { ssz } from '@lodestar/types'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PeerStatus } from '../../src/chain/chainView.js'
+import type { ContowerNode } from '../../src/node.js'
 import { protocolId } from '../../src/reqresp/protocols.js'
 import { ByteReader } from '../../src/wire/byteReader.js'
 import {
@@ -52,6 +53,18 @@ export async function firstChunk(bytes: Uint8Array, bounds: SszBounds): Promise<
 
 /** A Status v2 as the peer store keeps it. */
 export type StatusFields = PeerStatus
+
+/** A Status `node` finds relevant: its digest, nothing finalized, head one slot behind its clock. */
+export function relevantStatus(node: Pick<ContowerNode, 'chainView' | 'clock'>): StatusFields {
+  return {
+    forkDigest: node.chainView.currentDigest(),
+    finalizedRoot: new Uint8Array(32),
+    finalizedEpoch: 0,
+    headRoot: new Uint8Array(32).fill(0xbb),
+    headSlot: Math.max(0, node.clock.currentSlot - 1),
+    earliestAvailableSlot: 0,
+  }
+}
 
 export interface RecordedPeer {
   statuses: StatusFields[]

@@ -229,7 +229,8 @@ describe('QUIC beside TCP', () => {
     const dials = (labels: Record<string, string>) => metricValue(n, 'contower_peer_dials_total', labels)
     expect(await dials({ transport: 'quic', outcome: 'success' })).toBe(2)
     expect(await dials({ transport: 'tcp', outcome: 'success' })).toBe(1)
-    expect(await dials({ transport: 'quic' })).toBe(3)
+    // tcpOnly's dead QUIC port was tried first; more when a loaded machine timed a dial out and it was retried.
+    expect(await dials({ transport: 'quic' })).toBeGreaterThanOrEqual(3)
 
     // A second connection of a known peer over the other transport: one peer still, counted as tcp+quic.
     await both.libp2p.dial(addrOn(n.listenAddresses, 'tcp'), { force: true })

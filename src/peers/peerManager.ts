@@ -25,6 +25,12 @@ export const PEER_MANAGER_DEFAULTS = {
   dialConcurrency: 5,
   /** Lodestar gives a dial 5 s (the host's own dial timeout is the same). */
   dialTimeoutMs: 5_000,
+  /**
+   * A QUIC dial gets less before the next address (TCP) is tried: its handshake takes one round trip where TCP with
+   * noise and multistream takes about four, and a `quic` ENR entry whose UDP port is filtered (Lighthouse advertises
+   * one by default; not every operator forwards it) times out rather than fails. It then holds a dial slot 2 s, not 5.
+   */
+  quicDialTimeoutMs: 2_000,
   /** Candidates waiting at most; discovery keeps offering fresh ones, so an old backlog is worth little. */
   maxQueued: 500,
   /** A queued candidate older than this is dropped: its ENR address may be stale. */
@@ -365,7 +371,7 @@ export class PeerManager {
   }
 
   /**
-   * Tries the candidate's addresses in order (QUIC first, then TCP), each with the dial timeout, until one
+   * Tries the candidate's addresses in order (QUIC first, then TCP), each with its dial timeout, until one
    * connects. A refusal (the gater) or an abort ends it; any other failure falls back to the next address.
    */
   private async dial(candidate: DialCandidate): Promise<void> {
@@ -391,10 +397,12 @@ export class PeerManager {
   private async dialOnce(addr: Multiaddr, stop: AbortSignal): Promise<DialOutcome> {
     const attempt = new AbortController()
     let timedOut = false
+    const { dialTimeoutMs, quicDialTimeoutMs } = this.tuning
+    const timeoutMs = transportOf(addr) === 'quic' ? Math.min(quicDialTimeoutMs, dialTimeoutMs) : dialTimeoutMs
     const timer = setTimeout(() => {
       timedOut = true
       attempt.abort()
-    }, this.tuning.dialTimeoutMs)
+    }, timeoutMs)
     const onStop = () => attempt.abort()
     stop.addEventListener('abort', onStop, { once: true })
     try {

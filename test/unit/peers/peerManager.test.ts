@@ -261,6 +261,26 @@ describe('PeerManager (fake host, fake timers)', () => {
     pm.stop()
   })
 
+  it('gives a QUIC dial quicDialTimeoutMs before the TCP address is tried, and the TCP dial the whole dial timeout', async () => {
+    const { host, pm, registry } = setup({ targetPeers: 3, maxPeers: 4 })
+    const { quicDialTimeoutMs, dialTimeoutMs } = PEER_MANAGER_DEFAULTS
+    expect(quicDialTimeoutMs).toBeLessThan(dialTimeoutMs)
+    const addrs = [multiaddr('/ip4/10.0.0.9/udp/9001/quic-v1'), multiaddr('/ip4/10.0.0.9/tcp/9000')]
+    pm.addCandidates([{ peerId: ids[0], multiaddrs: addrs }])
+    await vi.advanceTimersByTimeAsync(quicDialTimeoutMs - 1)
+    expect(host.dials).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1) // a filtered UDP port: the QUIC dial times out, TCP is tried
+    expect(host.dials.map((d) => d.addr.toString())).toEqual(addrs.map((a) => `${a}/p2p/${ids[0]}`))
+    await vi.advanceTimersByTimeAsync(dialTimeoutMs - 1)
+    host.connect(1)
+    await flush()
+    expect(pm.peerCount).toBe(1)
+    expect(await registry.getSingleMetricAsString('contower_peer_dials_total')).toMatch(
+      /outcome="timeout",transport="quic"} 1/,
+    )
+    pm.stop()
+  })
+
   it('at the target with inbound peers only, still dials up to the outbound quota (10% of the target)', async () => {
     const { host, pm, requestMorePeers } = setup({ targetPeers: 10, maxPeers: 12 })
     for (let i = 0; i < 10; i++) host.open(ids[i], 'inbound', `10.0.2.${i}`)

@@ -109,6 +109,7 @@ describe('contower start with discovery', () => {
     cleanup.push(() => talking.stop())
     await expect.poll(() => packets, { timeout: 10_000 }).toBeGreaterThan(0)
   })
+
   it('reaches a discovered peer within seconds once it is up, although its first dial failed', async () => {
     const { network } = testChain(40, 2_000)
     const schedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
@@ -135,8 +136,8 @@ describe('contower start with discovery', () => {
     cleanup.push(() => stranger.stop())
     await serveBeaconProtocols(stranger, () => relevantStatus(node))
     await stranger.start()
-    // Discovery offers it again every lookup: dialled once its backoff (5 s after a first failure) is over. A
-    // minute's backoff would keep it away past this wait.
+    // Discovery offers its record again 5 s after it last saw it; the peer is dialled once its backoff (5 s after a
+    // first failure) is over. A minute's backoff, or a 30 s dedupe, would keep it away past this wait.
     await expect.poll(() => node.peerStore.get(stranger.peerId)?.handshaken, { timeout: 30_000 }).toBe(true)
     expect(await failedDials()).toBeLessThanOrEqual(2) // 2: a loaded machine was slow to start the stranger
   }, 60_000)

@@ -380,10 +380,14 @@ export class PeerManager {
     this.dialling.set(peer, controller)
     let outcome: DialOutcome = 'error'
     try {
-      for (const addr of candidate.multiaddrs) {
+      const { dialTimeoutMs, quicDialTimeoutMs } = this.tuning
+      const addrs = candidate.multiaddrs.filter((addr) => transportOf(addr) !== 'other')
+      for (const [i, addr] of addrs.entries()) {
         const transport = transportOf(addr)
-        if (transport === 'other') continue
-        outcome = await this.dialOnce(withPeerId(addr, peer), controller.signal)
+        // A QUIC attempt is cut short only when another address follows: a QUIC-only peer gets the whole timeout.
+        const last = i === addrs.length - 1
+        const timeoutMs = transport === 'quic' && !last ? Math.min(quicDialTimeoutMs, dialTimeoutMs) : dialTimeoutMs
+        outcome = await this.dialOnce(withPeerId(addr, peer), timeoutMs, controller.signal)
         this.metrics?.dials.inc({ outcome, transport })
         if (outcome === 'success' || outcome === 'refused' || outcome === 'aborted') break
       }
@@ -394,11 +398,9 @@ export class PeerManager {
     this.refill()
   }
 
-  private async dialOnce(addr: Multiaddr, stop: AbortSignal): Promise<DialOutcome> {
+  private async dialOnce(addr: Multiaddr, timeoutMs: number, stop: AbortSignal): Promise<DialOutcome> {
     const attempt = new AbortController()
     let timedOut = false
-    const { dialTimeoutMs, quicDialTimeoutMs } = this.tuning
-    const timeoutMs = transportOf(addr) === 'quic' ? Math.min(quicDialTimeoutMs, dialTimeoutMs) : dialTimeoutMs
     const timer = setTimeout(() => {
       timedOut = true
       attempt.abort()

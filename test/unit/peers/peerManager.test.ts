@@ -261,7 +261,7 @@ describe('PeerManager (fake host, fake timers)', () => {
     pm.stop()
   })
 
-  it('gives a QUIC dial quicDialTimeoutMs before the TCP address is tried, and the TCP dial the whole dial timeout', async () => {
+  it('gives a QUIC dial quicDialTimeoutMs before the TCP address is tried, TCP and a QUIC-only peer the whole timeout', async () => {
     const { host, pm, registry } = setup({ targetPeers: 3, maxPeers: 4 })
     const { quicDialTimeoutMs, dialTimeoutMs } = PEER_MANAGER_DEFAULTS
     expect(quicDialTimeoutMs).toBeLessThan(dialTimeoutMs)
@@ -278,6 +278,16 @@ describe('PeerManager (fake host, fake timers)', () => {
     expect(await registry.getSingleMetricAsString('contower_peer_dials_total')).toMatch(
       /outcome="timeout",transport="quic"} 1/,
     )
+
+    // A QUIC-only peer has nothing to fall back to: its one dial gets the whole timeout.
+    pm.addCandidates([{ peerId: ids[1], multiaddrs: [addrs[0]] }])
+    await vi.advanceTimersByTimeAsync(dialTimeoutMs - 1)
+    host.connect(2)
+    await flush()
+    expect(pm.peerCount).toBe(2)
+    const dials = await registry.getSingleMetricAsString('contower_peer_dials_total')
+    expect(dials).toMatch(/outcome="success",transport="quic"} 1/)
+    expect(dials).toMatch(/outcome="timeout",transport="quic"} 1/)
     pm.stop()
   })
 

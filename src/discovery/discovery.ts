@@ -19,6 +19,12 @@ export const DISCOVERY_DEFAULTS = {
   minLookupGapMs: 2_000,
   /** discv5's default is 60 s; a lookup still running after this has found what it will. */
   lookupTimeoutMs: 30_000,
+  /**
+   * Log2 distances a lookup asks each node for (discv5's default, 3: the random target's distance and its two
+   * neighbours). Enough where many nodes hold records. Where one bootnode holds them all (a devnet, a private
+   * network), a record k levels below the farthest is returned by about one lookup in 2^k: more distances reach it.
+   */
+  lookupDistances: 3,
   /** discv5's default per UDP request. */
   requestTimeoutMs: 1_000,
   /** discv5's default: peers that must agree on our external address before our ENR takes it. */
@@ -222,6 +228,7 @@ export class Discovery {
         addrVotesToUpdateEnr: tuning.addrVotesToUpdateEnr,
         requestTimeoutMs: tuning.requestTimeoutMs,
         lookupTimeoutMs: tuning.lookupTimeoutMs,
+        lookupDistances: tuning.lookupDistances,
       },
       {
         discovered: (record) => this.onRecord(record),

@@ -28,6 +28,8 @@ export interface Discv5NodeOpts {
   addrVotesToUpdateEnr?: number
   requestTimeoutMs?: number
   lookupTimeoutMs?: number
+  /** Log2 distances each FINDNODE of a lookup asks for (discv5's lookupRequestLimit, default 3). */
+  lookupDistances?: number
 }
 
 export interface Discv5NodeEvents {
@@ -85,6 +87,7 @@ export class Discv5Node {
         ...(opts.addrVotesToUpdateEnr !== undefined && { addrVotesToUpdateEnr: opts.addrVotesToUpdateEnr }),
         ...(opts.requestTimeoutMs !== undefined && { requestTimeout: opts.requestTimeoutMs }),
         ...(opts.lookupTimeoutMs !== undefined && { lookupTimeout: opts.lookupTimeoutMs }),
+        ...(opts.lookupDistances !== undefined && { lookupRequestLimit: opts.lookupDistances }),
       },
     })
     const emitter = discv5 as unknown as Discv5Emitter

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ENR } from '@chainsafe/enr'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
@@ -17,7 +18,8 @@ import { decodeEnrForkId, forkFields } from '../../src/discovery/enr.js'
 import { ENR_FILE_NAME } from '../../src/discovery/enrStore.js'
 import { DiscoveryError, DiscoveryErrorCode } from '../../src/discovery/errors.js'
 import type { DiscoveredPeer } from '../../src/discovery/filter.js'
-import { makeEnr, startLocalBootnode } from '../helpers/enr.js'
+import { nodeIdOf } from '../../src/peers/custody.js'
+import { LONE_BOOTNODE_DISCOVERY, makeEnr, startLocalBootnode } from '../helpers/enr.js'
 import { createTestPeer } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
 
@@ -29,8 +31,7 @@ const sepolia = loadNetworkPreset('sepolia')
 const sepoliaSchedule = new ForkSchedule(sepolia.config, sepolia.genesisValidatorsRoot)
 const clock = Clock.fromChainConfig(mainnet.config, mainnet.genesisTime)
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
-/** Fast lookups so that a random-target lookup soon asks the bootnode for the right distances. */
-const FAST = { lookupIntervalMs: 200, minLookupGapMs: 50, lookupTimeoutMs: 3_000, requestTimeoutMs: 500 }
+const FAST = LONE_BOOTNODE_DISCOVERY
 
 const cleanups: Array<() => unknown> = []
 afterEach(async () => {
@@ -144,6 +145,27 @@ describe('Discovery on 127.0.0.1', () => {
     expect(decodeEnrForkId(ours.kvs.get('eth2')!)!.forkDigest).toEqual(forkSchedule.digestAtEpoch(epoch))
     const stored = JSON.parse(readFileSync(join(dataDir, ENR_FILE_NAME), 'utf8')) as { seq: string }
     expect(BigInt(stored.seq)).toBe(discovery.enrSeq)
+  })
+
+  it('finds a record its bootnode holds deep in its table when a lookup asks for more distances', async () => {
+    const bootnode = await startBootnode()
+    const bootnodeId = BigInt(`0x${bootnode.enr.nodeId}`)
+    // A peer 11 levels below the farthest (log2 distance <= 245 from the bootnode): a lookup asking 3 distances around
+    // its random target's returns it about once in 600; asking 16, nearly always.
+    let key: PrivateKey
+    do key = await generateKeyPair('secp256k1')
+    while ((nodeIdOf(peerIdFromPrivateKey(key))! ^ bootnodeId).toString(2).length > 245)
+    const host = await startPeer(key)
+    bootnode.addEnr(
+      (await makeEnr({ ip: LOCALHOST, tcp: tcpPortOf(host), ...forkFields(forkSchedule, clock.currentEpoch) }, {}, key))
+        .text,
+    )
+
+    // FAST asks 16 distances (LONE_BOOTNODE_DISCOVERY); with discv5's 3 this wait runs out.
+    const { discovery } = await startDiscovery([bootnode.enr.encodeTxt()])
+    const seen: DiscoveredPeer[] = []
+    discovery.onDiscovered((p) => seen.push(p))
+    await expect.poll(() => seen.some((p) => p.peerId.equals(host.peerId)), { timeout: 10_000 }).toBe(true)
   })
 
   it('publishes new subnets with a higher seq, and stop() ends lookups and frees the UDP port', async () => {

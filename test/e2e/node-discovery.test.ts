@@ -12,7 +12,7 @@ import { SIMULATED_PEER_DEFAULTS, SimulatedPeer } from '../../src/devnet/simulat
 import type { ContowerNode } from '../../src/node.js'
 import { relevantStatus, serveBeaconProtocols } from '../helpers/beaconPeer.js'
 import { logger, metricValue, testChain } from '../helpers/devnet.js'
-import { makeEnr, startLocalBootnode } from '../helpers/enr.js'
+import { LONE_BOOTNODE_DISCOVERY, makeEnr, startLocalBootnode } from '../helpers/enr.js'
 import { startTestNode } from '../helpers/node.js'
 import { createTestPeer } from '../helpers/peers.js'
 
@@ -20,8 +20,6 @@ const cleanup: Array<() => unknown> = []
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn()
 })
-
-const DISCOVERY_TUNING = { lookupIntervalMs: 200, minLookupGapMs: 50, lookupTimeoutMs: 3_000, requestTimeoutMs: 500 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on (yet). */
 async function freeTcpPort(): Promise<number> {
@@ -67,7 +65,7 @@ describe('contower start with discovery', () => {
     const node = await startTestNode(
       { discovery: 'true', 'discovery-port': '0', bootnodes: bootnode.enr.encodeTxt() },
       network,
-      { discovery: DISCOVERY_TUNING },
+      { discovery: LONE_BOOTNODE_DISCOVERY },
     )
     cleanup.push(() => node.stop())
 
@@ -124,7 +122,7 @@ describe('contower start with discovery', () => {
     const node: ContowerNode = await startTestNode(
       { discovery: 'true', 'discovery-port': '0', bootnodes: bootnode.enr.encodeTxt() },
       network,
-      { discovery: DISCOVERY_TUNING },
+      { discovery: LONE_BOOTNODE_DISCOVERY },
     )
     cleanup.push(() => node.stop())
     const failedDials = async () =>

@@ -29,7 +29,7 @@ import {
   testChain,
   waitHandshaken,
 } from '../helpers/devnet.js'
-import { makeEnr, startLocalBootnode } from '../helpers/enr.js'
+import { LONE_BOOTNODE_DISCOVERY, makeEnr, startLocalBootnode } from '../helpers/enr.js'
 import { startTestNode } from '../helpers/node.js'
 import { createTestPeer } from '../helpers/peers.js'
 
@@ -211,7 +211,7 @@ describe('QUIC beside TCP', () => {
 
     node = await track(
       startTestNode({ discovery: 'true', 'discovery-port': '0', bootnodes: bootnode.enr.encodeTxt() }, network, {
-        discovery: { lookupIntervalMs: 200, minLookupGapMs: 50, lookupTimeoutMs: 3_000, requestTimeoutMs: 500 },
+        discovery: LONE_BOOTNODE_DISCOVERY,
         peerManager: { dialTimeoutMs: 2_000 },
       }),
     )
@@ -283,7 +283,7 @@ describe('QUIC beside TCP', () => {
         { 'listen-address': '::1', discovery: 'true', 'discovery-port': '0', bootnodes: bootnode.enr.encodeTxt() },
         network,
         {
-          discovery: { lookupIntervalMs: 200, minLookupGapMs: 50, lookupTimeoutMs: 3_000, requestTimeoutMs: 500 },
+          discovery: LONE_BOOTNODE_DISCOVERY,
           peerManager: { dialTimeoutMs: 2_000 },
         },
       ),

@@ -7,8 +7,7 @@
 // Each round starts a fresh Contower (new identity, discovery on, a local bootnode as its only bootnode) and times
 // from its start to all `--peers` simulated peers handshaken. Each peer serves TCP and advertises `tcp` and a dead
 // `quic` port in its ENR; Contower dials QUIC first, so each dial waits out the QUIC budget and then connects over TCP.
-// Discovery sets part of the pace (a lookup returns one or two of the bootnode's records), the same in both variants:
-// medians over several rounds, and the range, are printed.
+// Medians over several rounds, and the range, are printed.
 import '../src/setup.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { cpus, loadavg } from 'node:os'

@@ -17,7 +17,7 @@ import { devnetNetwork } from '../src/devnet/devnetNetwork.js'
 import { SIMULATED_PEER_DEFAULTS, SimulatedPeer } from '../src/devnet/simulatedPeer.js'
 import { SyntheticChain } from '../src/devnet/syntheticChain.js'
 import { forkFields } from '../src/discovery/enr.js'
-import { signedEnr, startLocalBootnode } from '../src/discovery/localBootnode.js'
+import { LONE_BOOTNODE_DISCOVERY, signedEnr, startLocalBootnode } from '../src/discovery/localBootnode.js'
 import { createLogger } from '../src/logger.js'
 import { PEER_MANAGER_DEFAULTS } from '../src/peers/peerManager.js'
 import { startContower } from './lib/devnet.js'
@@ -36,14 +36,6 @@ const VARIANTS = [
   { name: 'QUIC gets the whole dial timeout (before)', quicDialTimeoutMs: dialTimeoutMs },
   { name: 'QUIC gets its own budget (now)', quicDialTimeoutMs },
 ] as const
-/** As the e2e tests: a lookup every 200 ms, asking the lone bootnode for 16 distances (every record, nearly always). */
-const DISCOVERY = {
-  lookupIntervalMs: 200,
-  minLookupGapMs: 50,
-  lookupTimeoutMs: 3_000,
-  requestTimeoutMs: 500,
-  lookupDistances: 16,
-}
 
 const logger = createLogger({ level: (process.env.BENCH_LOG_LEVEL as 'debug') ?? 'silent', format: 'json' })
 const network = devnetNetwork({ genesisTime: Math.floor(Date.now() / 1000) - 80 })
@@ -96,7 +88,7 @@ async function timeToPeers(enrs: string[], quicBudgetMs: number, peers: Simulate
       bootnodes: bootnode.enr.encodeTxt(),
       'target-peers': String(peers.length),
     },
-    { discovery: DISCOVERY, peerManager: { quicDialTimeoutMs: quicBudgetMs } },
+    { discovery: LONE_BOOTNODE_DISCOVERY, peerManager: { quicDialTimeoutMs: quicBudgetMs } },
   ).catch(async (e: unknown) => {
     await bootnode.stop()
     throw e

@@ -4,7 +4,7 @@ import type { Network } from '../chain/resolveNetwork.js'
 import type { Logger } from '../logger.js'
 import type { ContowerNode, NodeOverrides } from '../node.js'
 import type { Discv5Node } from '../discovery/discv5.js'
-import { startLocalBootnode } from '../discovery/localBootnode.js'
+import { LONE_BOOTNODE_DISCOVERY, startLocalBootnode } from '../discovery/localBootnode.js'
 import { devnetNetwork } from './devnetNetwork.js'
 import { SIMULATED_PEER_DEFAULTS, SimulatedPeer } from './simulatedPeer.js'
 import { SyncingPeer } from './syncingPeer.js'
@@ -47,7 +47,11 @@ const DEVNET_GOSSIPSUB = { ipColocationWhitelist: ['127.0.0.1'] }
  * bootnode alone holds the serving peers' records: a lookup asks it for 16 distances, not 3, so that nearly every
  * lookup returns every record (with 3, one 8 levels deep came back about once in 70 lookups).
  */
-const DEVNET_DISCOVERY = { lookupIntervalMs: 500, minLookupGapMs: 100, lookupDistances: 16 }
+const DEVNET_DISCOVERY = {
+  lookupIntervalMs: 500,
+  minLookupGapMs: 100,
+  lookupDistances: LONE_BOOTNODE_DISCOVERY.lookupDistances,
+}
 
 export interface DevnetModules {
   logger: Logger

@@ -6,6 +6,19 @@ import { Discv5Node, probeUdpPort } from './discv5.js'
 import { localEnrKvs, type LocalEnrFields } from './enr.js'
 
 /**
+ * discv5 tuning for a node whose only source of records is a local bootnode: a lookup every 200 ms, and 16
+ * distances asked per lookup, so that every record the bootnode holds comes back with nearly every lookup (with
+ * discv5's 3, a record a few levels deep in its table could take a minute).
+ */
+export const LONE_BOOTNODE_DISCOVERY = {
+  lookupIntervalMs: 200,
+  minLookupGapMs: 50,
+  lookupTimeoutMs: 3_000,
+  requestTimeoutMs: 500,
+  lookupDistances: 16,
+}
+
+/**
  * A plain discv5 node with a fresh key on `address` (a free UDP port), as a network's bootnode is: the devnet's
  * bootnode and the tests'. Peers advertise themselves with `addEnr`; the caller stops it.
  */

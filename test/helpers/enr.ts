@@ -32,17 +32,4 @@ export async function makeEnr(
   return { privateKey: key, peerId: peerIdFromPrivateKey(key), signable, enr: ENR.decodeTxt(text), text }
 }
 
-export { startLocalBootnode } from '../../src/discovery/localBootnode.js'
-
-/**
- * discv5 tuning for a Contower whose only source of records is a local bootnode: a lookup every 200 ms, and 16
- * distances asked per lookup, so that every record the bootnode holds comes back with nearly every lookup (with
- * discv5's 3, a record a few levels deep in its table could take a minute).
- */
-export const LONE_BOOTNODE_DISCOVERY = {
-  lookupIntervalMs: 200,
-  minLookupGapMs: 50,
-  lookupTimeoutMs: 3_000,
-  requestTimeoutMs: 500,
-  lookupDistances: 16,
-}
+export { LONE_BOOTNODE_DISCOVERY, startLocalBootnode } from '../../src/discovery/localBootnode.js'

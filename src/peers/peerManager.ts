@@ -31,6 +31,12 @@ export const PEER_MANAGER_DEFAULTS = {
    * one by default; not every operator forwards it) times out rather than fails. It then holds a dial slot 2 s, not 5.
    */
   quicDialTimeoutMs: 2_000,
+  /**
+   * A peer whose QUIC dial failed and whose TCP dial then worked is dialled TCP first (QUIC last) for this long, so
+   * each redial does not spend quicDialTimeoutMs on the same filtered port; after it, QUIC is tried first once more
+   * (the operator may have opened the port). A QUIC dial that works clears it at once.
+   */
+  quicFailureMemoryMs: 60 * 60_000,
   /** Candidates waiting at most; discovery keeps offering fresh ones, so an old backlog is worth little. */
   maxQueued: 500,
   /** A queued candidate older than this is dropped: its ENR address may be stale. */
@@ -130,6 +136,8 @@ export class PeerManager {
   private deferredDiscoveryRequest: NodeJS.Timeout | null = null
   /** ENR `cgc` of candidates, for the custody of those that connect (bounded: discovery offers many). */
   private readonly enrCgc = new LRUCache<string, number>({ max: 4096 })
+  /** When each peer's QUIC dial last failed before its TCP dial worked (quicFailureMemoryMs; bounded). */
+  private readonly quicFailedAt = new LRUCache<string, number>({ max: 4096 })
 
   constructor(
     private readonly modules: PeerManagerModules,
@@ -381,7 +389,8 @@ export class PeerManager {
     let outcome: DialOutcome = 'error'
     try {
       const { dialTimeoutMs, quicDialTimeoutMs } = this.tuning
-      const addrs = candidate.multiaddrs.filter((addr) => transportOf(addr) !== 'other')
+      const addrs = this.dialOrder(peer, candidate.multiaddrs)
+      let quicFailed = false
       for (const [i, addr] of addrs.entries()) {
         const transport = transportOf(addr)
         // A QUIC attempt is cut short only when another address follows: a QUIC-only peer gets the whole timeout.
@@ -389,13 +398,32 @@ export class PeerManager {
         const timeoutMs = transport === 'quic' && !last ? Math.min(quicDialTimeoutMs, dialTimeoutMs) : dialTimeoutMs
         outcome = await this.dialOnce(withPeerId(addr, peer), timeoutMs, controller.signal)
         this.metrics?.dials.inc({ outcome, transport })
+        if (outcome === 'success' && transport === 'quic') this.quicFailedAt.delete(peer)
+        if (outcome === 'success' && transport !== 'quic' && quicFailed) this.quicFailedAt.set(peer, Date.now())
         if (outcome === 'success' || outcome === 'refused' || outcome === 'aborted') break
+        if (transport === 'quic') quicFailed = true
       }
     } finally {
       this.dialling.delete(peer)
     }
     if (outcome !== 'success' && outcome !== 'aborted') this.queue.markFailed(peer)
     this.refill()
+  }
+
+  /**
+   * The candidate's dialable addresses in the order to try them: as given (QUIC first), or TCP first while the peer's
+   * QUIC is remembered as failing (a stable sort keeps IPv6 before IPv4 within each transport).
+   */
+  private dialOrder(peer: string, multiaddrs: readonly Multiaddr[]): Multiaddr[] {
+    const addrs = multiaddrs.filter((addr) => transportOf(addr) !== 'other')
+    const failedAt = this.quicFailedAt.get(peer)
+    if (failedAt === undefined) return addrs
+    if (Date.now() - failedAt >= this.tuning.quicFailureMemoryMs) {
+      this.quicFailedAt.delete(peer)
+      return addrs
+    }
+    const quicLast = (addr: Multiaddr) => (transportOf(addr) === 'quic' ? 1 : 0)
+    return addrs.sort((a, b) => quicLast(a) - quicLast(b))
   }
 
   private async dialOnce(addr: Multiaddr, timeoutMs: number, stop: AbortSignal): Promise<DialOutcome> {

@@ -174,7 +174,7 @@ describe('QUIC beside TCP', () => {
     expect(chain.blockAt(received[0]!)).toBeDefined()
   })
 
-  it('dials discovered peers by their `quic` ENR entry first, falls back to TCP, and counts each peer once', async () => {
+  it('dials discovered peers by their `quic` ENR entry first, falls back to TCP, counts each peer once and redials TCP first', async () => {
     const { network, chain } = testChain(40, 2_000)
     const schedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
     const epoch = Clock.fromChainConfig(network.config, network.genesisTime).currentEpoch
@@ -210,9 +210,9 @@ describe('QUIC beside TCP', () => {
     bootnode.addEnr(deadQuic.text)
 
     node = await track(
+      // The default dial timeouts: 2 s for the dead QUIC port, 5 s for TCP even on a loaded machine.
       startTestNode({ discovery: 'true', 'discovery-port': '0', bootnodes: bootnode.enr.encodeTxt() }, network, {
         discovery: LONE_BOOTNODE_DISCOVERY,
-        peerManager: { dialTimeoutMs: 2_000 },
       }),
     )
     const n = node
@@ -241,7 +241,17 @@ describe('QUIC beside TCP', () => {
     const snapshot = await n.status.snapshot()
     expect(snapshot.peersByTransport).toEqual({ tcp: 1, quic: 1, 'tcp+quic': 1 })
     expect(formatStatus(snapshot)).toContain('| tcp 1 quic 1 both 1 |')
-  }, 90_000)
+
+    // tcpOnly hangs up. Discovery offers it again and Contower redials it over TCP first: its dead QUIC port is
+    // remembered, so no QUIC dial (and no 2 s timeout) comes before the TCP one.
+    const quicDials = await dials({ transport: 'quic' })
+    await tcpOnly.libp2p.hangUp(n.libp2p.peerId)
+    await expect
+      .poll(() => dials({ transport: 'tcp', outcome: 'success' }), { ...WAIT, message: 'tcpOnly redialled' })
+      .toBe(2)
+    await expect.poll(() => n.peerStore.get(tcpOnly.peerId)?.handshaken, WAIT).toBe(true)
+    expect(await dials({ transport: 'quic' })).toBe(quicDials)
+  }, 120_000)
 
   it('on ::1: listens on /ip6/, runs discv5 there, advertises quic6 and dials a peer’s quic6 first, tcp6 as fallback', async () => {
     const { network, chain } = testChain(40, 2_000)

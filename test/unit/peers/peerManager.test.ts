@@ -291,6 +291,79 @@ describe('PeerManager (fake host, fake timers)', () => {
     pm.stop()
   })
 
+  it('dials TCP first to a peer whose QUIC failed and TCP worked, until QUIC works or quicFailureMemoryMs passed', async () => {
+    const { host, pm, closeAfter } = setup({ targetPeers: 3, maxPeers: 4 })
+    const { quicDialTimeoutMs, dialTimeoutMs, quicFailureMemoryMs } = PEER_MANAGER_DEFAULTS
+    const [quic6, quic, tcp6, tcp] = [
+      '/ip6/2001:db8::9/udp/9001/quic-v1',
+      '/ip4/10.0.0.9/udp/9001/quic-v1',
+      '/ip6/2001:db8::9/tcp/9000',
+      '/ip4/10.0.0.9/tcp/9000',
+    ].map((a) => multiaddr(a))
+    const offer = () => pm.addCandidates([{ peerId: ids[0], multiaddrs: [quic6, quic, tcp6, tcp] }])
+    const dialled = (from: number) => host.dials.slice(from).map((d) => d.addr.toString().replace(`/p2p/${ids[0]}`, ''))
+    /** The peer held its connection a minute and left: no backoff, the next offer dials at once. */
+    const leave = async () => {
+      await vi.advanceTimersByTimeAsync(60_000)
+      host.close(ids[0])
+      closeAfter(ids[0], 60_000)
+    }
+
+    // First dial: both QUIC addresses time out (2 s each), then tcp6 works.
+    offer()
+    await vi.advanceTimersByTimeAsync(2 * quicDialTimeoutMs)
+    host.connect(2)
+    await flush()
+    expect(dialled(0)).toEqual([quic6, quic, tcp6].map(String))
+    expect(pm.peerCount).toBe(1)
+
+    // Redial: TCP first, IPv6 before IPv4 still; it works at once, without a QUIC timeout.
+    await leave()
+    offer()
+    expect(dialled(3)).toEqual([String(tcp6)])
+    host.connect(3)
+    await flush()
+    expect(pm.peerCount).toBe(1)
+
+    // Redial with TCP down: QUIC comes last and, being last, gets the whole timeout; it works, which clears the memory.
+    await leave()
+    offer()
+    host.dials[4].reject(new Error('connection refused'))
+    await flush()
+    host.dials[5].reject(new Error('connection refused'))
+    await flush()
+    expect(dialled(4)).toEqual([tcp6, tcp, quic6].map(String))
+    host.dials[6].reject(new Error('no route'))
+    await flush()
+    await vi.advanceTimersByTimeAsync(dialTimeoutMs - 1)
+    host.connect(7)
+    await flush()
+    expect(dialled(4)).toEqual([tcp6, tcp, quic6, quic].map(String))
+    expect(pm.peerCount).toBe(1)
+    await leave()
+    offer()
+    expect(dialled(8)).toEqual([String(quic6)])
+
+    // QUIC fails again and TCP works: TCP first for quicFailureMemoryMs, then QUIC is given another try.
+    host.dials[8].reject(new Error('no route'))
+    await flush()
+    host.dials[9].reject(new Error('no route'))
+    await flush()
+    host.connect(10)
+    await flush()
+    await leave()
+    offer()
+    expect(dialled(11)).toEqual([String(tcp6)])
+    host.connect(11)
+    await flush()
+    await vi.advanceTimersByTimeAsync(quicFailureMemoryMs)
+    host.close(ids[0])
+    closeAfter(ids[0], quicFailureMemoryMs)
+    offer()
+    expect(dialled(12)).toEqual([String(quic6)])
+    pm.stop()
+  })
+
   it('at the target with inbound peers only, still dials up to the outbound quota (10% of the target)', async () => {
     const { host, pm, requestMorePeers } = setup({ targetPeers: 10, maxPeers: 12 })
     for (let i = 0; i < 10; i++) host.open(ids[i], 'inbound', `10.0.2.${i}`)

@@ -6,10 +6,10 @@
  * membership, first-seen caches, signatures, the block voted for.
  */
 import { ForkSeq } from '@lodestar/params'
+import { popcount } from '../chain/bits.js'
 import {
   ATTESTATION_PROPAGATION_SLOT_RANGE,
   MAX_COMMITTEES_PER_SLOT,
-  popcount,
   type ValidationContext,
 } from './validationContext.js'
 import { ACCEPT, ignore, reject, type Verdict } from './verdict.js'

@@ -8,7 +8,8 @@
  * The "already forwarded" state is shared across fork digests, as the spec asks of application caches.
  */
 import type { ChainConfig } from '../chain/chainConfig.js'
-import { popcount, type ValidationContext } from './validationContext.js'
+import { popcount } from '../chain/bits.js'
+import type { ValidationContext } from './validationContext.js'
 import { ACCEPT, ignore, type Verdict } from './verdict.js'
 
 /** altair validator.md SYNC_MESSAGE_DUE_BPS (a third of the slot), when the config omits it. */

@@ -20,7 +20,8 @@ import {
 } from '@lodestar/params'
 import { type phase0, ssz } from '@lodestar/types'
 import { SYNC_COMMITTEE_SUBNET_COUNT } from './topics.js'
-import { popcount, type ValidationContext } from './validationContext.js'
+import { popcount } from '../chain/bits.js'
+import type { ValidationContext } from './validationContext.js'
 import { ACCEPT, ignore, reject, type Verdict } from './verdict.js'
 
 /** phase0 and Electra IndexedAttestation differ only in the index list's limit (Lodestar decodes slots as bigint). */

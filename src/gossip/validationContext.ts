@@ -37,16 +37,3 @@ export function maxBlobsPerBlock(ctx: ValidationContext, epoch: number): number 
   if (ctx.forkSeq >= ForkSeq.electra) return ctx.config.maxBlobsPerBlockElectra || DEFAULT_MAX_BLOBS_PER_BLOCK_ELECTRA
   return ctx.config.values.optionalUint('MAX_BLOBS_PER_BLOCK') ?? DEFAULT_MAX_BLOBS_PER_BLOCK_DENEB
 }
-
-/** Number of set bits in an SSZ bitfield's bytes. */
-export function popcount(bytes: Uint8Array): number {
-  let n = 0
-  for (let i = 0; i < bytes.length; i++) {
-    let b = bytes[i]!
-    while (b !== 0) {
-      b &= b - 1
-      n++
-    }
-  }
-  return n
-}

@@ -1,10 +1,11 @@
 import { ContowerError } from '../errors.js'
-import type { ForkName } from '@lodestar/params'
+import { EPOCHS_PER_SYNC_COMMITTEE_PERIOD, type ForkName } from '@lodestar/params'
 import { BlockDecodeError, type BlockRootHasher } from '../chain/blockRootHasher.js'
 import type { ForkSchedule } from '../chain/forkSchedule.js'
 import { equalBytes } from '../chain/chainView.js'
 import type { ResponseChunk } from '../wire/chunks.js'
-import { type ItemFacts, ItemFormatError, itemFacts } from './items.js'
+import { type ItemFacts, ItemFormatError, itemFacts, knowsLayouts, LIGHT_CLIENT_PROTOCOLS } from './items.js'
+import { lightClientItem } from './lightClientItems.js'
 import type { RelayRequest } from './relayRequest.js'
 
 export type InvalidChunkReason =
@@ -23,6 +24,11 @@ export type InvalidChunkReason =
   | 'invalid_sidecar'
   /** Sidecars of one slot in a by-range response that carry different block headers. */
   | 'header_mismatch'
+  /** Light-client data whose branches, slots or participants fail (lightClientProofs.ts). */
+  | 'invalid_light_client'
+  /** A light-client update outside the periods asked, or not after the update before it. */
+  | 'period_out_of_range'
+  | 'period_not_increasing'
 
 /** An upstream's chunk that must not reach the requester: it ends the upstream call and costs the upstream. */
 export class InvalidChunkError extends ContowerError<InvalidChunkReason> {
@@ -69,6 +75,8 @@ export class ChunkValidator {
   /** By range: the header the sidecars of the current slot carry. */
   private lastHeader: Uint8Array | null = null
   private lastSlotOfHeader = -1
+  /** Light-client updates by range: the sync committee period of the last update. */
+  private lastPeriod = -1
 
   constructor(
     private readonly modules: ChunkValidatorModules,
@@ -115,6 +123,10 @@ export class ChunkValidator {
     const { forkSchedule } = this.modules
     const boundary = forkSchedule.forkForDigest(chunk.contextBytes)
     if (!boundary) throw new InvalidChunkError('context_bytes_mismatch', 'unknown digest')
+    if (LIGHT_CLIENT_PROTOCOLS.has(def.name)) {
+      const fork = boundary.fork.name as ForkName
+      return knowsLayouts(fork) ? this.checkLightClient(fork, chunk) : { slot: null, blockRoot: null, parentRoot: null }
+    }
     const facts: ItemFacts | null = itemFormat(() => itemFacts(def.name, boundary.fork.name as ForkName, chunk.ssz!))
     if (facts === null || facts.slot === null) return { slot: null, blockRoot: null, parentRoot: null }
     const { slot } = facts
@@ -186,6 +198,38 @@ export class ChunkValidator {
       throw new InvalidChunkError('known_root_mismatch', `slot ${slot}`)
     }
     return item
+  }
+
+  /**
+   * A light-client chunk: its context bytes are those of its header's epoch, a bootstrap is of the block asked, updates
+   * by range are in the periods asked and in order, and every branch proves what it claims (lightClientProofs.ts).
+   */
+  private checkLightClient(fork: ForkName, chunk: ResponseChunk): CheckedItem {
+    const { forkSchedule } = this.modules
+    const item = itemFormat(() => lightClientItem(forkSchedule, this.req.def.name, fork, chunk.ssz!))
+    const epoch = Math.floor(item.contextSlot / forkSchedule.config.slotsPerEpoch)
+    if (!equalBytes(forkSchedule.digestAtEpoch(epoch), chunk.contextBytes!)) {
+      throw new InvalidChunkError('context_bytes_mismatch', `slot ${item.contextSlot} is not in its digest`)
+    }
+    const { roots, periods } = this.req
+    if (roots && item.headerRoot && !roots.has(Buffer.from(item.headerRoot).toString('hex'))) {
+      throw new InvalidChunkError('root_not_requested', `bootstrap of slot ${item.contextSlot}`)
+    }
+    if (periods) {
+      const period = Math.floor(epoch / EPOCHS_PER_SYNC_COMMITTEE_PERIOD)
+      if (period < periods.startPeriod || period >= periods.endPeriod) {
+        throw new InvalidChunkError(
+          'period_out_of_range',
+          `period ${period} outside [${periods.startPeriod}, ${periods.endPeriod})`,
+        )
+      }
+      if (period <= this.lastPeriod) {
+        throw new InvalidChunkError('period_not_increasing', `period ${period} after ${this.lastPeriod}`)
+      }
+      this.lastPeriod = period
+    }
+    if (item.fault !== null) throw new InvalidChunkError('invalid_light_client', item.fault)
+    return { slot: null, blockRoot: null, parentRoot: null }
   }
 
   /** A block's root, from the worker when there is one; a block that does not decode is the chunk's rejection. */

@@ -56,6 +56,14 @@ const BLOB_SIDECAR_BYTES = BLOB_PROOF_OFFSET + KZG_COMMITMENT_INCLUSION_PROOF_DE
 const PARENT_ROOT_START = 16
 const PARENT_ROOT_END = 48
 
+/** Their items are read whole and checked by lightClientItems.ts, not by the layouts below. */
+export const LIGHT_CLIENT_PROTOCOLS: ReadonlySet<ProtocolName> = new Set<ProtocolName>([
+  'light_client_bootstrap',
+  'light_client_updates_by_range',
+  'light_client_finality_update',
+  'light_client_optimistic_update',
+])
+
 const PRE_GLOAS: ReadonlySet<string> = new Set(['phase0', 'altair', 'bellatrix', 'capella', 'deneb', 'electra', 'fulu'])
 
 export class ItemFormatError extends ContowerError<'ITEM_FORMAT'> {
@@ -90,9 +98,14 @@ const LAYOUTS: Partial<Record<ProtocolName, ItemLayout>> = {
   blob_sidecars_by_root: BLOB,
 }
 
+/** Whether the items of `fork` have the containers these layouts (and lightClientProofs.ts) read: phase0…fulu. */
+export function knowsLayouts(fork: ForkName): boolean {
+  return PRE_GLOAS.has(fork)
+}
+
 /** Facts about one response item of `protocol`, or null when the protocol's items carry no slot (light client). */
 export function itemFacts(protocol: ProtocolName, fork: ForkName, bytes: Uint8Array): ItemFacts | null {
-  if (!PRE_GLOAS.has(fork)) return null
+  if (!knowsLayouts(fork)) return null
   return LAYOUTS[protocol]?.facts(fork, bytes) ?? null
 }
 
@@ -101,7 +114,7 @@ export function itemFacts(protocol: ProtocolName, fork: ForkName, bytes: Uint8Ar
  * forwards (it still checks every frame).
  */
 export function itemBytesRead(protocol: ProtocolName): number {
-  return LAYOUTS[protocol]?.bytesRead ?? 0
+  return LAYOUTS[protocol]?.bytesRead ?? (LIGHT_CLIENT_PROTOCOLS.has(protocol) ? Infinity : 0)
 }
 
 function blockFacts(fork: ForkName, bytes: Uint8Array): ItemFacts {

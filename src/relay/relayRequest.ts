@@ -23,6 +23,8 @@ export interface RelayRequest {
   range: { startSlot: number; endSlot: number } | null
   /** By-root requests: requested block roots (hex) → column indices asked for (null: any item of that root). */
   roots: Map<string, ReadonlySet<number> | null> | null
+  /** Light-client updates by range: sync committee periods in [startPeriod, endPeriod). */
+  periods: { startPeriod: number; endPeriod: number } | null
   /** Column indices a by-range column request asks for. */
   columns: ReadonlySet<number> | null
   /** BlocksByRoot: the roots in requested order, for answering from blocks the cache already holds. */
@@ -51,6 +53,7 @@ export function toRelayRequest(def: ProtocolDef, decoded: unknown): RelayRequest
   let roots: RelayRequest['roots'] = null
   let columns: RelayRequest['columns'] = null
   let blockRoots: RelayRequest['blockRoots'] = null
+  let periods: RelayRequest['periods'] = null
 
   switch (def.name) {
     case 'beacon_blocks_by_range':
@@ -62,6 +65,7 @@ export function toRelayRequest(def: ProtocolDef, decoded: unknown): RelayRequest
       const count = Math.min(r.count, MAX_REQUEST_BLOCKS_DENEB)
       if (def.name === 'light_client_updates_by_range') {
         request = { ...r, count }
+        periods = { startPeriod: r.startPeriod!, endPeriod: r.startPeriod! + count }
         break
       }
       // Since Deneb `step` is deprecated and served as 1.
@@ -79,6 +83,10 @@ export function toRelayRequest(def: ProtocolDef, decoded: unknown): RelayRequest
       request = { startSlot: r.startSlot, count, columns: sorted }
       range = { startSlot: r.startSlot, endSlot: r.startSlot + count }
       columns = new Set(sorted)
+      break
+    }
+    case 'light_client_bootstrap': {
+      roots = new Map([[hex(decoded as Uint8Array), null]])
       break
     }
     case 'beacon_blocks_by_root': {
@@ -108,6 +116,7 @@ export function toRelayRequest(def: ProtocolDef, decoded: unknown): RelayRequest
     maxChunks: def.maxResponseChunks(request),
     range,
     roots,
+    periods,
     columns,
     blockRoots,
   }

@@ -9,7 +9,13 @@ import { SyntheticChain } from '../../../src/devnet/syntheticChain.js'
 import { ChunkValidator, InvalidChunkError, type InvalidChunkReason } from '../../../src/relay/chunkValidator.js'
 import type { RelayRequest } from '../../../src/relay/relayRequest.js'
 import type { ProtocolName } from '../../../src/reqresp/protocols.js'
-import { blobSidecar, chunkOf, columnSidecar, hex, relayRequest, signedBlock } from './fixtures.js'
+import {
+  asFinalityUpdate,
+  asOptimisticUpdate,
+  lightClientBootstrap,
+  lightClientUpdate,
+} from '../../helpers/lightClient.js'
+import { blobSidecar, chunkOf, columnSidecar, filled, hex, relayRequest, signedBlock } from './fixtures.js'
 
 // Devnet: one digest (every fork at genesis), real Fulu blocks and column sidecars from the synthetic chain.
 const devnet = devnetNetwork({ genesisTime: 1_700_000_000 })
@@ -325,31 +331,95 @@ describe('ChunkValidator: by-root requests', () => {
   })
 })
 
-describe('ChunkValidator: chunks it cannot place', () => {
-  it.each([
-    [
-      'light_client_bootstrap',
-      ssz.fulu.LightClientBootstrap,
-      () => relayRequest('light_client_bootstrap', new Uint8Array(32)),
-    ],
-    [
-      'light_client_finality_update',
-      ssz.fulu.LightClientFinalityUpdate,
-      () => relayRequest('light_client_finality_update', null),
-    ],
-    [
-      'light_client_updates_by_range',
-      ssz.fulu.LightClientUpdate,
-      () => relayRequest('light_client_updates_by_range', { startPeriod: 1, count: 2 }),
-    ],
-  ] as const)('%s items pass with no slot', async (protocol, type, req) => {
-    const bytes = type.serialize(type.defaultValue() as never)
-    const chunk = await chunkOf(protocol, bytes, DEV_DIGEST, devSchedule)
-    const v = validator(req())
-    expect(await v.check(chunk)).toEqual({ slot: null, blockRoot: null, parentRoot: null })
-    expect(await v.check(chunk)).toEqual({ slot: null, blockRoot: null, parentRoot: null })
+describe('ChunkValidator: light-client data', () => {
+  // Devnet slots are Fulu; a sync committee period is 256 epochs.
+  const SLOTS_PER_PERIOD = 256 * devSchedule.config.slotsPerEpoch
+  const lc = (protocol: ProtocolName, bytes: Uint8Array, schedule = devSchedule, digest = DEV_DIGEST) =>
+    chunkOf(protocol, bytes, digest, schedule)
+
+  it('light_client_bootstrap: passes the block asked for, with its proofs; another block or a changed committee fails', async () => {
+    const { bytes, root, value, type } = lightClientBootstrap(ForkName.fulu, 3 * SLOTS_PER_PERIOD + 7)
+    const asked = validator(relayRequest('light_client_bootstrap', root))
+    expect(await asked.check(await lc('light_client_bootstrap', bytes))).toEqual({
+      slot: null,
+      blockRoot: null,
+      parentRoot: null,
+    })
+    const other = validator(relayRequest('light_client_bootstrap', filled(32, 0x42)))
+    await expectInvalid(async () => other.check(await lc('light_client_bootstrap', bytes)), 'root_not_requested')
+    const changed = structuredClone(value)
+    changed.currentSyncCommittee.pubkeys[100] = filled(48, 0xee)
+    const err = await expectInvalid(
+      async () => asked.check(await lc('light_client_bootstrap', type.serialize(changed))),
+      'invalid_light_client',
+    )
+    expect(err.message).toMatch(/current_sync_committee_branch/)
   })
 
+  it('light_client_bootstrap: the context bytes must be those of the header’s epoch', async () => {
+    const { bytes, root } = lightClientBootstrap(ForkName.electra, ELECTRA_SLOT + 40)
+    const v = validator(relayRequest('light_client_bootstrap', root), mainSchedule)
+    const asElectra = await lc('light_client_bootstrap', bytes, mainSchedule, digestAtSlot(ELECTRA_SLOT + 40))
+    expect((await v.check(asElectra)).slot).toBeNull()
+    // Electra and Fulu share the container: it decodes under Fulu's digest, which is not its epoch's.
+    const asFulu = await lc('light_client_bootstrap', bytes, mainSchedule, digestAtSlot(FULU_SLOT))
+    await expectInvalid(() => v.check(asFulu), 'context_bytes_mismatch')
+  })
+
+  it('light_client_updates_by_range: updates in the periods asked, in order, each with sound branches', async () => {
+    const req = relayRequest('light_client_updates_by_range', { startPeriod: 4, count: 2 })
+    const inPeriod = (period: number) =>
+      lightClientUpdate(ForkName.fulu, period * SLOTS_PER_PERIOD + 100, period * SLOTS_PER_PERIOD + 36)
+    const v = validator(req)
+    await v.check(await lc('light_client_updates_by_range', inPeriod(4).bytes))
+    await v.check(await lc('light_client_updates_by_range', inPeriod(5).bytes))
+    await expectInvalid(
+      async () => v.check(await lc('light_client_updates_by_range', inPeriod(6).bytes)),
+      'period_out_of_range',
+    )
+    const w = validator(req)
+    await w.check(await lc('light_client_updates_by_range', inPeriod(5).bytes))
+    await expectInvalid(
+      async () => w.check(await lc('light_client_updates_by_range', inPeriod(4).bytes)),
+      'period_not_increasing',
+    )
+    await expectInvalid(
+      async () => validator(req).check(await lc('light_client_updates_by_range', inPeriod(3).bytes)),
+      'period_out_of_range',
+    )
+    const changed = inPeriod(4)
+    changed.value.nextSyncCommittee.aggregatePubkey = filled(48, 0xee)
+    await expectInvalid(
+      async () =>
+        validator(req).check(await lc('light_client_updates_by_range', changed.type.serialize(changed.value))),
+      'invalid_light_client',
+    )
+  })
+
+  it('light_client_finality_update and light_client_optimistic_update: sound ones pass, a moved header fails', async () => {
+    const { value } = lightClientUpdate(ForkName.fulu, 900, 800)
+    const finality = () => validator(relayRequest('light_client_finality_update', null))
+    expect(
+      (await finality().check(await lc('light_client_finality_update', asFinalityUpdate(ForkName.fulu, value)))).slot,
+    ).toBeNull()
+    const optimistic = () => validator(relayRequest('light_client_optimistic_update', null))
+    const bytes = asOptimisticUpdate(ForkName.fulu, value)
+    expect((await optimistic().check(await lc('light_client_optimistic_update', bytes))).slot).toBeNull()
+    value.finalizedHeader.beacon.slot = 801
+    await expectInvalid(
+      async () => finality().check(await lc('light_client_finality_update', asFinalityUpdate(ForkName.fulu, value))),
+      'invalid_light_client',
+    )
+    value.attestedHeader.beacon.bodyRoot = filled(32, 1)
+    await expectInvalid(
+      async () =>
+        optimistic().check(await lc('light_client_optimistic_update', asOptimisticUpdate(ForkName.fulu, value))),
+      'invalid_light_client',
+    )
+  })
+})
+
+describe('ChunkValidator: chunks it cannot place', () => {
   it('status chunks (no context bytes) pass', async () => {
     const bytes = ssz.fulu.Status.serialize(ssz.fulu.Status.defaultValue())
     const chunk = await chunkOf('status', bytes, undefined, devSchedule)

@@ -107,8 +107,10 @@ describe('itemBytesRead', () => {
     }
   })
 
-  it('is nothing for light-client items', () => {
-    expect(itemBytesRead('light_client_bootstrap')).toBe(0)
+  it('is the whole item for light-client data (its branches hash all of it), nothing for a Status', () => {
+    expect(itemBytesRead('light_client_bootstrap')).toBe(Infinity)
+    expect(itemBytesRead('light_client_updates_by_range')).toBe(Infinity)
+    expect(itemBytesRead('status')).toBe(0)
   })
 })
 

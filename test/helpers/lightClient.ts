@@ -1,0 +1,135 @@
+// Light-client data with real proofs, built as a full node builds it (altair…fulu full-node.md): a beacon state and a
+// block body as SSZ trees, each branch read from the tree by its generalized index. Independent of the code under test.
+import { Tree } from '@chainsafe/persistent-merkle-tree'
+import {
+  CURRENT_SYNC_COMMITTEE_GINDEX,
+  CURRENT_SYNC_COMMITTEE_GINDEX_ELECTRA,
+  FINALIZED_ROOT_GINDEX,
+  FINALIZED_ROOT_GINDEX_ELECTRA,
+  type ForkName,
+  ForkSeq,
+  isForkPostElectra,
+  NEXT_SYNC_COMMITTEE_GINDEX,
+  NEXT_SYNC_COMMITTEE_GINDEX_ELECTRA,
+  SYNC_COMMITTEE_SIZE,
+} from '@lodestar/params'
+import { ssz, sszTypesFor } from '@lodestar/types'
+
+/** Types by name at a fork, loosely: these helpers build the same containers at several forks. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyType = any
+const typeAt = (fork: ForkName, name: string): AnyType =>
+  (sszTypesFor(fork) as unknown as Record<string, AnyType>)[name]
+
+/** A sync committee whose keys are distinct filler bytes (never checked as BLS points here). */
+export function syncCommittee(seed: number) {
+  const pubkeys = Array.from({ length: SYNC_COMMITTEE_SIZE }, (_, i) => new Uint8Array(48).fill((seed + i) % 256))
+  return { pubkeys, aggregatePubkey: new Uint8Array(48).fill(seed % 256) }
+}
+
+interface Block {
+  /** LightClientHeader of `fork` (execution and its branch from Capella). */
+  header: AnyType
+  root: Uint8Array
+}
+
+/**
+ * A block at `slot` whose state holds the given committees and finalized root, as a LightClientHeader with its
+ * execution branch, and the state's tree to take branches from.
+ */
+function block(
+  fork: ForkName,
+  slot: number,
+  state: { current: unknown; next: unknown; finalizedRoot: Uint8Array },
+): Block & { stateTree: Tree } {
+  const stateView = typeAt(fork, 'BeaconState').defaultViewDU()
+  stateView.slot = slot
+  stateView.currentSyncCommittee = ssz.altair.SyncCommittee.toViewDU(state.current as never)
+  stateView.nextSyncCommittee = ssz.altair.SyncCommittee.toViewDU(state.next as never)
+  stateView.finalizedCheckpoint = ssz.phase0.Checkpoint.toViewDU({ epoch: 1, root: state.finalizedRoot })
+  stateView.commit()
+  const body = typeAt(fork, 'BeaconBlockBody').defaultValue()
+  const beacon = {
+    slot,
+    proposerIndex: 7,
+    parentRoot: new Uint8Array(32).fill(slot % 256),
+    stateRoot: stateView.hashTreeRoot(),
+    bodyRoot: new Uint8Array(32),
+  }
+  const header: AnyType = { beacon }
+  if (ForkSeq[fork] >= ForkSeq.capella) {
+    body.executionPayload.blockNumber = slot
+    body.executionPayload.gasLimit = 30_000_000
+    const bodyView = typeAt(fork, 'BeaconBlockBody').toViewDU(body)
+    beacon.bodyRoot = bodyView.hashTreeRoot()
+    const { transactions, withdrawals, ...rest } = body.executionPayload
+    header.execution = {
+      ...rest,
+      transactionsRoot: ssz.bellatrix.Transactions.hashTreeRoot(transactions),
+      withdrawalsRoot: ssz.capella.Withdrawals.hashTreeRoot(withdrawals),
+    }
+    header.executionBranch = new Tree(bodyView.node).getSingleProof(25n)
+  } else {
+    beacon.bodyRoot = typeAt(fork, 'BeaconBlockBody').hashTreeRoot(body)
+  }
+  return { header, root: ssz.phase0.BeaconBlockHeader.hashTreeRoot(beacon), stateTree: new Tree(stateView.node) }
+}
+
+const gindexAt = (fork: ForkName, before: number, electra: number) => BigInt(isForkPostElectra(fork) ? electra : before)
+
+/** A LightClientBootstrap of `fork` for a block at `slot`, serialized, and that block's root. */
+export function lightClientBootstrap(fork: ForkName, slot: number, committeeSeed = 1) {
+  const current = syncCommittee(committeeSeed)
+  const b = block(fork, slot, { current, next: syncCommittee(committeeSeed + 1), finalizedRoot: new Uint8Array(32) })
+  const value = {
+    header: b.header,
+    currentSyncCommittee: current,
+    currentSyncCommitteeBranch: b.stateTree.getSingleProof(
+      gindexAt(fork, CURRENT_SYNC_COMMITTEE_GINDEX, CURRENT_SYNC_COMMITTEE_GINDEX_ELECTRA),
+    ),
+  }
+  const type = typeAt(fork, 'LightClientBootstrap')
+  return { value, bytes: type.serialize(value) as Uint8Array, root: b.root, type }
+}
+
+/**
+ * A LightClientUpdate of `fork`: attested at `attestedSlot`, signed in the next slot by `participants` members,
+ * finalizing a block at `finalizedSlot` and carrying the next sync committee, each with its branch.
+ */
+export function lightClientUpdate(fork: ForkName, attestedSlot: number, finalizedSlot: number, participants = 400) {
+  const finalized = block(fork, finalizedSlot, {
+    current: syncCommittee(1),
+    next: syncCommittee(2),
+    finalizedRoot: new Uint8Array(32),
+  })
+  const next = syncCommittee(attestedSlot)
+  const attested = block(fork, attestedSlot, { current: syncCommittee(1), next, finalizedRoot: finalized.root })
+  const bits = ssz.altair.SyncAggregate.defaultValue().syncCommitteeBits
+  for (let i = 0; i < participants; i++) bits.set(i, true)
+  const value = {
+    attestedHeader: attested.header,
+    nextSyncCommittee: next,
+    nextSyncCommitteeBranch: attested.stateTree.getSingleProof(
+      gindexAt(fork, NEXT_SYNC_COMMITTEE_GINDEX, NEXT_SYNC_COMMITTEE_GINDEX_ELECTRA),
+    ),
+    finalizedHeader: finalized.header,
+    finalityBranch: attested.stateTree.getSingleProof(
+      gindexAt(fork, FINALIZED_ROOT_GINDEX, FINALIZED_ROOT_GINDEX_ELECTRA),
+    ),
+    syncAggregate: { syncCommitteeBits: bits, syncCommitteeSignature: new Uint8Array(96) },
+    signatureSlot: attestedSlot + 1,
+  }
+  const type = typeAt(fork, 'LightClientUpdate')
+  return { value, bytes: type.serialize(value) as Uint8Array, type }
+}
+
+/** The update as a LightClientFinalityUpdate (or optimistic update) of the same fork. */
+export function asFinalityUpdate(fork: ForkName, update: ReturnType<typeof lightClientUpdate>['value']) {
+  const { nextSyncCommittee: _n, nextSyncCommitteeBranch: _b, ...finality } = update
+  return typeAt(fork, 'LightClientFinalityUpdate').serialize(finality) as Uint8Array
+}
+
+export function asOptimisticUpdate(fork: ForkName, update: ReturnType<typeof lightClientUpdate>['value']) {
+  const { attestedHeader, syncAggregate, signatureSlot } = update
+  return typeAt(fork, 'LightClientOptimisticUpdate').serialize({ attestedHeader, syncAggregate, signatureSlot })
+}

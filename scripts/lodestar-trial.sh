@@ -125,6 +125,9 @@ run_trial() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%T)" $(((now - GENESIS) / SLOT_SECONDS)) "${a%% *}" "$b_slot" "$same" "$peers" |
       tee -a "$OUT/heads.tsv"
   done
+  # Lodestar's own light-client data through the relay's checks: what a real client serves must pass them.
+  (cd "$REPO" && npx tsx scripts/light-client-probe.ts --beacon-api "http://127.0.0.1:$A_REST") |
+    tee "$OUT/light-client-probe.txt" || true
   curl -sf "http://127.0.0.1:$C_METRICS/metrics" >"$OUT/contower-metrics.txt" || true
   grep -E '^contower_gossip_(accepted|rejected|ignored)_total|^contower_relay_requests_total' "$OUT/contower-metrics.txt" || true
 }

@@ -49,7 +49,7 @@ export interface LightClientUpdateLike {
   finalityBranch?: Uint8Array[]
   nextSyncCommittee?: SyncCommitteeLike
   nextSyncCommitteeBranch?: Uint8Array[]
-  syncAggregate: { syncCommitteeBits: { uint8Array: Uint8Array } }
+  syncAggregate: { syncCommitteeBits: { uint8Array: Uint8Array; bitLen: number } }
   signatureSlot: number
 }
 
@@ -59,6 +59,7 @@ export interface LightClientUpdateLike {
  */
 export function bootstrapFault(schedule: ForkSchedule, bootstrap: LightClientBootstrapLike): string | null {
   const { header } = bootstrap
+  if (!knowsContainers(forkAtSlot(schedule, header.beacon.slot))) return null
   const fault = headerFault(schedule, header)
   if (fault) return `header: ${fault}`
   const leaf = ssz.altair.SyncCommittee.hashTreeRoot(bootstrap.currentSyncCommittee)
@@ -80,6 +81,7 @@ export function bootstrapFault(schedule: ForkSchedule, bootstrap: LightClientBoo
  * branches), for the fields the update's type has.
  */
 export function updateFault(schedule: ForkSchedule, update: LightClientUpdateLike): string | null {
+  if (!knowsContainers(forkAtSlot(schedule, update.attestedHeader.beacon.slot))) return null
   if (popcount(update.syncAggregate.syncCommitteeBits.uint8Array) < MIN_SYNC_COMMITTEE_PARTICIPANTS) {
     return 'too few sync committee participants'
   }
@@ -165,6 +167,11 @@ export function isValidNormalizedMerkleBranch(
   if (extra < 0) return false
   for (let i = 0; i < extra; i++) if (!isZero([branch[i]!])) return false
   return isValidMerkleBranch(leaf, branch.slice(extra), depth, gindex - 2 ** depth, root)
+}
+
+/** Gloas moves the state's fields (other generalized indices) and reshapes the header: not judged here. */
+function knowsContainers(fork: ForkName): boolean {
+  return ForkSeq[fork] !== undefined && ForkSeq[fork] < ForkSeq.gloas
 }
 
 function atSlot(schedule: ForkSchedule, slot: number, before: number, electra: number): number {

@@ -55,7 +55,7 @@ export class GossipValidator {
     const { config } = modules.forkSchedule
     this.windows = new TimeWindows(modules.clock, config.maximumGossipClockDisparityMs)
     this.now = modules.now ?? (() => Date.now())
-    this.lightClient = new LightClientGate(config)
+    this.lightClient = new LightClientGate(modules.forkSchedule)
     this.genesisTime = modules.clock.genesisTimeMs / 1000
   }
 

@@ -23,6 +23,8 @@ export type IgnoreReason =
   | 'too_early'
   /** A light-client update no newer than one already forwarded. */
   | 'not_newer'
+  /** A light-client update whose branches or slots fail (a full node would not have computed it). */
+  | 'invalid_proof'
   /** An attester slashing whose two attestations share no validator. */
   | 'no_slashable_intersection'
   /** A bls_to_execution_change while the wall clock is before CAPELLA_FORK_EPOCH. */

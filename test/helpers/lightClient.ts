@@ -93,10 +93,16 @@ export function lightClientBootstrap(fork: ForkName, slot: number, committeeSeed
 }
 
 /**
- * A LightClientUpdate of `fork`: attested at `attestedSlot`, signed in the next slot by `participants` members,
+ * A LightClientUpdate of `fork`: attested at `attestedSlot`, signed at `signatureSlot` by `participants` members,
  * finalizing a block at `finalizedSlot` and carrying the next sync committee, each with its branch.
  */
-export function lightClientUpdate(fork: ForkName, attestedSlot: number, finalizedSlot: number, participants = 400) {
+export function lightClientUpdate(
+  fork: ForkName,
+  attestedSlot: number,
+  finalizedSlot: number,
+  participants = 400,
+  signatureSlot = attestedSlot + 1,
+) {
   const finalized = block(fork, finalizedSlot, {
     current: syncCommittee(1),
     next: syncCommittee(2),
@@ -117,7 +123,7 @@ export function lightClientUpdate(fork: ForkName, attestedSlot: number, finalize
       gindexAt(fork, FINALIZED_ROOT_GINDEX, FINALIZED_ROOT_GINDEX_ELECTRA),
     ),
     syncAggregate: { syncCommitteeBits: bits, syncCommitteeSignature: new Uint8Array(96) },
-    signatureSlot: attestedSlot + 1,
+    signatureSlot,
   }
   const type = typeAt(fork, 'LightClientUpdate')
   return { value, bytes: type.serialize(value) as Uint8Array, type }

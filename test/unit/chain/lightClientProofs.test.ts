@@ -54,6 +54,12 @@ describe('bootstrapFault', () => {
     },
   )
 
+  it('passes a Capella header carried in a later fork’s container (blob gas fields zero)', () => {
+    const { value } = lightClientBootstrap(ForkName.capella, FIRST_SLOT.capella! + 5)
+    value.header.execution = { ...value.header.execution, blobGasUsed: 0, excessBlobGas: 0 }
+    expect(bootstrapFault(schedule, value)).toBeNull()
+  })
+
   it('fails blob gas in a Capella header and an execution header in an Altair one', () => {
     const capella = lightClientBootstrap(ForkName.deneb, FIRST_SLOT.capella! + 5).value
     expect(bootstrapFault(schedule, capella)).toMatch(/execution_branch/) // a Deneb body's root for a Capella slot

@@ -1,7 +1,11 @@
 import { BitArray } from '@chainsafe/ssz'
 import { ssz } from '@lodestar/types'
 import { describe, expect, it } from 'vitest'
+import { ForkName } from '@lodestar/params'
+import { asFinalityUpdate, asOptimisticUpdate, lightClientUpdate } from '../../helpers/lightClient.js'
 import { Harness, msAt, syncSelectionProof } from './fixtures.js'
+
+type UpdateValue = ReturnType<typeof lightClientUpdate>['value']
 
 const ACCEPT = { result: 'accept', reason: 'valid' }
 
@@ -130,20 +134,17 @@ describe('light client updates', () => {
   // SYNC_MESSAGE_DUE_BPS 3333 of a 2 s slot = 666 ms; with the 500 ms disparity an update may come 166 ms in.
   const dueMs = 166
 
-  function finality(finalizedSlot: number, signers: number) {
-    const u = ssz.fulu.LightClientFinalityUpdate.defaultValue()
-    u.attestedHeader.beacon.slot = SIGNATURE_SLOT - 1
-    u.finalizedHeader.beacon.slot = finalizedSlot
-    u.signatureSlot = SIGNATURE_SLOT
-    u.syncAggregate.syncCommitteeBits = BitArray.fromBoolArray(Array.from({ length: 512 }, (_, i) => i < signers))
-    return ssz.fulu.LightClientFinalityUpdate.serialize(u)
+  // Sound updates (their branches proven against state trees, test/helpers/lightClient.ts), signed at SIGNATURE_SLOT.
+  function finality(finalizedSlot: number, signers: number, change?: (u: UpdateValue) => void) {
+    const { value } = lightClientUpdate(ForkName.fulu, SIGNATURE_SLOT - 1, finalizedSlot, signers, SIGNATURE_SLOT)
+    change?.(value)
+    return asFinalityUpdate(ForkName.fulu, value)
   }
 
-  function optimistic(attestedSlot: number) {
-    const u = ssz.fulu.LightClientOptimisticUpdate.defaultValue()
-    u.attestedHeader.beacon.slot = attestedSlot
-    u.signatureSlot = SIGNATURE_SLOT
-    return ssz.fulu.LightClientOptimisticUpdate.serialize(u)
+  function optimistic(attestedSlot: number, change?: (u: UpdateValue) => void) {
+    const { value } = lightClientUpdate(ForkName.fulu, attestedSlot, 0, 1, SIGNATURE_SLOT)
+    change?.(value)
+    return asOptimisticUpdate(ForkName.fulu, value)
   }
 
   it('finality: not before the sync-message deadline, then only newer (or newly supermajority) updates', () => {
@@ -166,11 +167,34 @@ describe('light client updates', () => {
     const h = new Harness()
     const topic = h.topic('light_client_optimistic_update')
     h.nowMs = msAt(SIGNATURE_SLOT, dueMs - 1)
-    expect(h.validate(topic, optimistic(29))).toEqual({ result: 'ignore', reason: 'too_early' })
+    expect(h.validate(topic, optimistic(28))).toEqual({ result: 'ignore', reason: 'too_early' })
     h.nowMs = msAt(SIGNATURE_SLOT, dueMs)
-    expect(h.validate(topic, optimistic(29))).toEqual(ACCEPT)
-    expect(h.validate(topic, optimistic(29))).toEqual({ result: 'ignore', reason: 'not_newer' })
+    expect(h.validate(topic, optimistic(28))).toEqual(ACCEPT)
     expect(h.validate(topic, optimistic(28))).toEqual({ result: 'ignore', reason: 'not_newer' })
-    expect(h.validate(topic, optimistic(30))).toEqual(ACCEPT)
+    expect(h.validate(topic, optimistic(27))).toEqual({ result: 'ignore', reason: 'not_newer' })
+    expect(h.validate(topic, optimistic(29))).toEqual(ACCEPT)
+  })
+
+  it('a newer update whose branch no longer proves its header is ignored, and does not count as forwarded', () => {
+    const h = new Harness()
+    h.nowMs = msAt(SIGNATURE_SLOT, dueMs)
+    const optimisticTopic = h.topic('light_client_optimistic_update')
+    const movedBody = (u: UpdateValue) => (u.attestedHeader.beacon.bodyRoot = new Uint8Array(32).fill(7))
+    expect(h.validate(optimisticTopic, optimistic(29, movedBody))).toEqual({
+      result: 'ignore',
+      reason: 'invalid_proof',
+    })
+    expect(h.validate(optimisticTopic, optimistic(29))).toEqual(ACCEPT)
+    // Signed at its own attested slot: not after it, so no update a full node computes.
+    const sameSlot = asOptimisticUpdate(ForkName.fulu, lightClientUpdate(ForkName.fulu, 30, 0, 1, 30).value)
+    expect(h.validate(optimisticTopic, sameSlot)).toEqual({ result: 'ignore', reason: 'invalid_proof' })
+
+    const finalityTopic = h.topic('light_client_finality_update')
+    const otherFinalized = (u: UpdateValue) => (u.finalizedHeader.beacon.proposerIndex = 99)
+    expect(h.validate(finalityTopic, finality(12, 400, otherFinalized))).toEqual({
+      result: 'ignore',
+      reason: 'invalid_proof',
+    })
+    expect(h.validate(finalityTopic, finality(12, 400))).toEqual(ACCEPT)
   })
 })

@@ -125,8 +125,11 @@ run_trial() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%T)" $(((now - GENESIS) / SLOT_SECONDS)) "${a%% *}" "$b_slot" "$same" "$peers" |
       tee -a "$OUT/heads.tsv"
   done
-  # Lodestar's own light-client data through the relay's checks: what a real client serves must pass them.
-  (cd "$REPO" && npx tsx scripts/light-client-probe.ts --beacon-api "http://127.0.0.1:$A_REST") |
+  # Lodestar's own light-client data through the relay's checks, from its beacon API and then asked of Contower over
+  # libp2p (relayed from A or B): what a real client serves must pass them, unchanged.
+  local via
+  via=$(grep -o '"/ip4/127.0.0.1/tcp/[0-9]*/p2p/[A-Za-z0-9]*"' "$OUT/contower.log" | head -1 | tr -d '"')
+  (cd "$REPO" && npx tsx scripts/light-client-probe.ts --beacon-api "http://127.0.0.1:$A_REST" ${via:+--via "$via"}) |
     tee "$OUT/light-client-probe.txt" || true
   curl -sf "http://127.0.0.1:$C_METRICS/metrics" >"$OUT/contower-metrics.txt" || true
   grep -E '^contower_gossip_(accepted|rejected|ignored)_total|^contower_relay_requests_total' "$OUT/contower-metrics.txt" || true

@@ -206,7 +206,7 @@ export class ChunkValidator {
    */
   private checkLightClient(fork: ForkName, chunk: ResponseChunk): CheckedItem {
     const { forkSchedule } = this.modules
-    const item = itemFormat(() => lightClientItem(forkSchedule, this.req.def.name, fork, chunk.ssz!))
+    const item = itemFormat(() => lightClientItem(forkSchedule, this.req.def, fork, chunk.ssz!))
     const epoch = Math.floor(item.contextSlot / forkSchedule.config.slotsPerEpoch)
     if (!equalBytes(forkSchedule.digestAtEpoch(epoch), chunk.contextBytes!)) {
       throw new InvalidChunkError('context_bytes_mismatch', `slot ${item.contextSlot} is not in its digest`)

@@ -1,5 +1,5 @@
 import type { ForkName } from '@lodestar/params'
-import { ssz, sszTypesFor } from '@lodestar/types'
+import { ssz } from '@lodestar/types'
 import type { ForkSchedule } from '../chain/forkSchedule.js'
 import {
   bootstrapFault,
@@ -7,16 +7,8 @@ import {
   type LightClientUpdateLike,
   updateFault,
 } from '../chain/lightClientProofs.js'
-import type { ProtocolName } from '../reqresp/protocols.js'
+import type { ProtocolDef } from '../reqresp/protocols.js'
 import { ItemFormatError } from './items.js'
-
-/** altair light-client p2p-interface.md: the type each protocol's chunks carry, by the fork of their context bytes. */
-const TYPE_KEYS: Partial<Record<ProtocolName, string>> = {
-  light_client_bootstrap: 'LightClientBootstrap',
-  light_client_updates_by_range: 'LightClientUpdate',
-  light_client_finality_update: 'LightClientFinalityUpdate',
-  light_client_optimistic_update: 'LightClientOptimisticUpdate',
-}
 
 /** What the relay checks a light-client chunk by, read from its whole SSZ. */
 export interface LightClientItem {
@@ -28,24 +20,22 @@ export interface LightClientItem {
   fault: string | null
 }
 
-/** Decodes a light-client chunk of `protocol` under `fork`; a payload that does not decode is an ItemFormatError. */
+/** Decodes a light-client chunk of `def` under `fork`; a payload that does not decode is an ItemFormatError. */
 export function lightClientItem(
   schedule: ForkSchedule,
-  protocol: ProtocolName,
+  def: ProtocolDef,
   fork: ForkName,
   bytes: Uint8Array,
 ): LightClientItem {
-  const type = (sszTypesFor(fork) as unknown as Record<string, { deserialize(b: Uint8Array): unknown }>)[
-    TYPE_KEYS[protocol]!
-  ]
-  if (!type) throw new ItemFormatError(`no ${TYPE_KEYS[protocol]} at ${fork}`)
+  const type = def.response(fork)
+  if (!type) throw new ItemFormatError(`no ${def.name} item at ${fork}`)
   let value: unknown
   try {
     value = type.deserialize(bytes)
   } catch (e) {
-    throw new ItemFormatError(`${TYPE_KEYS[protocol]} does not decode: ${(e as Error).message}`)
+    throw new ItemFormatError(`${def.name} item does not decode: ${(e as Error).message}`)
   }
-  if (protocol === 'light_client_bootstrap') {
+  if (def.name === 'light_client_bootstrap') {
     const bootstrap = value as LightClientBootstrapLike
     return {
       contextSlot: bootstrap.header.beacon.slot,

@@ -229,7 +229,9 @@ export class ChunkValidator {
       this.lastPeriod = period
     }
     if (item.fault !== null) throw new InvalidChunkError('invalid_light_client', item.fault)
-    return { slot: null, blockRoot: null, parentRoot: null }
+    // A bootstrap is its block's, and fixed once that block is finalized (then cached as long as finalized ranges);
+    // updates are the best known for a period, or the latest, and may still change: no slot, the head TTL.
+    return { slot: item.headerRoot ? item.contextSlot : null, blockRoot: null, parentRoot: null }
   }
 
   /** A block's root, from the worker when there is one; a block that does not decode is the chunk's rejection. */

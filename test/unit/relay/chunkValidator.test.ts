@@ -340,8 +340,9 @@ describe('ChunkValidator: light-client data', () => {
   it('light_client_bootstrap: passes the block asked for, with its proofs; another block or a changed committee fails', async () => {
     const { bytes, root, value, type } = lightClientBootstrap(ForkName.fulu, 3 * SLOTS_PER_PERIOD + 7)
     const asked = validator(relayRequest('light_client_bootstrap', root))
+    // Its block's slot: a bootstrap of a finalized block is cached as finalized data is.
     expect(await asked.check(await lc('light_client_bootstrap', bytes))).toEqual({
-      slot: null,
+      slot: 3 * SLOTS_PER_PERIOD + 7,
       blockRoot: null,
       parentRoot: null,
     })
@@ -360,7 +361,7 @@ describe('ChunkValidator: light-client data', () => {
     const { bytes, root } = lightClientBootstrap(ForkName.electra, ELECTRA_SLOT + 40)
     const v = validator(relayRequest('light_client_bootstrap', root), mainSchedule)
     const asElectra = await lc('light_client_bootstrap', bytes, mainSchedule, digestAtSlot(ELECTRA_SLOT + 40))
-    expect((await v.check(asElectra)).slot).toBeNull()
+    expect((await v.check(asElectra)).slot).toBe(ELECTRA_SLOT + 40)
     // Electra and Fulu share the container: it decodes under Fulu's digest, which is not its epoch's.
     const asFulu = await lc('light_client_bootstrap', bytes, mainSchedule, digestAtSlot(FULU_SLOT))
     await expectInvalid(() => v.check(asFulu), 'context_bytes_mismatch')

@@ -1,13 +1,18 @@
+import { ForkName } from '@lodestar/params'
 import { describe, expect, it } from 'vitest'
 import { SyntheticChain } from '../../../src/devnet/syntheticChain.js'
 import { PeerAction } from '../../../src/reqresp/peerAction.js'
 import { encodeErrorChunk, encodeResponseChunk } from '../../../src/wire/chunks.js'
 import { RespCode } from '../../../src/wire/constants.js'
+import { RESPONSE_CACHE_DEFAULTS } from '../../../src/relay/responseCache.js'
+import { getProtocol } from '../../../src/reqresp/protocols.js'
+import { lightClientBootstrap } from '../../helpers/lightClient.js'
 import { blockChunk, chain, DIGEST, HEAD_SLOT, hex, network } from '../helpers/devnetChain.js'
 import { closed, newPeerId } from '../helpers/memoryHost.js'
 import {
   BY_RANGE,
   BY_ROOT,
+  FINALIZED_EPOCH,
   relayHarness,
   sendAndClose,
   silent,
@@ -435,5 +440,36 @@ describe('Relay: requesters', () => {
     expect(error?.respCode).toBe(RespCode.InvalidRequest)
     expect(h.upstreams[0]!.requests).toEqual([])
     expect(await h.results(BY_RANGE)).toEqual({ invalid_request: 1 })
+  })
+})
+
+describe('light-client bootstraps in the cache', () => {
+  const BOOTSTRAP = getProtocol('light_client_bootstrap', 1)
+
+  it('one of a finalized block lives as finalized data does; one of a later block expires with the head TTL', async () => {
+    let now = 0
+    const h = await relayHarness({ upstreams: 1, cacheNow: () => now })
+    const finalizedSlot = FINALIZED_EPOCH * chain.slotsPerEpoch
+    const old = lightClientBootstrap(ForkName.fulu, finalizedSlot - 3)
+    const recent = lightClientBootstrap(ForkName.fulu, HEAD_SLOT - 50)
+    const byRoot = new Map([old, recent].map((b) => [hex(b.root), b.bytes]))
+    const upstream = h.upstreams[0]
+    upstream.serve(BOOTSTRAP, async (stream, root) => {
+      stream.send(encodeResponseChunk(RespCode.Success, byRoot.get(hex(root as Uint8Array))!, DIGEST))
+      await stream.close()
+    })
+    for (const b of [old, recent]) {
+      const answer = await h.ask(BOOTSTRAP, b.root)
+      expect(answer.error).toBeNull()
+      expect(answer.chunks).toHaveLength(1)
+    }
+    now += RESPONSE_CACHE_DEFAULTS.headTtlMs + 1
+    expect(h.cache.get(h.keyOf(BOOTSTRAP, old.root))).toBeDefined()
+    expect(h.cache.get(h.keyOf(BOOTSTRAP, recent.root))).toBeUndefined()
+    const asked = upstream.requests.length
+    expect((await h.ask(BOOTSTRAP, old.root)).chunks).toHaveLength(1)
+    expect(upstream.requests).toHaveLength(asked) // from the cache
+    now += RESPONSE_CACHE_DEFAULTS.finalizedTtlMs
+    expect(h.cache.get(h.keyOf(BOOTSTRAP, old.root))).toBeUndefined()
   })
 })

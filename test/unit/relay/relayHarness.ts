@@ -77,6 +77,8 @@ export async function relayHarness(
     /** What the upstreams enforce, as Contower's self-limit models it; default none. */
     upstreamQuotas?: Record<string, Quota>
     relay?: Partial<typeof RELAY_DEFAULTS>
+    /** The response cache's clock (ms), to drive its TTLs; performance.now() by default. */
+    cacheNow?: () => number
   } = {},
 ) {
   const net = new MemoryNetwork()
@@ -96,7 +98,7 @@ export async function relayHarness(
   // random() = 0 with equal ranks: the first peer added is chosen first, the next on failover.
   const selector = new UpstreamSelector({ peerStore, scores, limiter, clock, isPreferred: () => false }, {}, () => 0)
   const queue = new UpstreamQueue({ selector })
-  const cache = new ResponseCache({}, { maxBytes: 16 * 1024 * 1024 })
+  const cache = new ResponseCache({ now: opts.cacheNow }, { maxBytes: 16 * 1024 * 1024 })
   const inbound = new InboundRateLimiter(
     {},
     opts.inboundQuotas ? { quotas: new Map(Object.entries(opts.inboundQuotas)) } : {},

@@ -20,9 +20,7 @@ const DEFAULT_SYNC_MESSAGE_DUE_BPS = 3333
 /** Basis points in a whole (phase0 get_slot_component_duration_ms). */
 const BASIS_POINTS = 10_000
 
-export type OptimisticUpdateLike = LightClientUpdateLike
-
-export interface FinalityUpdateLike extends LightClientUpdateLike {
+interface FinalityUpdateLike extends LightClientUpdateLike {
   finalizedHeader: NonNullable<LightClientUpdateLike['finalizedHeader']>
 }
 
@@ -52,7 +50,7 @@ export class LightClientGate {
     return ACCEPT
   }
 
-  validateOptimisticUpdate(ctx: ValidationContext, update: OptimisticUpdateLike): Verdict {
+  validateOptimisticUpdate(ctx: ValidationContext, update: LightClientUpdateLike): Verdict {
     const slot = update.attestedHeader.beacon.slot
     if (!(slot > this.optimisticSlot)) return ignore('not_newer')
     if (this.tooEarly(ctx, update.signatureSlot)) return ignore('too_early')

@@ -2,7 +2,7 @@
 // handshake and the light-client protocols with hand-made responses (test/helpers/lightClient.ts builds them from a
 // state tree, as a full node does). A liar's bootstrap or update (valid SSZ, a proof that no longer holds) never
 // reaches the requester or the cache; the liar is charged, and an honest upstream then serves the same request.
-import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Libp2p } from '@libp2p/interface'
 import { ForkName } from '@lodestar/params'
 import { describe, expect, it } from 'vitest'
 import { ForkSchedule } from '../../src/chain/forkSchedule.js'
@@ -21,6 +21,7 @@ import {
   startRelay,
   stopAfterEach,
   testChain,
+  waitHandshaken,
 } from '../helpers/devnet.js'
 import { lightClientBootstrap, lightClientUpdate } from '../helpers/lightClient.js'
 import { createTestPeer } from '../helpers/peers.js'
@@ -68,10 +69,6 @@ async function startLightClientServer(node: ContowerNode, schedule: ForkSchedule
   return { host, served, stop: () => host.stop() }
 }
 
-async function handshaken(node: ContowerNode, peer: PeerId): Promise<void> {
-  await expect.poll(() => node.peerStore.get(peer)?.handshaken, { timeout: 15_000 }).toBe(true)
-}
-
 describe('relay: light-client data from strangers', () => {
   it('a bootstrap whose sync committee the branch does not prove is not forwarded nor cached; an honest one is, then from the cache', async () => {
     const { network, chain } = testChain(40)
@@ -88,7 +85,7 @@ describe('relay: light-client data from strangers', () => {
       startLightClientServer(node, schedule, () => ({ bootstrap: forgedBytes, updates: noUpdates })),
     )
     await node.libp2p.dial(liar.host.getMultiaddrs()[0]!)
-    await handshaken(node, liar.host.peerId)
+    await waitHandshaken(node, [liar.host], 15_000)
     await requester.libp2p.dial(node.listenAddresses[0]!)
     const request = BOOTSTRAP.request!.serialize(honest.root)
 
@@ -105,7 +102,7 @@ describe('relay: light-client data from strangers', () => {
       startLightClientServer(node, schedule, () => ({ bootstrap: honest.bytes, updates: noUpdates })),
     )
     await node.libp2p.dial(server.host.getMultiaddrs()[0]!)
-    await handshaken(node, server.host.peerId)
+    await waitHandshaken(node, [server.host], 15_000)
     const second = await requester.fetch(node.libp2p.peerId, BOOTSTRAP, request, 1)
     expect(payloads(second)).toEqual([hex(honest.bytes)])
     expect(server.served.bootstrap).toBe(1)
@@ -134,7 +131,7 @@ describe('relay: light-client data from strangers', () => {
     )
     // The liar first: the only upstream until it has been caught.
     await node.libp2p.dial(liar.host.getMultiaddrs()[0]!)
-    await handshaken(node, liar.host.peerId)
+    await waitHandshaken(node, [liar.host], 15_000)
     await requester.libp2p.dial(node.listenAddresses[0]!)
     const request = UPDATES.request!.serialize({ startPeriod: 0, count: 1 })
     const first = await outcomeOf(clientFor(requester), node.libp2p.peerId, UPDATES, request, 1)
@@ -145,7 +142,7 @@ describe('relay: light-client data from strangers', () => {
     expect(await metricValue(node, 'contower_relay_upstream_errors_total', invalid)).toBe(1)
 
     await node.libp2p.dial(server.host.getMultiaddrs()[0]!)
-    await handshaken(node, server.host.peerId)
+    await waitHandshaken(node, [server.host], 15_000)
     const second = await requester.fetch(node.libp2p.peerId, UPDATES, request, 1)
     expect(payloads(second)).toEqual([hex(update.bytes)])
     expect(node.relayCache.get(cacheKey(UPDATES, request))?.chunks).toHaveLength(1)

@@ -1,4 +1,4 @@
-import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Libp2p } from '@libp2p/interface'
 import { ssz } from '@lodestar/types'
 import { describe, expect, it } from 'vitest'
 import { devnetNetwork } from '../../src/devnet/devnetNetwork.js'
@@ -263,10 +263,6 @@ async function startLiar(chain: SyntheticChain, honest: SimulatedPeer) {
   return { host, state, stop: () => host.stop() }
 }
 
-async function waitHandshakenWith(node: ContowerNode, peer: PeerId): Promise<void> {
-  await expect.poll(() => node.peerStore.get(peer)?.handshaken, { timeout: 10_000 }).toBe(true)
-}
-
 describe('relay verification: an independent lying host', () => {
   it.each(['event_loop', 'worker'] as const)(
     'a corrupt range first, a correct one later, roots on the %s: the requester never sees the changed block, nor is it cached',
@@ -281,7 +277,7 @@ describe('relay verification: an independent lying host', () => {
       const node = await track(startRelay(network, [], {}, { ...FAST, blockRoots: { workerFile } }))
       const liar = await track(startLiar(chain, honest))
       await node.libp2p.dial(liar.host.getMultiaddrs()[0])
-      await waitHandshakenWith(node, liar.host.peerId)
+      await waitHandshaken(node, [liar.host])
       await requester.libp2p.dial(node.listenAddresses[0])
       const request = rangeRequest(50, 6)
       const truth = chainBlocks(chain, 50, 6)
@@ -327,7 +323,7 @@ describe('relay verification: an independent lying host', () => {
     const liar = await track(startLiar(chain, honest))
     const id = liar.host.peerId.toString()
     const node = await track(startRelay(network, [], { 'static-peers': liar.host.getMultiaddrs()[0].toString() }, FAST))
-    await waitHandshakenWith(node, liar.host.peerId)
+    await waitHandshaken(node, [liar.host])
     let dropped = 0
     node.libp2p.addEventListener('peer:disconnect', (evt) => {
       if (evt.detail.toString() === id) dropped++
@@ -360,7 +356,7 @@ describe('relay verification: an independent lying host', () => {
     const liar = await track(startLiar(chain, clockPeer))
     const node = await track(startRelay(network, [], {}, FAST))
     await node.libp2p.dial(liar.host.getMultiaddrs()[0])
-    await waitHandshakenWith(node, liar.host.peerId)
+    await waitHandshaken(node, [liar.host])
     await requester.libp2p.dial(node.listenAddresses[0])
     const request = rangeRequest(40, 8)
     const truth = chainBlocks(chain, 40, 8)

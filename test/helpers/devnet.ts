@@ -62,7 +62,11 @@ function staticPeers(peers: SimulatedPeer[]): Record<string, string> {
 }
 
 /** Waits until Contower has exchanged Status with every peer (so each is a candidate upstream). */
-export async function waitHandshaken(node: ContowerNode, peers: SimulatedPeer[], timeout = 10_000): Promise<void> {
+export async function waitHandshaken(
+  node: ContowerNode,
+  peers: ReadonlyArray<{ peerId: PeerId }>,
+  timeout = 10_000,
+): Promise<void> {
   for (const p of peers) await expect.poll(() => node.peerStore.get(p.peerId)?.handshaken, { timeout }).toBe(true)
 }
 

@@ -11,6 +11,7 @@
 // With --via (a running Contower's TCP address, with /p2p/ID), the same items are also asked of that Contower over
 // libp2p, by a plain libp2p host that answers its Status: what comes back must pass the same checks, and the
 // bootstrap and updates (which do not change between the two reads) must be byte for byte what the node served.
+// It also asks for updates reaching two periods past the current one: Contower must answer those it has, no error.
 //
 // Used by scripts/lodestar-trial.sh at the end of a trial (minimal preset: run with LODESTAR_PRESET unset, it reads
 // the preset from the node's spec). Prints one line per item and exits 1 if the node served something the relay
@@ -118,7 +119,8 @@ if (finalized) {
   } else console.log(`light_client_bootstrap\tnone for ${root}`)
 }
 const currentSlot = Math.floor((Date.now() / 1000 - genesis.genesisTime) / config.secondsPerSlot)
-const updateCount = Math.max(1, Math.min(periods, Math.floor(currentSlot / slotsPerPeriod)))
+const currentPeriod = Math.floor(currentSlot / slotsPerPeriod)
+const updateCount = Math.max(1, Math.min(periods, currentPeriod))
 const updates = (await get(`/eth/v1/beacon/light_client/updates?start_period=0&count=${updateCount}`)) as
   Array<{ data: unknown }> | { data: unknown[] } | null
 const updateList = Array.isArray(updates) ? updates.map((u) => u.data) : (updates?.data ?? [])
@@ -247,6 +249,9 @@ async function askThrough(address: string): Promise<number> {
   }
   if (probed.bootstrap) await ask('light_client_bootstrap', probed.bootstrap.root, [probed.bootstrap.bytes])
   await ask('light_client_updates_by_range', { startPeriod: 0, count: updateCount }, probed.updates)
+  // Reaching two periods past the current one: Contower asks its upstreams only up to the current period, so the
+  // answer is the updates that exist, with no error from an upstream that has none for the future.
+  await ask('light_client_updates_by_range', { startPeriod: 0, count: currentPeriod + 3 }, null)
   await ask('light_client_finality_update', null, null)
   await ask('light_client_optimistic_update', null, null)
   await host.stop()

@@ -1,5 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { deadlineSignal } from '../deadline.js'
+import { EPOCHS_PER_SYNC_COMMITTEE_PERIOD } from '@lodestar/params'
+import { type Clock, MAXIMUM_GOSSIP_CLOCK_DISPARITY_MS } from '../chain/clock.js'
 import type { ForkSchedule } from '../chain/forkSchedule.js'
 import type { ChainView } from '../chain/chainView.js'
 import type { InboundRateLimiter } from '../limits/inboundLimiter.js'
@@ -23,7 +25,7 @@ import { ColumnRouter, type Sidecar } from './columnRouter.js'
 import { itemBytesRead } from './items.js'
 import { KnownRoots } from './knownRoots.js'
 import type { RelayMetrics } from './metrics.js'
-import { type RelayRequest, toRelayRequest } from './relayRequest.js'
+import { type Horizon, type RelayRequest, toRelayRequest } from './relayRequest.js'
 import type { CachedResponse, ResponseCache } from './responseCache.js'
 import { QueueError, QueueErrorCode, type Upstream, type UpstreamQueue } from './upstreamQueue.js'
 import type { UpstreamSelector } from './upstreamSelector.js'
@@ -79,6 +81,7 @@ export interface RelayModules {
   limiter: InboundRateLimiter
   scores: PeerScores
   forkSchedule: ForkSchedule
+  clock: Clock
   responseTypes: ResponseTypes
   chainView: ChainView
   metrics: RelayMetrics | null
@@ -101,6 +104,7 @@ type Result =
   | 'upstream_failed'
   | 'failed_after_first_chunk'
   | 'invalid_request'
+  | 'beyond_clock'
   | 'aborted'
 
 /** Ends a relayed request with a spec error code and a metrics result. */
@@ -159,12 +163,17 @@ export class Relay {
     try {
       let req: RelayRequest
       try {
-        req = toRelayRequest(def, inbound.request)
+        req = toRelayRequest(def, inbound.request, this.horizon())
       } catch (e) {
         if (e instanceof ResponseError) throw new RelayFailure(e.respCode, e.message, 'invalid_request')
         throw e
       }
       await this.admit(inbound.peerId, req, inbound.signal)
+      if (req.maxChunks === 0) {
+        // A range wholly past the clock: no peer has data there yet, so the answer is empty without asking one.
+        result = 'beyond_clock'
+        return
+      }
       let cached = this.modules.cache.get(req.key) ?? this.cachedBlocks(req)
       const pending = cached ? undefined : this.inFlight.get(req.key)
       if (pending) {
@@ -208,6 +217,13 @@ export class Relay {
         ms / 1000,
       )
     }
+  }
+
+  /** The newest slot and period a peer can have data for: the clock's, allowing for the peers' clock disparity. */
+  private horizon(): Horizon {
+    const { clock } = this.modules
+    const slot = clock.currentSlotWithToleranceMs(MAXIMUM_GOSSIP_CLOCK_DISPARITY_MS)
+    return { slot, period: Math.floor(clock.epochAtSlot(slot) / EPOCHS_PER_SYNC_COMMITTEE_PERIOD) }
   }
 
   /** Inbound rate limit: a short delay when the requester is slightly over, ResourceUnavailable and a penalty beyond. */

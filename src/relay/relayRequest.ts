@@ -33,6 +33,15 @@ export interface RelayRequest {
   upstreams?: ReadonlySet<string>
 }
 
+/**
+ * The newest slot and sync committee period any peer can hold data for: the clock's, with the gossip clock
+ * disparity. A range is answered up to it; what lies beyond is not asked of any upstream.
+ */
+export interface Horizon {
+  slot: number
+  period: number
+}
+
 interface RangeRequest {
   startSlot: number
   count: number
@@ -46,9 +55,14 @@ function invalid(message: string): never {
   throw new ResponseError(RespCode.InvalidRequest, message)
 }
 
-/** Validates and canonicalises a decoded request; throws ResponseError(InvalidRequest) for one no peer should serve. */
-export function toRelayRequest(def: ProtocolDef, decoded: unknown): RelayRequest {
+/**
+ * Validates and canonicalises a decoded request; throws ResponseError(InvalidRequest) for one no peer should serve.
+ * With a horizon, ranges end at it (a range wholly beyond it asks for nothing: maxChunks 0); the cost stays what
+ * was asked, as the requester's own node would count it.
+ */
+export function toRelayRequest(def: ProtocolDef, decoded: unknown, horizon?: Horizon): RelayRequest {
   let request = decoded
+  let asked = decoded
   let range: RelayRequest['range'] = null
   let roots: RelayRequest['roots'] = null
   let columns: RelayRequest['columns'] = null
@@ -64,13 +78,19 @@ export function toRelayRequest(def: ProtocolDef, decoded: unknown): RelayRequest
       // Serving fewer than asked is allowed: a clamped count keeps every upstream request within its quota.
       const count = Math.min(r.count, MAX_REQUEST_BLOCKS_DENEB)
       if (def.name === 'light_client_updates_by_range') {
-        request = { ...r, count }
-        periods = { startPeriod: r.startPeriod!, endPeriod: r.startPeriod! + count }
+        const reachable = withinHorizon(r.startPeriod!, count, horizon?.period)
+        asked = { ...r, count }
+        request = { ...r, count: reachable }
+        periods = { startPeriod: r.startPeriod!, endPeriod: r.startPeriod! + reachable }
         break
       }
       // Since Deneb `step` is deprecated and served as 1.
-      request = def.name === 'beacon_blocks_by_range' ? { startSlot: r.startSlot, count, step: 1 } : { ...r, count }
-      range = { startSlot: r.startSlot, endSlot: r.startSlot + count }
+      const canonical = (n: number) =>
+        def.name === 'beacon_blocks_by_range' ? { startSlot: r.startSlot, count: n, step: 1 } : { ...r, count: n }
+      const reachable = withinHorizon(r.startSlot, count, horizon?.slot)
+      asked = canonical(count)
+      request = canonical(reachable)
+      range = { startSlot: r.startSlot, endSlot: r.startSlot + reachable }
       break
     }
     case 'data_column_sidecars_by_range': {
@@ -80,8 +100,10 @@ export function toRelayRequest(def: ProtocolDef, decoded: unknown): RelayRequest
       if (sorted.length === 0) invalid('no columns requested')
       // Lodestar serves at most MAX_REQUEST_BLOCKS_DENEB slots; 128 slots × 128 columns is the sidecar limit.
       const count = Math.min(r.count, MAX_REQUEST_BLOCKS_DENEB)
-      request = { startSlot: r.startSlot, count, columns: sorted }
-      range = { startSlot: r.startSlot, endSlot: r.startSlot + count }
+      const reachable = withinHorizon(r.startSlot, count, horizon?.slot)
+      asked = { startSlot: r.startSlot, count, columns: sorted }
+      request = { startSlot: r.startSlot, count: reachable, columns: sorted }
+      range = { startSlot: r.startSlot, endSlot: r.startSlot + reachable }
       columns = new Set(sorted)
       break
     }
@@ -112,7 +134,7 @@ export function toRelayRequest(def: ProtocolDef, decoded: unknown): RelayRequest
     def,
     ssz,
     key: `${def.id}|${ssz ? hex(ssz) : ''}`,
-    cost: def.requestCost(request),
+    cost: def.requestCost(asked),
     maxChunks: def.maxResponseChunks(request),
     range,
     roots,
@@ -120,6 +142,11 @@ export function toRelayRequest(def: ProtocolDef, decoded: unknown): RelayRequest
     columns,
     blockRoots,
   }
+}
+
+/** How many of `count` slots or periods from `first` are at or below `last` (all of them without a horizon). */
+function withinHorizon(first: number, count: number, last: number | undefined): number {
+  return last === undefined ? count : Math.max(0, Math.min(count, last + 1 - first))
 }
 
 function canonicalColumns(columns: number[]): number[] {

@@ -119,6 +119,7 @@ export class RelayService {
         limiter: this.inboundLimiter,
         scores: modules.scores,
         forkSchedule: modules.forkSchedule,
+        clock: modules.clock,
         responseTypes: modules.responseTypes,
         chainView: modules.chainView,
         metrics,

@@ -2,7 +2,7 @@ import { type Node, Tree } from '@chainsafe/persistent-merkle-tree'
 import type { ForkName } from '@lodestar/params'
 import { ssz, sszTypesFor } from '@lodestar/types'
 import type { ForkSchedule } from '../../../src/chain/forkSchedule.js'
-import { toRelayRequest, type RelayRequest } from '../../../src/relay/relayRequest.js'
+import { type Horizon, toRelayRequest, type RelayRequest } from '../../../src/relay/relayRequest.js'
 import { getProtocol, type ProtocolName, sszBounds } from '../../../src/reqresp/protocols.js'
 import { ByteReader } from '../../../src/wire/byteReader.js'
 import { encodeResponseChunk, readResponseChunk, type ResponseChunk } from '../../../src/wire/chunks.js'
@@ -31,8 +31,8 @@ export function defOf(name: ProtocolName) {
 }
 
 /** toRelayRequest for the current version of `name`. */
-export function relayRequest(name: ProtocolName, decoded: unknown): RelayRequest {
-  return toRelayRequest(defOf(name), decoded)
+export function relayRequest(name: ProtocolName, decoded: unknown, horizon?: Horizon): RelayRequest {
+  return toRelayRequest(defOf(name), decoded, horizon)
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ForkName } from '@lodestar/params'
+import { EPOCHS_PER_SYNC_COMMITTEE_PERIOD, ForkName } from '@lodestar/params'
 import { describe, expect, it } from 'vitest'
 import { SyntheticChain } from '../../../src/devnet/syntheticChain.js'
 import { PeerAction } from '../../../src/reqresp/peerAction.js'
@@ -59,6 +59,31 @@ describe('Relay: forwarding and the cache', () => {
     expect(h.upstreams[0]!.requests).toHaveLength(upstreamCalls)
     expect(h.upstreams[1]!.requests).toEqual([])
     expect(await h.results(BY_RANGE)).toEqual({ success: 1, cache_hit: 1 })
+  })
+
+  it('answers a range past the clock empty without an upstream, and asks a range reaching past it only up to the clock', async () => {
+    const h = await relayHarness() // the clock stands in slot HEAD_SLOT
+    const future = await h.ask(BY_RANGE, range(HEAD_SLOT + 1, 8))
+    expect(future).toEqual({ chunks: [], error: null })
+    expect(h.upstreams.flatMap((u) => u.requests)).toEqual([])
+
+    const reaching = await h.ask(BY_RANGE, range(HEAD_SLOT - 2, 64))
+    expect(reaching.error).toBeNull()
+    expect(hexes(reaching.chunks)).toEqual(chunksOf(HEAD_SLOT - 2, HEAD_SLOT - 1, HEAD_SLOT))
+    // Up to the current slot and no successor slot: nothing after the head can be had yet.
+    expect(h.upstreams[0]!.requests).toEqual([range(HEAD_SLOT - 2, 3)])
+    expect(await h.results(BY_RANGE)).toEqual({ beyond_clock: 1, success: 1 })
+  })
+
+  it('asks light-client updates by range only up to the clock’s sync committee period', async () => {
+    const UPDATES = getProtocol('light_client_updates_by_range', 1)
+    const h = await relayHarness()
+    for (const u of h.upstreams) u.serve(UPDATES, sendAndClose())
+    const period = Math.floor(HEAD_SLOT / network.config.slotsPerEpoch / EPOCHS_PER_SYNC_COMMITTEE_PERIOD)
+    await h.ask(UPDATES, { startPeriod: period, count: 5 })
+    expect(h.upstreams[0]!.requests).toEqual([{ startPeriod: period, count: 1 }])
+    expect(await h.ask(UPDATES, { startPeriod: period + 1, count: 5 })).toEqual({ chunks: [], error: null })
+    expect(h.upstreams.flatMap((u) => u.requests)).toHaveLength(1)
   })
 
   it('proves a range’s last block with the next block, asked of the same upstream in the same request', async () => {

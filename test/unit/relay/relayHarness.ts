@@ -115,6 +115,7 @@ export async function relayHarness(
       limiter: inbound,
       scores,
       forkSchedule,
+      clock,
       responseTypes,
       chainView,
       metrics,

@@ -59,7 +59,8 @@ export class SyncingPeer extends SimulatedPeer {
   private readonly held: HeldBlock[] = []
   private timer: NodeJS.Timeout | null = null
   private stepping = false
-  private readonly quota = new UpstreamLimiter()
+  /** What Contower enforces on its requesters: Lodestar's quotas. */
+  private readonly quota = new UpstreamLimiter({ clientOf: () => 'contower' })
 
   constructor(
     modules: SimulatedPeerModules,

@@ -1,16 +1,19 @@
 import { MAX_CONCURRENT_REQUESTS } from '../spec/reqresp.js'
 import { LimitError, LimitErrorCode, assertCost } from './errors.js'
-import { LODESTAR_QUOTAS, type Quota } from '../spec/quotas.js'
+import { type Quota, quotaModelsFor, UPSTREAM_QUOTA_MODELS, type UpstreamQuotaModel } from '../spec/quotas.js'
 import { assertQuota } from './quota.js'
 import { TokenBucket } from './tokenBucket.js'
 
 /**
- * Contower's self-limit towards each upstream peer, so it never sends more than that peer enforces (Lodestar bans
- * on excess). Per (upstream peer, protocol): at most `maxConcurrent` open requests, and a GCRA token bucket with the
- * protocol's quota whose refill rate is scaled by `safetyFactor`. The capacity stays the quota's tokens, so a
- * full-size request (128 blocks) still fits a fresh bucket; the slower refill leaves room for requests that the
- * network delivers closer together than they were sent. A lease holds one concurrency slot until `release()`; its
- * tokens are spent for good (the peer counted the request the moment it arrived).
+ * Contower's self-limit towards each upstream peer, so it never sends more than that peer enforces (Lodestar bans on
+ * excess, Prysm after five, Teku disconnects). Per (upstream peer, protocol): at most `maxConcurrent` open requests,
+ * and GCRA token buckets with the quotas of the peer's client (spec/quotas.ts UPSTREAM_QUOTA_MODELS: a protocol's
+ * own, one shared with other protocols, one for all requests; all models at once for a client without one) whose
+ * refill rate is scaled by `safetyFactor`. The capacity stays the quota's tokens, so a full-size request (128
+ * blocks) still fits a fresh bucket; the slower refill leaves room for requests that the network delivers closer
+ * together than they were sent. A lease holds one concurrency slot until `release()`; its tokens are spent for good
+ * (the peer counted the request the moment it arrived). A peer first asked before its agent was known keeps the
+ * buckets of every model, its own among them, until they refill.
  */
 
 export const UPSTREAM_LIMITER_DEFAULTS = {
@@ -29,10 +32,12 @@ export const UPSTREAM_LIMITER_DEFAULTS = {
 export interface UpstreamLimiterModules {
   /** ms clock; tests pass a fake one. */
   now?: () => number
+  /** A peer's client family (peerStore.ts clientFromAgent), which picks its quotas; default: none known. */
+  clientOf?: (peer: string) => string
 }
 
 export interface UpstreamLimiterOpts {
-  /** What upstream peers enforce, by protocol name; others get only the concurrency limit. Default: LODESTAR_QUOTAS. */
+  /** One quota table for every peer, by protocol name, instead of the client models (tests, benchmarks). */
   quotas?: ReadonlyMap<string, Quota>
   maxConcurrent?: number
   safetyFactor?: number
@@ -59,13 +64,26 @@ interface OpenCount {
 }
 
 interface PeerState {
+  /** By model and bucket name, e.g. `prysm:blocks`, `teku:requests`. */
   buckets: Map<string, TokenBucket>
   open: Map<string, OpenCount>
 }
 
+/** What a request takes from one bucket. */
+interface Charge {
+  key: string
+  quota: Quota
+  cost: number
+}
+
+/** The models' name for a configured table (opts.quotas). */
+const CONFIGURED = 'configured'
+
 export class UpstreamLimiter {
   private readonly now: () => number
-  private readonly quotas: ReadonlyMap<string, Quota>
+  private readonly clientOf: (peer: string) => string
+  private readonly models: ReadonlyMap<string, UpstreamQuotaModel>
+  private readonly configured: boolean
   private readonly maxConcurrent: number
   private readonly safetyFactor: number
   private readonly jitterMs: number
@@ -73,8 +91,15 @@ export class UpstreamLimiter {
 
   constructor(modules: UpstreamLimiterModules = {}, opts: UpstreamLimiterOpts = {}) {
     this.now = modules.now ?? Date.now
-    this.quotas = opts.quotas ?? new Map(Object.entries(LODESTAR_QUOTAS))
-    for (const quota of this.quotas.values()) assertQuota(quota)
+    this.clientOf = modules.clientOf ?? (() => 'other')
+    this.configured = opts.quotas !== undefined
+    this.models = opts.quotas
+      ? new Map([[CONFIGURED, { protocols: Object.fromEntries(opts.quotas) }]])
+      : new Map(Object.entries(UPSTREAM_QUOTA_MODELS))
+    for (const model of this.models.values()) {
+      for (const quota of Object.values(model.protocols)) assertQuota(quota)
+      if (model.requests) assertQuota(model.requests)
+    }
     this.maxConcurrent = opts.maxConcurrent ?? UPSTREAM_LIMITER_DEFAULTS.maxConcurrent
     this.safetyFactor = opts.safetyFactor ?? UPSTREAM_LIMITER_DEFAULTS.safetyFactor
     this.jitterMs = opts.jitterMs ?? UPSTREAM_LIMITER_DEFAULTS.jitterMs
@@ -90,7 +115,7 @@ export class UpstreamLimiter {
   tryAcquire(peer: string, protocol: string, cost: number): UpstreamLease | null {
     if (!this.canAcquire(peer, protocol, cost)) return null
     const state = this.stateFor(peer)
-    this.bucketFor(state, protocol)?.tryTake(cost)
+    for (const charge of this.charges(peer, protocol, cost)) this.bucketFor(state, charge).tryTake(charge.cost)
     let open = state.open.get(protocol)
     if (!open) {
       open = { n: 0 }
@@ -103,10 +128,18 @@ export class UpstreamLimiter {
   /** ms until the tokens are there: 0 when only concurrency blocks (wait for a release), Infinity if never. */
   waitMs(peer: string, protocol: string, cost: number): number {
     assertCost(cost)
-    const quota = this.quotas.get(protocol)
-    if (!quota) return 0
-    if (cost > quota.tokens) return Infinity
-    return this.peers.get(peer)?.buckets.get(protocol)?.msUntil(cost) ?? 0
+    const buckets = this.peers.get(peer)?.buckets
+    let waitMs = 0
+    for (const charge of this.charges(peer, protocol, cost)) {
+      if (charge.cost > charge.quota.tokens) return Infinity
+      waitMs = Math.max(waitMs, buckets?.get(charge.key)?.msUntil(charge.cost) ?? 0)
+    }
+    return waitMs
+  }
+
+  /** Whether a request of `cost` can ever be sent to `peer`: it is no larger than any bucket it draws on. */
+  fits(peer: string, protocol: string, cost: number): boolean {
+    return this.charges(peer, protocol, cost).every((charge) => charge.cost <= charge.quota.tokens)
   }
 
   /** Whether tryAcquire would succeed now; changes nothing. */
@@ -156,11 +189,25 @@ export class UpstreamLimiter {
     return this.peers.size
   }
 
-  /** The (peer, protocol) bucket, made full when there is none; none for a protocol without a quota. */
-  private bucketFor(state: PeerState, protocol: string): TokenBucket | null {
-    const quota = this.quotas.get(protocol)
-    if (!quota) return null
-    let bucket = state.buckets.get(protocol)
+  /** The buckets a request of `protocol` and `cost` draws on at `peer`, under each model its client is held to. */
+  private charges(peer: string, protocol: string, cost: number): Charge[] {
+    const names = this.configured ? [CONFIGURED] : quotaModelsFor(this.clientOf(peer))
+    const out: Charge[] = []
+    for (const name of names) {
+      const model = this.models.get(name)!
+      const quota = model.protocols[protocol]
+      if (quota) {
+        const key = `${name}:${quota.bucket ?? protocol}`
+        out.push({ key, quota, cost: quota.per === 'request' ? 1 : cost })
+      }
+      if (model.requests) out.push({ key: `${name}:requests`, quota: model.requests, cost: 1 })
+    }
+    return out
+  }
+
+  /** A peer's bucket for `charge`, made full when there is none. */
+  private bucketFor(state: PeerState, { key, quota }: Charge): TokenBucket {
+    let bucket = state.buckets.get(key)
     if (!bucket) {
       // Same capacity, longer refill window: rate = safetyFactor * tokens / seconds.
       bucket = new TokenBucket(
@@ -168,7 +215,7 @@ export class UpstreamLimiter {
         { tokens: quota.tokens, seconds: quota.seconds / this.safetyFactor },
         { jitterMs: this.jitterMs },
       )
-      state.buckets.set(protocol, bucket)
+      state.buckets.set(key, bucket)
     }
     return bucket
   }
@@ -199,18 +246,18 @@ export class UpstreamLimiter {
         }
       },
       reserveMore: (more, maxWaitMs) => {
-        const bucket = this.bucketFor(this.stateFor(peer), protocol)
-        if (!bucket) return 0
-        const waitMs = bucket.msUntil(more)
+        const waitMs = this.waitMs(peer, protocol, more)
         if (waitMs === Infinity || waitMs > maxWaitMs) return null
-        bucket.reserve(more, waitMs)
+        const state = this.stateFor(peer)
+        for (const charge of this.charges(peer, protocol, more))
+          this.bucketFor(state, charge).reserve(charge.cost, waitMs)
         return waitMs
       },
     }
   }
 
   private dropFullBuckets(peer: string, state: PeerState): void {
-    for (const [protocol, bucket] of state.buckets) if (bucket.isFull()) state.buckets.delete(protocol)
+    for (const [key, bucket] of state.buckets) if (bucket.isFull()) state.buckets.delete(key)
     if (state.buckets.size === 0 && state.open.size === 0) this.peers.delete(peer)
   }
 }

@@ -62,7 +62,7 @@ export interface RelayServiceOpts {
 export class RelayService {
   readonly cache: ResponseCache
   readonly queue: UpstreamQueue
-  readonly upstreamLimiter = new UpstreamLimiter()
+  readonly upstreamLimiter: UpstreamLimiter
   readonly inboundLimiter: InboundRateLimiter
   private readonly selector: UpstreamSelector
   private readonly relay: Relay
@@ -79,6 +79,8 @@ export class RelayService {
     const globalQuota = quotas.get(GLOBAL_QUOTA_KEY) ?? null
     quotas.delete(GLOBAL_QUOTA_KEY)
     this.inboundLimiter = new InboundRateLimiter({}, { quotas, globalQuota })
+    // Each upstream is held to its own client's quotas; until identify names the client, to every client's.
+    this.upstreamLimiter = new UpstreamLimiter({ clientOf: (peer) => modules.peerStore.get(peer)?.client ?? 'other' })
     this.cache = new ResponseCache({}, { maxBytes: opts.cacheMaxBytes })
     this.selector = new UpstreamSelector(
       {

@@ -124,6 +124,8 @@ export class UpstreamSelector {
       // of bad answers would otherwise leave it no upstream until the score decays. A peer past the disconnect
       // threshold that is still connected is a last choice too: refusing it could leave no upstream at all.
       if (this.modules.scores.state(id) === 'ban' && !this.modules.isPreferred(id)) continue
+      // More than its client lets one request ask (Lighthouse: one light-client update per 10 s): never this peer.
+      if (!this.modules.limiter.fits(id, req.def.name, req.cost)) continue
       if (req.range && (this.headSlot(p) < req.range.startSlot || p.status.earliestAvailableSlot > req.range.startSlot))
         continue
       out.push(p)

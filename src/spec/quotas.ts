@@ -42,3 +42,113 @@ export const LODESTAR_QUOTAS: Readonly<Record<string, Quota>> = Object.freeze({
 
 /** The name a quota spec uses for the one inbound bucket shared by all peers (`global:tokens/seconds`). */
 export const GLOBAL_QUOTA_KEY = 'global'
+
+/**
+ * What one peer of a client family lets a requester ask, as Contower's upstream self-limit counts it: each quota in
+ * the units of `ProtocolDef.requestCost` (a request's items: blocks, roots, slots, columns) unless `per` is 'request'.
+ * Sizes are chosen so that a full-size request fits the bucket and a token bucket refilled at 80 % stays within what
+ * the client counts, whatever its algorithm (a sliding minute, a leaky bucket, chunks sent).
+ */
+export interface UpstreamQuota extends Quota {
+  /** Protocols drawing on one bucket give it the same name (Prysm's blocks by range and by root); default: own. */
+  bucket?: string
+  /** What a request takes: its items (default) or one. */
+  per?: 'item' | 'request'
+}
+
+export interface UpstreamQuotaModel {
+  protocols: Readonly<Record<string, UpstreamQuota>>
+  /** Every data request, whatever its protocol, also takes one token of this (Teku and Prysm count requests). */
+  requests?: Quota
+}
+
+/**
+ * Client families whose inbound limits Contower models (their sources, 2025–2026: Lodestar `reqresp/rateLimit.ts`,
+ * Lighthouse `rpc/config.rs`, Teku `PeerRequestLimiter`/`RateTrackerImpl`, Prysm `sync/rate_limiter.go`, Nimbus
+ * `eth2_network.nim`; docs/robustness.md). What each does to a requester over its limit decides how much it matters:
+ * Lodestar bans at once, Prysm answers "rate limited" and bans after five, Teku disconnects (Goodbye 130, two
+ * minutes refused), Lighthouse and Nimbus only slow down (a slow answer still costs Contower its TTFB and a retry).
+ * Light-client protocols are absent where the client does not serve them (Teku; Prysm after Capella): the
+ * protocol is not announced then, and the peer is never asked. Blob protocols are modelled each on its own, not
+ * shared as Teku and Prysm count them: no network Contower joins serves blobs any more (Fulu and later).
+ */
+export const UPSTREAM_QUOTA_MODELS = Object.freeze({
+  lodestar: { protocols: LODESTAR_QUOTAS },
+  // Counts the chunks it sends and delays those over quota (earlier versions refused a request larger than the
+  // bucket). Blobs: 896 sidecars per 10 s, here in slots of up to 9 sidecars and in ids.
+  lighthouse: {
+    protocols: {
+      beacon_blocks_by_range: { tokens: 128, seconds: 10 },
+      beacon_blocks_by_root: { tokens: 128, seconds: 10 },
+      blob_sidecars_by_range: { tokens: 128, seconds: 13 },
+      blob_sidecars_by_root: { tokens: 1152, seconds: 13 },
+      data_column_sidecars_by_range: { tokens: 16384, seconds: 10 },
+      data_column_sidecars_by_root: { tokens: 16384, seconds: 10 },
+      light_client_bootstrap: { tokens: 1, seconds: 10 },
+      light_client_updates_by_range: { tokens: 1, seconds: 10 },
+      light_client_finality_update: { tokens: 1, seconds: 10 },
+      light_client_optimistic_update: { tokens: 1, seconds: 10 },
+    },
+  },
+  // Counts over a sliding minute: 100 requests of any protocol (Status, Ping and MetaData included), 500 blocks
+  // (by range and by root together), 2000 blob sidecars (a range counted as count × 9), 64000 columns. A bucket of
+  // C tokens refilled in S seconds at 80 % lets through at most C + 0.8 × C × 60 / S in any minute: 30/30 s → 78
+  // requests, 128/20 s → 435 blocks, 16384/20 s → 55705 columns, 128 slots/70 s → 216 slots of blobs.
+  teku: {
+    requests: { tokens: 30, seconds: 30 },
+    protocols: {
+      beacon_blocks_by_range: { tokens: 128, seconds: 20, bucket: 'blocks' },
+      beacon_blocks_by_root: { tokens: 128, seconds: 20, bucket: 'blocks' },
+      blob_sidecars_by_range: { tokens: 128, seconds: 70 },
+      blob_sidecars_by_root: { tokens: 1152, seconds: 70 },
+      data_column_sidecars_by_range: { tokens: 16384, seconds: 20, bucket: 'columns' },
+      data_column_sidecars_by_root: { tokens: 16384, seconds: 20, bucket: 'columns' },
+    },
+  },
+  // Leaky buckets: 10 requests a second (burst 20) over all streams; blocks 64 per 30 s (burst 128) by range and by
+  // root together; columns 4096 per 30 s (burst 16384) together, a range also charged its slots (at most as many
+  // again: hence half the rate, and no room for 128 slots × 128 columns); blobs 384 per 30 s; light-client
+  // requests 1 a second (burst 5).
+  prysm: {
+    requests: { tokens: 20, seconds: 2 },
+    protocols: {
+      beacon_blocks_by_range: { tokens: 128, seconds: 60, bucket: 'blocks' },
+      beacon_blocks_by_root: { tokens: 128, seconds: 60, bucket: 'blocks' },
+      blob_sidecars_by_range: { tokens: 128, seconds: 100 },
+      blob_sidecars_by_root: { tokens: 1152, seconds: 90 },
+      data_column_sidecars_by_range: { tokens: 16256, seconds: 256, bucket: 'columns' },
+      data_column_sidecars_by_root: { tokens: 16256, seconds: 256, bucket: 'columns' },
+      light_client_bootstrap: { tokens: 5, seconds: 5, per: 'request' },
+      light_client_updates_by_range: { tokens: 5, seconds: 5, per: 'request' },
+      light_client_finality_update: { tokens: 5, seconds: 5, per: 'request' },
+      light_client_optimistic_update: { tokens: 5, seconds: 5, per: 'request' },
+    },
+  },
+  // One weighted bucket per peer for everything, drained by 8 requests a second (burst 40), 64 blocks, 8000 columns,
+  // 1 bootstrap a second: here each at half that, since they share it. Nimbus waits for its quota; it never refuses.
+  nimbus: {
+    requests: { tokens: 20, seconds: 5 },
+    protocols: {
+      beacon_blocks_by_range: { tokens: 160, seconds: 5, bucket: 'blocks' },
+      beacon_blocks_by_root: { tokens: 160, seconds: 5, bucket: 'blocks' },
+      data_column_sidecars_by_range: { tokens: 16384, seconds: 4, bucket: 'columns' },
+      data_column_sidecars_by_root: { tokens: 16384, seconds: 4, bucket: 'columns' },
+      light_client_bootstrap: { tokens: 2, seconds: 4 },
+    },
+  },
+} satisfies Record<string, UpstreamQuotaModel>)
+
+export type QuotaModelName = keyof typeof UPSTREAM_QUOTA_MODELS
+
+/** Client families that run another's networking code, or enforce its quotas by default. */
+const SAME_QUOTAS_AS: Readonly<Record<string, QuotaModelName>> = { grandine: 'lighthouse', contower: 'lodestar' }
+
+/**
+ * The quota models a peer of `client` (a family name from its agent string) is held to: its own, or for a client
+ * Contower has no model of (an unknown agent, or none yet), all of them at once: the strictest of each.
+ */
+export function quotaModelsFor(client: string): QuotaModelName[] {
+  const name = SAME_QUOTAS_AS[client] ?? client
+  if (name in UPSTREAM_QUOTA_MODELS) return [name as QuotaModelName]
+  return Object.keys(UPSTREAM_QUOTA_MODELS) as QuotaModelName[]
+}

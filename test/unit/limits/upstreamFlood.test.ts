@@ -123,7 +123,7 @@ describe('UpstreamLimiter under a flood', () => {
       // limiter lets it go; the first three reach the peer lateMs after they were sent, the fourth at once.
       const fourthRefused = (jitterMs: number) => {
         const clock = fakeClock(1_700_000_000_000)
-        const l = new UpstreamLimiter({ now: clock.now }, { jitterMs })
+        const l = new UpstreamLimiter({ now: clock.now, clientOf: () => 'lodestar' }, { jitterMs })
         for (let i = 0; i < 3; i++) l.tryAcquire('up', 'beacon_blocks_by_range', 33)!.release()
         const waitMs = l.waitMs('up', 'beacon_blocks_by_range', 33)
         clock.advance(waitMs)

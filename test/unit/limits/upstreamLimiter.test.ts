@@ -10,10 +10,10 @@ import { fakeClock } from './helpers.js'
 
 const BBR = 'beacon_blocks_by_range'
 
-/** The bucket arithmetic without the jitter allowance, which has a test of its own. */
-function limiter(opts: UpstreamLimiterOpts = {}) {
+/** The bucket arithmetic without the jitter allowance, which has a test of its own, for peers of `client`. */
+function limiter(opts: UpstreamLimiterOpts = {}, client: (peer: string) => string = () => 'lodestar') {
   const clock = fakeClock(1_700_000_000_000)
-  return { l: new UpstreamLimiter({ now: clock.now }, { jitterMs: 0, ...opts }), clock }
+  return { l: new UpstreamLimiter({ now: clock.now, clientOf: client }, { jitterMs: 0, ...opts }), clock }
 }
 
 describe('UpstreamLimiter', () => {
@@ -178,7 +178,7 @@ describe('UpstreamLimiter', () => {
     }
   })
 
-  it('uses Lodestar’s quotas by default', () => {
+  it('holds a Lodestar peer to Lodestar’s quotas', () => {
     const { l } = limiter()
     for (const [protocol, quota] of Object.entries(LODESTAR_QUOTAS)) {
       expect(l.waitMs('up', protocol, quota.tokens)).toBe(0)

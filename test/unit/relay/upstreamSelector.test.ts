@@ -47,6 +47,8 @@ function status(headSlot: number, earliestAvailableSlot = 0): PeerStatus {
 interface SetupOpts {
   /** Upstream quotas; default none, so only concurrency limits (tests of eligibility choose many times). */
   quotas?: ReadonlyMap<string, Quota>
+  /** Hold each peer to its client's quotas instead (spec/quotas.ts UPSTREAM_QUOTA_MODELS). */
+  byClient?: boolean
   maxConcurrent?: number
   minScore?: number
 }
@@ -58,8 +60,11 @@ function setup(opts: SetupOpts = {}) {
   const peerStore = new PeerStore()
   const scores = new PeerScores({ now: clock.now })
   const limiter = new UpstreamLimiter(
-    { now: clock.now },
-    { quotas: opts.quotas ?? new Map(), maxConcurrent: opts.maxConcurrent ?? 2 },
+    { now: clock.now, clientOf: (peer) => peerStore.get(peer)?.client ?? 'other' },
+    {
+      ...(opts.byClient ? {} : { quotas: opts.quotas ?? new Map() }),
+      maxConcurrent: opts.maxConcurrent ?? 2,
+    },
   )
   const preferred = new Set<string>()
   let draws: number[] = []
@@ -159,6 +164,16 @@ describe('UpstreamSelector eligibility', () => {
     for (const i of [0, 1, 2]) s.add(i)
     expect(s.choosable(byRange(), new Set([s.id(0)]))).toEqual(new Set([s.id(1), s.id(2)]))
     expect(s.choose(byRange(), new Set([s.id(0), s.id(1), s.id(2)]))).toEqual({ kind: 'none' })
+  })
+
+  it('skips a peer whose client would not serve so large a request at once; none when no peer would', () => {
+    const s = setup({ byClient: true })
+    s.add(0, { client: 'lighthouse' }) // one light-client update per 10 s
+    s.add(1, { client: 'lodestar' })
+    const updates = (count: number) => relayRequest('light_client_updates_by_range', { startPeriod: 0, count })
+    expect(s.choosable(updates(1))).toEqual(new Set([s.id(0), s.id(1)]))
+    expect(s.choosable(updates(4))).toEqual(new Set([s.id(1)]))
+    expect(s.choose(updates(4), new Set([s.id(1)]))).toEqual({ kind: 'none' }) // not a wait that never ends
   })
 
   it('takes peers at or below minScore only when no better peer could serve the request', () => {

@@ -1,0 +1,112 @@
+// Upstreams that limit requests their own way, as the clients they stand for do, on hosts Contower did not build:
+// plain libp2p with the client's agent string and its limiter written here from the client's source. Contower must
+// stay within each one's limits (Prysm bans after five refusals, Teku disconnects at once) and still serve everyone.
+import type { Libp2p } from '@libp2p/interface'
+import { describe, expect, it } from 'vitest'
+import { ForkSchedule } from '../../src/chain/forkSchedule.js'
+import type { SyntheticChain } from '../../src/devnet/syntheticChain.js'
+import type { ContowerNode } from '../../src/node.js'
+import { getProtocol, protocolId } from '../../src/reqresp/protocols.js'
+import { ByteReader } from '../../src/wire/byteReader.js'
+import { encodeErrorChunk, encodeResponseChunk, readRequest } from '../../src/wire/chunks.js'
+import { RespCode } from '../../src/wire/constants.js'
+import { relevantStatus, serveBeaconProtocols } from '../helpers/beaconPeer.js'
+import {
+  clientFor,
+  outcomeOf,
+  rangeRequest,
+  startPeer,
+  startRelay,
+  stopAfterEach,
+  testChain,
+  waitHandshaken,
+} from '../helpers/devnet.js'
+import { createTestPeer } from '../helpers/peers.js'
+
+const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
+const track = stopAfterEach()
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+
+/**
+ * A Prysm node's block limit (beacon-chain/sync/rate_limiter.go): a leaky bucket of 128 blocks per peer that drains
+ * 64 every 30 s, shared by blocks by range and by root; a request that does not fit is answered InvalidRequest
+ * "rate limited" and counted against the peer (five of them and Prysm bans it).
+ */
+async function startPrysmLike(node: ContowerNode, chain: SyntheticChain, schedule: ForkSchedule) {
+  const host = (await createTestPeer({ agentVersion: 'Prysm/v7.1.6/c40b59a4' })) as Libp2p
+  await host.start()
+  await serveBeaconProtocols(host, () => relevantStatus(node))
+  const seen = { served: 0, servedBlocks: 0, refused: 0 }
+  let level = 0
+  let drainedAt = Date.now()
+  await host.handle(protocolId(BY_RANGE.name, BY_RANGE.version), async (stream) => {
+    const { startSlot, count } = BY_RANGE.request!.deserialize(
+      await readRequest(new ByteReader(stream), BY_RANGE.request!),
+    ) as { startSlot: number; count: number }
+    const now = Date.now()
+    level = Math.max(0, level - ((now - drainedAt) * 64) / 30_000)
+    drainedAt = now
+    if (level + count > 128) {
+      seen.refused++
+      stream.send(encodeErrorChunk(RespCode.InvalidRequest, 'rate limited'))
+      await stream.close()
+      return
+    }
+    level += count
+    seen.served++
+    const head = Math.max(0, node.clock.currentSlot - 1)
+    for (const block of chain.blocksInRange(startSlot, count, head)) {
+      const digest = schedule.digestAtEpoch(Math.floor(block.slot / schedule.config.slotsPerEpoch))
+      stream.send(encodeResponseChunk(RespCode.Success, block.ssz, digest))
+      seen.servedBlocks++
+    }
+    await stream.close()
+  })
+  return { host, seen, stop: () => host.stop() }
+}
+
+describe('relay: upstreams held to their own clients’ limits', () => {
+  it('a Prysm upstream is asked only within its block quota; with another upstream, every request is served', async () => {
+    const { network, chain } = testChain(90, 2_000)
+    const schedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
+    const requester = await track(startPeer(network, chain, { serveBlocks: false }))
+    // The requester may ask far more than one Lodestar peer allows: the limits under test are the upstreams'.
+    const node = await track(startRelay(network, [], { 'rate-limits': 'beacon_blocks_by_range:4096/10' }))
+    const prysm = await track(startPrysmLike(node, chain, schedule))
+    await node.libp2p.dial(prysm.host.getMultiaddrs()[0]!)
+    await waitHandshaken(node, [prysm.host], 15_000)
+    await expect.poll(() => node.peerStore.get(prysm.host.peerId)?.client, { timeout: 15_000 }).toBe('prysm')
+    await requester.libp2p.dial(node.listenAddresses[0]!)
+    const client = clientFor(requester)
+    const ask = (startSlot: number) => outcomeOf(client, node.libp2p.peerId, BY_RANGE, rangeRequest(startSlot, 16), 16)
+    const expected = (startSlot: number) => chain.blocksInRange(startSlot, 16, 200).map((b) => hex(b.ssz))
+
+    // Prysm the only upstream: 12 ranges of 16 blocks back to back, 204 blocks with the slot after each. Its burst
+    // (128) takes the first seven; at Lodestar's pace (128 per 10 s) the eighth would follow within 2 s, over
+    // Prysm's limit. Held to Prysm's (64 per 30 s), a range that cannot go within the queue wait is declined.
+    let served = 0
+    for (let i = 0; i < 12; i++) {
+      const out = await ask(1 + i)
+      if (out.error === null) {
+        expect(out.chunks.map((c) => hex(c.ssz!))).toEqual(expected(1 + i))
+        served++
+      } else {
+        expect(out.error.detail).toMatchObject({ respCode: RespCode.ResourceUnavailable })
+      }
+    }
+    expect(served).toBeGreaterThanOrEqual(7)
+    expect(prysm.seen.refused).toBe(0)
+
+    // With a Lodestar-like upstream beside it, every range is served, and Prysm is still never over-asked.
+    const lodestarLike = await track(startPeer(network, chain)) // enforces Lodestar's quotas
+    await node.libp2p.dial(lodestarLike.multiaddr)
+    await waitHandshaken(node, [lodestarLike], 15_000)
+    for (let i = 0; i < 12; i++) {
+      const out = await ask(20 + i)
+      expect(out.error).toBeNull()
+      expect(out.chunks.map((c) => hex(c.ssz!))).toEqual(expected(20 + i))
+    }
+    expect(prysm.seen.refused).toBe(0)
+    expect(node.peerStore.get(prysm.host.peerId)?.handshaken).toBe(true) // still an upstream
+  })
+})

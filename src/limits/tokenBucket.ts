@@ -74,6 +74,14 @@ export class TokenBucket {
     return waitMs <= 0 ? 0 : Math.ceil(waitMs)
   }
 
+  /**
+   * Takes every token there is now and a whole window's refill: nothing can be taken for `windowMs`, then tokens
+   * come back at the usual rate (a peer that said we ask too fast). Reservations already made stay.
+   */
+  exhaust(): void {
+    this.tat = Math.max(this.tat, this.now() + 2 * this.windowMs)
+  }
+
   /** Takes `cost` tokens if they are all there now; otherwise takes nothing. */
   tryTake(cost: number): boolean {
     if (this.msUntil(cost) !== 0) return false

@@ -56,6 +56,11 @@ export interface UpstreamLease {
    * would be longer than `maxWaitMs`. The reservation goes ahead of requests still waiting for the peer.
    */
   reserveMore(cost: number, maxWaitMs: number): number | null
+  /**
+   * The peer answered that we ask too fast, so its limits are stricter than its client's model (an operator's
+   * setting): exhausts this peer's buckets for the protocol, so nothing is asked of it for a whole refill window.
+   */
+  backOff(): void
 }
 
 /** Open requests of one (peer, protocol); replaced, not reset, by forgetPeer so stale leases cannot touch the new. */
@@ -74,6 +79,8 @@ interface Charge {
   key: string
   quota: Quota
   cost: number
+  /** The bucket every request draws on, whatever its protocol. */
+  everyRequest?: boolean
 }
 
 /** The models' name for a configured table (opts.quotas). */
@@ -200,7 +207,7 @@ export class UpstreamLimiter {
         const key = `${name}:${quota.bucket ?? protocol}`
         out.push({ key, quota, cost: quota.per === 'request' ? 1 : cost })
       }
-      if (model.requests) out.push({ key: `${name}:requests`, quota: model.requests, cost: 1 })
+      if (model.requests) out.push({ key: `${name}:requests`, quota: model.requests, cost: 1, everyRequest: true })
     }
     return out
   }
@@ -252,6 +259,12 @@ export class UpstreamLimiter {
         for (const charge of this.charges(peer, protocol, more))
           this.bucketFor(state, charge).reserve(charge.cost, waitMs)
         return waitMs
+      },
+      backOff: () => {
+        const state = this.stateFor(peer)
+        for (const charge of this.charges(peer, protocol, cost)) {
+          if (!charge.everyRequest) this.bucketFor(state, charge).exhaust()
+        }
       },
     }
   }

@@ -8,6 +8,8 @@ export enum GoodbyeReason {
   Fault = 3,
   UnableToVerifyNetwork = 128,
   TooManyPeers = 129,
+  /** Teku: the peer asked faster than its limits allow. */
+  RateLimited = 130,
   ScoreTooLow = 250,
   Banned = 251,
 }
@@ -31,6 +33,8 @@ export const COOL_DOWN_DEFAULTS = {
   refusedByPeerMs: 30 * 60_000,
   /** A peer whose score fell to the ban threshold (Goodbye 251): refused for an hour. */
   bannedMs: 60 * 60_000,
+  /** Teku, after Goodbye 130 (rate limiting), refuses the peer's connections for two minutes: no redial before. */
+  rateLimitedMs: 2 * 60_000,
 }
 
 export type CoolDownTable = typeof COOL_DOWN_DEFAULTS
@@ -59,6 +63,8 @@ export function coolDownFor(
       return coolDown(table.irrelevantNetworkMs)
     case GoodbyeReason.TooManyPeers:
       return coolDown(table.tooManyPeersMs)
+    case GoodbyeReason.RateLimited:
+      return direction === 'received' ? coolDown(table.rateLimitedMs) : null
     case GoodbyeReason.Fault:
       return direction === 'sent' ? coolDown(table.faultMs) : null
     case GoodbyeReason.ClientShutdown:

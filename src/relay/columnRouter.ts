@@ -48,7 +48,7 @@ export interface ColumnRouterModules {
   metrics: RelayMetrics | null
   logger: Logger
   /** Charges an upstream for a failed call (the relay's one error → penalty mapping); returns the reason label. */
-  penalise(req: RelayRequest, peer: string, e: unknown, deadlinePassed: boolean): string
+  penalise(req: RelayRequest, upstream: Upstream, e: unknown, deadlinePassed: boolean): string
   /** Caches a complete answer under the request's key. */
   remember(req: RelayRequest, chunks: ResponseChunk[], items: CheckedItem[]): void
   /** Indexes verified sidecars by (block root, column), for later by-root requests. */
@@ -342,7 +342,7 @@ export class ColumnRouter {
           return
         } catch (e) {
           if (signal.aborted) throw e
-          const reason = this.modules.penalise(sub, peer, e, received === 0 && deadline.aborted)
+          const reason = this.modules.penalise(sub, upstream, e, received === 0 && deadline.aborted)
           this.modules.metrics?.upstreamErrors.inc({ protocol: `${req.def.name}/${req.def.version}`, reason })
           this.modules.logger.debug({ peer, columns: part.columns, reason, received }, 'column part failed')
         }

@@ -7,7 +7,7 @@ import type { ChainView } from '../chain/chainView.js'
 import type { InboundRateLimiter } from '../limits/inboundLimiter.js'
 import type { Logger } from '../logger.js'
 import { MAX_REQUEST_BLOCKS_DENEB } from '../spec/reqresp.js'
-import { penaltyForRequestError } from '../peers/penalties.js'
+import { isRateLimitAnswer, penaltyForRequestError } from '../peers/penalties.js'
 import { type PeerScores } from '../peers/score.js'
 import { PeerAction } from '../reqresp/peerAction.js'
 import type { ReqRespClient } from '../reqresp/client.js'
@@ -141,7 +141,7 @@ export class Relay {
     this.columns = new ColumnRouter(
       {
         ...modules,
-        penalise: (req, peer, e, deadlinePassed) => this.penalise(req, peer, e, deadlinePassed),
+        penalise: (req, upstream, e, deadlinePassed) => this.penalise(req, upstream, e, deadlinePassed),
         remember: (req, chunks, items) => this.remember(req, chunks, items, null, true), // sidecars: no block roots
         rememberSidecars: (sidecars) => this.rememberSidecars(sidecars),
         maxEntryBytes: () => modules.cache.maxEntryBytes,
@@ -391,7 +391,7 @@ export class Relay {
       return { done: true }
     } catch (e) {
       if (signal.aborted) throw e // the requester left: nobody to answer
-      return { done: false, error: this.upstreamFailed(req, peer, e, out.count, deadline.aborted) }
+      return { done: false, error: this.upstreamFailed(req, upstream, e, out.count, deadline.aborted) }
     } finally {
       call.dispose()
       upstream.release()
@@ -421,8 +421,15 @@ export class Relay {
    * An upstream call failed: charges the upstream and returns why, for failing over; or, when chunks were already
    * forwarded, throws the ServerError that ends the requester's answer.
    */
-  private upstreamFailed(req: RelayRequest, peer: string, e: unknown, forwarded: number, deadlinePassed: boolean) {
-    const reason = this.penalise(req, peer, e, forwarded === 0 && deadlinePassed)
+  private upstreamFailed(
+    req: RelayRequest,
+    upstream: Upstream,
+    e: unknown,
+    forwarded: number,
+    deadlinePassed: boolean,
+  ) {
+    const peer = upstream.peer.peerId.toString()
+    const reason = this.penalise(req, upstream, e, forwarded === 0 && deadlinePassed)
     this.modules.metrics?.upstreamErrors.inc({ protocol: `${req.def.name}/${req.def.version}`, reason })
     this.modules.logger.debug({ peer, protocol: req.def.id, reason, forwarded, err: e }, 'upstream failed')
     if (forwarded > 0) {
@@ -528,7 +535,8 @@ export class Relay {
    * Charges the upstream for its failure through the one error → penalty mapping (a refused chunk is an invalid
    * response, our deadline cutting a silent upstream short a time-to-first-byte timeout); returns the reason label.
    */
-  private penalise(req: RelayRequest, peer: string, e: unknown, deadlinePassed: boolean): string {
+  private penalise(req: RelayRequest, upstream: Upstream, e: unknown, deadlinePassed: boolean): string {
+    const peer = upstream.peer.peerId.toString()
     let err: RequestError
     let reason: string
     if (e instanceof InvalidChunkError) {
@@ -543,6 +551,10 @@ export class Relay {
     } else {
       this.modules.logger.warn({ err: e, protocol: req.def.id }, 'unexpected relay error')
       return 'internal'
+    }
+    if (isRateLimitAnswer(err)) {
+      upstream.backOff() // its limits are stricter than its client's model: not asked again before a whole refill
+      reason = 'rate_limited'
     }
     const action = penaltyForRequestError(err)
     if (action) this.modules.scores.apply(peer, action, `relay_${reason.toLowerCase()}`)

@@ -37,6 +37,8 @@ export interface Upstream {
   release(): void
   /** Reserves more of the peer's quota for a follow-up request on this slot (UpstreamLease.reserveMore). */
   reserveMore(cost: number, maxWaitMs: number): number | null
+  /** The peer said we ask too fast: waits a whole refill before asking it again (UpstreamLease.backOff). */
+  backOff(): void
 }
 
 interface Waiter {
@@ -204,6 +206,7 @@ export class UpstreamQueue {
         this.notify()
       },
       reserveMore: (cost, maxWaitMs) => lease.reserveMore(cost, maxWaitMs),
+      backOff: () => lease.backOff(),
     }
   }
 

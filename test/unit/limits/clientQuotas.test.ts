@@ -145,6 +145,22 @@ describe('upstream quotas by client', () => {
     expect(l.fits('new', updates, 2)).toBe(false)
   })
 
+  it('an upstream that says it limits us is not asked again for that protocol before a whole refill', () => {
+    const clock = fakeClock(1_700_000_000_000)
+    const l = new UpstreamLimiter({ now: clock.now, clientOf: () => 'teku' }, { jitterMs: 0 })
+    const lease = l.tryAcquire('up', BBR, 16)!
+    lease.release()
+    expect(l.waitMs('up', BBR, 16)).toBe(0) // 112 blocks were left
+    lease.backOff() // an operator set its limit below Teku's default
+    // Blocks by range and by root share Teku's bucket: neither is asked for the whole 20 s refill window, at 80 %.
+    expect(l.waitMs('up', BBR, 1)).toBeGreaterThanOrEqual(25_000)
+    expect(l.waitMs('up', BROOT, 1)).toBeGreaterThanOrEqual(25_000)
+    // Other protocols are not held back: the bucket of all requests is left as it was.
+    expect(l.waitMs('up', 'data_column_sidecars_by_range', 64)).toBe(0)
+    clock.advance(25_000 + 3_125) // the window, then 16 blocks' refill
+    expect(l.tryAcquire('up', BBR, 16)).not.toBeNull()
+  })
+
   it('every model fits a full-size request of each protocol its client serves, except where it says so', () => {
     const exceptions = new Set([
       'lighthouse:light_client_updates_by_range', // one update per request

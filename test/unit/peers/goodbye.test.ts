@@ -25,6 +25,9 @@ describe('cool-down table', () => {
     expect(coolDownFor(GoodbyeReason.ScoreTooLow, 'received')?.ms).toBe(30 * MIN)
     expect(coolDownFor(GoodbyeReason.ClientShutdown, 'received')).toBeNull()
     expect(coolDownFor(GoodbyeReason.Fault, 'received')).toBeNull()
+    // Teku refuses a peer it said this to for two minutes: redialling sooner only earns refusals.
+    expect(coolDownFor(GoodbyeReason.RateLimited, 'received')).toEqual({ ms: 2 * MIN, kind: 'cool_down' })
+    expect(coolDownFor(GoodbyeReason.RateLimited, 'sent')).toBeNull()
   })
 
   it('takes its durations from the table it is given (tests shorten them)', () => {

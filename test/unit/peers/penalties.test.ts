@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isRequestError, penaltyForRequestError } from '../../../src/peers/penalties.js'
+import { isRateLimitAnswer, isRequestError, penaltyForRequestError } from '../../../src/peers/penalties.js'
 import { PeerAction } from '../../../src/reqresp/peerAction.js'
 import { RequestError, RequestErrorCode } from '../../../src/reqresp/errors.js'
 import { RespCode } from '../../../src/wire/constants.js'
@@ -30,6 +30,25 @@ describe('penaltyForRequestError', () => {
     ['client-specific 255', 255, PeerAction.HighToleranceError],
   ])('ERROR_RESPONSE with %s (%i) → %s', (_name, respCode, action) => {
     expect(penaltyForRequestError(err(RequestErrorCode.ERROR_RESPONSE, respCode))).toBe(action)
+  })
+
+  it('a peer saying it limits us is not charged: Lighthouse’s 139, Prysm’s and Teku’s "rate limited"', () => {
+    const answer = (respCode: number, message: string) =>
+      new RequestError(RequestErrorCode.ERROR_RESPONSE, ID, `code ${respCode}: ${message}`, { respCode })
+    for (const e of [
+      answer(139, 'Wait 2.5s'),
+      answer(RespCode.InvalidRequest, 'rate limited'),
+      answer(RespCode.InvalidRequest, 'Peer has been rate limited'),
+      answer(RespCode.ServerError, 'Rate-limited'),
+    ]) {
+      expect(isRateLimitAnswer(e)).toBe(true)
+      expect(penaltyForRequestError(e)).toBeNull()
+    }
+    expect(isRateLimitAnswer(answer(RespCode.InvalidRequest, 'count too large'))).toBe(false)
+    expect(penaltyForRequestError(answer(RespCode.InvalidRequest, 'count too large'))).toBe(
+      PeerAction.HighToleranceError,
+    )
+    expect(isRateLimitAnswer(new RequestError(RequestErrorCode.INVALID_RESPONSE, ID, 'rate limited'))).toBe(false)
   })
 
   it('ERROR_RESPONSE without a respCode is not mistaken for ResourceUnavailable', () => {

@@ -338,6 +338,21 @@ describe('Relay: failing over and failing', () => {
     expect(h.penalties).toEqual([])
   })
 
+  it('an upstream that answers "rate limited" is not charged, and is not asked for that protocol again before a refill', async () => {
+    const h = await relayHarness({ upstreamQuotas: { beacon_blocks_by_range: { tokens: 128, seconds: 10 } } })
+    h.upstreams[0]!.serve(BY_RANGE, sendAndClose(encodeErrorChunk(139, 'Wait 2.5s'))) // Lighthouse's RateLimited
+    const first = await h.ask(BY_RANGE, range(10, 3))
+    expect(first.error).toBeNull()
+    expect(hexes(first.chunks)).toEqual(chunksOf(10, 11, 12))
+    expect(h.penalties).toEqual([])
+    expect(await h.metric('contower_relay_upstream_errors_total', { reason: 'rate_limited' })).toBe(1)
+    // The first upstream would be chosen again (it is first, and no slower): it waits out a refill instead.
+    const second = await h.ask(BY_RANGE, range(20, 3))
+    expect(hexes(second.chunks)).toEqual(chunksOf(20, 21, 22))
+    expect(h.upstreams[0]!.requests).toHaveLength(1)
+    expect(h.upstreams[1]!.requests).toHaveLength(2)
+  })
+
   it('ends with ServerError after the first chunk when the upstream dies mid-response', async () => {
     const h = await relayHarness()
     const upstreamGone: UpstreamScript = async (stream) => {

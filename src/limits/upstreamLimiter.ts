@@ -88,9 +88,9 @@ const CONFIGURED = 'configured'
 
 export class UpstreamLimiter {
   private readonly now: () => number
-  private readonly clientOf: (peer: string) => string
   private readonly models: ReadonlyMap<string, UpstreamQuotaModel>
-  private readonly configured: boolean
+  /** The models a peer is held to: its client's (all of them for an unknown client), or the configured table. */
+  private readonly modelsOf: (peer: string) => readonly string[]
   private readonly maxConcurrent: number
   private readonly safetyFactor: number
   private readonly jitterMs: number
@@ -98,11 +98,11 @@ export class UpstreamLimiter {
 
   constructor(modules: UpstreamLimiterModules = {}, opts: UpstreamLimiterOpts = {}) {
     this.now = modules.now ?? Date.now
-    this.clientOf = modules.clientOf ?? (() => 'other')
-    this.configured = opts.quotas !== undefined
+    const clientOf = modules.clientOf ?? (() => 'other')
     this.models = opts.quotas
       ? new Map([[CONFIGURED, { protocols: Object.fromEntries(opts.quotas) }]])
       : new Map(Object.entries(UPSTREAM_QUOTA_MODELS))
+    this.modelsOf = opts.quotas ? () => [CONFIGURED] : (peer) => quotaModelsFor(clientOf(peer))
     for (const model of this.models.values()) {
       for (const quota of Object.values(model.protocols)) assertQuota(quota)
       if (model.requests) assertQuota(model.requests)
@@ -198,9 +198,8 @@ export class UpstreamLimiter {
 
   /** The buckets a request of `protocol` and `cost` draws on at `peer`, under each model its client is held to. */
   private charges(peer: string, protocol: string, cost: number): Charge[] {
-    const names = this.configured ? [CONFIGURED] : quotaModelsFor(this.clientOf(peer))
     const out: Charge[] = []
-    for (const name of names) {
+    for (const name of this.modelsOf(peer)) {
       const model = this.models.get(name)!
       const quota = model.protocols[protocol]
       if (quota) {

@@ -533,7 +533,8 @@ export class Relay {
 
   /**
    * Charges the upstream for its failure through the one error → penalty mapping (a refused chunk is an invalid
-   * response, our deadline cutting a silent upstream short a time-to-first-byte timeout); returns the reason label.
+   * response, our deadline cutting a silent upstream short a time-to-first-byte timeout; an upstream saying we ask
+   * too fast is not charged but backed off); returns the reason label.
    */
   private penalise(req: RelayRequest, upstream: Upstream, e: unknown, deadlinePassed: boolean): string {
     const peer = upstream.peer.peerId.toString()

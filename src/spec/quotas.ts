@@ -105,12 +105,12 @@ export const UPSTREAM_QUOTA_MODELS = Object.freeze({
       data_column_sidecars_by_root: { tokens: 16384, seconds: 20, bucket: 'columns' },
     },
   },
-  // Leaky buckets: 10 requests a second (burst 20) over all streams; blocks 64 per 30 s (burst 128) by range and by
-  // root together; columns 4096 per 30 s (burst 16384) together, a range also charged its slots (at most as many
-  // again: hence half the rate, and no room for 128 slots × 128 columns); blobs 384 per 30 s; light-client
-  // requests 1 a second (burst 5).
+  // Leaky buckets: 5 requests a second (burst 10) over all streams (v6; v7 allows twice that); blocks 64 per 30 s
+  // (burst 128) by range and by root together; columns 4096 per 30 s (burst 16384) together, a range also charged
+  // its slots (at most as many again: hence half the rate, and no room for 128 slots × 128 columns); blobs 384 per
+  // 30 s; light-client requests 1 a second (burst 5).
   prysm: {
-    requests: { tokens: 20, seconds: 2 },
+    requests: { tokens: 10, seconds: 2 },
     protocols: {
       beacon_blocks_by_range: { tokens: 128, seconds: 60, bucket: 'blocks' },
       beacon_blocks_by_root: { tokens: 128, seconds: 60, bucket: 'blocks' },

@@ -76,11 +76,11 @@ const blocks = (s: Sent) => (s.protocol === BBR || s.protocol === BROOT ? s.cost
 const total = (sent: Sent[], f: (s: Sent) => number) => sent.reduce((sum, s) => sum + f(s), 0)
 
 describe('upstream quotas by client', () => {
-  it('a Prysm peer: blocks by range and by root share 64 per 30 s (burst 128), requests 10 a second', () => {
+  it('a Prysm peer: blocks by range and by root share 64 per 30 s (burst 128), requests 5 a second (burst 10)', () => {
     for (const seed of [1, 2]) {
       const sent = flood('prysm', [BBR, BROOT], MAX_REQUEST_BLOCKS_DENEB, seed)
       expect(prysmRefusal(sent, 128, 64, 30_000, blocks)).toBe(-1)
-      expect(prysmRefusal(sent, 20, 10, 1_000, () => 1)).toBe(-1)
+      expect(prysmRefusal(sent, 10, 5, 1_000, () => 1)).toBe(-1)
       // Not vacuous: the flood took most of what Prysm allows in the two minutes (128 + 64 × 4 = 384).
       expect(total(sent, blocks)).toBeGreaterThan(0.7 * 384)
       // Under Lodestar's quotas alone, the same flood would have been refused (and, by Prysm, banned after five).

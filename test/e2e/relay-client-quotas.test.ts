@@ -36,7 +36,7 @@ async function startPrysmLike(node: ContowerNode, chain: SyntheticChain, schedul
   const host = (await createTestPeer({ agentVersion: 'Prysm/v7.1.6/c40b59a4' })) as Libp2p
   await host.start()
   await serveBeaconProtocols(host, () => relevantStatus(node))
-  const seen = { served: 0, servedBlocks: 0, refused: 0 }
+  const seen = { servedBlocks: 0, refused: 0 }
   let level = 0
   let drainedAt = Date.now()
   await host.handle(protocolId(BY_RANGE.name, BY_RANGE.version), async (stream) => {
@@ -53,7 +53,6 @@ async function startPrysmLike(node: ContowerNode, chain: SyntheticChain, schedul
       return
     }
     level += count
-    seen.served++
     const head = Math.max(0, node.clock.currentSlot - 1)
     for (const block of chain.blocksInRange(startSlot, count, head)) {
       const digest = schedule.digestAtEpoch(Math.floor(block.slot / schedule.config.slotsPerEpoch))

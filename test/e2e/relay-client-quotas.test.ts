@@ -94,6 +94,7 @@ describe('relay: upstreams held to their own clients’ limits', () => {
       }
     }
     expect(served).toBeGreaterThanOrEqual(7)
+    expect(prysm.seen.servedBlocks).toBeGreaterThanOrEqual(7 * 16) // all from Prysm: it was asked, up to its burst
     expect(prysm.seen.refused).toBe(0)
 
     // With a Lodestar-like upstream beside it, every range is served, and Prysm is still never over-asked.

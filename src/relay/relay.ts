@@ -104,7 +104,7 @@ type Result =
   | 'upstream_failed'
   | 'failed_after_first_chunk'
   | 'invalid_request'
-  | 'beyond_clock'
+  | 'nothing_asked'
   | 'aborted'
 
 /** Ends a relayed request with a spec error code and a metrics result. */
@@ -170,8 +170,9 @@ export class Relay {
       }
       await this.admit(inbound.peerId, req, inbound.signal)
       if (req.maxChunks === 0) {
-        // A range wholly past the clock: no peer has data there yet, so the answer is empty without asking one.
-        result = 'beyond_clock'
+        // A range wholly past the clock (no peer has data there yet) or an empty list of roots: the answer is empty,
+        // and no upstream is asked for it.
+        result = 'nothing_asked'
         return
       }
       let cached = this.modules.cache.get(req.key) ?? this.cachedBlocks(req)

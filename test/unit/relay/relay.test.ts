@@ -72,7 +72,15 @@ describe('Relay: forwarding and the cache', () => {
     expect(hexes(reaching.chunks)).toEqual(chunksOf(HEAD_SLOT - 2, HEAD_SLOT - 1, HEAD_SLOT))
     // Up to the current slot and no successor slot: nothing after the head can be had yet.
     expect(h.upstreams[0]!.requests).toEqual([range(HEAD_SLOT - 2, 3)])
-    expect(await h.results(BY_RANGE)).toEqual({ beyond_clock: 1, success: 1 })
+    expect(await h.results(BY_RANGE)).toEqual({ nothing_asked: 1, success: 1 })
+  })
+
+  it('answers an empty list of roots empty without asking an upstream', async () => {
+    const h = await relayHarness()
+    for (const u of h.upstreams) u.serve(BY_ROOT, sendAndClose())
+    expect(await h.ask(BY_ROOT, [])).toEqual({ chunks: [], error: null })
+    expect(h.upstreams.flatMap((u) => u.requests)).toEqual([])
+    expect(await h.results(BY_ROOT)).toEqual({ nothing_asked: 1 })
   })
 
   it('asks light-client updates by range only up to the clock’s sync committee period', async () => {

@@ -230,7 +230,7 @@ export class Relay {
   /** Inbound rate limit: a short delay when the requester is slightly over, ResourceUnavailable and a penalty beyond. */
   private async admit(peerId: PeerId, req: RelayRequest, signal: AbortSignal): Promise<void> {
     const label = `${req.def.name}/${req.def.version}`
-    const verdict = this.modules.limiter.check(peerId.toString(), req.def.name, req.cost)
+    const verdict = this.modules.limiter.check(peerId.toString(), req.def.name, req.askedCost)
     if (!verdict.ok) {
       this.modules.metrics?.rateLimited.inc({ protocol: label, outcome: verdict.reason })
       this.modules.scores.apply(peerId.toString(), PeerAction.MidToleranceError, `rate_limited_${req.def.name}`)

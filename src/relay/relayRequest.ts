@@ -16,8 +16,10 @@ export interface RelayRequest {
   ssz: Uint8Array | null
   /** Protocol id + canonical request: equal requests share one cache entry. */
   key: string
-  /** Items asked for: the rate-limit cost, counted as Lodestar counts it. */
+  /** Items asked of an upstream, counted as Lodestar counts them: what its quota and the fair queue are charged. */
   cost: number
+  /** Items the requester asked for, past the clock included: what the inbound rate limit charges it. */
+  askedCost: number
   maxChunks: number
   /** By-range requests: items must have slots in [startSlot, endSlot). */
   range: { startSlot: number; endSlot: number } | null
@@ -57,8 +59,8 @@ function invalid(message: string): never {
 
 /**
  * Validates and canonicalises a decoded request; throws ResponseError(InvalidRequest) for one no peer should serve.
- * With a horizon, ranges end at it (a range wholly beyond it asks for nothing: maxChunks 0); the cost stays what
- * was asked, as the requester's own node would count it.
+ * With a horizon, ranges end at it (a range wholly beyond it asks for nothing: maxChunks 0); `askedCost` stays
+ * what was asked, as the requester's own node would count it.
  */
 export function toRelayRequest(def: ProtocolDef, decoded: unknown, horizon?: Horizon): RelayRequest {
   let request = decoded
@@ -134,7 +136,8 @@ export function toRelayRequest(def: ProtocolDef, decoded: unknown, horizon?: Hor
     def,
     ssz,
     key: `${def.id}|${ssz ? hex(ssz) : ''}`,
-    cost: def.requestCost(asked),
+    cost: def.requestCost(request),
+    askedCost: def.requestCost(asked),
     maxChunks: def.maxResponseChunks(request),
     range,
     roots,

@@ -115,12 +115,13 @@ describe('toRelayRequest: blob_sidecars_by_range and light_client_updates_by_ran
 describe('toRelayRequest: ranges end at the horizon (the clock)', () => {
   const horizon = { slot: 1000, period: 3 }
 
-  it('cuts a block range that reaches past the horizon slot, and charges what was asked', () => {
+  it('cuts a block range that reaches past the horizon slot; the requester is charged what it asked', () => {
     const req = relayRequest('beacon_blocks_by_range', { startSlot: 990, count: 64, step: 1 }, horizon)
     expect(sent(req)).toEqual({ startSlot: 990, count: 11, step: 1 }) // slots 990..1000
     expect(req.range).toEqual({ startSlot: 990, endSlot: 1001 })
     expect(req.maxChunks).toBe(11)
-    expect(req.cost).toBe(64)
+    expect(req.cost).toBe(11) // what an upstream is asked and charged
+    expect(req.askedCost).toBe(64) // what the requester is charged
     // Requests that differ only past the horizon share one cache entry.
     expect(relayRequest('beacon_blocks_by_range', { startSlot: 990, count: 20, step: 1 }, horizon).key).toBe(req.key)
     // A range that ends at the horizon is left as it is.
@@ -136,11 +137,12 @@ describe('toRelayRequest: ranges end at the horizon (the clock)', () => {
       const req = relayRequest(name, { startSlot: 1001, count: 5, step: 1 }, horizon)
       expect(req.maxChunks).toBe(0)
       expect(req.range).toEqual({ startSlot: 1001, endSlot: 1001 })
-      expect(req.cost).toBe(5)
+      expect(req.cost).toBe(0)
+      expect(req.askedCost).toBe(5)
     }
     const columns = relayRequest('data_column_sidecars_by_range', { startSlot: 2000, count: 4, columns: [5] }, horizon)
     expect(columns.maxChunks).toBe(0)
-    expect(columns.cost).toBe(4)
+    expect(columns.askedCost).toBe(4)
   })
 
   it('cuts column and blob ranges the same way', () => {
@@ -152,7 +154,8 @@ describe('toRelayRequest: ranges end at the horizon (the clock)', () => {
     expect(sent(columns)).toEqual({ startSlot: 998, count: 3, columns: [1, 5] })
     expect(columns.range).toEqual({ startSlot: 998, endSlot: 1001 })
     expect(columns.maxChunks).toBe(6)
-    expect(columns.cost).toBe(16)
+    expect(columns.cost).toBe(6)
+    expect(columns.askedCost).toBe(16)
     expect(sent(relayRequest('blob_sidecars_by_range', { startSlot: 1000, count: 8 }, horizon))).toEqual({
       startSlot: 1000,
       count: 1,
@@ -164,7 +167,8 @@ describe('toRelayRequest: ranges end at the horizon (the clock)', () => {
     expect(sent(req)).toEqual({ startPeriod: 1, count: 3 }) // periods 1, 2, 3
     expect(req.periods).toEqual({ startPeriod: 1, endPeriod: 4 })
     expect(req.maxChunks).toBe(3)
-    expect(req.cost).toBe(10)
+    expect(req.cost).toBe(3)
+    expect(req.askedCost).toBe(10)
     const future = relayRequest('light_client_updates_by_range', { startPeriod: 4, count: 2 }, horizon)
     expect(future.maxChunks).toBe(0)
   })
@@ -172,6 +176,7 @@ describe('toRelayRequest: ranges end at the horizon (the clock)', () => {
   it('changes nothing without a horizon', () => {
     const req = relayRequest('beacon_blocks_by_range', { startSlot: 990, count: 64, step: 1 })
     expect(req.range).toEqual({ startSlot: 990, endSlot: 1054 })
+    expect(req.askedCost).toBe(req.cost)
     expect(relayRequest('light_client_updates_by_range', { startPeriod: 4, count: 2 }).maxChunks).toBe(2)
   })
 })

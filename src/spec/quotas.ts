@@ -141,14 +141,21 @@ export const UPSTREAM_QUOTA_MODELS = Object.freeze({
 export type QuotaModelName = keyof typeof UPSTREAM_QUOTA_MODELS
 
 /** Client families that run another's networking code, or enforce its quotas by default. */
-const SAME_QUOTAS_AS: Readonly<Record<string, QuotaModelName>> = { grandine: 'lighthouse', contower: 'lodestar' }
+const SAME_QUOTAS_AS: ReadonlyMap<string, QuotaModelName> = new Map([
+  ['grandine', 'lighthouse'],
+  ['contower', 'lodestar'],
+])
+
+// Asked for every upstream on every choice of one: the lists are made once, not per call.
+const ALL_MODELS = Object.freeze(Object.keys(UPSTREAM_QUOTA_MODELS) as QuotaModelName[])
+const MODELS_OF: ReadonlyMap<string, readonly QuotaModelName[]> = new Map(
+  ALL_MODELS.map((name) => [name, Object.freeze([name])]),
+)
 
 /**
  * The quota models a peer of `client` (a family name from its agent string) is held to: its own, or for a client
  * Contower has no model of (an unknown agent, or none yet), all of them at once: the strictest of each.
  */
-export function quotaModelsFor(client: string): QuotaModelName[] {
-  const name = SAME_QUOTAS_AS[client] ?? client
-  if (name in UPSTREAM_QUOTA_MODELS) return [name as QuotaModelName]
-  return Object.keys(UPSTREAM_QUOTA_MODELS) as QuotaModelName[]
+export function quotaModelsFor(client: string): readonly QuotaModelName[] {
+  return MODELS_OF.get(SAME_QUOTAS_AS.get(client) ?? client) ?? ALL_MODELS
 }

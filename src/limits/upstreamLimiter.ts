@@ -81,6 +81,8 @@ interface Charge {
   cost: number
   /** The bucket every request draws on, whatever its protocol. */
   everyRequest?: boolean
+  /** Charged the request's items (not one per request). */
+  perItem?: boolean
 }
 
 /** The models' name for a configured table (opts.quotas). */
@@ -146,7 +148,18 @@ export class UpstreamLimiter {
 
   /** Whether a request of `cost` can ever be sent to `peer`: it is no larger than any bucket it draws on. */
   fits(peer: string, protocol: string, cost: number): boolean {
-    return this.charges(peer, protocol, cost).every((charge) => charge.cost <= charge.quota.tokens)
+    return cost <= this.largestCost(peer, protocol)
+  }
+
+  /**
+   * The largest cost one request of `protocol` can have at `peer`: the smallest bucket charged by the item (Infinity
+   * when every bucket charges by the request). A larger request is asked in parts (relay.ts partsToFit).
+   */
+  largestCost(peer: string, protocol: string): number {
+    let largest = Infinity
+    for (const charge of this.charges(peer, protocol, 1))
+      if (charge.perItem) largest = Math.min(largest, charge.quota.tokens)
+    return largest
   }
 
   /** Whether tryAcquire would succeed now; changes nothing. */
@@ -204,7 +217,8 @@ export class UpstreamLimiter {
       const quota = model.protocols[protocol]
       if (quota) {
         const key = `${name}:${quota.bucket ?? protocol}`
-        out.push({ key, quota, cost: quota.per === 'request' ? 1 : cost })
+        const perItem = quota.per !== 'request'
+        out.push({ key, quota, cost: perItem ? cost : 1, perItem })
       }
       if (model.requests) out.push({ key: `${name}:requests`, quota: model.requests, cost: 1, everyRequest: true })
     }

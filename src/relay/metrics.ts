@@ -46,7 +46,7 @@ function requestMetrics(registry: Registry) {
   return {
     requests: new Counter({
       name: 'contower_relay_requests_total',
-      help: 'Data requests relayed, by protocol and result (success, cache_hit, fleet_hit (replayed from the fleet’s shared cache), coalesced (answered by an identical request in flight), rate_limited, queue_full, queue_timeout (no upstream free within the queue wait), requester_busy (over its share of open requests), no_upstream, upstream_failed, failed_after_first_chunk, invalid_request, aborted)',
+      help: 'Data requests relayed, by protocol and result (success, cache_hit, fleet_hit (replayed from the fleet’s shared cache), coalesced (answered by an identical request in flight), rate_limited, queue_full, queue_timeout (no upstream free within the queue wait), requester_busy (over its share of open requests), no_upstream, upstream_failed, failed_after_first_chunk, invalid_request, nothing_asked (a range past the clock or an empty list of roots: answered empty without an upstream), aborted)',
       labelNames: ['protocol', 'result'],
       registers: [registry],
     }),
@@ -108,6 +108,12 @@ function upstreamMetrics(registry: Registry, sources: RelayMetricSources) {
     gossipProvenRanges: new Counter({
       name: 'contower_relay_gossip_proven_ranges_total',
       help: 'BlocksByRange answers whose last block, with no block after it in the answer, was proven by the same block relayed on gossip from another peer',
+      registers: [registry],
+    }),
+    splitRequests: new Counter({
+      name: 'contower_relay_split_requests_total',
+      help: 'Ranges larger than any upstream takes in one request, asked in parts, by protocol and outcome (whole: every part answered; shortened: light-client updates ended at a period that could not be had; failed)',
+      labelNames: ['protocol', 'outcome'],
       registers: [registry],
     }),
     followUps: new Counter({

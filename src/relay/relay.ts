@@ -25,7 +25,7 @@ import { ColumnRouter, type Sidecar } from './columnRouter.js'
 import { itemBytesRead } from './items.js'
 import { KnownRoots } from './knownRoots.js'
 import type { RelayMetrics } from './metrics.js'
-import { type Horizon, type RelayRequest, toRelayRequest } from './relayRequest.js'
+import { type Horizon, rangeParts, type RelayRequest, toRelayRequest } from './relayRequest.js'
 import type { CachedResponse, ResponseCache } from './responseCache.js'
 import { QueueError, QueueErrorCode, type Upstream, type UpstreamQueue } from './upstreamQueue.js'
 import type { UpstreamSelector } from './upstreamSelector.js'
@@ -190,12 +190,7 @@ export class Relay {
       }
       if (cached) {
         sent = cached.chunks.length
-        const source = result === 'fleet_hit' ? 'fleet' : 'cache'
-        for (const chunk of cached.chunks) {
-          metrics?.chunks.inc({ protocol: label, source })
-          metrics?.bytes.inc({ protocol: label, source }, chunk.byteLength)
-          yield chunk
-        }
+        yield* this.replay(cached, label, result === 'fleet_hit' ? 'fleet' : 'cache')
         return
       }
       for await (const chunk of this.forwardOnce(req, inbound.peerId.toString(), inbound.signal)) {
@@ -248,11 +243,81 @@ export class Relay {
     const done = new Promise<void>((resolve) => (finish = resolve))
     this.inFlight.set(req.key, done)
     try {
-      if (this.columns.handles(req)) yield* this.columns.serve(req, requester, signal)
-      else yield* this.forward(req, requester, signal)
+      if (this.columns.handles(req)) {
+        yield* this.columns.serve(req, requester, signal)
+      } else {
+        const parts = this.partsToFit(req, requester)
+        yield* parts ? this.forwardParts(req, parts, requester, signal) : this.forward(req, requester, signal)
+      }
     } finally {
       if (this.inFlight.get(req.key) === done) this.inFlight.delete(req.key)
       finish()
+    }
+  }
+
+  /** A cached answer's chunks, counted as sent from `source`. */
+  private *replay(cached: CachedResponse, label: string, source: 'cache' | 'fleet'): Generator<WireBytes> {
+    for (const chunk of cached.chunks) {
+      this.modules.metrics?.chunks.inc({ protocol: label, source })
+      this.modules.metrics?.bytes.inc({ protocol: label, source }, chunk.byteLength)
+      yield chunk
+    }
+  }
+
+  /**
+   * A range larger than any upstream takes in one request (Lighthouse: one light-client update per 10 s), in parts
+   * that one takes; null when some upstream takes it whole, or none could serve it at all.
+   */
+  private partsToFit(req: RelayRequest, requester: string): RelayRequest[] | null {
+    const largest = this.modules.selector.largestFit(req, new Set([requester]))
+    if (largest === 0 || this.withSuccessorCost(req).cost <= largest) return null
+    return rangeParts(req, (part) => this.withSuccessorCost(part).cost <= largest)
+  }
+
+  /**
+   * Answers `req` part by part, each a request of its own (from the cache, or upstream with its own deadline,
+   * failover, checks and cache entry), the chunks in order. A part that cannot be had after earlier ones were sent
+   * ends the answer: light-client updates there (consecutive periods from the first are a whole answer: a server may
+   * leave later periods out), a slot range with ServerError (a shorter range would claim the missing slots empty).
+   */
+  private async *forwardParts(
+    req: RelayRequest,
+    parts: RelayRequest[],
+    requester: string,
+    signal: AbortSignal,
+  ): AsyncGenerator<WireBytes> {
+    const label = `${req.def.name}/${req.def.version}`
+    let outcome = 'failed'
+    let sent = 0
+    try {
+      for (const part of parts) {
+        let got = 0
+        try {
+          const cached = this.modules.cache.get(part.key)
+          for await (const chunk of cached
+            ? this.replay(cached, label, 'cache')
+            : this.forward(part, requester, signal)) {
+            got++
+            sent++
+            yield chunk
+          }
+        } catch (e) {
+          if (sent === 0 || got > 0 || !(e instanceof RelayFailure)) throw e
+          if (!req.periods) {
+            throw new RelayFailure(
+              RespCode.ServerError,
+              `the rest of the range could not be had: ${e.message}`,
+              'failed_after_first_chunk',
+            )
+          }
+          outcome = 'shortened'
+          return
+        }
+        if (req.periods && got < part.maxChunks) break // a period without an update: none after it can follow
+      }
+      outcome = 'whole'
+    } finally {
+      this.modules.metrics?.splitRequests.inc({ protocol: label, outcome })
     }
   }
 

@@ -167,3 +167,30 @@ function groupByRoot(ids: Array<{ blockRoot: Uint8Array; columns: number[] }>): 
   }
   return out
 }
+
+/**
+ * `req`'s range (of slots or of sync committee periods) in consecutive parts, each a request of its own (bytes, key,
+ * cost) as large as `fits` allows: null when it is no range that can be split (column ranges are split by custody,
+ * columnRouter.ts), or when not even one slot or period fits.
+ */
+export function rangeParts(req: RelayRequest, fits: (part: RelayRequest) => boolean): RelayRequest[] | null {
+  if (!req.def.request || !req.ssz || req.columns || !(req.range || req.periods)) return null
+  const whole = req.def.request.deserialize(req.ssz) as { startSlot?: number; startPeriod?: number; count: number }
+  const startOf = whole.startPeriod !== undefined ? 'startPeriod' : 'startSlot'
+  const start = whole[startOf]!
+  const partOf = (offset: number, count: number) =>
+    toRelayRequest(req.def, { ...whole, [startOf]: start + offset, count })
+  // The largest part that fits: a request's cost grows with its count.
+  let size = 0
+  let tooLarge = whole.count + 1
+  while (tooLarge - size > 1) {
+    const mid = Math.floor((size + tooLarge) / 2)
+    if (fits(partOf(0, mid))) size = mid
+    else tooLarge = mid
+  }
+  if (size === 0) return null
+  const parts: RelayRequest[] = []
+  for (let offset = 0; offset < whole.count; offset += size)
+    parts.push(partOf(offset, Math.min(size, whole.count - offset)))
+  return parts
+}

@@ -113,6 +113,25 @@ export class UpstreamSelector {
   }
 
   eligible(req: RelayRequest, exclude: ReadonlySet<string>): PeerData[] {
+    // More than its client lets one request ask (Lighthouse: one light-client update per 10 s): never this peer.
+    const { limiter } = this.modules
+    return this.candidates(req, exclude).filter((p) => limiter.fits(p.peerId.toString(), req.def.name, req.cost))
+  }
+
+  /**
+   * The largest cost one request for `req`'s items can have at any peer that could serve it but for its size (0:
+   * no such peer): what a request larger than every upstream takes at once is asked in parts of (relay.ts).
+   */
+  largestFit(req: RelayRequest, exclude: ReadonlySet<string>): number {
+    let largest = 0
+    for (const p of this.candidates(req, exclude)) {
+      largest = Math.max(largest, this.modules.limiter.largestCost(p.peerId.toString(), req.def.name))
+    }
+    return largest
+  }
+
+  /** Peers that could serve `req`, whatever its size. */
+  private candidates(req: RelayRequest, exclude: ReadonlySet<string>): PeerData[] {
     const out: PeerData[] = []
     for (const p of this.modules.peerStore.all()) {
       const id = p.peerId.toString()
@@ -124,8 +143,6 @@ export class UpstreamSelector {
       // of bad answers would otherwise leave it no upstream until the score decays. A peer past the disconnect
       // threshold that is still connected is a last choice too: refusing it could leave no upstream at all.
       if (this.modules.scores.state(id) === 'ban' && !this.modules.isPreferred(id)) continue
-      // More than its client lets one request ask (Lighthouse: one light-client update per 10 s): never this peer.
-      if (!this.modules.limiter.fits(id, req.def.name, req.cost)) continue
       if (req.range && (this.headSlot(p) < req.range.startSlot || p.status.earliestAvailableSlot > req.range.startSlot))
         continue
       out.push(p)

@@ -145,6 +145,17 @@ describe('upstream quotas by client', () => {
     expect(l.fits('new', updates, 2)).toBe(false)
   })
 
+  it('the largest request a peer takes at once is its smallest bucket that counts items', () => {
+    const clients: Record<string, string> = { lh: 'lighthouse', ls: 'lodestar', pr: 'prysm' }
+    const l = new UpstreamLimiter({ now: () => 0, clientOf: (peer) => clients[peer] ?? 'other' })
+    const updates = 'light_client_updates_by_range'
+    expect(l.largestCost('lh', updates)).toBe(1)
+    expect(l.largestCost('ls', updates)).toBe(MAX_REQUEST_LIGHT_CLIENT_UPDATES)
+    expect(l.largestCost('pr', updates)).toBe(Infinity) // Prysm counts light-client requests, not their items
+    expect(l.largestCost('pr', 'data_column_sidecars_by_range')).toBe(16256)
+    expect(l.largestCost('new', updates)).toBe(1) // every client's table at once
+  })
+
   it('an upstream that says it limits us is not asked again for that protocol before a whole refill', () => {
     const clock = fakeClock(1_700_000_000_000)
     const l = new UpstreamLimiter({ now: clock.now, clientOf: () => 'teku' }, { jitterMs: 0 })

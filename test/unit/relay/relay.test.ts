@@ -403,6 +403,39 @@ describe('Relay: failing over and failing', () => {
   })
 })
 
+describe('Relay: ranges larger than any upstream takes at once', () => {
+  // Every upstream takes 4 blocks per request and per refill: a part of 3 slots and the slot after it that proves it.
+  const smallQuota = { beacon_blocks_by_range: { tokens: 4, seconds: 10 } }
+
+  it('asks the range in parts, each of an upstream that takes it, and forwards them in order; each part is cached', async () => {
+    const h = await relayHarness({ upstreams: 4, upstreamQuotas: smallQuota })
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 10))
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual(chunksOf(10, 11, 12, 13, 14, 15, 16, 17, 18, 19))
+    // One part per upstream (each bucket holds one): 3 slots and the slot after each, the last part 1 and 1.
+    expect(h.upstreams.map((u) => u.requests)).toEqual([[range(10, 4)], [range(13, 4)], [range(16, 4)], [range(19, 2)]])
+    expect(await h.metric('contower_relay_split_requests_total', { outcome: 'whole' })).toBe(1)
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(13, 3)))).toBeDefined()
+
+    // Asked again, every part is in the cache: no upstream is asked (their quotas are spent anyway).
+    const again = await h.ask(BY_RANGE, range(10, 10))
+    expect(hexes(again.chunks)).toEqual(chunksOf(10, 11, 12, 13, 14, 15, 16, 17, 18, 19))
+    expect(h.upstreams.flatMap((u) => u.requests)).toHaveLength(4)
+  })
+
+  it('ends with ServerError when a later part cannot be had: a shorter range would claim its slots empty', async () => {
+    const h = await relayHarness({ upstreams: 2, upstreamQuotas: smallQuota })
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 10))
+    // Two parts had their upstream; the third waits for a refill (12.5 s) longer than the queue's wait.
+    expect(hexes(chunks)).toEqual(chunksOf(10, 11, 12, 13, 14, 15))
+    expect(error?.respCode).toBe(RespCode.ServerError)
+    expect(error?.message).toMatch(/rest of the range/)
+    expect(await h.results(BY_RANGE)).toEqual({ failed_after_first_chunk: 1 })
+    expect(await h.metric('contower_relay_split_requests_total', { outcome: 'failed' })).toBe(1)
+    expect(h.penalties).toEqual([]) // no upstream failed: they were not asked
+  })
+})
+
 describe('Relay: requesters', () => {
   it('refuses a requester over its quota with ResourceUnavailable and a penalty, asking no upstream', async () => {
     const h = await relayHarness({ inboundQuotas: { beacon_blocks_by_range: { tokens: 4, seconds: 1_000 } } })

@@ -1,6 +1,6 @@
 import { ssz } from '@lodestar/types'
 import { describe, expect, it } from 'vitest'
-import { NUMBER_OF_COLUMNS, type RelayRequest } from '../../../src/relay/relayRequest.js'
+import { NUMBER_OF_COLUMNS, rangeParts, type RelayRequest } from '../../../src/relay/relayRequest.js'
 import { MAX_REQUEST_DATA_COLUMN_SIDECARS } from '../../../src/spec/reqresp.js'
 import { ResponseError } from '../../../src/reqresp/errors.js'
 import type { ProtocolName } from '../../../src/reqresp/protocols.js'
@@ -318,5 +318,48 @@ describe('toRelayRequest: requests without a payload', () => {
     expect(a.key).not.toBe(relayRequest('light_client_bootstrap', root(2)).key)
     expect(a.key).not.toBe(relayRequest('light_client_finality_update', null).key)
     expect(a.maxChunks).toBe(1)
+  })
+})
+
+describe('rangeParts: a range larger than any upstream takes, in parts', () => {
+  const upTo = (cost: number) => (part: RelayRequest) => part.cost <= cost
+
+  it('light-client updates: consecutive periods, each part as large as fits, each a request of its own', () => {
+    const whole = relayRequest('light_client_updates_by_range', { startPeriod: 7, count: 5 })
+    const parts = rangeParts(whole, upTo(2))!
+    expect(parts.map(sent)).toEqual([
+      { startPeriod: 7, count: 2 },
+      { startPeriod: 9, count: 2 },
+      { startPeriod: 11, count: 1 },
+    ])
+    expect(parts.map((p) => p.periods)).toEqual([
+      { startPeriod: 7, endPeriod: 9 },
+      { startPeriod: 9, endPeriod: 11 },
+      { startPeriod: 11, endPeriod: 12 },
+    ])
+    // Each part is what the same request asked alone would be: its own cache entry and cost.
+    expect(parts[1]!.key).toBe(relayRequest('light_client_updates_by_range', { startPeriod: 9, count: 2 }).key)
+    expect(parts.map((p) => p.cost)).toEqual([2, 2, 1])
+  })
+
+  it('a slot range: parts of the largest count that fits the test given, which may charge more than the count', () => {
+    const whole = relayRequest('beacon_blocks_by_range', { startSlot: 10, count: 10, step: 1 })
+    // As the relay asks it: each part also takes the slot after it from the same quota.
+    const parts = rangeParts(whole, (part) => part.cost + 1 <= 4)!
+    expect(parts.map((p) => p.range)).toEqual([
+      { startSlot: 10, endSlot: 13 },
+      { startSlot: 13, endSlot: 16 },
+      { startSlot: 16, endSlot: 19 },
+      { startSlot: 19, endSlot: 20 },
+    ])
+    expect(parts.map(sent)).toContainEqual({ startSlot: 13, count: 3, step: 1 })
+  })
+
+  it('none where a single slot or period does not fit, or the request is no range to split this way', () => {
+    expect(rangeParts(relayRequest('light_client_updates_by_range', { startPeriod: 0, count: 3 }), upTo(0))).toBeNull()
+    expect(rangeParts(relayRequest('beacon_blocks_by_root', [root(1), root(2)]), upTo(1))).toBeNull()
+    // Column ranges are split by custody, across the peers that hold each column (columnRouter.ts).
+    const columns = relayRequest('data_column_sidecars_by_range', { startSlot: 1, count: 8, columns: [1, 2] })
+    expect(rangeParts(columns, upTo(4))).toBeNull()
   })
 })

@@ -176,6 +176,21 @@ describe('UpstreamSelector eligibility', () => {
     expect(s.choose(updates(4), new Set([s.id(1)]))).toEqual({ kind: 'none' }) // not a wait that never ends
   })
 
+  it('knows the largest request any peer that could serve it takes at once: what a larger one is asked in parts of', () => {
+    const s = setup({ byClient: true })
+    const updates = relayRequest('light_client_updates_by_range', { startPeriod: 0, count: 4 })
+    expect(s.selector.largestFit(updates, new Set())).toBe(0) // no peer at all
+    s.add(0, { client: 'lighthouse' })
+    s.add(1, { client: 'lighthouse' })
+    expect(s.selector.largestFit(updates, new Set())).toBe(1)
+    s.add(2, { client: 'lodestar' })
+    expect(s.selector.largestFit(updates, new Set())).toBe(128)
+    // Peers that could not serve it whatever its size do not count: the requester, one not yet handshaken.
+    expect(s.selector.largestFit(updates, new Set([s.id(2)]))).toBe(1)
+    s.add(3, { client: 'lodestar', handshaken: false })
+    expect(s.selector.largestFit(updates, new Set([s.id(2)]))).toBe(1)
+  })
+
   it('takes peers at or below minScore only when no better peer could serve the request', () => {
     const s = setup()
     for (const i of [0, 1, 2]) s.add(i)

@@ -1,7 +1,9 @@
 // Upstreams that limit requests their own way, as the clients they stand for do, on hosts Contower did not build:
 // plain libp2p with the client's agent string and its limiter written here from the client's source. Contower must
-// stay within each one's limits (Prysm bans after five refusals, Teku disconnects at once) and still serve everyone.
+// stay within each one's limits (Prysm bans after five refusals, Teku disconnects at once) and still serve everyone,
+// also what no single one of them would serve at once.
 import type { Libp2p } from '@libp2p/interface'
+import { EPOCHS_PER_SYNC_COMMITTEE_PERIOD, ForkName } from '@lodestar/params'
 import { describe, expect, it } from 'vitest'
 import { ForkSchedule } from '../../src/chain/forkSchedule.js'
 import type { SyntheticChain } from '../../src/devnet/syntheticChain.js'
@@ -13,6 +15,7 @@ import { RespCode } from '../../src/wire/constants.js'
 import { relevantStatus, serveBeaconProtocols } from '../helpers/beaconPeer.js'
 import {
   clientFor,
+  metricValue,
   outcomeOf,
   rangeRequest,
   startPeer,
@@ -21,9 +24,11 @@ import {
   testChain,
   waitHandshaken,
 } from '../helpers/devnet.js'
+import { lightClientUpdate } from '../helpers/lightClient.js'
 import { createTestPeer } from '../helpers/peers.js'
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
+const UPDATES = getProtocol('light_client_updates_by_range', 1)
 const track = stopAfterEach()
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
@@ -59,6 +64,46 @@ async function startPrysmLike(node: ContowerNode, chain: SyntheticChain, schedul
       stream.send(encodeResponseChunk(RespCode.Success, block.ssz, digest))
       seen.servedBlocks++
     }
+    await stream.close()
+  })
+  return { host, seen, stop: () => host.stop() }
+}
+
+/**
+ * A Lighthouse node's light-client server (lighthouse_network rpc/config.rs, rate_limiter.rs): one update per 10 s
+ * per peer, a request counted by the updates it asks; one that can never fit (two or more) or comes too soon is
+ * answered with Lighthouse's RateLimited code, 139. Serves `updateOf(period)`, the update of each period asked.
+ */
+async function startLighthouseLike(
+  node: ContowerNode,
+  schedule: ForkSchedule,
+  updateOf: (period: number) => { bytes: Uint8Array; attestedSlot: number },
+) {
+  const host = (await createTestPeer({ agentVersion: 'Lighthouse/v8.0.1-ced49dd/x86_64-linux' })) as Libp2p
+  await host.start()
+  await serveBeaconProtocols(host, () => relevantStatus(node))
+  const seen = { served: 0, refused: 0 }
+  let lastServedMs = -Infinity
+  await host.handle(protocolId(UPDATES.name, UPDATES.version), async (stream) => {
+    const { startPeriod, count } = UPDATES.request!.deserialize(
+      await readRequest(new ByteReader(stream), UPDATES.request!),
+    ) as { startPeriod: number; count: number }
+    if (count > 1 || Date.now() - lastServedMs < 10_000) {
+      seen.refused++
+      stream.send(encodeErrorChunk(139, count > 1 ? 'Rate limited. Request too large' : 'Wait 10s'))
+      await stream.close()
+      return
+    }
+    lastServedMs = Date.now()
+    const { bytes, attestedSlot } = updateOf(startPeriod)
+    stream.send(
+      encodeResponseChunk(
+        RespCode.Success,
+        bytes,
+        schedule.digestAtEpoch(Math.floor(attestedSlot / schedule.config.slotsPerEpoch)),
+      ),
+    )
+    seen.served++
     await stream.close()
   })
   return { host, seen, stop: () => host.stop() }
@@ -108,5 +153,67 @@ describe('relay: upstreams held to their own clients’ limits', () => {
     }
     expect(prysm.seen.refused).toBe(0)
     expect(node.peerStore.get(prysm.host.peerId)?.handshaken).toBe(true) // still an upstream
+  })
+  it('light-client updates of several periods from Lighthouse peers, which serve one at a time: asked one period each', async () => {
+    const slotsPerPeriod = EPOCHS_PER_SYNC_COMMITTEE_PERIOD * 32 // the devnet's mainnet preset
+    const { network } = testChain(2 * slotsPerPeriod + 64) // the clock in period 2: periods 0-2 can be had
+    const schedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
+    const updates = [0, 1, 2].map((period) => {
+      const attestedSlot = period * slotsPerPeriod + 40
+      return { bytes: lightClientUpdate(ForkName.fulu, attestedSlot, attestedSlot - 32).bytes, attestedSlot }
+    })
+    const node = await track(startRelay(network, []))
+    const lighthouses = [
+      await track(startLighthouseLike(node, schedule, (p) => updates[p]!)),
+      await track(startLighthouseLike(node, schedule, (p) => updates[p]!)),
+    ]
+    for (const lh of lighthouses) await node.libp2p.dial(lh.host.getMultiaddrs()[0]!)
+    await waitHandshaken(
+      node,
+      lighthouses.map((lh) => lh.host),
+      15_000,
+    )
+    for (const lh of lighthouses) {
+      await expect.poll(() => node.peerStore.get(lh.host.peerId)?.client, { timeout: 15_000 }).toBe('lighthouse')
+    }
+    const requester = await track(startPeer(network, testChain().chain, { serveBlocks: false }))
+    await requester.libp2p.dial(node.listenAddresses[0]!)
+    const ask = () =>
+      outcomeOf(
+        clientFor(requester),
+        node.libp2p.peerId,
+        UPDATES,
+        UPDATES.request!.serialize({ startPeriod: 0, count: 5 }),
+        5,
+      )
+    const payloads = (chunks: Array<{ ssz?: Uint8Array }>) => chunks.map((c) => hex(c.ssz!))
+
+    // Two Lighthouse peers, three periods up to the clock: one period from each, and the answer ends after those two
+    // (consecutive periods from the first: a whole answer, which the spec lets a server give).
+    const first = await ask()
+    expect(first.error).toBeNull()
+    expect(payloads(first.chunks)).toEqual(updates.slice(0, 2).map((u) => hex(u.bytes)))
+    expect(lighthouses.map((lh) => lh.seen)).toEqual([
+      { served: 1, refused: 0 },
+      { served: 1, refused: 0 },
+    ])
+
+    // A third Lighthouse peer: the same request now has all three periods, the first two from the cache.
+    const third = await track(startLighthouseLike(node, schedule, (p) => updates[p]!))
+    await node.libp2p.dial(third.host.getMultiaddrs()[0]!)
+    await waitHandshaken(node, [third.host], 15_000)
+    await expect.poll(() => node.peerStore.get(third.host.peerId)?.client, { timeout: 15_000 }).toBe('lighthouse')
+    const second = await ask()
+    expect(second.error).toBeNull()
+    expect(payloads(second.chunks)).toEqual(updates.map((u) => hex(u.bytes)))
+    expect([...lighthouses, third].map((lh) => lh.seen)).toEqual([
+      { served: 1, refused: 0 },
+      { served: 1, refused: 0 },
+      { served: 1, refused: 0 },
+    ])
+    const split = (outcome: string) =>
+      metricValue(node, 'contower_relay_split_requests_total', { protocol: 'light_client_updates_by_range/1', outcome })
+    expect(await split('shortened')).toBe(1)
+    expect(await split('whole')).toBe(1)
   })
 })

@@ -28,6 +28,7 @@ import { lightClientUpdate } from '../helpers/lightClient.js'
 import { createTestPeer } from '../helpers/peers.js'
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
+const BY_ROOT = getProtocol('beacon_blocks_by_root', 2)
 const UPDATES = getProtocol('light_client_updates_by_range', 1)
 const track = stopAfterEach()
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
@@ -107,6 +108,45 @@ async function startLighthouseLike(
     await stream.close()
   })
   return { host, seen, stop: () => host.stop() }
+}
+
+/**
+ * A Teku node's request limit (networking/eth2 PeerRequestLimiter, RateTrackerImpl): 100 requests a minute from one
+ * peer, of any protocol (Status, Ping and MetaData included), and 500 blocks; over either, Teku says Goodbye with
+ * reason 130 and refuses the peer's connections for two minutes. Serves blocks by root from `chain`.
+ */
+async function startTekuLike(node: ContowerNode, chain: SyntheticChain, schedule: ForkSchedule) {
+  const host = (await createTestPeer({
+    agentVersion: 'teku/v25.11.1/linux-x86_64/-eclipseadoptium-openjdk64bitservervm-java-21',
+  })) as Libp2p
+  await host.start()
+  const beacon = await serveBeaconProtocols(host, () => relevantStatus(node))
+  const seen = { dataRequests: [] as number[], blocks: [] as number[], overLimit: 0 }
+  /** Requests and blocks of the last minute; the handshake's are counted whenever they came (the test is shorter). */
+  const lastMinute = (times: number[]) => times.filter((t) => t > Date.now() - 60_000).length
+  const requestsInMinute = () =>
+    lastMinute(seen.dataRequests) + beacon.statuses.length + beacon.pings.length + beacon.metadataRequests
+  await host.handle(protocolId(BY_ROOT.name, BY_ROOT.version), async (stream) => {
+    const roots = BY_ROOT.request!.deserialize(
+      await readRequest(new ByteReader(stream), BY_ROOT.request!),
+    ) as Uint8Array[]
+    seen.dataRequests.push(Date.now())
+    if (requestsInMinute() > 100 || lastMinute(seen.blocks) + roots.length > 500) {
+      seen.overLimit++ // Teku: Goodbye 130, then the connection is closed and refused for two minutes
+      stream.abort(new Error('rate limited'))
+      await host.hangUp(node.libp2p.peerId)
+      return
+    }
+    for (const root of roots) {
+      const block = chain.blockByRoot(root)
+      if (!block) continue
+      seen.blocks.push(Date.now())
+      const digest = schedule.digestAtEpoch(Math.floor(block.slot / schedule.config.slotsPerEpoch))
+      stream.send(encodeResponseChunk(RespCode.Success, block.ssz, digest))
+    }
+    await stream.close()
+  })
+  return { host, seen, requestsInMinute, stop: () => host.stop() }
 }
 
 describe('relay: upstreams held to their own clients’ limits', () => {
@@ -215,5 +255,50 @@ describe('relay: upstreams held to their own clients’ limits', () => {
       metricValue(node, 'contower_relay_split_requests_total', { protocol: 'light_client_updates_by_range/1', outcome })
     expect(await split('shortened')).toBe(1)
     expect(await split('whole')).toBe(1)
+  })
+  it('a Teku upstream is sent fewer than the 100 requests a minute it allows, however many small requests come in', async () => {
+    const { network, chain } = testChain(150, 2_000)
+    const schedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
+    const node = await track(startRelay(network, []))
+    const teku = await track(startTekuLike(node, chain, schedule))
+    await node.libp2p.dial(teku.host.getMultiaddrs()[0]!)
+    await waitHandshaken(node, [teku.host], 15_000)
+    await expect.poll(() => node.peerStore.get(teku.host.peerId)?.client, { timeout: 15_000 }).toBe('teku')
+    // Five requesters, two requests open each: 110 blocks asked one root at a time, a request Teku counts per block.
+    const requesters = await Promise.all(
+      [0, 1, 2, 3, 4].map(() => track(startPeer(network, chain, { serveBlocks: false }))),
+    )
+    for (const r of requesters) await r.libp2p.dial(node.listenAddresses[0]!)
+    const slots = Array.from({ length: 110 }, (_, i) => i + 1)
+    let served = 0
+    let declined = 0
+    const lanes = requesters
+      .flatMap((r) => [r, r])
+      .map(async (requester, lane) => {
+        for (let i = lane; i < slots.length; i += 10) {
+          const block = chain.blockAt(slots[i]!)!
+          const out = await outcomeOf(
+            clientFor(requester),
+            node.libp2p.peerId,
+            BY_ROOT,
+            BY_ROOT.request!.serialize([block.root]),
+            1,
+          )
+          if (out.error === null) {
+            expect(out.chunks.map((c) => hex(c.ssz!))).toEqual([hex(block.ssz)])
+            served++
+          } else {
+            expect(out.error.detail).toMatchObject({ respCode: RespCode.ResourceUnavailable })
+            declined++
+          }
+        }
+      })
+    await Promise.all(lanes)
+    expect(served + declined).toBe(110)
+    // Teku's burst of Contower's table (30) at least, then 0.8 a second; never over Teku's limit.
+    expect(served).toBeGreaterThanOrEqual(30)
+    expect(teku.seen.overLimit).toBe(0)
+    expect(teku.requestsInMinute()).toBeLessThanOrEqual(100)
+    expect(node.peerStore.get(teku.host.peerId)?.handshaken).toBe(true) // still an upstream
   })
 })

@@ -287,7 +287,7 @@ export class Relay {
     signal: AbortSignal,
   ): AsyncGenerator<WireBytes> {
     const label = `${req.def.name}/${req.def.version}`
-    let outcome = 'failed'
+    let outcome: 'whole' | 'shortened' | 'failed' = 'failed'
     let sent = 0
     try {
       for (const part of parts) {
@@ -313,7 +313,7 @@ export class Relay {
           outcome = 'shortened'
           return
         }
-        if (req.periods && got < part.maxChunks) break // a period without an update: none after it can follow
+        if (req.periods && got < part.maxChunks) break // a period without an update ends it, as a shortened answer
       }
       outcome = 'whole'
     } finally {

@@ -269,6 +269,7 @@ export class Relay {
    * that one takes; null when some upstream takes it whole, or none could serve it at all.
    */
   private partsToFit(req: RelayRequest, requester: string): RelayRequest[] | null {
+    if (!req.range && !req.periods) return null // by root: no request larger than every client takes
     const largest = this.modules.selector.largestFit(req, new Set([requester]))
     if (largest === 0 || this.withSuccessorCost(req).cost <= largest) return null
     return rangeParts(req, (part) => this.withSuccessorCost(part).cost <= largest)

@@ -81,7 +81,7 @@ type FromChild =
   | { type: 'connected' }
   | { type: 'cpu'; seconds: number; loopMaxMs: number }
   | { type: 'measured'; ms: number[]; errors: number }
-  | { type: 'counts'; sent: number; served: number; unavailable: number; otherErrors: number; maxOpen: number }
+  | { type: 'counts'; sent: number; served: number; refused: number; otherErrors: number; maxOpen: number }
   | { type: 'serving'; addresses: string[]; peerIds: string[] }
   | { type: 'quota'; exceeded: number }
 
@@ -400,7 +400,7 @@ function report(
     console.log(`  ${name}, ${p.wallSeconds.toFixed(0)} s: ${used.join(', ')}`)
   }
   console.log(
-    `flood: ${flood.sent} sent, ${flood.served} served, ${flood.unavailable} ResourceUnavailable, ` +
+    `flood: ${flood.sent} sent, ${flood.served} served, ${flood.refused} refused (RateLimited or ResourceUnavailable), ` +
       `${flood.otherErrors} other errors, at most ${flood.maxOpen} open per flooder`,
   )
   console.log(
@@ -467,7 +467,7 @@ async function floodersChild(): Promise<void> {
     peers.push(peer)
     await peer.libp2p.dial(target)
   }
-  const counts = { sent: 0, served: 0, unavailable: 0, otherErrors: 0, maxOpen: 0 }
+  const counts = { sent: 0, served: 0, refused: 0, otherErrors: 0, maxOpen: 0 }
   let stopped = false
   const timers: NodeJS.Timeout[] = []
   for (const peer of peers) {
@@ -494,7 +494,8 @@ async function floodersChild(): Promise<void> {
             for await (const _ of client.request(remote, BY_RANGE, req, { maxChunks: FLOOD_BLOCKS })) void _
             counts.served++
           } catch (e) {
-            if (e instanceof RequestError && e.detail.respCode === RespCode.ResourceUnavailable) counts.unavailable++
+            const code = e instanceof RequestError ? e.detail.respCode : undefined
+            if (code === RespCode.RateLimited || code === RespCode.ResourceUnavailable) counts.refused++
             else counts.otherErrors++
           } finally {
             open--

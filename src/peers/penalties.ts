@@ -26,16 +26,13 @@ export function penaltyForRequestError(err: RequestError): PeerAction | null {
   return REQUEST_ERROR_PENALTIES[err.code]
 }
 
-/** Lighthouse's and Grandine's error code for a requester over its limit. */
-export const RATE_LIMITED_CODE = 139
-
 /**
  * An answer that says the peer limits us: Lighthouse's code 139, or an error whose message says so (Prysm answers
  * InvalidRequest "rate limited", Teku InvalidRequest "Peer has been rate limited").
  */
 export function isRateLimitAnswer(err: RequestError): boolean {
   if (err.code !== RequestErrorCode.ERROR_RESPONSE) return false
-  return err.detail.respCode === RATE_LIMITED_CODE || /rate[ -]?limit/i.test(err.message)
+  return err.detail.respCode === RespCode.RateLimited || /rate[ -]?limit/i.test(err.message)
 }
 
 export function isRequestError(e: unknown): e is RequestError {

@@ -89,6 +89,20 @@ class PartUnavailable extends ContowerError<'PART_UNAVAILABLE'> {
   }
 }
 
+/** One answer's progress, shared by its parts. */
+interface PartRun {
+  calls: number
+  /** Sidecars sent from upstreams. */
+  sent: number
+  unavailable: number
+  lost: Set<number>
+  requester: string
+  /** When the requester's wait for its first chunk began. */
+  sinceMs: number
+  /** Whether any chunk (from upstreams or the cache) was sent. */
+  answered: boolean
+}
+
 /**
  * Serves DataColumnSidecarsByRange/ByRoot from the peers that custody the asked columns: the columns are split
  * over as few custodians as possible (columnPlan.ts), each part fetched through the upstream queue (self-limits
@@ -111,7 +125,8 @@ export class ColumnRouter {
     return req.def.name === 'data_column_sidecars_by_range' || req.def.name === 'data_column_sidecars_by_root'
   }
 
-  async *serve(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<WireBytes> {
+  /** Answers `req` for a requester waiting since `sinceMs` (its first chunk is due firstChunkDeadlineMs after). */
+  async *serve(req: RelayRequest, requester: string, signal: AbortSignal, sinceMs: number): AsyncGenerator<WireBytes> {
     const { metrics } = this.modules
     const label = `${req.def.name}/${req.def.version}`
     // Reuse what is cached (by range: whole columns of this range; by root: single (root, column) sidecars) and
@@ -121,7 +136,15 @@ export class ColumnRouter {
     const remaining = cached.rest === null ? [] : askedColumns(upstreamReq)
     const exclude = new Set([requester])
     const plan = planColumns(remaining, remaining.length > 0 ? this.candidates(upstreamReq, exclude) : [])
-    const run = { calls: 0, sent: 0, unavailable: plan.unavailable.length, lost: new Set(plan.unavailable), requester }
+    const run: PartRun = {
+      calls: 0,
+      sent: 0,
+      unavailable: plan.unavailable.length,
+      lost: new Set(plan.unavailable),
+      requester,
+      sinceMs,
+      answered: false,
+    }
     if (plan.parts.length === 0 && !cached.hit) {
       metrics?.columnsUnavailable.inc({ protocol: label }, run.unavailable)
       throw new ResponseError(RespCode.ResourceUnavailable, 'no peer custodies the asked columns')
@@ -141,6 +164,7 @@ export class ColumnRouter {
       for await (const item of merge(parts, this.opts.prefetchChunks)) {
         const source = item.checked ? 'upstream' : 'cache'
         if (source === 'upstream') run.sent++
+        run.answered = true
         metrics?.chunks.inc({ protocol: label, source })
         metrics?.bytes.inc({ protocol: label, source }, item.chunk.raw.byteLength)
         yield item.chunk.raw
@@ -303,7 +327,7 @@ export class ColumnRouter {
     part: ColumnPart,
     afterKey: number,
     exclude: ReadonlySet<string>,
-    run: { calls: number; sent: number; unavailable: number; lost: Set<number>; requester: string },
+    run: PartRun,
     signal: AbortSignal,
     replans: number,
   ): AsyncGenerator<Item> {
@@ -316,7 +340,9 @@ export class ColumnRouter {
       if (custodians.size === 0) break
       const sub = subRequest(req, part.columns, last, custodians)
       if (!sub) return // the range was fully delivered before the failure
-      const deadline = deadlineSignal([signal], this.opts.firstChunkDeadlineMs)
+      // Before the answer's first chunk, the requester's wait since its request counts against the deadline.
+      const waitedMs = run.answered ? 0 : Date.now() - run.sinceMs
+      const deadline = deadlineSignal([signal], Math.max(0, this.opts.firstChunkDeadlineMs - waitedMs))
       try {
         let upstream: Upstream
         try {

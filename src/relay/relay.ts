@@ -121,7 +121,11 @@ class RelayFailure extends ResponseError {
 /**
  * Serves data requests by forwarding them: rate limit, cache, then upstreams chosen by the selector, with
  * every chunk checked before it is streamed to the requester and teed into the cache. Failover happens only
- * before the first chunk left; after it, a failure ends the response with an error chunk.
+ * before the first chunk left; after it, a failure ends the response with an error chunk. Error answers are chosen
+ * for how requesters judge them: ResourceUnavailable only when no connected peer could serve the request at all
+ * (Lighthouse bans a peer that answers its block or column requests so, taking it to lack the data); RateLimited
+ * (139) when Contower is busy or the requester over its limit (a mid-tolerance error to Lighthouse, nothing to
+ * Lodestar); ServerError when the upstreams failed.
  */
 export class Relay {
   /** Requests on their way upstream, by cache key: resolved when the answer is complete (and cached) or failed. */
@@ -179,7 +183,7 @@ export class Relay {
       const pending = cached ? undefined : this.inFlight.get(req.key)
       if (pending) {
         // The same request is already on its way upstream: wait for its answer to land in the cache.
-        await waitFor(pending, this.opts.firstChunkDeadlineMs, inbound.signal)
+        await waitFor(pending, this.firstChunkLeftMs(startedMs), inbound.signal)
         cached = this.modules.cache.get(req.key)
         if (cached) result = 'coalesced'
       } else if (cached) {
@@ -193,7 +197,7 @@ export class Relay {
         yield* this.replay(cached, label, result === 'fleet_hit' ? 'fleet' : 'cache')
         return
       }
-      for await (const chunk of this.forwardOnce(req, inbound.peerId.toString(), inbound.signal)) {
+      for await (const chunk of this.forwardOnce(req, inbound.peerId.toString(), inbound.signal, startedMs)) {
         sent++
         yield chunk
       }
@@ -222,14 +226,14 @@ export class Relay {
     return { slot, period: Math.floor(clock.epochAtSlot(slot) / EPOCHS_PER_SYNC_COMMITTEE_PERIOD) }
   }
 
-  /** Inbound rate limit: a short delay when the requester is slightly over, ResourceUnavailable and a penalty beyond. */
+  /** Inbound rate limit: a short delay when the requester is slightly over, RateLimited and a penalty beyond. */
   private async admit(peerId: PeerId, req: RelayRequest, signal: AbortSignal): Promise<void> {
     const label = `${req.def.name}/${req.def.version}`
     const verdict = this.modules.limiter.check(peerId.toString(), req.def.name, req.askedCost)
     if (!verdict.ok) {
       this.modules.metrics?.rateLimited.inc({ protocol: label, outcome: verdict.reason })
       this.modules.scores.apply(peerId.toString(), PeerAction.MidToleranceError, `rate_limited_${req.def.name}`)
-      throw new RelayFailure(RespCode.ResourceUnavailable, 'rate limited', 'rate_limited')
+      throw new RelayFailure(RespCode.RateLimited, 'rate limited', 'rate_limited')
     }
     if (verdict.delayMs > 0) {
       this.modules.metrics?.rateLimited.inc({ protocol: label, outcome: 'delayed' })
@@ -238,16 +242,31 @@ export class Relay {
   }
 
   /** Forwards, letting identical requests that arrive meanwhile wait for this one's answer instead of their own. */
-  private async *forwardOnce(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<WireBytes> {
+  /**
+   * ms left of the first-chunk deadline for a requester waiting since `sinceMs` (its request's arrival: the inbound
+   * limit's delay and a wait for an identical request count against it, as they do against the requester's TTFB).
+   */
+  private firstChunkLeftMs(sinceMs: number): number {
+    return Math.max(0, this.opts.firstChunkDeadlineMs - (Date.now() - sinceMs))
+  }
+
+  private async *forwardOnce(
+    req: RelayRequest,
+    requester: string,
+    signal: AbortSignal,
+    sinceMs: number,
+  ): AsyncGenerator<WireBytes> {
     let finish!: () => void
     const done = new Promise<void>((resolve) => (finish = resolve))
     this.inFlight.set(req.key, done)
     try {
       if (this.columns.handles(req)) {
-        yield* this.columns.serve(req, requester, signal)
+        yield* this.columns.serve(req, requester, signal, sinceMs)
       } else {
         const parts = this.partsToFit(req, requester)
-        yield* parts ? this.forwardParts(req, parts, requester, signal) : this.forward(req, requester, signal)
+        yield* parts
+          ? this.forwardParts(req, parts, requester, signal, sinceMs)
+          : this.forward(req, requester, signal, sinceMs)
       }
     } finally {
       if (this.inFlight.get(req.key) === done) this.inFlight.delete(req.key)
@@ -286,6 +305,7 @@ export class Relay {
     parts: RelayRequest[],
     requester: string,
     signal: AbortSignal,
+    sinceMs: number,
   ): AsyncGenerator<WireBytes> {
     const label = `${req.def.name}/${req.def.version}`
     let outcome: 'whole' | 'shortened' | 'failed' = 'failed'
@@ -297,7 +317,7 @@ export class Relay {
           const cached = this.modules.cache.get(part.key)
           for await (const chunk of cached
             ? this.replay(cached, label, 'cache')
-            : this.forward(part, requester, signal)) {
+            : this.forward(part, requester, signal, sent === 0 ? sinceMs : Date.now())) {
             got++
             sent++
             yield chunk
@@ -322,9 +342,26 @@ export class Relay {
     }
   }
 
-  private async *forward(req: RelayRequest, requester: string, signal: AbortSignal): AsyncGenerator<WireBytes> {
-    const deadline = deadlineSignal([signal], this.opts.firstChunkDeadlineMs)
-    const queueDeadline = deadlineSignal([deadline], this.opts.maxQueueWaitMs)
+  /**
+   * Upstreams in turn until one answers, within the first-chunk deadline of a requester waiting since `sinceMs`: an
+   * upstream is asked only with its whole TTFB left before that deadline (the queue's wait is that deadline less
+   * the TTFB), and none at all when the requester's wait used that time up.
+   */
+  private async *forward(
+    req: RelayRequest,
+    requester: string,
+    signal: AbortSignal,
+    sinceMs: number,
+  ): AsyncGenerator<WireBytes> {
+    const leftMs = this.firstChunkLeftMs(sinceMs)
+    // What the requester already waited comes off the queue's wait too, which leaves an upstream its TTFB.
+    const queueMs = Math.min(this.opts.maxQueueWaitMs - (Date.now() - sinceMs), leftMs)
+    if (queueMs <= 0) {
+      // The requester waited out the time an upstream needs (the inbound limit's delay, an identical request's wait).
+      throw new RelayFailure(RespCode.RateLimited, 'busy: no time left to ask an upstream', 'queue_timeout')
+    }
+    const deadline = deadlineSignal([signal], leftMs)
+    const queueDeadline = deadlineSignal([deadline], queueMs)
     try {
       yield* this.tryUpstreams(req, requester, signal, deadline, queueDeadline)
     } finally {
@@ -350,17 +387,17 @@ export class Relay {
       } catch (e) {
         if (!(e instanceof QueueError)) throw e
         if (e.code === QueueErrorCode.QUEUE_FULL) {
-          throw new RelayFailure(RespCode.ResourceUnavailable, 'busy: request queue full', 'queue_full')
+          throw new RelayFailure(RespCode.RateLimited, 'busy: request queue full', 'queue_full')
         }
         if (e.code === QueueErrorCode.REQUESTER_BUSY) {
-          throw new RelayFailure(RespCode.ResourceUnavailable, 'busy: too many of your requests open', 'requester_busy')
+          throw new RelayFailure(RespCode.RateLimited, 'busy: too many of your requests open', 'requester_busy')
         }
         if (e.code === QueueErrorCode.NO_UPSTREAM && attempt === 0) {
           throw new RelayFailure(RespCode.ResourceUnavailable, 'no peer to serve this', 'no_upstream')
         }
         // Every upstream stayed at its self-limit (quotas spent, slots held): busy, not an upstream failure.
         if (e.code === QueueErrorCode.DEADLINE && attempt === 0 && !signal.aborted) {
-          throw new RelayFailure(RespCode.ResourceUnavailable, 'busy: no upstream free in time', 'queue_timeout')
+          throw new RelayFailure(RespCode.RateLimited, 'busy: no upstream free in time', 'queue_timeout')
         }
         break // deadline, or no untried upstream left
       }
@@ -375,7 +412,7 @@ export class Relay {
       if (outcome.done) return
       lastError = outcome.error
     }
-    throw new RelayFailure(RespCode.ResourceUnavailable, `no upstream could serve it: ${lastError}`, 'upstream_failed')
+    throw new RelayFailure(RespCode.ServerError, `no upstream could serve it: ${lastError}`, 'upstream_failed')
   }
 
   /**

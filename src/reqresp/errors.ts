@@ -2,12 +2,13 @@ import { ContowerError } from '../errors.js'
 import { RespCode } from '../wire/constants.js'
 
 /** The error answers a handler may give, by the spec's name (also the server's metrics result). */
-export type ResponseErrorCode = 'invalid_request' | 'server_error' | 'resource_unavailable'
+export type ResponseErrorCode = 'invalid_request' | 'server_error' | 'resource_unavailable' | 'rate_limited'
 
 const RESPONSE_ERROR_CODES: Record<number, ResponseErrorCode> = {
   [RespCode.InvalidRequest]: 'invalid_request',
   [RespCode.ServerError]: 'server_error',
   [RespCode.ResourceUnavailable]: 'resource_unavailable',
+  [RespCode.RateLimited]: 'rate_limited',
 }
 
 /** Thrown by a request handler: the requester gets an error chunk with this response code and message. */

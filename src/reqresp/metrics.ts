@@ -7,7 +7,7 @@ export function createReqRespMetrics(registry: Registry) {
   return {
     inboundRequests: new Counter({
       name: 'contower_reqresp_inbound_requests_total',
-      help: 'Requests served (data requests are relayed), by protocol, result (success, invalid_request, server_error, resource_unavailable, too_many_concurrent, timeout, aborted) and the requester’s transport (tcp, quic)',
+      help: 'Requests served (data requests are relayed), by protocol, result (success, invalid_request, server_error, resource_unavailable, rate_limited (139: busy or over a limit), too_many_concurrent, timeout, aborted) and the requester’s transport (tcp, quic)',
       labelNames: ['protocol', 'result', 'transport'],
       registers: [registry],
     }),

@@ -39,7 +39,7 @@ export const SERVER_DEFAULTS = {
   maxInboundStreamsPerProtocol: 8,
   /**
    * Requests of one peer per protocol served at once (the spec's MAX_CONCURRENT_REQUESTS, which requesters must
-   * not exceed); the excess is answered ResourceUnavailable as soon as its request is read, before any work, so a
+   * not exceed); the excess is answered RateLimited (139) as soon as its request is read, before any work, so a
    * flood costs little more than its refusals.
    */
   maxConcurrentPerPeer: MAX_CONCURRENT_REQUESTS as number,
@@ -51,6 +51,7 @@ type Outcome =
   | 'invalid_request'
   | 'server_error'
   | 'resource_unavailable'
+  | 'rate_limited'
   | 'too_many_concurrent'
   | 'timeout'
   | 'aborted'
@@ -123,7 +124,7 @@ export class ReqRespServer {
     const servingKey = `${requester} ${def.id}`
     if (!this.serving.take(servingKey, this.opts.maxConcurrentPerPeer)) {
       // Refused without a penalty: the refusal costs the requester its request, and volume is the rate limit's.
-      await sendError(stream, RespCode.ResourceUnavailable, 'too many concurrent requests', signal)
+      await sendError(stream, RespCode.RateLimited, 'rate limited: too many concurrent requests', signal)
       return 'too_many_concurrent'
     }
     let released = false

@@ -62,6 +62,12 @@ export enum RespCode {
   ServerError = 2,
   /** 3: the responder does not have the requested resource (only where the protocol allows it). */
   ResourceUnavailable = 3,
+  /**
+   * 139, client specific (Lighthouse, Lodestar, Grandine): the requester is over a limit; ask later. Contower's answer
+   * when it is busy: Lighthouse bans a peer that answers its block or column requests ResourceUnavailable (it takes
+   * the peer to lack the data), and charges this one as a mid-tolerance error.
+   */
+  RateLimited = 139,
 }
 
 /** Result bytes 4-127 are reserved and "should be treated as error"; 128-255 are client specific. p2p-interface.md. */

@@ -175,7 +175,7 @@ describe('relay: upstreams held to their own clients’ limits', () => {
         expect(out.chunks.map((c) => hex(c.ssz!))).toEqual(expected(1 + i))
         served++
       } else {
-        expect(out.error.detail).toMatchObject({ respCode: RespCode.ResourceUnavailable })
+        expect(out.error.detail).toMatchObject({ respCode: RespCode.RateLimited })
       }
     }
     expect(served).toBeGreaterThanOrEqual(7)
@@ -288,7 +288,7 @@ describe('relay: upstreams held to their own clients’ limits', () => {
             expect(out.chunks.map((c) => hex(c.ssz!))).toEqual([hex(block.ssz)])
             served++
           } else {
-            expect(out.error.detail).toMatchObject({ respCode: RespCode.ResourceUnavailable })
+            expect(out.error.detail).toMatchObject({ respCode: RespCode.RateLimited })
             declined++
           }
         }

@@ -17,7 +17,7 @@ import {
 } from '../helpers/devnet.js'
 
 // Fair share: a requester's open requests of one protocol are bounded by the spec's 2 (the excess is refused with
-// ResourceUnavailable as soon as it is read, before any work), and another requester still gets its place in the
+// RateLimited (139) as soon as it is read, before any work), and another requester still gets its place in the
 // upstream queue ahead of the flooder's. The queue's own per-requester bound (4, across protocols) is unit-tested.
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
@@ -63,8 +63,7 @@ describe('relay fairness', () => {
     expect(served.chunks).toHaveLength(8)
     const outcomes = await Promise.all(flood)
     const refused = outcomes.filter(
-      (o) =>
-        o.error?.code === RequestErrorCode.ERROR_RESPONSE && o.error.detail.respCode === RespCode.ResourceUnavailable,
+      (o) => o.error?.code === RequestErrorCode.ERROR_RESPONSE && o.error.detail.respCode === RespCode.RateLimited,
     )
     expect(refused.length).toBe(4)
     expect(outcomes.filter((o) => o.error === null).length).toBe(2)

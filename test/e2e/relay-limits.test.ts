@@ -33,10 +33,10 @@ function ask(requester: SimulatedPeer, node: ContowerNode, startSlot: number, co
   return outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, range(startSlot, count), count, signal)
 }
 
-function expectUnavailable(out: RequestOutcome): void {
+function expectRateLimited(out: RequestOutcome): void {
   expect(out.chunks).toHaveLength(0)
   expect(out.error?.code).toBe(RequestErrorCode.ERROR_RESPONSE)
-  expect(out.error?.detail.respCode).toBe(RespCode.ResourceUnavailable)
+  expect(out.error?.detail.respCode).toBe(RespCode.RateLimited)
 }
 
 /** Records each outcome's arrival, so a test can tell which requests were still open at a given moment. */
@@ -47,7 +47,7 @@ function settled<T>(p: Promise<T>): { promise: Promise<T>; done: () => boolean }
 }
 
 describe('relay limits', () => {
-  it('a full queue answers ResourceUnavailable at once', async () => {
+  it('a full queue answers RateLimited (139) at once', async () => {
     const { network, chain } = testChain(100, 2_000)
     // Two requesters: each may have only 2 requests of a protocol open (the spec's limit).
     const [upstream, requester, second] = await Promise.all([
@@ -76,17 +76,19 @@ describe('relay limits', () => {
     await expect.poll(() => metricValue(node, 'contower_relay_queue_depth'), { timeout: 2_000 }).toBe(1)
 
     const refused = await ask(second, node, 40, 4)
-    expectUnavailable(refused)
+    expectRateLimited(refused)
     expect(await metricValue(node, 'contower_relay_requests_total', { result: 'queue_full' })).toBe(1)
     expect([...holding, queued].map((r) => r.done())).toEqual([false, false, false]) // refused before any ended
 
-    // The stalled ones end too, at their deadline, with the same code: none hangs.
-    for (const r of [...holding, queued]) expectUnavailable(await r.promise)
+    // The stalled ones end too, at their deadline: none hangs. The queued one was busy; the upstream of the others
+    // failed them.
+    expectRateLimited(await queued.promise)
+    for (const r of holding) expect((await r.promise).error?.detail.respCode).toBe(RespCode.ServerError)
   })
 
   // A QUIC requester is held to the same quota as a TCP one (issue 18: bad input limited on both transports).
   it.each(['tcp', 'quic'] as const)(
-    'a requester over %s over its inbound quota gets ResourceUnavailable and a penalty',
+    'a requester over %s over its inbound quota gets RateLimited (139) and a penalty',
     async (transport) => {
       const { network, chain } = testChain(100, 2_000)
       const [upstream, requester] = await Promise.all([
@@ -107,10 +109,10 @@ describe('relay limits', () => {
       expect(node.scores.score(id)).toBe(0)
 
       // 2 of 10 tokens left, refilling at one per 6 s: 8 more is far beyond the limiter's short delay.
-      expectUnavailable(await ask(requester, node, 20, 8))
+      expectRateLimited(await ask(requester, node, 20, 8))
       expect(node.scores.score(id)).toBeLessThan(0)
       // More than the whole quota can never be served.
-      expectUnavailable(await ask(requester, node, 30, 11))
+      expectRateLimited(await ask(requester, node, 30, 11))
       expect(await metricValue(node, 'contower_relay_rate_limited_total', { outcome: 'peer_quota' })).toBe(1)
       expect(await metricValue(node, 'contower_relay_rate_limited_total', { outcome: 'cost_exceeds_quota' })).toBe(1)
       // Refused requests never went upstream: only the one relayed request did.
@@ -125,7 +127,8 @@ describe('relay limits', () => {
     const node = await track(startRelay(network, [requester]))
     await waitHandshaken(node, [requester])
 
-    expectUnavailable(await ask(requester, node, 10, 8))
+    const out = await ask(requester, node, 10, 8)
+    expect(out.error?.detail.respCode).toBe(RespCode.ResourceUnavailable) // there is no peer to ask: not busy
     expect(await metricValue(node, 'contower_relay_requests_total', { result: 'no_upstream' })).toBe(1)
     expect(requester.stats.maxConcurrent).toBe(0) // no block request ever reached it
     expect(requester.servedCount('beacon_blocks_by_range').requests).toBe(0)
@@ -214,7 +217,7 @@ describe('relay limits', () => {
         expect(out.chunks.map((c) => Buffer.from(c.ssz!))).toEqual(
           Array.from({ length: count }, (_, j) => Buffer.from(chain.blockAt(starts[i] + j)!.ssz)),
         )
-      } else expectUnavailable(out) // not ABORTED: every request ended on its own, with data or code 3
+      } else expectRateLimited(out) // not ABORTED: every request ended on its own, with data or code 3
     })
     expect(served).toBeGreaterThan(0)
     // One upstream request per served range (it also asked the slots after the range: charged to the quota with it).

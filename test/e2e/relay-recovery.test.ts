@@ -42,7 +42,7 @@ describe('relay recovery', () => {
     const { chain, a, b, node, ask } = await twoUpstreams()
 
     // Each request tries both once: first both answer ServerError (-1 each), then both corrupt their answers (bad
-    // CRC: an invalid response, -10 each). Every request fails with ResourceUnavailable.
+    // CRC: an invalid response, -10 each). Every request fails with ServerError.
     for (const [fault, startSlot] of [
       ['error', 10],
       ['corrupt', 30],
@@ -52,7 +52,7 @@ describe('relay recovery', () => {
       const failed = await ask(startSlot, 4)
       expect(failed.chunks).toHaveLength(0)
       expect(failed.error?.code).toBe(RequestErrorCode.ERROR_RESPONSE)
-      expect(failed.error?.detail.respCode).toBe(RespCode.ResourceUnavailable)
+      expect(failed.error?.detail.respCode).toBe(RespCode.ServerError)
     }
     for (const p of [a, b]) {
       const id = p.peerId.toString()
@@ -89,7 +89,7 @@ describe('relay recovery', () => {
       await waitHandshaken(node, [a, b], 30_000)
       const failed = await ask(startSlot, 4)
       expect(failed.chunks).toHaveLength(0)
-      expect(failed.error?.detail.respCode).toBe(RespCode.ResourceUnavailable)
+      expect(failed.error?.detail.respCode).toBe(RespCode.ServerError)
     }
 
     expect(dropped).toEqual([])

@@ -246,7 +246,7 @@ describe('Relay: forwarding and the cache', () => {
     b.serve(BY_RANGE, otherRange)
     const { chunks, error } = await h.ask(BY_RANGE, range(3, 2))
     expect(chunks).toEqual([])
-    expect(error?.respCode).toBe(RespCode.ResourceUnavailable)
+    expect(error?.respCode).toBe(RespCode.ServerError)
     expect(h.penalties.map((p) => p.reason)).toEqual(['relay_known_root_mismatch', 'relay_known_root_mismatch'])
     expect(new Set(h.penalties.map((p) => p.peer))).toEqual(new Set([a.id, b.id]))
   })
@@ -376,12 +376,12 @@ describe('Relay: failing over and failing', () => {
     expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeUndefined()
   })
 
-  it('answers ResourceUnavailable when every upstream fails before its first chunk', async () => {
+  it('answers ServerError when every upstream fails before its first chunk (not ResourceUnavailable: Lighthouse bans for that)', async () => {
     const h = await relayHarness()
     for (const u of h.upstreams) u.serve(BY_RANGE, sendAndClose(encodeErrorChunk(RespCode.ServerError, 'broken')))
     const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
     expect(chunks).toEqual([])
-    expect(error?.respCode).toBe(RespCode.ResourceUnavailable)
+    expect(error?.respCode).toBe(RespCode.ServerError)
     expect(error?.message).toContain('no upstream could serve it')
     expect(h.upstreams.map((u) => u.requests.length)).toEqual([1, 1])
     expect(await h.results(BY_RANGE)).toEqual({ upstream_failed: 1 })
@@ -437,13 +437,13 @@ describe('Relay: ranges larger than any upstream takes at once', () => {
 })
 
 describe('Relay: requesters', () => {
-  it('refuses a requester over its quota with ResourceUnavailable and a penalty, asking no upstream', async () => {
+  it('refuses a requester over its quota with RateLimited (139) and a penalty, asking no upstream', async () => {
     const h = await relayHarness({ inboundQuotas: { beacon_blocks_by_range: { tokens: 4, seconds: 1_000 } } })
     expect((await h.ask(BY_RANGE, range(10, 4))).error).toBeNull()
     const calls = h.upstreams[0]!.requests.length
     const { chunks, error } = await h.ask(BY_RANGE, range(20, 4))
     expect(chunks).toEqual([])
-    expect(error?.respCode).toBe(RespCode.ResourceUnavailable)
+    expect(error?.respCode).toBe(RespCode.RateLimited)
     expect(error?.message).toBe('rate limited')
     expect(h.upstreams[0]!.requests).toHaveLength(calls)
     expect(h.penalties).toEqual([
@@ -456,9 +456,22 @@ describe('Relay: requesters', () => {
     expect(await h.results(BY_RANGE)).toEqual({ success: 1, rate_limited: 1 })
   })
 
+  it('counts the inbound limit’s delay against the first-chunk deadline: no upstream is asked without time to answer', async () => {
+    // 3 blocks a second: a second range of 3 waits a whole second, the first-chunk deadline (FAST: 1 s).
+    const h = await relayHarness({ inboundQuotas: { beacon_blocks_by_range: { tokens: 3, seconds: 1 } } })
+    expect((await h.ask(BY_RANGE, range(10, 3))).error).toBeNull()
+    const calls = h.upstreams.flatMap((u) => u.requests).length
+    const { chunks, error } = await h.ask(BY_RANGE, range(20, 3))
+    expect(chunks).toEqual([])
+    expect(error?.respCode).toBe(RespCode.RateLimited)
+    expect(error?.message).toBe('busy: no time left to ask an upstream')
+    expect(h.upstreams.flatMap((u) => u.requests)).toHaveLength(calls) // an answer it could not have sent in time
+    expect(await h.results(BY_RANGE)).toEqual({ success: 1, queue_timeout: 1 })
+  })
+
   it('refuses a requester over its share of the upstream queue at once, while another requester still queues', async () => {
     // Upstreams that stay silent for the whole test: each holds two requests (the self-limit) until reset.
-    const h = await relayHarness({ relay: { upstreamTtfbMs: 30_000, firstChunkDeadlineMs: 30_000 } })
+    const h = await relayHarness({ relay: { upstreamTtfbMs: 29_000, firstChunkDeadlineMs: 30_000 } })
     for (const u of h.upstreams) u.serve(BY_RANGE, silent)
     const controller = new AbortController()
     const open = (startSlot: number, from = h.requesterId) =>
@@ -468,7 +481,7 @@ describe('Relay: requesters', () => {
     await expect.poll(upstreamAsks).toBe(4)
     // Four open (its share of the queue): the fifth is refused without waiting and without an upstream call.
     const { error } = await h.ask(BY_RANGE, range(26, 2))
-    expect(error?.respCode).toBe(RespCode.ResourceUnavailable)
+    expect(error?.respCode).toBe(RespCode.RateLimited)
     expect(error?.message).toBe('busy: too many of your requests open')
     const other = open(30, await newPeerId())
     await expect.poll(() => h.queueDepth()).toBe(1) // the other requester waits for a slot instead
@@ -482,7 +495,7 @@ describe('Relay: requesters', () => {
   it('answers busy (queue_timeout), not an upstream failure, when no upstream slot frees within the queue wait', async () => {
     // Silent upstreams hold the self-limit's two requests each; another requester then waits for a slot in vain.
     const h = await relayHarness({
-      relay: { upstreamTtfbMs: 30_000, firstChunkDeadlineMs: 30_000, maxQueueWaitMs: 300 },
+      relay: { upstreamTtfbMs: 29_000, firstChunkDeadlineMs: 30_000, maxQueueWaitMs: 300 },
     })
     for (const u of h.upstreams) u.serve(BY_RANGE, silent)
     const controller = new AbortController()
@@ -492,7 +505,7 @@ describe('Relay: requesters', () => {
     await expect.poll(() => h.upstreams.reduce((n, u) => n + u.requests.length, 0)).toBe(4)
     const { chunks, error } = await h.ask(BY_RANGE, range(30, 2), { from: await newPeerId() })
     expect(chunks).toEqual([])
-    expect(error?.respCode).toBe(RespCode.ResourceUnavailable)
+    expect(error?.respCode).toBe(RespCode.RateLimited)
     expect(error?.message).toBe('busy: no upstream free in time')
     controller.abort(new Error('test over'))
     await Promise.all(held)

@@ -344,7 +344,7 @@ describe('ReqRespServer: concurrent requests per peer and protocol', () => {
     await expect.poll(() => calls.length).toBe(2)
     const third = await ask(BY_RANGE, encodeRequest(rangeSsz(3, 1)))
     // Answered before the gate opens: the excess waits for nothing and never reaches the handler.
-    expect(await results(third.chunks)).toEqual([[RespCode.ResourceUnavailable, 'too many concurrent requests']])
+    expect(await results(third.chunks)).toEqual([[RespCode.RateLimited, 'rate limited: too many concurrent requests']])
     expect(await served(BY_RANGE)).toEqual({ too_many_concurrent: 1 })
     // Another protocol of the same peer, and the same protocol of another peer, have counts of their own.
     const other = await ask(BY_RANGE, encodeRequest(rangeSsz(4, 1)), { from: await newPeerId() })
@@ -390,7 +390,9 @@ describe('ReqRespServer: concurrent requests per peer and protocol', () => {
     await ask(BY_RANGE, encodeRequest(rangeSsz(4, 1)))
     await expect.poll(() => calls.length).toBe(4)
     const refused = await ask(BY_RANGE, encodeRequest(rangeSsz(5, 1)))
-    expect(await results(refused.chunks)).toEqual([[RespCode.ResourceUnavailable, 'too many concurrent requests']])
+    expect(await results(refused.chunks)).toEqual([
+      [RespCode.RateLimited, 'rate limited: too many concurrent requests'],
+    ])
     held.stream.abort(new Error('done'))
   })
 })

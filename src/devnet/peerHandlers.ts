@@ -160,7 +160,7 @@ function serveItems(
       const verdict = m.limiter.check(req.peerId.toString(), def.name, def.requestCost(req.request))
       if (!verdict.ok) {
         m.onQuotaExceeded(req)
-        throw new ResponseError(RespCode.ResourceUnavailable, 'rate limited')
+        throw new ResponseError(RespCode.ServerError, 'REQUEST_ERROR_RATE_LIMITED') // as Lodestar answers (and bans)
       }
       const fault = m.misbehaviour()
       if (fault === 'error') throw new ResponseError(RespCode.ServerError, 'simulated failure')

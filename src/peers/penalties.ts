@@ -27,12 +27,13 @@ export function penaltyForRequestError(err: RequestError): PeerAction | null {
 }
 
 /**
- * An answer that says the peer limits us: Lighthouse's code 139, or an error whose message says so (Prysm answers
- * InvalidRequest "rate limited", Teku InvalidRequest "Peer has been rate limited").
+ * An answer that says the peer limits us: code 139 (Lighthouse, Grandine, Contower), or an error whose message says so
+ * (Prysm answers InvalidRequest "rate limited", Teku InvalidRequest "Peer has been rate limited", Lodestar ServerError
+ * "REQUEST_ERROR_RATE_LIMITED").
  */
 export function isRateLimitAnswer(err: RequestError): boolean {
   if (err.code !== RequestErrorCode.ERROR_RESPONSE) return false
-  return err.detail.respCode === RespCode.RateLimited || /rate[ -]?limit/i.test(err.message)
+  return err.detail.respCode === RespCode.RateLimited || /rate[ _-]?limit/i.test(err.message)
 }
 
 export function isRequestError(e: unknown): e is RequestError {

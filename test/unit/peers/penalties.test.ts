@@ -32,7 +32,7 @@ describe('penaltyForRequestError', () => {
     expect(penaltyForRequestError(err(RequestErrorCode.ERROR_RESPONSE, respCode))).toBe(action)
   })
 
-  it('a peer saying it limits us is not charged: Lighthouse’s 139, Prysm’s and Teku’s "rate limited"', () => {
+  it('a peer saying it limits us is not charged: Lighthouse’s 139, Prysm’s, Teku’s and Lodestar’s "rate limited"', () => {
     const answer = (respCode: number, message: string) =>
       new RequestError(RequestErrorCode.ERROR_RESPONSE, ID, `code ${respCode}: ${message}`, { respCode })
     for (const e of [
@@ -40,6 +40,7 @@ describe('penaltyForRequestError', () => {
       answer(RespCode.InvalidRequest, 'rate limited'),
       answer(RespCode.InvalidRequest, 'Peer has been rate limited'),
       answer(RespCode.ServerError, 'Rate-limited'),
+      answer(RespCode.ServerError, 'REQUEST_ERROR_RATE_LIMITED'), // Lodestar's message: its error code
     ]) {
       expect(isRateLimitAnswer(e)).toBe(true)
       expect(penaltyForRequestError(e)).toBeNull()

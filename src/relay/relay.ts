@@ -122,8 +122,9 @@ class RelayFailure extends ResponseError {
  * Serves data requests by forwarding them: rate limit, cache, then upstreams chosen by the selector, with
  * every chunk checked before it is streamed to the requester and teed into the cache. Failover happens only
  * before the first chunk left; after it, a failure ends the response with an error chunk. Error answers are chosen
- * for how requesters judge them: ResourceUnavailable only when no connected peer could serve the request at all
- * (Lighthouse bans a peer that answers its block or column requests so, taking it to lack the data); RateLimited
+ * for how requesters judge them: ResourceUnavailable only when no connected peer could serve the request at all, or
+ * every upstream asked said it lacks the data (Lighthouse bans a peer that answers its block or column requests so,
+ * taking it to lack the data); RateLimited
  * (139) when Contower is busy or the requester over its limit (a mid-tolerance error to Lighthouse, nothing to
  * Lodestar); ServerError when the upstreams failed.
  */
@@ -380,6 +381,7 @@ export class Relay {
   ): AsyncGenerator<WireBytes> {
     const tried = new Set([requester])
     let lastError = 'no upstream tried'
+    const errors: string[] = []
     for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
       let upstream: Upstream
       try {
@@ -411,6 +413,11 @@ export class Relay {
       const outcome = yield* this.fromUpstream(req, upstream, deadline, signal)
       if (outcome.done) return
       lastError = outcome.error
+      errors.push(outcome.error)
+    }
+    // Every upstream asked said it does not have it: so does Contower. Any other failure is ours to own.
+    if (errors.length > 0 && errors.every((e) => e === `error_response_${RespCode.ResourceUnavailable}`)) {
+      throw new RelayFailure(RespCode.ResourceUnavailable, 'no upstream has it', 'upstream_failed')
     }
     throw new RelayFailure(RespCode.ServerError, `no upstream could serve it: ${lastError}`, 'upstream_failed')
   }

@@ -346,6 +346,19 @@ describe('Relay: failing over and failing', () => {
     expect(h.penalties).toEqual([])
   })
 
+  it('answers ResourceUnavailable when every upstream said it does not have it; ServerError when one failed otherwise', async () => {
+    const h = await relayHarness()
+    for (const u of h.upstreams)
+      u.serve(BY_RANGE, sendAndClose(encodeErrorChunk(RespCode.ResourceUnavailable, 'pruned')))
+    const none = await h.ask(BY_RANGE, range(10, 3))
+    expect(none.error?.respCode).toBe(RespCode.ResourceUnavailable)
+    expect(none.error?.message).toBe('no upstream has it')
+    h.upstreams[1]!.serve(BY_RANGE, sendAndClose(encodeErrorChunk(RespCode.ServerError, 'broken')))
+    const broken = await h.ask(BY_RANGE, range(20, 3))
+    expect(broken.error?.respCode).toBe(RespCode.ServerError)
+    expect(h.upstreams.map((u) => u.requests.length)).toEqual([2, 2])
+  })
+
   it('an upstream that answers "rate limited" is not charged, and is not asked for that protocol again before a refill', async () => {
     const h = await relayHarness({ upstreamQuotas: { beacon_blocks_by_range: { tokens: 128, seconds: 10 } } })
     h.upstreams[0]!.serve(BY_RANGE, sendAndClose(encodeErrorChunk(139, 'Wait 2.5s'))) // Lighthouse's RateLimited

@@ -340,9 +340,11 @@ export class ColumnRouter {
       if (custodians.size === 0) break
       const sub = subRequest(req, part.columns, last, custodians)
       if (!sub) return // the range was fully delivered before the failure
-      // Before the answer's first chunk, the requester's wait since its request counts against the deadline.
-      const waitedMs = run.answered ? 0 : Date.now() - run.sinceMs
-      const deadline = deadlineSignal([signal], Math.max(0, this.opts.firstChunkDeadlineMs - waitedMs))
+      // Before the answer's first chunk, the requester's wait since its request counts against the deadline; an
+      // upstream is not asked without its TTFB left (it would be charged for our wait).
+      const leftMs = this.opts.firstChunkDeadlineMs - (run.answered ? 0 : Date.now() - run.sinceMs)
+      if (leftMs < this.opts.upstreamTtfbMs) break
+      const deadline = deadlineSignal([signal], leftMs)
       try {
         let upstream: Upstream
         try {

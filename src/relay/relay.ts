@@ -124,9 +124,8 @@ class RelayFailure extends ResponseError {
  * before the first chunk left; after it, a failure ends the response with an error chunk. Error answers are chosen
  * for how requesters judge them: ResourceUnavailable only when no connected peer could serve the request at all, or
  * every upstream asked said it lacks the data (Lighthouse bans a peer that answers its block or column requests so,
- * taking it to lack the data); RateLimited
- * (139) when Contower is busy or the requester over its limit (a mid-tolerance error to Lighthouse, nothing to
- * Lodestar); ServerError when the upstreams failed.
+ * taking it to lack the data); RateLimited (139) when Contower is busy or the requester over its limit (a
+ * mid-tolerance error to Lighthouse, at most a high-tolerance one to Lodestar); ServerError when upstreams failed.
  */
 export class Relay {
   /** Requests on their way upstream, by cache key: resolved when the answer is complete (and cached) or failed. */

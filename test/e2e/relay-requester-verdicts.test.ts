@@ -50,12 +50,19 @@ describe('relay: answers as a Lighthouse requester judges them', () => {
     await lighthouse.start()
     await serveBeaconProtocols(lighthouse, () => relevantStatus(node))
     await lighthouse.dial(node.listenAddresses[0]!) // Lighthouse's outgoing connection: the ban rule applies
-    await waitHandshaken(node, [lighthouse], 15_000)
     const clock = Clock.fromChainConfig(network.config, network.genesisTime)
     const client = new ReqRespClient(
       { host: lighthouse, responseTypes: new ResponseTypes({ forkSchedule: schedule, clock }), metrics: null },
       {},
     )
+    // As the dialler, Lighthouse sends its Status first.
+    const STATUS = getProtocol('status', 2)
+    for await (const _ of client.request(node.libp2p.peerId, STATUS, STATUS.request!.serialize(relevantStatus(node)), {
+      maxChunks: 1,
+    })) {
+      // Contower's Status: nothing to check here
+    }
+    await waitHandshaken(node, [lighthouse], 15_000)
 
     // Six batches of 32 slots (192 blocks, over the 128 per 10 s Contower takes from one requester and its upstream
     // gives), two in flight; a failed batch is asked again after a second, up to three times.

@@ -102,7 +102,7 @@ function upstreamMetrics(registry: Registry, sources: RelayMetricSources) {
     }),
     unprovenRanges: new Counter({
       name: 'contower_relay_unproven_ranges_total',
-      help: 'BlocksByRange answers whose last block no later block could prove (forwarded, not cached)',
+      help: 'BlocksByRange answers whose last block no later block could prove, or empty where the upstream has the block after the range (forwarded, not cached)',
       registers: [registry],
     }),
     gossipProvenRanges: new Counter({

@@ -484,6 +484,12 @@ export class Relay {
           (await this.provenOnGossip(held.checked, validator, peer)) ||
           (await this.proveByFollowUp(req, upstream, validator, successors, signal))
       }
+      if (received === 0 && successors > 0) {
+        // Not even the block after the range, which the upstream's head says it has: every asked slot empty is rare,
+        // and a JS peer hanging up closes its streams cleanly, which reads as just this. Forwarded, not cached.
+        metrics?.unprovenRanges.inc()
+        out.dropFromCache()
+      }
       if (held) {
         // Unproven only when no later block could be had: forwarded, but the response is not cached.
         if (!proven) {

@@ -161,6 +161,17 @@ describe('Relay: forwarding and the cache', () => {
     expect(h.penalties).toEqual([{ peer: h.upstreams[0]!.id, action: PeerAction.LowToleranceError, reason: c.reason }])
   })
 
+  it('forwards an empty answer that lacks even the block after the range, but does not cache it', async () => {
+    // An upstream whose Status head is past the range answers nothing, not even the slot after it (as a JS peer that
+    // hangs up mid-request does: its streams end cleanly).
+    const h = await relayHarness({ upstreams: 1 })
+    h.upstreams[0]!.serve(BY_RANGE, sendAndClose())
+    expect(await h.ask(BY_RANGE, range(10, 3))).toEqual({ chunks: [], error: null })
+    expect(h.upstreams[0]!.requests).toEqual([range(10, 4)])
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeUndefined()
+    expect(await h.metric('contower_relay_unproven_ranges_total')).toBe(1)
+  })
+
   it('leaves the range unproven (forwarded, not cached) when the upstream’s quota has no room for a follow-up', async () => {
     // 10 tokens: the range and its successor slot take 4; the 8 follow-up slots would wait minutes for a refill.
     const h = await relayHarness({ upstreamQuotas: { beacon_blocks_by_range: { tokens: 10, seconds: 600 } } })

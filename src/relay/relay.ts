@@ -484,19 +484,14 @@ export class Relay {
           (await this.provenOnGossip(held.checked, validator, peer)) ||
           (await this.proveByFollowUp(req, upstream, validator, successors, signal))
       }
-      if (received === 0 && successors > 0) {
-        // Not even the block after the range, which the upstream's head says it has: every asked slot empty is rare,
-        // and a JS peer hanging up closes its streams cleanly, which reads as just this. Forwarded, not cached.
+      // Unproven when no later block could be had, or when not even the one after the range came (every slot empty
+      // is rare; a js-libp2p peer hanging up ends its streams cleanly, which reads so): forwarded, not cached.
+      if ((held && !proven) || (received === 0 && successors > 0)) {
         metrics?.unprovenRanges.inc()
         out.dropFromCache()
       }
       if (held) {
-        // Unproven only when no later block could be had: forwarded, but the response is not cached.
-        if (!proven) {
-          await validator.settle() // its root, still hashing; a block that does not decode is not forwarded
-          metrics?.unprovenRanges.inc()
-          out.dropFromCache()
-        }
+        if (!proven) await validator.settle() // its root, still hashing; a block that does not decode is not forwarded
         yield out.add(held.chunk, held.checked)
         held = null
       }

@@ -271,7 +271,8 @@ export const OPTIONS: readonly OptionDef[] = [
     name: 'rate-limits',
     type: 'quotas',
     default: [],
-    defaultReason: 'the quotas Lodestar enforces per peer, so Contower is as strict as the clients',
+    defaultReason:
+      'the quotas Lodestar enforces per peer, except blocks by range at Lighthouse’s 1024/10 so that a node can sync through Contower',
     description:
       'Per-peer inbound quotas replacing the defaults, as protocol:tokens/seconds (e.g. beacon_blocks_by_range:256/10); global:tokens/seconds adds one bucket over all peers',
     commands: RELAY,

@@ -1,5 +1,5 @@
 import { LimitError, LimitErrorCode, assertCost } from './errors.js'
-import { LODESTAR_QUOTAS, type Quota } from '../spec/quotas.js'
+import { INBOUND_QUOTAS, type Quota } from '../spec/quotas.js'
 import { assertQuota } from './quota.js'
 import { TokenBucket } from './tokenBucket.js'
 
@@ -29,7 +29,7 @@ export interface InboundRateLimiterModules {
 }
 
 export interface InboundRateLimiterOpts {
-  /** Per-peer quota by protocol name; protocols without one are unlimited. Default: LODESTAR_QUOTAS. */
+  /** Per-peer quota by protocol name; protocols without one are unlimited. Default: INBOUND_QUOTAS. */
   quotas?: ReadonlyMap<string, Quota>
   /** One bucket over all peers (and every limited protocol); null for none. */
   globalQuota?: Quota | null
@@ -52,7 +52,7 @@ export class InboundRateLimiter {
 
   constructor(modules: InboundRateLimiterModules = {}, opts: InboundRateLimiterOpts = {}) {
     this.now = modules.now ?? Date.now
-    this.quotas = opts.quotas ?? new Map(Object.entries(LODESTAR_QUOTAS))
+    this.quotas = opts.quotas ?? new Map(Object.entries(INBOUND_QUOTAS))
     for (const quota of this.quotas.values()) assertQuota(quota)
     this.global = opts.globalQuota ? new TokenBucket({ now: this.now }, opts.globalQuota) : null
     this.maxDelayMs = opts.maxDelayMs ?? INBOUND_LIMITER_DEFAULTS.maxDelayMs

@@ -1,11 +1,11 @@
 import { parseQuotaSpec } from '../config/quotaSpec.js'
-import { LODESTAR_QUOTAS, type Quota } from '../spec/quotas.js'
+import { INBOUND_QUOTAS, type Quota } from '../spec/quotas.js'
 import { LimitError, LimitErrorCode } from './errors.js'
 
-/** Lodestar's quotas (or another base) with operator overrides in spec form applied on top; later specs win. */
+/** Contower's inbound quotas (or another base) with operator overrides in spec form on top; later specs win. */
 export function quotaMap(
   overrides: readonly string[] = [],
-  base: Readonly<Record<string, Quota>> = LODESTAR_QUOTAS,
+  base: Readonly<Record<string, Quota>> = INBOUND_QUOTAS,
 ): Map<string, Quota> {
   const map = new Map(Object.entries(base).map(([protocol, q]) => [protocol, { ...q }]))
   for (const spec of overrides) {

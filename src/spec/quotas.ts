@@ -40,6 +40,18 @@ export const LODESTAR_QUOTAS: Readonly<Record<string, Quota>> = Object.freeze({
   light_client_optimistic_update: { tokens: 2, seconds: 12 },
 })
 
+/**
+ * What Contower lets each requesting peer ask of it by default: Lodestar's quotas, except blocks by range at
+ * Lighthouse's 1024 per 10 s. A node syncing through Contower asks batches of 32 blocks back to back (Lighthouse
+ * queues up to six per peer, Teku up to 474 blocks a minute): at 128 per 10 s Contower refused it and charged it while
+ * its upstreams had room (scripts/bench-sync.ts: a sync 5-11× slower with 3-8 upstreams, the requester at -30). What
+ * reaches the upstreams stays bounded by their own quotas, and the upstream queue shares it fairly among requesters.
+ */
+export const INBOUND_QUOTAS: Readonly<Record<string, Quota>> = Object.freeze({
+  ...LODESTAR_QUOTAS,
+  beacon_blocks_by_range: { tokens: 1024, seconds: 10 },
+})
+
 /** The name a quota spec uses for the one inbound bucket shared by all peers (`global:tokens/seconds`). */
 export const GLOBAL_QUOTA_KEY = 'global'
 

@@ -142,14 +142,17 @@ describe('InboundRateLimiter', () => {
     expect(l.trackedPeers).toBe(3)
   })
 
-  it('defaults to Lodestar’s quotas and a 2 s maximum delay', () => {
+  it('defaults to Lodestar’s quotas (blocks by range at Lighthouse’s 1024/10 s) and a 2 s maximum delay', () => {
     expect(INBOUND_LIMITER_DEFAULTS).toEqual({ maxDelayMs: 2000, maxPeers: 10_000 })
     const clock = fakeClock()
     const l = new InboundRateLimiter({ now: clock.now })
-    expect(l.check('a', 'beacon_blocks_by_range', 129)).toEqual(refused('cost_exceeds_quota'))
-    expect(l.check('a', 'beacon_blocks_by_range', 128)).toEqual(ok(0))
-    expect(l.check('a', 'beacon_blocks_by_range', 25)).toEqual(ok(1954)) // 25 × 78.125 = 1953.125
-    expect(l.check('a', 'beacon_blocks_by_range', 1)).toEqual(refused('peer_quota'))
+    expect(l.check('a', 'beacon_blocks_by_root', 129)).toEqual(refused('cost_exceeds_quota'))
+    expect(l.check('a', 'beacon_blocks_by_root', 128)).toEqual(ok(0))
+    expect(l.check('a', 'beacon_blocks_by_root', 25)).toEqual(ok(1954)) // 25 × 78.125 = 1953.125
+    expect(l.check('a', 'beacon_blocks_by_root', 1)).toEqual(refused('peer_quota'))
+    // A syncing node's batches: eight full-size ranges at once, the ninth waits a second and a quarter.
+    for (let i = 0; i < 8; i++) expect(l.check('a', 'beacon_blocks_by_range', 128)).toEqual(ok(0))
+    expect(l.check('a', 'beacon_blocks_by_range', 128)).toEqual(ok(1250))
     expect(l.check('a', 'status', 5)).toEqual(ok(0))
     expect(l.check('a', 'status', 1)).toEqual(refused('peer_quota')) // 3 s per status
   })

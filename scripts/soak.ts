@@ -1,5 +1,5 @@
 // Soak: Contower on a devnet whose serving peers switch at random between healthy and six faults, under steady
-// BlocksByRange requests from three requesters (each at 80% of Lodestar's quota, Contower's default inbound limit);
+// BlocksByRange requests from three requesters (each at 80% of Lodestar's quota, what one Lodestar upstream lets a requester ask);
 // every answer is checked against the synthetic chain itself.
 //
 //   npm run soak -- --minutes 10 [--servers 3] [--requesters 3] [--switch-seconds 4] [--heal-seconds 20]
@@ -43,7 +43,7 @@ const BLOCK_BYTES = 20_000
 const MAX_COUNT = 32
 /** Requests stay this far behind the head: blocks being built and gossiped are not what the soak is about. */
 const HEAD_MARGIN = 4
-/** Each requester keeps to this share of Lodestar's BlocksByRange quota (Contower's default inbound limit). */
+/** Each requester keeps to this share of Lodestar's BlocksByRange quota (what one Lodestar upstream lets a requester ask). */
 const QUOTA_SHARE = 0.8
 
 type Fault = 'none' | 'stall' | 'corrupt_field' | 'wrong_root' | 'die' | 'bad_crc' | 'slow'

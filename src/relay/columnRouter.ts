@@ -149,6 +149,11 @@ export class ColumnRouter {
       metrics?.columnsUnavailable.inc({ protocol: label }, run.unavailable)
       throw new ResponseError(RespCode.ResourceUnavailable, 'no peer custodies the asked columns')
     }
+    if (!cached.hit && this.opts.firstChunkDeadlineMs - (Date.now() - sinceMs) < this.opts.upstreamTtfbMs) {
+      // The requester's wait (for an identical request that then failed) left no custodian its TTFB: busy, rather
+      // than an answer with every column left out.
+      throw new ResponseError(RespCode.RateLimited, 'busy: no time left to ask an upstream')
+    }
     const collected: Item[] = []
     let collectedBytes = 0
     // Whatever was verified is indexed per sidecar; only an answer with nothing left out is cached whole.

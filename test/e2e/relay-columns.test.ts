@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { SyntheticChain } from '../../src/devnet/syntheticChain.js'
 import { getProtocol } from '../../src/reqresp/protocols.js'
+import { RespCode } from '../../src/wire/constants.js'
 import { startColumnPeer } from '../helpers/columnPeer.js'
 import { metricValue, startPeer, startRelay, stopAfterEach, testChain } from '../helpers/devnet.js'
 
@@ -169,6 +170,36 @@ describe('relay of data columns by custody', () => {
       }),
     ).toBe(2 + 4)
     for (const sim of sims) for (const col of sim.stats.columnsAsked) expect(sim.custody.has(col)).toBe(true)
+  })
+
+  it('a request that waited out the time a custodian needs is answered busy (139), not with its columns left out', async () => {
+    const { network } = testChain(40)
+    const chain = new SyntheticChain({ network }, { payloadBytes: 2_000, blobsPerBlock: 1 })
+    const supernode = await track(startPeer(network, chain, { custodyGroupCount: 128 }))
+    // 8 sidecars a second: the second request of 8 waits a second of a 2 s first-chunk deadline, leaving the
+    // custodian less than its 1.5 s TTFB.
+    const node = await track(
+      startRelay(
+        network,
+        [supernode],
+        { 'rate-limits': 'data_column_sidecars_by_range:8/1' },
+        { relay: { firstChunkDeadlineMs: 2_000 } },
+      ),
+    )
+    await expect.poll(() => node.peerStore.get(supernode.peerId)?.custody?.source, { timeout: 15_000 }).toBe('metadata')
+    const requester = await track(startPeer(network, chain, { serveBlocks: false }))
+    await requester.libp2p.dial(node.listenAddresses[0])
+    const ask = (startSlot: number) =>
+      requester.fetch(
+        node.libp2p.peerId,
+        BY_RANGE,
+        BY_RANGE.request!.serialize({ startSlot, count: 2, columns: [0, 1, 2, 3] }),
+        8,
+      )
+    expect((await ask(10)).length).toBeGreaterThan(0)
+    const askedBefore = supernode.servedCount('data_column_sidecars_by_range').requests
+    await expect(ask(20)).rejects.toMatchObject({ detail: { respCode: RespCode.RateLimited } })
+    expect(supernode.servedCount('data_column_sidecars_by_range').requests).toBe(askedBefore)
   })
 
   it('moves a failing part to another custodian and leaves out columns nobody else custodies', async () => {

@@ -121,6 +121,11 @@ export class ColumnRouter {
     this.opts = { ...COLUMN_ROUTER_DEFAULTS, ...opts }
   }
 
+  /** ms left of the first-chunk deadline for a requester waiting since `sinceMs`. */
+  private firstChunkLeftMs(sinceMs: number): number {
+    return this.opts.firstChunkDeadlineMs - (Date.now() - sinceMs)
+  }
+
   handles(req: RelayRequest): boolean {
     return req.def.name === 'data_column_sidecars_by_range' || req.def.name === 'data_column_sidecars_by_root'
   }
@@ -149,7 +154,7 @@ export class ColumnRouter {
       metrics?.columnsUnavailable.inc({ protocol: label }, run.unavailable)
       throw new ResponseError(RespCode.ResourceUnavailable, 'no peer custodies the asked columns')
     }
-    if (!cached.hit && this.opts.firstChunkDeadlineMs - (Date.now() - sinceMs) < this.opts.upstreamTtfbMs) {
+    if (!cached.hit && this.firstChunkLeftMs(sinceMs) < this.opts.upstreamTtfbMs) {
       // The requester's wait (for an identical request that then failed) left no custodian its TTFB: busy, rather
       // than an answer with every column left out.
       throw new ResponseError(RespCode.RateLimited, 'busy: no time left to ask an upstream')
@@ -347,7 +352,7 @@ export class ColumnRouter {
       if (!sub) return // the range was fully delivered before the failure
       // Before the answer's first chunk, the requester's wait since its request counts against the deadline; an
       // upstream is not asked without its TTFB left (it would be charged for our wait).
-      const leftMs = this.opts.firstChunkDeadlineMs - (run.answered ? 0 : Date.now() - run.sinceMs)
+      const leftMs = run.answered ? this.opts.firstChunkDeadlineMs : this.firstChunkLeftMs(run.sinceMs)
       if (leftMs < this.opts.upstreamTtfbMs) break
       const deadline = deadlineSignal([signal], leftMs)
       try {

@@ -379,7 +379,6 @@ export class Relay {
     queueDeadline: AbortSignal,
   ): AsyncGenerator<WireBytes> {
     const tried = new Set([requester])
-    let lastError = 'no upstream tried'
     const errors: string[] = []
     for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
       let upstream: Upstream
@@ -411,14 +410,17 @@ export class Relay {
       })
       const outcome = yield* this.fromUpstream(req, upstream, deadline, signal)
       if (outcome.done) return
-      lastError = outcome.error
       errors.push(outcome.error)
     }
     // Every upstream asked said it does not have it: so does Contower. Any other failure is ours to own.
     if (errors.length > 0 && errors.every((e) => e === `error_response_${RespCode.ResourceUnavailable}`)) {
       throw new RelayFailure(RespCode.ResourceUnavailable, 'no upstream has it', 'upstream_failed')
     }
-    throw new RelayFailure(RespCode.ServerError, `no upstream could serve it: ${lastError}`, 'upstream_failed')
+    throw new RelayFailure(
+      RespCode.ServerError,
+      `no upstream could serve it: ${errors.at(-1) ?? 'no upstream tried'}`,
+      'upstream_failed',
+    )
   }
 
   /**

@@ -78,10 +78,21 @@ export class ChunkValidator {
   /** Light-client updates by range: the sync committee period of the last update. */
   private lastPeriod = -1
 
+  /**
+   * `after`: by range, the block the first block checked must follow (the last one forwarded of an answer that
+   * another upstream began), its root computed.
+   */
   constructor(
     private readonly modules: ChunkValidatorModules,
     private readonly req: RelayRequest,
-  ) {}
+    after?: CheckedItem,
+  ) {
+    if (after?.slot != null && after.blockRoot) {
+      this.lastSlot = after.slot
+      this.lastRoot = Promise.resolve(after.blockRoot)
+      this.lastItem = after
+    }
+  }
 
   /**
    * By range, when `slotsAfter` slots after the range were asked too: true for a block past the range (within those

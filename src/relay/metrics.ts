@@ -100,6 +100,12 @@ function upstreamMetrics(registry: Registry, sources: RelayMetricSources) {
       labelNames: ['protocol'],
       registers: [registry],
     }),
+    rangeResumes: new Counter({
+      name: 'contower_relay_range_resumes_total',
+      help: 'BlocksByRange answers continued from another upstream after the one answering failed mid-response, by outcome (whole: the rest came and linked on; failed: no upstream could give it)',
+      labelNames: ['protocol', 'outcome'],
+      registers: [registry],
+    }),
     unprovenRanges: new Counter({
       name: 'contower_relay_unproven_ranges_total',
       help: 'BlocksByRange answers whose last block no later block could prove, or empty where the upstream has the block after the range (forwarded, not cached)',

@@ -1,5 +1,5 @@
 import type { PeerId } from '@libp2p/interface'
-import { deadlineSignal } from '../deadline.js'
+import { type ClearableSignal, deadlineSignal } from '../deadline.js'
 import { EPOCHS_PER_SYNC_COMMITTEE_PERIOD } from '@lodestar/params'
 import { type Clock, MAXIMUM_GOSSIP_CLOCK_DISPARITY_MS } from '../chain/clock.js'
 import type { ForkSchedule } from '../chain/forkSchedule.js'
@@ -25,7 +25,7 @@ import { ColumnRouter, type Sidecar } from './columnRouter.js'
 import { itemBytesRead } from './items.js'
 import { KnownRoots } from './knownRoots.js'
 import type { RelayMetrics } from './metrics.js'
-import { type Horizon, rangeParts, type RelayRequest, toRelayRequest } from './relayRequest.js'
+import { type Horizon, rangeFrom, rangeParts, type RelayRequest, toRelayRequest } from './relayRequest.js'
 import type { CachedResponse, ResponseCache } from './responseCache.js'
 import { QueueError, QueueErrorCode, type Upstream, type UpstreamQueue } from './upstreamQueue.js'
 import type { UpstreamSelector } from './upstreamSelector.js'
@@ -57,6 +57,11 @@ export const RELAY_DEFAULTS = {
   maxQueueWaitMs: 2_500,
   /** Upstream time to first byte: short enough that a silent upstream leaves time to fail over within the deadline. */
   upstreamTtfbMs: 1_500,
+  /**
+   * Upstream time for each later chunk: an upstream silent this long mid-response leaves another the time to go on
+   * (a first-chunk deadline, 4 s) within the requester's RESP_TIMEOUT (10 s) for its next chunk.
+   */
+  upstreamChunkMs: 5_000,
 }
 
 /**
@@ -120,8 +125,9 @@ class RelayFailure extends ResponseError {
 
 /**
  * Serves data requests by forwarding them: rate limit, cache, then upstreams chosen by the selector, with
- * every chunk checked before it is streamed to the requester and teed into the cache. Failover happens only
- * before the first chunk left; after it, a failure ends the response with an error chunk. Error answers are chosen
+ * every chunk checked before it is streamed to the requester and teed into the cache. Failover happens before the
+ * first chunk left; after it, a BlocksByRange answer goes on from another upstream after the last block forwarded,
+ * and any other answer ends with an error chunk. Error answers are chosen
  * for how requesters judge them: ResourceUnavailable only when no connected peer could serve the request at all, or
  * every upstream asked said it lacks the data (Lighthouse bans a peer that answers its block or column requests so,
  * taking it to lack the data); RateLimited (139) when Contower is busy or the requester over its limit (a
@@ -370,7 +376,12 @@ export class Relay {
     }
   }
 
-  /** Up to maxAttempts upstreams in turn, each taken from the queue, until one answers in full. */
+  /**
+   * Up to maxAttempts upstreams in turn, each taken from the queue, until one answers in full. A BlocksByRange answer
+   * that fails after blocks were forwarded goes on from the next upstream at the slot after the last block forwarded
+   * (its blocks must link on to that one), with a first-chunk deadline of its own: the requester has had its first
+   * chunk and allows RESP_TIMEOUT for each next one. Any other answer that fails after its first chunk ends there.
+   */
   private async *tryUpstreams(
     req: RelayRequest,
     requester: string,
@@ -378,58 +389,91 @@ export class Relay {
     deadline: AbortSignal,
     queueDeadline: AbortSignal,
   ): AsyncGenerator<WireBytes> {
+    const { metrics } = this.modules
+    const label = `${req.def.name}/${req.def.version}`
     const tried = new Set([requester])
     const errors: string[] = []
-    for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
-      let upstream: Upstream
-      try {
-        upstream = await this.modules.queue.acquire(this.withSuccessorCost(req), tried, queueDeadline, requester)
-      } catch (e) {
-        if (!(e instanceof QueueError)) throw e
-        if (e.code === QueueErrorCode.QUEUE_FULL) {
-          throw new RelayFailure(RespCode.RateLimited, 'busy: request queue full', 'queue_full')
+    const out = new ForwardedChunks(this.modules.cache.maxEntryBytes, (bytes) => {
+      metrics?.chunks.inc({ protocol: label, source: 'upstream' })
+      metrics?.bytes.inc({ protocol: label, source: 'upstream' }, bytes)
+    })
+    const resumeDeadlines: ClearableSignal[] = []
+    let resumed = false
+    try {
+      for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
+        const resuming = out.count > 0
+        if (resuming) {
+          if (req.def.name !== 'beacon_blocks_by_range' || !out.resumable || out.last!.slot! + 1 >= req.range!.endSlot)
+            break
+          resumed = true
+          const resumeDeadline = deadlineSignal([signal], this.opts.firstChunkDeadlineMs)
+          resumeDeadlines.push(resumeDeadline, deadlineSignal([resumeDeadline], this.opts.maxQueueWaitMs))
+          ;[deadline, queueDeadline] = resumeDeadlines.slice(-2)
         }
-        if (e.code === QueueErrorCode.REQUESTER_BUSY) {
-          throw new RelayFailure(RespCode.RateLimited, 'busy: too many of your requests open', 'requester_busy')
+        const asked = resuming ? rangeFrom(req, out.last!.slot! + 1) : req
+        let upstream: Upstream
+        try {
+          upstream = await this.modules.queue.acquire(this.withSuccessorCost(asked), tried, queueDeadline, requester)
+        } catch (e) {
+          if (!(e instanceof QueueError)) throw e
+          if (!resuming && attempt === 0) this.refuseQueued(e, signal)
+          break // deadline, or no untried upstream left
         }
-        if (e.code === QueueErrorCode.NO_UPSTREAM && attempt === 0) {
-          throw new RelayFailure(RespCode.ResourceUnavailable, 'no peer to serve this', 'no_upstream')
+        tried.add(upstream.peer.peerId.toString())
+        if (attempt > 0 && !resuming) metrics?.failovers.inc({ protocol: label })
+        metrics?.upstreamChoice.inc({ protocol: label, client: upstream.peer.client })
+        const outcome = yield* this.fromUpstream(req, asked, out, upstream, deadline, signal)
+        if (outcome.done) {
+          if (resumed) metrics?.rangeResumes.inc({ protocol: label, outcome: 'whole' })
+          return
         }
-        // Every upstream stayed at its self-limit (quotas spent, slots held): busy, not an upstream failure.
-        if (e.code === QueueErrorCode.DEADLINE && attempt === 0 && !signal.aborted) {
-          throw new RelayFailure(RespCode.RateLimited, 'busy: no upstream free in time', 'queue_timeout')
-        }
-        break // deadline, or no untried upstream left
+        errors.push(outcome.error)
       }
-      const peer = upstream.peer.peerId.toString()
-      tried.add(peer)
-      if (attempt > 0) this.modules.metrics?.failovers.inc({ protocol: `${req.def.name}/${req.def.version}` })
-      this.modules.metrics?.upstreamChoice.inc({
-        protocol: `${req.def.name}/${req.def.version}`,
-        client: upstream.peer.client,
-      })
-      const outcome = yield* this.fromUpstream(req, upstream, deadline, signal)
-      if (outcome.done) return
-      errors.push(outcome.error)
+    } finally {
+      for (const d of resumeDeadlines) d.clear()
+    }
+    const lastError = errors.at(-1) ?? 'no upstream tried'
+    if (out.count > 0) {
+      if (resumed) metrics?.rangeResumes.inc({ protocol: label, outcome: 'failed' })
+      throw new RelayFailure(
+        RespCode.ServerError,
+        `upstream failed mid-response: ${lastError}`,
+        'failed_after_first_chunk',
+      )
     }
     // Every upstream asked said it does not have it: so does Contower. Any other failure is ours to own.
     if (errors.length > 0 && errors.every((e) => e === `error_response_${RespCode.ResourceUnavailable}`)) {
       throw new RelayFailure(RespCode.ResourceUnavailable, 'no upstream has it', 'upstream_failed')
     }
-    throw new RelayFailure(
-      RespCode.ServerError,
-      `no upstream could serve it: ${errors.at(-1) ?? 'no upstream tried'}`,
-      'upstream_failed',
-    )
+    throw new RelayFailure(RespCode.ServerError, `no upstream could serve it: ${lastError}`, 'upstream_failed')
+  }
+
+  /** The answer to a request no upstream could be taken for at its first attempt (others end the attempts). */
+  private refuseQueued(e: QueueError, signal: AbortSignal): void {
+    if (e.code === QueueErrorCode.QUEUE_FULL) {
+      throw new RelayFailure(RespCode.RateLimited, 'busy: request queue full', 'queue_full')
+    }
+    if (e.code === QueueErrorCode.REQUESTER_BUSY) {
+      throw new RelayFailure(RespCode.RateLimited, 'busy: too many of your requests open', 'requester_busy')
+    }
+    if (e.code === QueueErrorCode.NO_UPSTREAM) {
+      throw new RelayFailure(RespCode.ResourceUnavailable, 'no peer to serve this', 'no_upstream')
+    }
+    // Every upstream stayed at its self-limit (quotas spent, slots held): busy, not an upstream failure.
+    if (e.code === QueueErrorCode.DEADLINE && !signal.aborted) {
+      throw new RelayFailure(RespCode.RateLimited, 'busy: no upstream free in time', 'queue_timeout')
+    }
   }
 
   /**
-   * One upstream call. Chunks are checked, forwarded and collected for the cache. Returns done after a complete
-   * response; returns the error when the call failed before its first chunk (the caller fails over); throws
-   * a ServerError answer when it failed after chunks had been forwarded.
+   * One upstream call for `asked` (`req` itself, or the rest of its range after `out.last`). Chunks are checked,
+   * forwarded and added to `out`, which is cached once the whole answer is complete. Returns done after a complete
+   * response, or the error when the call failed (the caller fails over, or resumes, or ends the answer).
    */
   private async *fromUpstream(
     req: RelayRequest,
+    asked: RelayRequest,
+    out: ForwardedChunks,
     upstream: Upstream,
     deadline: AbortSignal,
     signal: AbortSignal,
@@ -437,27 +481,25 @@ export class Relay {
     const { metrics, client } = this.modules
     const label = `${req.def.name}/${req.def.version}`
     const peer = upstream.peer.peerId.toString()
-    const validator = this.validatorFor(req)
-    const out = new ForwardedChunks(this.modules.cache.maxEntryBytes, (bytes) => {
-      metrics?.chunks.inc({ protocol: label, source: 'upstream' })
-      metrics?.bytes.inc({ protocol: label, source: 'upstream' }, bytes)
-    })
+    const before = out.count
+    const validator = this.validatorFor(asked, before > 0 ? out.last! : undefined)
     let received = 0
     // BlocksByRange: a block is held back until the next one names it as its parent, so a broken link never leaves.
     const holdBack = req.def.name === 'beacon_blocks_by_range'
     let held: { chunk: ResponseChunk; checked: CheckedItem } | null = null
     // ...and the range's last block by the first block after it, asked in the same request (or, after empty slots, in
     // a follow-up) and never forwarded.
-    const successors = holdBack ? this.successorsToAsk(req, upstream) : 0
+    const successors = holdBack ? this.successorsToAsk(asked, upstream) : 0
     let proven = false
     const startedMs = Date.now()
-    const call = upstreamCall(deadline, signal, () => out.count > 0)
+    const call = upstreamCall(deadline, signal, () => out.count > before)
     try {
-      for await (const chunk of client.request(upstream.peer.peerId, req.def, withSlotsAfter(req, successors), {
-        maxChunks: req.maxChunks + successors,
+      for await (const chunk of client.request(upstream.peer.peerId, req.def, withSlotsAfter(asked, successors), {
+        maxChunks: asked.maxChunks + successors,
         signal: call.signal,
         sszPrefixBytes: itemBytesRead(req.def.name),
         ttfbTimeoutMs: this.opts.upstreamTtfbMs,
+        respTimeoutMs: this.opts.upstreamChunkMs,
       })) {
         let checked
         try {
@@ -484,7 +526,7 @@ export class Relay {
       if (held && !proven) {
         proven =
           (await this.provenOnGossip(held.checked, validator, peer)) ||
-          (await this.proveByFollowUp(req, upstream, validator, successors, signal))
+          (await this.proveByFollowUp(asked, upstream, validator, successors, signal))
       }
       // Unproven when no later block could be had, or when not even the one after the range came (every slot empty
       // is rare; a js-libp2p peer hanging up ends its streams cleanly, which reads so): forwarded, not cached.
@@ -500,21 +542,22 @@ export class Relay {
       const ms = Date.now() - startedMs
       metrics?.upstreamSeconds.observe({ protocol: label }, ms / 1000)
       this.modules.logger.debug({ upstream: peer, protocol: label, chunks: out.count, ms }, 'upstream answered')
-      if (out.cacheable) this.remember(req, out.chunks, out.items, peer, true)
+      // An answer resumed from several upstreams notes no known roots: those count what one upstream served.
+      if (out.cacheable) this.remember(req, out.chunks, out.items, before === 0 ? peer : null, true)
       return { done: true }
     } catch (e) {
       if (signal.aborted) throw e // the requester left: nobody to answer
-      return { done: false, error: this.upstreamFailed(req, upstream, e, out.count, deadline.aborted) }
+      return { done: false, error: this.upstreamFailed(req, upstream, e, out.count - before, deadline.aborted) }
     } finally {
       call.dispose()
       upstream.release()
     }
   }
 
-  /** The checks of one upstream answer to `req`. */
-  private validatorFor(req: RelayRequest): ChunkValidator {
+  /** The checks of one upstream answer to `req`, whose first block must follow `after` when given. */
+  private validatorFor(req: RelayRequest, after?: CheckedItem): ChunkValidator {
     const { forkSchedule, blockRoots } = this.modules
-    return new ChunkValidator({ forkSchedule, knownRoot: (slot) => this.knownRoots.get(slot), blockRoots }, req)
+    return new ChunkValidator({ forkSchedule, knownRoot: (slot) => this.knownRoots.get(slot), blockRoots }, req, after)
   }
 
   /** Slots asked after a BlocksByRange range to prove its last block: within the protocol's count limit. */
@@ -530,28 +573,18 @@ export class Relay {
     return extra > 0 ? { ...req, cost: req.cost + extra } : req
   }
 
-  /**
-   * An upstream call failed: charges the upstream and returns why, for failing over; or, when chunks were already
-   * forwarded, throws the ServerError that ends the requester's answer.
-   */
+  /** An upstream call failed: charges the upstream and returns why (`forwarded`: chunks the call forwarded). */
   private upstreamFailed(
     req: RelayRequest,
     upstream: Upstream,
     e: unknown,
     forwarded: number,
     deadlinePassed: boolean,
-  ) {
+  ): string {
     const peer = upstream.peer.peerId.toString()
     const reason = this.penalise(req, upstream, e, forwarded === 0 && deadlinePassed)
     this.modules.metrics?.upstreamErrors.inc({ protocol: `${req.def.name}/${req.def.version}`, reason })
     this.modules.logger.debug({ peer, protocol: req.def.id, reason, forwarded, err: e }, 'upstream failed')
-    if (forwarded > 0) {
-      throw new RelayFailure(
-        RespCode.ServerError,
-        `upstream failed mid-response: ${reason}`,
-        'failed_after_first_chunk',
-      )
-    }
     return reason
   }
 
@@ -783,6 +816,8 @@ export class Relay {
 class ForwardedChunks {
   count = 0
   cacheable = true
+  /** The item of the last chunk forwarded. */
+  last: CheckedItem | null = null
   readonly chunks: ResponseChunk[] = []
   readonly items: CheckedItem[] = []
   private bytes = 0
@@ -795,6 +830,7 @@ class ForwardedChunks {
   /** Counts and keeps a chunk about to be forwarded; returns its bytes. */
   add(chunk: ResponseChunk, checked: CheckedItem): WireBytes {
     this.count++
+    this.last = checked
     this.onForward(chunk.raw.byteLength)
     this.bytes += chunk.raw.byteLength
     // Too big to cache: stop holding it (a column response can reach hundreds of MB).
@@ -804,6 +840,11 @@ class ForwardedChunks {
       this.items.push(checked)
     }
     return chunk.raw
+  }
+
+  /** Whether another upstream's blocks can follow on from the last chunk: a block with its slot and root known. */
+  get resumable(): boolean {
+    return this.last?.slot != null && this.last.blockRoot !== null
   }
 
   dropFromCache(): void {

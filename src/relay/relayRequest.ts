@@ -194,3 +194,9 @@ export function rangeParts(req: RelayRequest, fits: (part: RelayRequest) => bool
     parts.push(partOf(offset, Math.min(size, whole.count - offset)))
   return parts
 }
+
+/** The rest of `req`'s slot range from `startSlot` on, as a request of its own (bytes, key, cost). */
+export function rangeFrom(req: RelayRequest, startSlot: number): RelayRequest {
+  const whole = req.def.request!.deserialize(req.ssz!) as { startSlot: number; count: number }
+  return toRelayRequest(req.def, { ...whole, startSlot, count: req.range!.endSlot - startSlot })
+}

@@ -32,6 +32,8 @@ export interface RequestOptions {
   sszPrefixBytes?: number
   /** This request's wait for the first byte, when it must be shorter than the client's (e.g. to fail over). */
   ttfbTimeoutMs?: number
+  /** This request's wait for each chunk, when it must be shorter than the client's (e.g. to go on elsewhere). */
+  respTimeoutMs?: number
 }
 
 /**
@@ -79,7 +81,7 @@ export class ReqRespClient {
             timer.arm(opts.ttfbTimeoutMs ?? this.opts.ttfbTimeoutMs)
             if (await reader.isEnd(timer.signal)) break
           }
-          timer.arm(this.opts.respTimeoutMs)
+          timer.arm(opts.respTimeoutMs ?? this.opts.respTimeoutMs)
           chunk = await readResponseChunk(reader, chunkOpts, timer.signal)
         } catch (e) {
           throw this.toRequestError(def, e, first && reader.bytesConsumed === 0, outer)

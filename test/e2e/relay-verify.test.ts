@@ -6,7 +6,6 @@ import type { Misbehaviour } from '../../src/devnet/misbehaviour.js'
 import type { SimulatedPeer } from '../../src/devnet/simulatedPeer.js'
 import { SyntheticChain } from '../../src/devnet/syntheticChain.js'
 import type { ContowerNode, NodeOverrides } from '../../src/node.js'
-import { RequestErrorCode } from '../../src/reqresp/errors.js'
 import { getProtocol, protocolId, type ProtocolDef } from '../../src/reqresp/protocols.js'
 import { toRelayRequest } from '../../src/relay/relayRequest.js'
 import { ByteReader } from '../../src/wire/byteReader.js'
@@ -192,29 +191,25 @@ describe('relay verification: a range reaching the head', () => {
 })
 
 describe('relay verification: a lie found after chunks have left', () => {
-  it('alter_block on the last block: the requester gets the verified blocks and ServerError, nothing is cached; healed, the full range', async () => {
+  it('alter_block on the last block, found after chunks left: the healthy upstream goes on from there; the whole range reaches the requester and the cache', async () => {
     const { chain, node, faulty, requester } = await setup()
     faulty.misbehaviour = 'alter_block'
     faulty.alteredSlot = 47 // the range's last block
     const request = rangeRequest(40, 8)
 
     const out = await outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, request, 8)
-    // Seven blocks linked by their successors left; the altered eighth, proven wrong by the block after the range,
-    // did not.
-    expect(payloads(out.chunks)).toEqual(chainBlocks(chain, 40, 8).slice(0, out.chunks.length))
-    expect(out.chunks).toHaveLength(7)
-    expect(out.error?.code).toBe(RequestErrorCode.ERROR_RESPONSE)
-    expect(out.error?.detail.respCode).toBe(RespCode.ServerError)
-    expect(node.relayCache.get(cacheKey(BY_RANGE, request))).toBeUndefined()
+    // Seven blocks linked by their successors left; the altered eighth, disowned by the block after the range, did
+    // not: the healthy upstream was asked for slot 47 on, and its block 47 had to name the seventh as its parent.
+    expect(out.error).toBeNull()
+    expect(payloads(out.chunks)).toEqual(chainBlocks(chain, 40, 8))
+    expect(await metricValue(node, 'contower_relay_range_resumes_total', { outcome: 'whole' })).toBe(1)
     expect(node.scores.score(faulty.peerId.toString())).toBeLessThan(0)
 
-    // Healed: the next request is served whole and cached; a repeat comes from the cache.
-    faulty.misbehaviour = 'none'
+    // The answer put together from both passed every check: cached, and a repeat asks no upstream.
+    expect(node.relayCache.get(cacheKey(BY_RANGE, request))).toBeDefined()
+    const choices = await metricValue(node, 'contower_relay_upstream_choice_total', { protocol: label(BY_RANGE) })
     const again = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, 8)
     expect(payloads(again)).toEqual(chainBlocks(chain, 40, 8))
-    const choices = await metricValue(node, 'contower_relay_upstream_choice_total', { protocol: label(BY_RANGE) })
-    const third = await requester.fetch(node.libp2p.peerId, BY_RANGE, request, 8)
-    expect(payloads(third)).toEqual(chainBlocks(chain, 40, 8))
     expect(await metricValue(node, 'contower_relay_upstream_choice_total', { protocol: label(BY_RANGE) })).toBe(choices)
   })
 })
@@ -222,12 +217,13 @@ describe('relay verification: a lie found after chunks have left', () => {
 /**
  * A liar built without SimulatedPeer: a plain libp2p host answering the beacon handshake and BlocksByRange with
  * hand-made responses, the chain's blocks with one block's graffiti changed (re-serialized, valid SSZ) while `lying`:
- * the block at `alteredSlot` when set, else each answer's second block.
+ * the block at `alteredSlot` when set, else each answer's second block. With `hangUpAfter`, it sends that many blocks
+ * of an answer and hangs up the connection, as a js-libp2p node going away does (its streams end cleanly).
  */
 async function startLiar(chain: SyntheticChain, honest: SimulatedPeer) {
   const host = (await createTestPeer({ muxers: 'mplex' })) as Libp2p
   await host.start()
-  const state = { lying: true, requests: 0, alteredSlot: null as number | null }
+  const state = { lying: true, requests: 0, alteredSlot: null as number | null, hangUpAfter: null as number | null }
   const head = () => honest.clock.currentSlot // the same network and genesis: the same clock and digests
   await serveBeaconProtocols(host, () => {
     const headBlock = chain.headAt(head())
@@ -241,13 +237,14 @@ async function startLiar(chain: SyntheticChain, honest: SimulatedPeer) {
       earliestAvailableSlot: 0,
     }
   })
-  await host.handle(protocolId(BY_RANGE.name, BY_RANGE.version), async (stream) => {
+  await host.handle(protocolId(BY_RANGE.name, BY_RANGE.version), async (stream, connection) => {
     state.requests++
     const req = BY_RANGE.request!.deserialize(await readRequest(new ByteReader(stream), BY_RANGE.request!)) as {
       startSlot: number
       count: number
     }
-    const blocks = chain.blocksInRange(req.startSlot, req.count, head())
+    const all = chain.blocksInRange(req.startSlot, req.count, head())
+    const blocks = state.hangUpAfter === null ? all : all.slice(0, state.hangUpAfter)
     blocks.forEach((block, i) => {
       let bytes = block.ssz
       if (state.lying && (state.alteredSlot === null ? i === 1 : block.slot === state.alteredSlot)) {
@@ -258,12 +255,38 @@ async function startLiar(chain: SyntheticChain, honest: SimulatedPeer) {
       const digest = honest.forkSchedule.digestAtEpoch(Math.floor(block.slot / chain.slotsPerEpoch))
       stream.send(encodeResponseChunk(RespCode.Success, bytes, digest))
     })
-    await stream.close()
+    if (state.hangUpAfter !== null && blocks.length < all.length) await host.hangUp(connection.remotePeer)
+    else await stream.close()
   })
   return { host, state, stop: () => host.stop() }
 }
 
 describe('relay verification: an independent lying host', () => {
+  it('a stranger that hangs up mid-response: the honest upstream goes on after the last block forwarded; whole and linked', async () => {
+    const { network } = testChain(100)
+    const chain = new SyntheticChain({ network }, { payloadBytes: 2_000 })
+    const [honest, requester] = await Promise.all([
+      track(startPeer(network, chain)),
+      track(startPeer(network, chain, { serveBlocks: false })),
+    ])
+    const stranger = await track(startLiar(chain, honest))
+    stranger.state.lying = false
+    stranger.state.hangUpAfter = 3
+    // A static peer: asked first.
+    const node = await track(
+      startRelay(network, [], { 'static-peers': stranger.host.getMultiaddrs()[0]!.toString() }, FAST),
+    )
+    await node.libp2p.dial(honest.multiaddr)
+    await waitHandshaken(node, [stranger.host, honest])
+    await requester.libp2p.dial(node.listenAddresses[0])
+
+    const out = await outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, rangeRequest(50, 6), 6)
+    expect(stranger.state.requests).toBeGreaterThanOrEqual(1)
+    expect(out.error).toBeNull()
+    expect(payloads(out.chunks)).toEqual(chainBlocks(chain, 50, 6))
+    expect(await metricValue(node, 'contower_relay_range_resumes_total', { outcome: 'whole' })).toBe(1)
+  })
+
   it.each(['event_loop', 'worker'] as const)(
     'a corrupt range first, a correct one later, roots on the %s: the requester never sees the changed block, nor is it cached',
     async (thread) => {

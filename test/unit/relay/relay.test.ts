@@ -148,7 +148,7 @@ describe('Relay: forwarding and the cache', () => {
     // Not after the range: it proves nothing.
     { answer: 'a block from before the slots asked', chunk: () => gappyChunk(11), reason: 'relay_slot_out_of_range' },
   ])('a follow-up answered with $answer: ServerError, nothing cached, the upstream charged', async (c) => {
-    const h = await relayHarness()
+    const h = await relayHarness({ upstreams: 1 }) // no other upstream to go on from
     h.upstreams[0]!.serve(BY_RANGE, async (stream, request) => {
       const { startSlot } = request as { startSlot: number }
       if (startSlot === 10) return gappyRange(stream, request) // the range as the gappy chain has it
@@ -309,23 +309,54 @@ describe('Relay: checking upstream chunks', () => {
   })
 
   it('stops at a block whose parent is not the block before it: not forwarded, nothing cached', async () => {
-    const h = await relayHarness()
+    const h = await relayHarness({ upstreams: 1 })
     // 10 and 11 are sound; the 12 sent is another chain's, whose parent_root is not block 11's root.
     h.upstreams[0]!.serve(BY_RANGE, sendAndClose(blockChunk(10), blockChunk(11), foreignChunk(12)))
     const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
-    // Block 10 went out once 11 named it as parent; 11 was held back, and 12 broke the link: no failover now.
+    // Block 10 went out once 11 named it as parent; 11 was held back, and 12 broke the link: no upstream to go on.
     expect(hexes(chunks)).toEqual(chunksOf(10))
     expect(error?.respCode).toBe(RespCode.ServerError)
     expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeUndefined()
-    expect(h.upstreams[1]!.requests).toEqual([])
     expect(h.penalties).toEqual([
       { peer: h.upstreams[0]!.id, action: PeerAction.LowToleranceError, reason: 'relay_broken_link' },
     ])
     expect(await h.results(BY_RANGE)).toEqual({ failed_after_first_chunk: 1 })
   })
 
-  it('refuses a range whose last block the next block disowns', async () => {
+  it('after a broken link, goes on from another upstream at the slot after the last block forwarded: whole, cached', async () => {
     const h = await relayHarness()
+    h.upstreams[0]!.serve(BY_RANGE, sendAndClose(blockChunk(10), blockChunk(11), foreignChunk(12)))
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual(chunksOf(10, 11, 12)) // 10 from the first; 11 (held back, suspect) and 12 again
+    expect(h.upstreams[1]!.requests).toEqual([range(11, 2 + 1)]) // the rest and the slot after it
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeDefined()
+    expect(h.penalties).toEqual([
+      { peer: h.upstreams[0]!.id, action: PeerAction.LowToleranceError, reason: 'relay_broken_link' },
+    ])
+    expect(await h.results(BY_RANGE)).toEqual({ success: 1 })
+    expect(await h.metric('contower_relay_range_resumes_total', { outcome: 'whole' })).toBe(1)
+    expect(await h.metric('contower_relay_failovers_total')).toBe(0)
+  })
+
+  it('a resumed answer must follow on from the last block forwarded: another chain’s blocks are refused', async () => {
+    const h = await relayHarness()
+    h.upstreams[0]!.serve(BY_RANGE, sendAndClose(blockChunk(10), blockChunk(11), foreignChunk(12)))
+    // Sound links among themselves, but block 11 of another chain does not name our block 10 as its parent.
+    h.upstreams[1]!.serve(BY_RANGE, sendAndClose(foreignChunk(11), foreignChunk(12), foreignChunk(13)))
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(hexes(chunks)).toEqual(chunksOf(10))
+    expect(error?.respCode).toBe(RespCode.ServerError)
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeUndefined()
+    expect(h.penalties.map((p) => [p.peer, p.reason])).toEqual([
+      [h.upstreams[0]!.id, 'relay_broken_link'],
+      [h.upstreams[1]!.id, 'relay_broken_link'],
+    ])
+    expect(await h.metric('contower_relay_range_resumes_total', { outcome: 'failed' })).toBe(1)
+  })
+
+  it('refuses a range whose last block the next block disowns', async () => {
+    const h = await relayHarness({ upstreams: 1 })
     // The range is sound, but the block after it has a parent that is not block 12.
     h.upstreams[0]!.serve(BY_RANGE, sendAndClose(blockChunk(10), blockChunk(11), blockChunk(12), foreignChunk(13)))
     const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
@@ -385,8 +416,8 @@ describe('Relay: failing over and failing', () => {
     expect(h.upstreams[1]!.requests).toHaveLength(2)
   })
 
-  it('ends with ServerError after the first chunk when the upstream dies mid-response', async () => {
-    const h = await relayHarness()
+  it('ends with ServerError after the first chunk when the upstream dies mid-response and no other can go on', async () => {
+    const h = await relayHarness({ upstreams: 1 })
     const upstreamGone: UpstreamScript = async (stream) => {
       stream.send(Buffer.concat([blockChunk(10), blockChunk(11), blockChunk(12).subarray(0, 40)]))
       stream.abort(new Error('upstream crashed'))
@@ -396,8 +427,37 @@ describe('Relay: failing over and failing', () => {
     expect(hexes(chunks)).toEqual(chunksOf(10)) // 11 was still held back for its proof
     expect(error?.respCode).toBe(RespCode.ServerError)
     expect(error?.message).toContain('upstream failed mid-response')
-    expect(h.upstreams[1]!.requests).toEqual([]) // no failover once a chunk has left
     expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeUndefined()
+  })
+
+  it('an upstream silent mid-response for upstreamChunkMs: another goes on, within the requester’s RESP_TIMEOUT', async () => {
+    const h = await relayHarness({ relay: { upstreamChunkMs: 300 }, clientRespTimeoutMs: 10_000 })
+    h.upstreams[0]!.serve(BY_RANGE, async (stream) => {
+      stream.send(Buffer.concat([blockChunk(10), blockChunk(11)]))
+      await closed(stream) // and nothing more: not 10 s (the client's RESP_TIMEOUT) but 300 ms pass before giving up
+    })
+    // A requester whose patience is ten times the upstream's, as RESP_TIMEOUT (10 s) is twice upstreamChunkMs (5 s)
+    // plus a first-chunk deadline: one waiting out the client's own 10 s would have given up.
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3), { signal: AbortSignal.timeout(3_000) })
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual(chunksOf(10, 11, 12))
+    expect(h.upstreams[1]!.requests).toEqual([range(11, 2 + 1)])
+    expect(h.penalties).toEqual([
+      { peer: h.upstreams[0]!.id, action: PeerAction.MidToleranceError, reason: 'relay_resp_timeout' },
+    ])
+  })
+
+  it('when the upstream dies mid-response, another goes on from the block after the last one forwarded', async () => {
+    const h = await relayHarness()
+    h.upstreams[0]!.serve(BY_RANGE, async (stream) => {
+      stream.send(Buffer.concat([blockChunk(10), blockChunk(11), blockChunk(12).subarray(0, 40)]))
+      stream.abort(new Error('upstream crashed'))
+    })
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual(chunksOf(10, 11, 12))
+    expect(h.upstreams[1]!.requests).toEqual([range(11, 2 + 1)])
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeDefined()
   })
 
   it('answers ServerError when every upstream fails before its first chunk (not ResourceUnavailable: Lighthouse bans for that)', async () => {

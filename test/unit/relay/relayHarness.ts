@@ -77,6 +77,8 @@ export async function relayHarness(
     /** What the upstreams enforce, as Contower's self-limit models it; default none. */
     upstreamQuotas?: Record<string, Quota>
     relay?: Partial<typeof RELAY_DEFAULTS>
+    /** The relay's client's wait for each chunk (300 ms: failing upstreams are given up quickly). */
+    clientRespTimeoutMs?: number
     /** The response cache's clock (ms), to drive its TTLs; performance.now() by default. */
     cacheNow?: () => number
   } = {},
@@ -105,7 +107,12 @@ export async function relayHarness(
   )
   const registry = new Registry()
   const metrics = createRelayMetrics(registry, { cacheStats: () => cache.stats, queueDepth: () => queue.depth })
-  const client = new ReqRespClient({ host: self.libp2p, responseTypes, metrics: null }, { respTimeoutMs: 300 })
+  const client = new ReqRespClient(
+    { host: self.libp2p, responseTypes, metrics: null },
+    {
+      respTimeoutMs: opts.clientRespTimeoutMs ?? 300,
+    },
+  )
   const relay = new Relay(
     {
       client,

@@ -31,6 +31,12 @@ import { QueueError, QueueErrorCode, type Upstream, type UpstreamQueue } from '.
 import type { UpstreamSelector } from './upstreamSelector.js'
 import { upstreamCall } from './upstreamCall.js'
 
+/**
+ * A BlocksByRange answer without even the block after the range, from an upstream whose head is past it: not taken as
+ * the range's answer while another upstream may have blocks there.
+ */
+const EMPTY_ANSWER = 'empty_answer'
+
 /** The source of answers from the fleet's shared cache, for known roots: another instance's upstreams. */
 const FLEET_SOURCE = 'fleet'
 
@@ -432,6 +438,11 @@ export class Relay {
     } finally {
       for (const d of resumeDeadlines) d.clear()
     }
+    if (out.count === 0 && errors.includes(EMPTY_ANSWER)) {
+      // No upstream had a block there, and one said so: an empty answer, as it gave, but unproven and not cached.
+      metrics?.unprovenRanges.inc()
+      return
+    }
     const lastError = errors.at(-1) ?? 'no upstream tried'
     if (out.count > 0) {
       if (resumed) metrics?.rangeResumes.inc({ protocol: label, outcome: 'failed' })
@@ -523,22 +534,25 @@ export class Relay {
         if (ready) yield out.add(ready.chunk, ready.checked)
       }
       if (received === 0) this.modules.selector.recordLatency(peer, Date.now() - startedMs)
+      if (received === 0 && successors > 0) {
+        // Not even the block after the range, from an upstream whose head is past it: every slot empty is rare, and a
+        // js-libp2p peer hanging up ends its streams cleanly, which reads so. Another upstream is asked (uncharged).
+        metrics?.upstreamErrors.inc({ protocol: label, reason: EMPTY_ANSWER })
+        return { done: false, error: EMPTY_ANSWER }
+      }
       if (held && !proven) {
         proven =
           (await this.provenOnGossip(held.checked, validator, peer)) ||
           (await this.proveByFollowUp(asked, upstream, validator, successors, signal))
+        if (!proven) {
+          // No later block could be had: forwarded, not cached, once its root is hashed (one that does not decode is
+          // not forwarded).
+          metrics?.unprovenRanges.inc()
+          out.dropFromCache()
+          await validator.settle()
+        }
       }
-      // Unproven when no later block could be had, or when not even the one after the range came (every slot empty
-      // is rare; a js-libp2p peer hanging up ends its streams cleanly, which reads so): forwarded, not cached.
-      if ((held && !proven) || (received === 0 && successors > 0)) {
-        metrics?.unprovenRanges.inc()
-        out.dropFromCache()
-      }
-      if (held) {
-        if (!proven) await validator.settle() // its root, still hashing; a block that does not decode is not forwarded
-        yield out.add(held.chunk, held.checked)
-        held = null
-      }
+      if (held) yield out.add(held.chunk, held.checked)
       const ms = Date.now() - startedMs
       metrics?.upstreamSeconds.observe({ protocol: label }, ms / 1000)
       this.modules.logger.debug({ upstream: peer, protocol: label, chunks: out.count, ms }, 'upstream answered')

@@ -172,6 +172,18 @@ describe('Relay: forwarding and the cache', () => {
     expect(await h.metric('contower_relay_unproven_ranges_total')).toBe(1)
   })
 
+  it('asks another upstream after an answer without even the block after the range (as a peer hanging up gives)', async () => {
+    const h = await relayHarness()
+    h.upstreams[0]!.serve(BY_RANGE, sendAndClose())
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3))
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual(chunksOf(10, 11, 12))
+    expect(h.cache.get(h.keyOf(BY_RANGE, range(10, 3)))).toBeDefined()
+    expect(h.penalties).toEqual([]) // an empty answer is no fault: the slots may be empty
+    expect(await h.metric('contower_relay_upstream_errors_total', { reason: 'empty_answer' })).toBe(1)
+    expect(await h.metric('contower_relay_unproven_ranges_total')).toBe(0)
+  })
+
   it('leaves the range unproven (forwarded, not cached) when the upstream’s quota has no room for a follow-up', async () => {
     // 10 tokens: the range and its successor slot take 4; the 8 follow-up slots would wait minutes for a refill.
     const h = await relayHarness({ upstreamQuotas: { beacon_blocks_by_range: { tokens: 10, seconds: 600 } } })

@@ -3,11 +3,13 @@
 // every answer is checked against the synthetic chain itself.
 //
 //   npm run soak -- --minutes 10 [--servers 3] [--requesters 3] [--switch-seconds 4] [--heal-seconds 20]
+//                   [--faults stall,corrupt_field,wrong_root,die,bad_crc,slow]
 //
 // Faults (per serving peer, re-drawn every 1–2× switch-seconds, healthy half the time): stall (never answers),
-// corrupt field (a valid block with another state_root), wrong root (a valid block with another parent_root), die
-// mid-response (connection reset after the first chunk), bad CRC (a flipped byte in the snappy payload), slow (a pause
-// before every chunk). For the last heal-seconds every peer is healthy: service must resume.
+// corrupt field (a valid block with another state_root, one of a response's first 8 blocks drawn with the fault),
+// wrong root (a valid block with another parent_root), die mid-response (connection reset after 1–8 chunks, drawn
+// likewise), bad CRC (a flipped byte in the snappy payload), slow (a pause before every chunk). For the last
+// heal-seconds every peer is healthy: service must resume.
 //
 // The check is independent of Contower's verdicts: a delivered block is right when hash_tree_root of its message
 // (computed here with @lodestar/types) is the chain's root at its slot, and a response is correct when it is exactly
@@ -34,7 +36,7 @@ import { ByteReader } from '../src/wire/byteReader.js'
 import { readResponseChunk, type WireBytes } from '../src/wire/chunks.js'
 import { RespCode } from '../src/wire/constants.js'
 import { startContower } from './lib/devnet.js'
-import { numberOption as option } from './lib/intOption.js'
+import { listOption, numberOption as option } from './lib/intOption.js'
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
 const SLOT_SECONDS = 2
@@ -109,6 +111,7 @@ async function main(): Promise<void> {
   const requesterCount = option('requesters', 3, 1, 16)
   const switchSeconds = option('switch-seconds', 4, 0.5, 600)
   const healSeconds = option('heal-seconds', 20, 0, 600)
+  const faults = listOption('faults', FAULTS)
   const logger = createLogger({ level: 'silent', format: 'json' })
   const network: Network = devnetNetwork({
     genesisTime: Math.floor(Date.now() / 1000) - HISTORY_SLOTS * SLOT_SECONDS,
@@ -166,8 +169,9 @@ async function main(): Promise<void> {
       const next = () => {
         if (!switching) return
         const fault: Fault =
-          Date.now() >= healMs || Math.random() < 0.5 ? 'none' : FAULTS[Math.floor(Math.random() * FAULTS.length)]
+          Date.now() >= healMs || Math.random() < 0.5 ? 'none' : faults[Math.floor(Math.random() * faults.length)]
         server.misbehaviour = HANDLER_FAULT[fault]
+        server.faultAtChunk = Math.floor(Math.random() * 8) // a changed block or a reset mid-response, not only first
         faultsNow[i] = fault
         bump(faultCounts as Map<string, number>, fault)
         timer = setTimeout(next, switchSeconds * 1000 * (1 + Math.random()))
@@ -237,11 +241,19 @@ async function main(): Promise<void> {
     )
     console.log(`upstream bans of Contower: ${bans} (quota violations seen by upstreams: ${quotaExceeded})`)
     console.log(`upstreams connected at the end: ${connected} of ${serverCount}; scores: ${scores}`)
-    const results = await node.registry?.getSingleMetric('contower_relay_requests_total')?.get()
-    const byResult = new Map<string, number>()
-    for (const v of results?.values ?? [])
-      byResult.set(String(v.labels.result), (byResult.get(String(v.labels.result)) ?? 0) + v.value)
-    console.log(`Contower's results: ${[...byResult].map(([k, v]) => `${k} ${v}`).join(', ')}`)
+    /** A counter of Contower's summed by one label, as `a 1, b 2`. */
+    const byLabel = async (name: string, label: string) => {
+      const sums = new Map<string, number>()
+      for (const v of (await node.registry?.getSingleMetric(name)?.get())?.values ?? [])
+        sums.set(String(v.labels[label]), (sums.get(String(v.labels[label])) ?? 0) + v.value)
+      return [...sums].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'
+    }
+    console.log(`Contower's results: ${await byLabel('contower_relay_requests_total', 'result')}`)
+    console.log(`upstream errors: ${await byLabel('contower_relay_upstream_errors_total', 'reason')}`)
+    console.log(
+      `answers gone on from another upstream after one failed mid-response: ` +
+        (await byLabel('contower_relay_range_resumes_total', 'outcome')),
+    )
     console.log(`max RSS (this process: Contower, peers and requesters): ${(maxRss / 2 ** 20).toFixed(0)} MiB`)
     if (all.wrongResponses > 0 || checked.corruptEntries + checked.corruptIndexed > 0 || bans + quotaExceeded > 0) {
       exitCode = 1

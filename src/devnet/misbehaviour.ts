@@ -7,7 +7,7 @@ export type Misbehaviour =
   | 'none'
   /** Accept the request and never answer (the requester's time-to-first-byte runs out). */
   | 'stall'
-  /** Send the first chunk, then drop the connection. */
+  /** Send the first chunk (or up to the peer's `faultAtChunk`), then drop the connection. */
   | 'disconnect'
   /** Flip a byte inside each chunk's compressed payload: the snappy frame's CRC no longer matches. */
   | 'corrupt'
@@ -17,7 +17,7 @@ export type Misbehaviour =
   | 'error'
   /**
    * Change the state_root of one block of a response (valid SSZ, framing intact): the block is not the chain's. The
-   * block at the peer's `alteredSlot` when set, else the first.
+   * block at the peer's `alteredSlot` when set, else the one at its `faultAtChunk` (the first by default).
    */
   | 'alter_block'
   /** Give a response's second block a parent_root that is not the first block's root. */
@@ -64,7 +64,7 @@ export function tamperItems<T extends { ssz: Uint8Array; slot: number }>(
   fault: Misbehaviour,
   kind: 'block' | 'column',
   items: T[],
-  alteredSlot?: number,
+  altered: number | { index: number } = { index: 0 },
 ): T[] {
   const flip = (item: T, at: number): T => {
     const ssz = Uint8Array.from(item.ssz)
@@ -72,7 +72,7 @@ export function tamperItems<T extends { ssz: Uint8Array; slot: number }>(
     return { ...item, ssz }
   }
   if (kind === 'block' && fault === 'alter_block') {
-    const at = alteredSlot === undefined ? 0 : items.findIndex((item) => item.slot === alteredSlot)
+    const at = typeof altered === 'number' ? items.findIndex((item) => item.slot === altered) : altered.index
     if (at >= 0 && at < items.length) return items.map((item, i) => (i === at ? flip(item, BLOCK_STATE_ROOT_AT) : item))
   }
   if (kind === 'block' && fault === 'wrong_parent' && items.length > 1) {

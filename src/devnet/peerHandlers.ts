@@ -30,8 +30,10 @@ export interface PeerHandlerModules {
   metadata: LocalMetadata
   limiter: InboundRateLimiter
   misbehaviour: () => Misbehaviour
-  /** The slot whose block the alter_block fault changes (else the first of a response). */
+  /** The slot whose block the alter_block fault changes (else the one at `faultAtChunk`). */
   alteredSlot?: () => number | undefined
+  /** The chunk of a response a fault hits (0 when absent): the block alter_block changes, the last disconnect sends. */
+  faultAtChunk?: () => number
   /** A requester went over a quota: Lodestar bans it (Fatal) and disconnects. */
   onQuotaExceeded(req: InboundRequest): void
   /** Counts what was served, for tests and the devnet summary. */
@@ -174,14 +176,15 @@ function serveItems(
       let bytes = 0
       let counted = true
       try {
-        for (const item of tamperItems(fault, kind, pick(req), m.alteredSlot?.())) {
+        const faultAt = m.faultAtChunk?.() ?? 0
+        for (const item of tamperItems(fault, kind, pick(req), m.alteredSlot?.() ?? { index: faultAt })) {
           if (fault === 'slow') await slowDown(req.signal)
           let chunk = encodeResponseChunk(RespCode.Success, item.ssz, m.source.digestAtSlot(item.slot))
           if (fault === 'corrupt') chunk = corruptChunk(chunk)
           yield chunk
           chunks++
           bytes += chunk.length
-          if (fault === 'disconnect') {
+          if (fault === 'disconnect' && chunks > faultAt) {
             counted = false
             // A reset, not an orderly close: an orderly close would look like a short, complete answer.
             for (const c of m.host.getConnections(req.peerId)) c.abort(new Error('simulated disconnect'))

@@ -76,8 +76,10 @@ export interface SimulatedPeerStats {
  */
 export class SimulatedPeer {
   misbehaviour: Misbehaviour = 'none'
-  /** The slot whose block 'alter_block' changes (else a response's first block). */
+  /** The slot whose block 'alter_block' changes (else the block at `faultAtChunk`). */
   alteredSlot: number | undefined = undefined
+  /** The chunk of a response a fault hits: the block 'alter_block' changes, the last one 'disconnect' sends. */
+  faultAtChunk = 0
   readonly stats: SimulatedPeerStats = {
     served: new Map(),
     quotaExceeded: 0,
@@ -161,6 +163,7 @@ export class SimulatedPeer {
       limiter: this.limiter,
       misbehaviour: () => this.misbehaviour,
       alteredSlot: () => this.alteredSlot,
+      faultAtChunk: () => this.faultAtChunk,
       onQuotaExceeded: (req) => {
         this.stats.quotaExceeded++
         this.bans.ban(req.peerId.toString(), this.opts.banDurationMs)

@@ -152,7 +152,24 @@ async function disconnectAfterFirstBlock(): Promise<void> {
 }
 
 describe('relay fault after the first block', () => {
-  // A fault found after chunks have left (the requester gets ServerError) is in relay-verify.test.ts.
   it('an upstream dropping its connection after one block: the block was held back, so Contower fails over', () =>
     disconnectAfterFirstBlock())
+
+  it('an upstream resetting its connection after five blocks: the healthy one goes on after the fourth, linked on', async () => {
+    const { node, faulty, healthy, requester } = await setup()
+    faulty.misbehaviour = 'disconnect'
+    faulty.faultAtChunk = 4 // five blocks sent; four left Contower (the fifth was held back for its proof)
+    const ssz = range(10, 8)
+
+    const direct = await requester.fetch(healthy.peerId, BY_RANGE, ssz, 8)
+    const out = await outcomeOf(clientFor(requester), node.libp2p.peerId, BY_RANGE, ssz, 8)
+    expect(out.error).toBeNull()
+    expect(raw(out.chunks)).toEqual(raw(direct))
+    expect(await metricValue(node, 'contower_relay_range_resumes_total', { outcome: 'whole' })).toBe(1)
+    expect(await metricValue(node, 'contower_relay_failovers_total', BY_RANGE_LABEL)).toBe(0)
+    expect(node.scores.score(faulty.peerId.toString())).toBeLessThan(0)
+    expect(raw(node.relayCache.get(cacheKey(BY_RANGE, ssz))!.chunks.map((chunk) => ({ raw: chunk })))).toEqual(
+      raw(direct),
+    )
+  })
 })

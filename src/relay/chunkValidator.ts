@@ -18,6 +18,11 @@ export type InvalidChunkReason =
   | 'index_not_requested'
   /** A block whose parent_root is not the root of the block before it in the range. */
   | 'broken_link'
+  /**
+   * The first block of an answer going on from another upstream's blocks, whose parent is not the last of those: a
+   * fork, or a lie; refused, but not proof against this upstream (the one before may have been on another fork).
+   */
+  | 'fork_at_join'
   /** A block (or sidecar header) whose root differs from the one Contower already knows for its slot. */
   | 'known_root_mismatch'
   /** A sidecar whose lists do not match its commitments, or whose commitments' inclusion proof fails. */
@@ -77,6 +82,8 @@ export class ChunkValidator {
   private lastSlotOfHeader = -1
   /** Light-client updates by range: the sync committee period of the last update. */
   private lastPeriod = -1
+  /** Going on from another upstream's block, and no block of this answer checked yet: the next link is the join. */
+  private joining = false
 
   /**
    * `after`: by range, the block the first block checked must follow (the last one forwarded of an answer that
@@ -91,7 +98,15 @@ export class ChunkValidator {
       this.lastSlot = after.slot
       this.lastRoot = Promise.resolve(after.blockRoot)
       this.lastItem = after
+      this.joining = true
     }
+  }
+
+  /** A link that does not hold: at the join between two upstreams' blocks, or within one upstream's answer. */
+  private brokenLink(slot: number): InvalidChunkError {
+    return this.joining
+      ? new InvalidChunkError('fork_at_join', `block at slot ${slot} does not follow the last block forwarded`)
+      : new InvalidChunkError('broken_link', `block at slot ${slot} does not follow the block before it`)
   }
 
   /**
@@ -114,9 +129,7 @@ export class ChunkValidator {
       )
     }
     const lastRoot = await this.settle()
-    if (lastRoot !== null && !equalBytes(facts.parentRoot, lastRoot)) {
-      throw new InvalidChunkError('broken_link', `block at slot ${facts.slot} does not follow slot ${this.lastSlot}`)
-    }
+    if (lastRoot !== null && !equalBytes(facts.parentRoot, lastRoot)) throw this.brokenLink(facts.slot)
     return true
   }
 
@@ -202,9 +215,8 @@ export class ChunkValidator {
     const item: CheckedItem = { slot, blockRoot: null, parentRoot: facts.parentRoot }
     this.lastRoot = root
     this.lastItem = item
-    if (previous !== null && !equalBytes(facts.parentRoot, previous)) {
-      throw new InvalidChunkError('broken_link', `block at slot ${slot} does not follow the block before it`)
-    }
+    if (previous !== null && !equalBytes(facts.parentRoot, previous)) throw this.brokenLink(slot)
+    this.joining = false
     if (known && !equalBytes(known, (await this.settle())!)) {
       throw new InvalidChunkError('known_root_mismatch', `slot ${slot}`)
     }

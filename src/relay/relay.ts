@@ -700,7 +700,9 @@ export class Relay {
     const peer = upstream.peer.peerId.toString()
     let err: RequestError
     let reason: string
-    if (e instanceof InvalidChunkError) {
+    if (e instanceof InvalidChunkError && e.code === 'fork_at_join') {
+      return e.code // not linked on to another upstream's blocks: refused, but maybe a fork, not a lie
+    } else if (e instanceof InvalidChunkError) {
       err = new RequestError(RequestErrorCode.INVALID_RESPONSE, req.def.id, e.message, { cause: e })
       reason = e.code
     } else if (e instanceof RequestError && e.code === RequestErrorCode.ABORTED && deadlinePassed) {

@@ -450,6 +450,20 @@ describe('ChunkValidator: links, proofs and known roots', () => {
     await expectInvalid(() => w.check(at8), 'broken_link')
   })
 
+  it('going on after another upstream’s block: the first link is the join (fork_at_join), later ones broken_link', async () => {
+    const req = relayRequest('beacon_blocks_by_range', { startSlot: 3, count: 4, step: 1 })
+    const [at3, at4, at6] = await Promise.all([devBlock(3), devBlock(4), devBlock(6)])
+    const after = (slot: number) => ({ slot, blockRoot: chain.blockAt(slot)!.root, parentRoot: null })
+    const v = new ChunkValidator({ forkSchedule: devSchedule }, req, after(2))
+    await v.check(at3) // names block 2: linked on
+    await expectInvalid(() => v.check(at6), 'broken_link') // block 4 is missing: within this answer
+    const w = new ChunkValidator({ forkSchedule: devSchedule }, req, after(2))
+    await expectInvalid(() => w.check(at4), 'fork_at_join') // block 4 names block 3, not the 2 forwarded
+    const oneSlot = relayRequest('beacon_blocks_by_range', { startSlot: 3, count: 1, step: 1 })
+    const x = new ChunkValidator({ forkSchedule: devSchedule }, oneSlot, after(2))
+    await expectInvalid(() => x.provesLastBlock(at4, 1), 'fork_at_join') // slot 3 came empty; 4 does not name 2
+  })
+
   it('checks the block after the range against the last block of it', async () => {
     const req = relayRequest('beacon_blocks_by_range', { startSlot: 2, count: 2, step: 1 })
     const [at2, at3, at4, at6] = await Promise.all([devBlock(2), devBlock(3), devBlock(4), devBlock(6)])

@@ -1,15 +1,16 @@
-// Soak: Contower on a devnet whose serving peers switch at random between healthy and six faults, under steady
-// BlocksByRange requests from three requesters (each at 80% of Lodestar's quota, what one Lodestar upstream lets a requester ask);
-// every answer is checked against the synthetic chain itself.
+// Soak: Contower on a devnet whose serving peers switch at random between healthy and seven faults, under steady
+// BlocksByRange requests from three requesters (each at 80% of Lodestar's quota, what one Lodestar upstream lets a
+// requester ask); every answer is checked against the synthetic chain itself.
 //
 //   npm run soak -- --minutes 10 [--servers 3] [--requesters 3] [--switch-seconds 4] [--heal-seconds 20]
-//                   [--faults stall,corrupt_field,wrong_root,die,bad_crc,slow]
+//                   [--faults stall,corrupt_field,wrong_root,die,hang,bad_crc,slow]
 //
 // Faults (per serving peer, re-drawn every 1–2× switch-seconds, healthy half the time): stall (never answers),
 // corrupt field (a valid block with another state_root, one of a response's first 8 blocks drawn with the fault),
 // wrong root (a valid block with another parent_root), die mid-response (connection reset after 1–8 chunks, drawn
-// likewise), bad CRC (a flipped byte in the snappy payload), slow (a pause before every chunk). For the last
-// heal-seconds every peer is healthy: service must resume.
+// likewise), hang mid-response (silent after 1–8 chunks, the stream left open), bad CRC (a flipped byte in the
+// snappy payload), slow (a pause before every chunk). For the last heal-seconds every peer is healthy: service must
+// resume.
 //
 // The check is independent of Contower's verdicts: a delivered block is right when hash_tree_root of its message
 // (computed here with @lodestar/types) is the chain's root at its slot, and a response is correct when it is exactly
@@ -48,8 +49,8 @@ const HEAD_MARGIN = 4
 /** Each requester keeps to this share of Lodestar's BlocksByRange quota (what one Lodestar upstream lets a requester ask). */
 const QUOTA_SHARE = 0.8
 
-type Fault = 'none' | 'stall' | 'corrupt_field' | 'wrong_root' | 'die' | 'bad_crc' | 'slow'
-const FAULTS: Fault[] = ['stall', 'corrupt_field', 'wrong_root', 'die', 'bad_crc', 'slow']
+type Fault = 'none' | 'stall' | 'corrupt_field' | 'wrong_root' | 'die' | 'hang' | 'bad_crc' | 'slow'
+const FAULTS: Fault[] = ['stall', 'corrupt_field', 'wrong_root', 'die', 'hang', 'bad_crc', 'slow']
 /** Each soak fault as the simulated peer's handlers commit it (devnet/misbehaviour.ts). */
 const HANDLER_FAULT: Record<Fault, Misbehaviour> = {
   none: 'none',
@@ -57,6 +58,7 @@ const HANDLER_FAULT: Record<Fault, Misbehaviour> = {
   corrupt_field: 'alter_block',
   wrong_root: 'wrong_parent',
   die: 'disconnect',
+  hang: 'hang',
   bad_crc: 'corrupt',
   slow: 'slow',
 }

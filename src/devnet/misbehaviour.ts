@@ -9,6 +9,8 @@ export type Misbehaviour =
   | 'stall'
   /** Send the first chunk (or up to the peer's `faultAtChunk`), then drop the connection. */
   | 'disconnect'
+  /** Send the first chunk (or up to the peer's `faultAtChunk`), then fall silent with the stream open. */
+  | 'hang'
   /** Flip a byte inside each chunk's compressed payload: the snappy frame's CRC no longer matches. */
   | 'corrupt'
   /** Answer with a block nobody asked for (by root: another root; by range: a slot outside the range). */
@@ -31,6 +33,7 @@ export const MISBEHAVIOURS: readonly Misbehaviour[] = [
   'none',
   'stall',
   'disconnect',
+  'hang',
   'corrupt',
   'wrong_block',
   'error',

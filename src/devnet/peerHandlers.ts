@@ -184,6 +184,11 @@ function serveItems(
           yield chunk
           chunks++
           bytes += chunk.length
+          if (fault === 'hang' && chunks > faultAt) {
+            counted = false
+            await new Promise((resolve) => req.signal.addEventListener('abort', resolve, { once: true }))
+            return
+          }
           if (fault === 'disconnect' && chunks > faultAt) {
             counted = false
             // A reset, not an orderly close: an orderly close would look like a short, complete answer.

@@ -36,6 +36,8 @@ export const COLUMN_ROUTER_DEFAULTS = {
   firstChunkDeadlineMs: 4_000,
   /** Upstream time to first byte (the relay's): a silent custodian leaves time to fail over within the deadline. */
   upstreamTtfbMs: 1_500,
+  /** Upstream time for each later chunk (the relay's): a custodian silent mid-response leaves time to go on. */
+  upstreamChunkMs: 5_000,
 }
 
 export interface ColumnRouterModules {
@@ -418,6 +420,7 @@ export class ColumnRouter {
         signal: call.signal,
         sszPrefixBytes: itemBytesRead(sub.def.name),
         ttfbTimeoutMs: this.opts.upstreamTtfbMs,
+        respTimeoutMs: this.opts.upstreamChunkMs,
       })) {
         const checked = await validator.check(chunk)
         const key = keyOf(checked.slot ?? 0, columnIndex(chunk))

@@ -162,7 +162,11 @@ export class Relay {
         rememberSidecars: (sidecars) => this.rememberSidecars(sidecars),
         maxEntryBytes: () => modules.cache.maxEntryBytes,
       },
-      { firstChunkDeadlineMs: this.opts.firstChunkDeadlineMs, upstreamTtfbMs: this.opts.upstreamTtfbMs },
+      {
+        firstChunkDeadlineMs: this.opts.firstChunkDeadlineMs,
+        upstreamTtfbMs: this.opts.upstreamTtfbMs,
+        upstreamChunkMs: this.opts.upstreamChunkMs,
+      },
     )
   }
 

@@ -3,7 +3,15 @@ import { SyntheticChain } from '../../src/devnet/syntheticChain.js'
 import { getProtocol } from '../../src/reqresp/protocols.js'
 import { RespCode } from '../../src/wire/constants.js'
 import { startColumnPeer } from '../helpers/columnPeer.js'
-import { metricValue, startPeer, startRelay, stopAfterEach, testChain } from '../helpers/devnet.js'
+import {
+  clientFor,
+  metricValue,
+  outcomeOf,
+  startPeer,
+  startRelay,
+  stopAfterEach,
+  testChain,
+} from '../helpers/devnet.js'
 
 const BY_RANGE = getProtocol('data_column_sidecars_by_range', 1)
 const BY_ROOT = getProtocol('data_column_sidecars_by_root', 1)
@@ -233,6 +241,45 @@ describe('relay of data columns by custody', () => {
     for (const c of small.stats.columnsAsked) expect(small.custody.has(c)).toBe(true)
     expect(await metricValue(node, 'contower_relay_columns_unavailable_total')).toBe(1)
     expect(await metricValue(node, 'contower_relay_upstream_errors_total')).toBeGreaterThan(0)
+  })
+})
+
+describe('a custodian falling silent mid-response', () => {
+  it('is given up after upstreamChunkMs, and another custodian of the columns goes on within the requester’s patience', async () => {
+    const { network } = testChain(40)
+    const chain = new SyntheticChain({ network }, { payloadBytes: 2_000, blobsPerBlock: 1 })
+    const supernode = await track(startPeer(network, chain, { custodyGroupCount: 128 }))
+    const small = await track(startPeer(network, chain, { custodyGroupCount: 4 }))
+    const node = await track(startRelay(network, [supernode, small], {}, { relay: { upstreamChunkMs: 500 } }))
+    for (const p of [supernode, small]) {
+      await expect.poll(() => node.peerStore.get(p.peerId)?.custody?.source, { timeout: 15_000 }).toBe('metadata')
+    }
+    // Only the supernode custodies all the columns asked, so it is asked for all; it hangs after 3 sidecars. The rest
+    // is re-planned: the small custodian's columns from it, the one only the supernode has left out from there on.
+    supernode.misbehaviour = 'hang'
+    supernode.faultAtChunk = 2
+    const lost = [0, 1, 2, 3, 4, 5].find((c) => !small.custody.has(c))!
+    const columns = [...small.custody, lost].sort((a, b) => a - b)
+
+    const requester = await track(startPeer(network, chain, { serveBlocks: false }))
+    await requester.libp2p.dial(node.listenAddresses[0])
+    const request = BY_RANGE.request!.serialize({ startSlot: 10, count: 4, columns })
+    // A requester that waits 3 s for each chunk: one Contower made wait for the client's 10 s would give up.
+    const client = clientFor(requester, { respTimeoutMs: 3_000 })
+    const out = await outcomeOf(client, node.libp2p.peerId, BY_RANGE, request, 4 * columns.length)
+    const all: Array<{ column: number; hex: string }> = []
+    for (let slot = 10; slot < 14; slot++) {
+      for (const c of columns) {
+        const sidecar = chain.dataColumnSidecar(slot, c)
+        if (sidecar) all.push({ column: c, hex: hex(sidecar) })
+      }
+    }
+    const expected = [...all.slice(0, 3), ...all.slice(3).filter((s) => s.column !== lost)].map((s) => s.hex)
+    expect(out.error).toBeNull()
+    expect(out.chunks.map((c) => hex(c.ssz))).toEqual(expected)
+    expect([...supernode.stats.columnsAsked].sort((a, b) => a - b)).toEqual(columns)
+    expect([...small.stats.columnsAsked].sort((a, b) => a - b)).toEqual([...small.custody].sort((a, b) => a - b))
+    expect(node.scores.score(supernode.peerId.toString())).toBeLessThan(0)
   })
 })
 

@@ -254,7 +254,7 @@ async function main(): Promise<void> {
     console.log(`upstream errors: ${await byLabel('contower_relay_upstream_errors_total', 'reason')}`)
     console.log(
       `answers gone on from another upstream after one failed mid-response: ` +
-        (await byLabel('contower_relay_range_resumes_total', 'outcome')),
+        (await byLabel('contower_relay_resumes_total', 'outcome')),
     )
     console.log(`max RSS (this process: Contower, peers and requesters): ${(maxRss / 2 ** 20).toFixed(0)} MiB`)
     if (all.wrongResponses > 0 || checked.corruptEntries + checked.corruptIndexed > 0 || bans + quotaExceeded > 0) {

@@ -100,9 +100,9 @@ function upstreamMetrics(registry: Registry, sources: RelayMetricSources) {
       labelNames: ['protocol'],
       registers: [registry],
     }),
-    rangeResumes: new Counter({
-      name: 'contower_relay_range_resumes_total',
-      help: 'BlocksByRange answers continued from another upstream after the one answering failed mid-response, by outcome (whole: the rest came and linked on; failed: no upstream could give it)',
+    resumes: new Counter({
+      name: 'contower_relay_resumes_total',
+      help: 'Block answers (by range, by root) continued from another upstream after the one answering failed mid-response, by outcome (whole: the rest came, and by range linked on; failed: no upstream could give it)',
       labelNames: ['protocol', 'outcome'],
       registers: [registry],
     }),

@@ -25,7 +25,7 @@ import { ColumnRouter, type Sidecar } from './columnRouter.js'
 import { itemBytesRead } from './items.js'
 import { KnownRoots } from './knownRoots.js'
 import type { RelayMetrics } from './metrics.js'
-import { type Horizon, rangeFrom, rangeParts, type RelayRequest, toRelayRequest } from './relayRequest.js'
+import { type Horizon, rangeFrom, rangeParts, type RelayRequest, rootsLeft, toRelayRequest } from './relayRequest.js'
 import type { CachedResponse, ResponseCache } from './responseCache.js'
 import { QueueError, QueueErrorCode, type Upstream, type UpstreamQueue } from './upstreamQueue.js'
 import type { UpstreamSelector } from './upstreamSelector.js'
@@ -132,8 +132,8 @@ class RelayFailure extends ResponseError {
 /**
  * Serves data requests by forwarding them: rate limit, cache, then upstreams chosen by the selector, with
  * every chunk checked before it is streamed to the requester and teed into the cache. Failover happens before the
- * first chunk left; after it, a BlocksByRange answer goes on from another upstream after the last block forwarded,
- * and any other answer ends with an error chunk. Error answers are chosen
+ * first chunk left; after it, a block answer goes on from another upstream with what is left (by range: after the
+ * last block forwarded), and any other answer ends with an error chunk. Error answers are chosen
  * for how requesters judge them: ResourceUnavailable only when no connected peer could serve the request at all, or
  * every upstream asked said it lacks the data (Lighthouse bans a peer that answers its block or column requests so,
  * taking it to lack the data); RateLimited (139) when Contower is busy or the requester over its limit (a
@@ -387,10 +387,11 @@ export class Relay {
   }
 
   /**
-   * Up to maxAttempts upstreams in turn, each taken from the queue, until one answers in full. A BlocksByRange answer
-   * that fails after blocks were forwarded goes on from the next upstream at the slot after the last block forwarded
-   * (its blocks must link on to that one), with a first-chunk deadline of its own: the requester has had its first
-   * chunk and allows RESP_TIMEOUT for each next one. Any other answer that fails after its first chunk ends there.
+   * Up to maxAttempts upstreams in turn, each taken from the queue, until one answers in full. A block answer that
+   * fails after blocks were forwarded goes on from the next upstream with what is left (by range: from the slot after
+   * the last block forwarded, its blocks linked on to that one; by root: the roots not yet answered), with a
+   * first-chunk deadline of its own: the requester has had its first chunk and allows RESP_TIMEOUT for each next one.
+   * Any other answer that fails after its first chunk ends there.
    */
   private async *tryUpstreams(
     req: RelayRequest,
@@ -412,15 +413,14 @@ export class Relay {
     try {
       for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
         const resuming = out.count > 0
+        const asked = resuming ? this.restOf(req, out) : req
+        if (!asked) break
         if (resuming) {
-          if (req.def.name !== 'beacon_blocks_by_range' || !out.resumable || out.last!.slot! + 1 >= req.range!.endSlot)
-            break
           resumed = true
           const resumeDeadline = deadlineSignal([signal], this.opts.firstChunkDeadlineMs)
           resumeDeadlines.push(resumeDeadline, deadlineSignal([resumeDeadline], this.opts.maxQueueWaitMs))
           ;[deadline, queueDeadline] = resumeDeadlines.slice(-2)
         }
-        const asked = resuming ? rangeFrom(req, out.last!.slot! + 1) : req
         let upstream: Upstream
         try {
           upstream = await this.modules.queue.acquire(this.withSuccessorCost(asked), tried, queueDeadline, requester)
@@ -434,7 +434,7 @@ export class Relay {
         metrics?.upstreamChoice.inc({ protocol: label, client: upstream.peer.client })
         const outcome = yield* this.fromUpstream(req, asked, out, upstream, deadline, signal)
         if (outcome.done) {
-          if (resumed) metrics?.rangeResumes.inc({ protocol: label, outcome: 'whole' })
+          if (resumed) metrics?.resumes.inc({ protocol: label, outcome: 'whole' })
           return
         }
         errors.push(outcome.error)
@@ -449,7 +449,7 @@ export class Relay {
     }
     const lastError = errors.at(-1) ?? 'no upstream tried'
     if (out.count > 0) {
-      if (resumed) metrics?.rangeResumes.inc({ protocol: label, outcome: 'failed' })
+      if (resumed) metrics?.resumes.inc({ protocol: label, outcome: 'failed' })
       throw new RelayFailure(
         RespCode.ServerError,
         `upstream failed mid-response: ${lastError}`,
@@ -461,6 +461,20 @@ export class Relay {
       throw new RelayFailure(RespCode.ResourceUnavailable, 'no upstream has it', 'upstream_failed')
     }
     throw new RelayFailure(RespCode.ServerError, `no upstream could serve it: ${lastError}`, 'upstream_failed')
+  }
+
+  /**
+   * What is left of `req` after the chunks `out` forwarded, for another upstream to go on with: a range's slots after
+   * its last block, or the roots not yet answered. Null when nothing is left, and for answers that do not go on here
+   * (light-client updates; data columns go on in the column router).
+   */
+  private restOf(req: RelayRequest, out: ForwardedChunks): RelayRequest | null {
+    const last = out.last
+    if (req.def.name === 'beacon_blocks_by_range') {
+      if (last?.slot == null || !last.blockRoot || last.slot + 1 >= req.range!.endSlot) return null
+      return rangeFrom(req, last.slot + 1)
+    }
+    return req.def.name === 'beacon_blocks_by_root' ? rootsLeft(req, out.blockRoots) : null
   }
 
   /** The answer to a request no upstream could be taken for at its first attempt (others end the attempts). */
@@ -497,7 +511,7 @@ export class Relay {
     const label = `${req.def.name}/${req.def.version}`
     const peer = upstream.peer.peerId.toString()
     const before = out.count
-    const validator = this.validatorFor(asked, before > 0 ? out.last! : undefined)
+    const validator = this.validatorFor(asked, before > 0 && asked.range ? out.last! : undefined)
     let received = 0
     // BlocksByRange: a block is held back until the next one names it as its parent, so a broken link never leaves.
     const holdBack = req.def.name === 'beacon_blocks_by_range'
@@ -838,6 +852,8 @@ class ForwardedChunks {
   cacheable = true
   /** The item of the last chunk forwarded. */
   last: CheckedItem | null = null
+  /** The roots (hex) of the blocks forwarded. */
+  readonly blockRoots = new Set<string>()
   readonly chunks: ResponseChunk[] = []
   readonly items: CheckedItem[] = []
   private bytes = 0
@@ -851,6 +867,7 @@ class ForwardedChunks {
   add(chunk: ResponseChunk, checked: CheckedItem): WireBytes {
     this.count++
     this.last = checked
+    if (checked.blockRoot) this.blockRoots.add(Buffer.from(checked.blockRoot).toString('hex'))
     this.onForward(chunk.raw.byteLength)
     this.bytes += chunk.raw.byteLength
     // Too big to cache: stop holding it (a column response can reach hundreds of MB).
@@ -860,11 +877,6 @@ class ForwardedChunks {
       this.items.push(checked)
     }
     return chunk.raw
-  }
-
-  /** Whether another upstream's blocks can follow on from the last chunk: a block with its slot and root known. */
-  get resumable(): boolean {
-    return this.last?.slot != null && this.last.blockRoot !== null
   }
 
   dropFromCache(): void {

@@ -195,6 +195,12 @@ export function rangeParts(req: RelayRequest, fits: (part: RelayRequest) => bool
   return parts
 }
 
+/** The roots of a BlocksByRoot request not in `answered` (hex), as a request of its own; null when none are left. */
+export function rootsLeft(req: RelayRequest, answered: ReadonlySet<string>): RelayRequest | null {
+  const left = req.blockRoots!.filter((root) => !answered.has(hex(root)))
+  return left.length > 0 ? toRelayRequest(req.def, left) : null
+}
+
 /** The rest of `req`'s slot range from `startSlot` on, as a request of its own (bytes, key, cost). */
 export function rangeFrom(req: RelayRequest, startSlot: number): RelayRequest {
   const whole = req.def.request!.deserialize(req.ssz!) as { startSlot: number; count: number }

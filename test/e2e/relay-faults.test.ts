@@ -171,7 +171,7 @@ describe('relay fault after the first block', () => {
     const out = await outcomeOf(clientFor(requester, { respTimeoutMs: 3_000 }), node.libp2p.peerId, BY_RANGE, ssz, 8)
     expect(out.error).toBeNull()
     expect(raw(out.chunks)).toEqual(raw(direct))
-    expect(await metricValue(node, 'contower_relay_range_resumes_total', { outcome: 'whole' })).toBe(1)
+    expect(await metricValue(node, 'contower_relay_resumes_total', { outcome: 'whole' })).toBe(1)
     expect(await metricValue(node, 'contower_relay_failovers_total', BY_RANGE_LABEL)).toBe(0)
     expect(node.scores.score(faulty.peerId.toString())).toBeLessThan(0)
     expect(raw(node.relayCache.get(cacheKey(BY_RANGE, ssz))!.chunks.map((chunk) => ({ raw: chunk })))).toEqual(

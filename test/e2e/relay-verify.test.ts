@@ -202,7 +202,7 @@ describe('relay verification: a lie found after chunks have left', () => {
     // not: the healthy upstream was asked for slot 47 on, and its block 47 had to name the seventh as its parent.
     expect(out.error).toBeNull()
     expect(payloads(out.chunks)).toEqual(chainBlocks(chain, 40, 8))
-    expect(await metricValue(node, 'contower_relay_range_resumes_total', { outcome: 'whole' })).toBe(1)
+    expect(await metricValue(node, 'contower_relay_resumes_total', { outcome: 'whole' })).toBe(1)
     expect(node.scores.score(faulty.peerId.toString())).toBeLessThan(0)
 
     // The answer put together from both passed every check: cached, and a repeat asks no upstream.
@@ -284,7 +284,7 @@ describe('relay verification: an independent lying host', () => {
     expect(stranger.state.requests).toBeGreaterThanOrEqual(1)
     expect(out.error).toBeNull()
     expect(payloads(out.chunks)).toEqual(chainBlocks(chain, 50, 6))
-    expect(await metricValue(node, 'contower_relay_range_resumes_total', { outcome: 'whole' })).toBe(1)
+    expect(await metricValue(node, 'contower_relay_resumes_total', { outcome: 'whole' })).toBe(1)
   })
 
   it.each(['event_loop', 'worker'] as const)(

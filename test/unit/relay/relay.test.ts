@@ -347,7 +347,7 @@ describe('Relay: checking upstream chunks', () => {
       { peer: h.upstreams[0]!.id, action: PeerAction.LowToleranceError, reason: 'relay_broken_link' },
     ])
     expect(await h.results(BY_RANGE)).toEqual({ success: 1 })
-    expect(await h.metric('contower_relay_range_resumes_total', { outcome: 'whole' })).toBe(1)
+    expect(await h.metric('contower_relay_resumes_total', { outcome: 'whole' })).toBe(1)
     expect(await h.metric('contower_relay_failovers_total')).toBe(0)
   })
 
@@ -363,7 +363,7 @@ describe('Relay: checking upstream chunks', () => {
     // The second upstream may be on another fork than the first: refused, not charged.
     expect(h.penalties.map((p) => [p.peer, p.reason])).toEqual([[h.upstreams[0]!.id, 'relay_broken_link']])
     expect(await h.metric('contower_relay_upstream_errors_total', { reason: 'fork_at_join' })).toBe(1)
-    expect(await h.metric('contower_relay_range_resumes_total', { outcome: 'failed' })).toBe(1)
+    expect(await h.metric('contower_relay_resumes_total', { outcome: 'failed' })).toBe(1)
   })
 
   it('refuses a range whose last block the next block disowns', async () => {
@@ -425,6 +425,28 @@ describe('Relay: failing over and failing', () => {
     expect(hexes(second.chunks)).toEqual(chunksOf(20, 21, 22))
     expect(h.upstreams[0]!.requests).toHaveLength(1)
     expect(h.upstreams[1]!.requests).toHaveLength(2)
+  })
+
+  it('BlocksByRoot: when the upstream dies mid-response, another is asked for the roots not yet answered', async () => {
+    const h = await relayHarness()
+    const roots = [12, 10, 14].map((s) => chain.blockAt(s)!.root)
+    h.upstreams[0]!.serve(BY_ROOT, async (stream) => {
+      stream.send(Buffer.concat([blockChunk(12), blockChunk(10).subarray(0, 40)]))
+      stream.abort(new Error('upstream crashed'))
+    })
+    h.upstreams[1]!.serve(BY_ROOT, async (stream, request) => {
+      const asked = (request as Uint8Array[]).map((root) => hex(root))
+      for (const s of [10, 14]) if (asked.includes(hex(chain.blockAt(s)!.root))) stream.send(blockChunk(s))
+      await stream.close()
+    })
+    const { chunks, error } = await h.ask(BY_ROOT, roots)
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual([12, 10, 14].map((s) => hex(blockChunk(s))))
+    expect((h.upstreams[1]!.requests[0] as Uint8Array[]).map(hex)).toEqual(
+      [10, 14].map((s) => hex(chain.blockAt(s)!.root)),
+    )
+    expect(h.cache.get(h.keyOf(BY_ROOT, roots))).toBeDefined()
+    expect(await h.metric('contower_relay_resumes_total', { outcome: 'whole' })).toBe(1)
   })
 
   it('ends with ServerError after the first chunk when the upstream dies mid-response and no other can go on', async () => {

@@ -72,6 +72,8 @@ interface Counts {
   wrongBlocks: number
   /** Success, every block right, but fewer than the chain has in the range. */
   incomplete: number
+  /** The first few of those, as the slots expected and got, for a look at where they come from. */
+  incompleteSamples: string[]
   /** Ended without a spec answer (timeouts, resets). */
   noAnswer: Map<string, number>
 }
@@ -83,6 +85,7 @@ const newCounts = (): Counts => ({
   wrongResponses: 0,
   wrongBlocks: 0,
   incomplete: 0,
+  incompleteSamples: [],
   noAnswer: new Map(),
 })
 
@@ -298,7 +301,12 @@ function record(c: Counts, chain: SyntheticChain, outcome: Outcome, expected: Ch
     outcome.blocks.length === expected.length &&
     outcome.blocks.every((b, i) => sameBytes(rootOf(b)!.root, expected[i].root))
   if (exact) c.correct++
-  else c.incomplete++
+  else {
+    c.incomplete++
+    const slots = (blocks: Array<{ slot: number }>) => blocks.map((b) => b.slot).join(' ')
+    const got = outcome.blocks.map((b) => rootOf(b)!)
+    if (c.incompleteSamples.length < 5) c.incompleteSamples.push(`expected ${slots(expected)}; got ${slots(got)}`)
+  }
 }
 
 /** Reads back every cached range response asked during the soak, and every indexed block of those ranges. */
@@ -361,6 +369,7 @@ function printCounts(label: string, c: Counts): void {
       `wrong data delivered ${c.wrongResponses} responses / ${c.wrongBlocks} blocks, ` +
       `short but right ${c.incomplete}, no answer ${fmt(c.noAnswer)}`,
   )
+  for (const sample of c.incompleteSamples) console.log(`  short: ${sample}`)
 }
 
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0)

@@ -30,6 +30,7 @@ import type { CachedResponse, ResponseCache } from './responseCache.js'
 import { QueueError, QueueErrorCode, type Upstream, type UpstreamQueue } from './upstreamQueue.js'
 import type { UpstreamSelector } from './upstreamSelector.js'
 import { upstreamCall } from './upstreamCall.js'
+import { ForwardedChunks } from './forwardedChunks.js'
 
 /**
  * A BlocksByRange answer without even the block after the range, from an upstream whose head is past it: not taken as
@@ -843,45 +844,6 @@ export class Relay {
     const roots = req.blockRoots
     if (!roots || roots.length === 0) return undefined
     return this.modules.cache.getBlocksByRoot(roots)
-  }
-}
-
-/** What one upstream call has forwarded, and what of it is kept for the cache while it fits one entry. */
-class ForwardedChunks {
-  count = 0
-  cacheable = true
-  /** The item of the last chunk forwarded. */
-  last: CheckedItem | null = null
-  /** The roots (hex) of the blocks forwarded. */
-  readonly blockRoots = new Set<string>()
-  readonly chunks: ResponseChunk[] = []
-  readonly items: CheckedItem[] = []
-  private bytes = 0
-
-  constructor(
-    private readonly maxCacheBytes: number,
-    private readonly onForward: (bytes: number) => void,
-  ) {}
-
-  /** Counts and keeps a chunk about to be forwarded; returns its bytes. */
-  add(chunk: ResponseChunk, checked: CheckedItem): WireBytes {
-    this.count++
-    this.last = checked
-    if (checked.blockRoot) this.blockRoots.add(Buffer.from(checked.blockRoot).toString('hex'))
-    this.onForward(chunk.raw.byteLength)
-    this.bytes += chunk.raw.byteLength
-    // Too big to cache: stop holding it (a column response can reach hundreds of MB).
-    if (this.bytes > this.maxCacheBytes) this.dropFromCache()
-    if (this.cacheable) {
-      this.chunks.push(chunk)
-      this.items.push(checked)
-    }
-    return chunk.raw
-  }
-
-  dropFromCache(): void {
-    this.cacheable = false
-    this.chunks.length = this.items.length = 0
   }
 }
 

@@ -415,6 +415,11 @@ export class Relay {
       for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
         const resuming = out.count > 0
         const asked = resuming ? this.restOf(req, out) : req
+        if (asked === 'answered') {
+          // Every root asked had its block forwarded before the upstream failed: the answer is whole.
+          if (out.cacheable) this.remember(req, out.chunks, out.items, null, true)
+          return
+        }
         if (!asked) break
         if (resuming) {
           resumed = true
@@ -466,16 +471,17 @@ export class Relay {
 
   /**
    * What is left of `req` after the chunks `out` forwarded, for another upstream to go on with: a range's slots after
-   * its last block, or the roots not yet answered. Null when nothing is left, and for answers that do not go on here
-   * (light-client updates; data columns go on in the column router).
+   * its last block, or the roots not yet answered ('answered' when none is left). Null for answers that do not go on
+   * here (light-client updates; data columns go on in the column router).
    */
-  private restOf(req: RelayRequest, out: ForwardedChunks): RelayRequest | null {
+  private restOf(req: RelayRequest, out: ForwardedChunks): RelayRequest | 'answered' | null {
     const last = out.last
     if (req.def.name === 'beacon_blocks_by_range') {
       if (last?.slot == null || !last.blockRoot || last.slot + 1 >= req.range!.endSlot) return null
       return rangeFrom(req, last.slot + 1)
     }
-    return req.def.name === 'beacon_blocks_by_root' ? rootsLeft(req, out.blockRoots) : null
+    if (req.def.name !== 'beacon_blocks_by_root') return null
+    return rootsLeft(req, out.blockRoots) ?? 'answered'
   }
 
   /** The answer to a request no upstream could be taken for at its first attempt (others end the attempts). */

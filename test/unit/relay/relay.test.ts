@@ -449,6 +449,20 @@ describe('Relay: failing over and failing', () => {
     expect(await h.metric('contower_relay_resumes_total', { outcome: 'whole' })).toBe(1)
   })
 
+  it('BlocksByRoot: an upstream failing after every root asked was answered leaves a whole answer, cached', async () => {
+    const h = await relayHarness()
+    const roots = [12, 10].map((s) => chain.blockAt(s)!.root)
+    h.upstreams[0]!.serve(BY_ROOT, async (stream) => {
+      stream.send(Buffer.concat([blockChunk(12), blockChunk(10)]))
+      stream.abort(new Error('reset instead of a close'))
+    })
+    const { chunks, error } = await h.ask(BY_ROOT, roots)
+    expect(error).toBeNull()
+    expect(hexes(chunks)).toEqual(chunksOf(12, 10))
+    expect(h.upstreams[1]!.requests).toEqual([])
+    expect(h.cache.get(h.keyOf(BY_ROOT, roots))).toBeDefined()
+  })
+
   it('ends with ServerError after the first chunk when the upstream dies mid-response and no other can go on', async () => {
     const h = await relayHarness({ upstreams: 1 })
     const upstreamGone: UpstreamScript = async (stream) => {

@@ -502,7 +502,7 @@ export class Relay {
   }
 
   /**
-   * One upstream call for `asked` (`req` itself, or the rest of its range after `out.last`). Chunks are checked,
+   * One upstream call for `asked` (`req` itself, or what is left of it: restOf()). Chunks are checked,
    * forwarded and added to `out`, which is cached once the whole answer is complete. Returns done after a complete
    * response, or the error when the call failed (the caller fails over, or resumes, or ends the answer).
    */

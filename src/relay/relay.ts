@@ -695,6 +695,7 @@ export class Relay {
         signal: call.signal,
         sszPrefixBytes: itemBytesRead(req.def.name),
         ttfbTimeoutMs: this.opts.upstreamTtfbMs,
+        respTimeoutMs: this.opts.upstreamChunkMs, // the range's last block waits on it
       })) {
         // The first block decides: it proves the range's last block, or the answer is wrong. The rest is not read.
         try {

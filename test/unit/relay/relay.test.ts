@@ -161,6 +161,24 @@ describe('Relay: forwarding and the cache', () => {
     expect(h.penalties).toEqual([{ peer: h.upstreams[0]!.id, action: PeerAction.LowToleranceError, reason: c.reason }])
   })
 
+  it('a follow-up whose block stalls half-sent is given up after upstreamChunkMs, not the client’s 10 s', async () => {
+    const h = await relayHarness({ upstreams: 1, relay: { upstreamChunkMs: 300 }, clientRespTimeoutMs: 10_000 })
+    h.upstreams[0]!.serve(BY_RANGE, async (stream, request) => {
+      const { startSlot } = request as { startSlot: number }
+      if (startSlot === 10) return gappyRange(stream, request) // slot 13, the one after the range, is empty
+      stream.send(gappyChunk(14).subarray(0, 40)) // the follow-up's first bytes, then nothing
+      await closed(stream)
+    })
+    // A requester waiting 3 s for its next chunk (RESP_TIMEOUT, 10 s, scaled as upstreamChunkMs is): the range's last
+    // block waits on the follow-up, so one left waiting the client's 10 s would have given up.
+    const { chunks, error } = await h.ask(BY_RANGE, range(10, 3), { signal: AbortSignal.timeout(3_000) })
+    expect(hexes(chunks)).toEqual([10, 11].map((s) => hex(gappyChunk(s))))
+    expect(error?.respCode).toBe(RespCode.ServerError)
+    expect(h.penalties).toEqual([
+      { peer: h.upstreams[0]!.id, action: PeerAction.MidToleranceError, reason: 'relay_resp_timeout' },
+    ])
+  })
+
   it('forwards an empty answer that lacks even the block after the range, but does not cache it', async () => {
     // An upstream whose Status head is past the range answers nothing, not even the slot after it (as a JS peer that
     // hangs up mid-request does: its streams end cleanly).

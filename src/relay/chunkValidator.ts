@@ -51,6 +51,8 @@ export interface CheckedItem {
   blockRoot: Uint8Array | null
   /** The parent root the block names (blocks only). */
   parentRoot: Uint8Array | null
+  /** The sync committee period of a light-client update asked by range. */
+  period?: number
 }
 
 export interface ChunkValidatorModules {
@@ -235,11 +237,12 @@ export class ChunkValidator {
       throw new InvalidChunkError('context_bytes_mismatch', `slot ${item.contextSlot} is not in its digest`)
     }
     const { roots, periods } = this.req
+    let period: number | undefined
     if (roots && item.headerRoot && !roots.has(Buffer.from(item.headerRoot).toString('hex'))) {
       throw new InvalidChunkError('root_not_requested', `bootstrap of slot ${item.contextSlot}`)
     }
     if (periods) {
-      const period = Math.floor(epoch / EPOCHS_PER_SYNC_COMMITTEE_PERIOD)
+      period = Math.floor(epoch / EPOCHS_PER_SYNC_COMMITTEE_PERIOD)
       if (period < periods.startPeriod || period >= periods.endPeriod) {
         throw new InvalidChunkError(
           'period_out_of_range',
@@ -254,7 +257,8 @@ export class ChunkValidator {
     if (item.fault !== null) throw new InvalidChunkError('invalid_light_client', item.fault)
     // A bootstrap is its block's, and fixed once that block is finalized (then cached as long as finalized ranges);
     // updates are the best known for a period, or the latest, and may still change: no slot, the head TTL.
-    return { slot: item.headerRoot ? item.contextSlot : null, blockRoot: null, parentRoot: null }
+    const checked: CheckedItem = { slot: item.headerRoot ? item.contextSlot : null, blockRoot: null, parentRoot: null }
+    return period === undefined ? checked : { ...checked, period }
   }
 
   /** A block's root, from the worker when there is one; a block that does not decode is the chunk's rejection. */

@@ -102,7 +102,7 @@ function upstreamMetrics(registry: Registry, sources: RelayMetricSources) {
     }),
     resumes: new Counter({
       name: 'contower_relay_resumes_total',
-      help: 'Block answers (by range, by root) continued from another upstream after the one answering failed mid-response, by outcome (whole: the rest came, and by range linked on; failed: no upstream could give it)',
+      help: 'Answers (blocks by range or root, light-client updates by range) continued from another upstream after the one answering failed mid-response, by outcome (whole: the rest came, and blocks by range linked on; failed: no upstream could give it)',
       labelNames: ['protocol', 'outcome'],
       registers: [registry],
     }),

@@ -25,7 +25,15 @@ import { ColumnRouter, type Sidecar } from './columnRouter.js'
 import { itemBytesRead } from './items.js'
 import { KnownRoots } from './knownRoots.js'
 import type { RelayMetrics } from './metrics.js'
-import { type Horizon, rangeFrom, rangeParts, type RelayRequest, rootsLeft, toRelayRequest } from './relayRequest.js'
+import {
+  type Horizon,
+  periodsFrom,
+  rangeFrom,
+  rangeParts,
+  type RelayRequest,
+  rootsLeft,
+  toRelayRequest,
+} from './relayRequest.js'
 import type { CachedResponse, ResponseCache } from './responseCache.js'
 import { QueueError, QueueErrorCode, type Upstream, type UpstreamQueue } from './upstreamQueue.js'
 import type { UpstreamSelector } from './upstreamSelector.js'
@@ -133,8 +141,8 @@ class RelayFailure extends ResponseError {
 /**
  * Serves data requests by forwarding them: rate limit, cache, then upstreams chosen by the selector, with
  * every chunk checked before it is streamed to the requester and teed into the cache. Failover happens before the
- * first chunk left; after it, a block answer goes on from another upstream with what is left (by range: after the
- * last block forwarded), and any other answer ends with an error chunk. Error answers are chosen
+ * first chunk left; after it, an answer of blocks or light-client updates goes on from another upstream with what is
+ * left (by range: after the last block forwarded), and any other answer ends with an error chunk. Error answers are chosen
  * for how requesters judge them: ResourceUnavailable only when no connected peer could serve the request at all, or
  * every upstream asked said it lacks the data (Lighthouse bans a peer that answers its block or column requests so,
  * taking it to lack the data); RateLimited (139) when Contower is busy or the requester over its limit (a
@@ -388,9 +396,9 @@ export class Relay {
   }
 
   /**
-   * Up to maxAttempts upstreams in turn, each taken from the queue, until one answers in full. A block answer that
-   * fails after blocks were forwarded goes on from the next upstream with what is left (by range: from the slot after
-   * the last block forwarded, its blocks linked on to that one; by root: the roots not yet answered), with a
+   * Up to maxAttempts upstreams in turn, each taken from the queue, until one answers in full. An answer that fails
+   * after chunks were forwarded goes on from the next upstream with what is left (restOf(): by range, from the slot
+   * after the last block forwarded, its blocks linked on to that one; by root, the roots not yet answered), with a
    * first-chunk deadline of its own: the requester has had its first chunk and allows RESP_TIMEOUT for each next one.
    * Any other answer that fails after its first chunk ends there.
    */
@@ -416,7 +424,7 @@ export class Relay {
         const resuming = out.count > 0
         const asked = resuming ? this.restOf(req, out) : req
         if (asked === 'answered') {
-          // Every root asked had its block forwarded before the upstream failed: the answer is whole.
+          // All that was asked had been forwarded before the upstream failed: the answer is whole.
           if (out.cacheable) this.remember(req, out.chunks, out.items, null, true)
           return
         }
@@ -471,14 +479,18 @@ export class Relay {
 
   /**
    * What is left of `req` after the chunks `out` forwarded, for another upstream to go on with: a range's slots after
-   * its last block, or the roots not yet answered ('answered' when none is left). Null for answers that do not go on
-   * here (light-client updates; data columns go on in the column router).
+   * its last block, the roots not yet answered, the sync committee periods after the last update ('answered' when
+   * none is left). Null for answers that do not go on here (data columns go on in the column router).
    */
   private restOf(req: RelayRequest, out: ForwardedChunks): RelayRequest | 'answered' | null {
     const last = out.last
     if (req.def.name === 'beacon_blocks_by_range') {
       if (last?.slot == null || !last.blockRoot || last.slot + 1 >= req.range!.endSlot) return null
       return rangeFrom(req, last.slot + 1)
+    }
+    if (req.def.name === 'light_client_updates_by_range') {
+      if (last?.period === undefined) return null
+      return last.period + 1 >= req.periods!.endPeriod ? 'answered' : periodsFrom(req, last.period + 1)
     }
     if (req.def.name !== 'beacon_blocks_by_root') return null
     return rootsLeft(req, out.blockRoots) ?? 'answered'

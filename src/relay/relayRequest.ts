@@ -201,6 +201,12 @@ export function rootsLeft(req: RelayRequest, answered: ReadonlySet<string>): Rel
   return left.length > 0 ? toRelayRequest(req.def, left) : null
 }
 
+/** The rest of `req`'s sync committee periods from `startPeriod` on, as a request of its own. */
+export function periodsFrom(req: RelayRequest, startPeriod: number): RelayRequest {
+  const whole = req.def.request!.deserialize(req.ssz!) as { startPeriod: number; count: number }
+  return toRelayRequest(req.def, { ...whole, startPeriod, count: req.periods!.endPeriod - startPeriod })
+}
+
 /** The rest of `req`'s slot range from `startSlot` on, as a request of its own (bytes, key, cost). */
 export function rangeFrom(req: RelayRequest, startSlot: number): RelayRequest {
   const whole = req.def.request!.deserialize(req.ssz!) as { startSlot: number; count: number }

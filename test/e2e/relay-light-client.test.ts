@@ -3,7 +3,7 @@
 // state tree, as a full node does). A liar's bootstrap or update (valid SSZ, a proof that no longer holds) never
 // reaches the requester or the cache; the liar is charged, and an honest upstream then serves the same request.
 import type { Libp2p } from '@libp2p/interface'
-import { ForkName } from '@lodestar/params'
+import { EPOCHS_PER_SYNC_COMMITTEE_PERIOD, ForkName } from '@lodestar/params'
 import { describe, expect, it } from 'vitest'
 import { ForkSchedule } from '../../src/chain/forkSchedule.js'
 import type { ContowerNode } from '../../src/node.js'
@@ -35,15 +35,26 @@ const label = (def: ProtocolDef) => `${def.name}/${def.version}`
 const cacheKey = (def: ProtocolDef, requestSsz: Uint8Array) =>
   toRelayRequest(def, def.request!.deserialize(requestSsz)).key
 
-/** What an upstream answers: the SSZ of each chunk, for the bootstrap and for the updates asked. */
+/**
+ * What an upstream answers: the SSZ of each chunk, for the bootstrap and for the updates asked (each in the digest
+ * of its attested slot's epoch, epoch 0 without one).
+ */
 interface LightClientAnswers {
   bootstrap: Uint8Array
-  updates: (startPeriod: number, count: number) => Uint8Array[]
+  updates: (startPeriod: number, count: number) => Array<{ bytes: Uint8Array; attestedSlot?: number }>
 }
 
-/** A host that looks like a beacon node to `node` and serves the light-client protocols from `answers()`. */
-async function startLightClientServer(node: ContowerNode, schedule: ForkSchedule, answers: () => LightClientAnswers) {
-  const host = (await createTestPeer({ muxers: 'mplex' })) as Libp2p
+/**
+ * A host that looks like a beacon node to `node` and serves the light-client protocols from `answers()`; with
+ * `resetAfter`, it resets an updates stream after sending that many updates.
+ */
+async function startLightClientServer(
+  node: ContowerNode,
+  schedule: ForkSchedule,
+  answers: () => LightClientAnswers,
+  opts: { resetAfter?: number; agentVersion?: string } = {},
+) {
+  const host = (await createTestPeer({ muxers: 'mplex', agentVersion: opts.agentVersion })) as Libp2p
   await host.start()
   const served = { bootstrap: 0, updates: 0 }
   await serveBeaconProtocols(host, () => relevantStatus(node))
@@ -61,8 +72,14 @@ async function startLightClientServer(node: ContowerNode, schedule: ForkSchedule
       count: number
     }
     served.updates++
-    for (const bytes of answers().updates(req.startPeriod, req.count)) {
-      stream.send(encodeResponseChunk(RespCode.Success, bytes, digest))
+    const updates = answers().updates(req.startPeriod, req.count)
+    for (const [i, { bytes, attestedSlot }] of updates.entries()) {
+      if (i === opts.resetAfter) {
+        stream.abort(new Error('gone mid-response'))
+        return
+      }
+      const epoch = Math.floor((attestedSlot ?? 0) / schedule.config.slotsPerEpoch)
+      stream.send(encodeResponseChunk(RespCode.Success, bytes, schedule.digestAtEpoch(epoch)))
     }
     await stream.close()
   })
@@ -70,6 +87,51 @@ async function startLightClientServer(node: ContowerNode, schedule: ForkSchedule
 }
 
 describe('relay: light-client data from strangers', () => {
+  it('updates by range: each upstream resets after one update; the next goes on with the periods after it, and the answer is whole', async () => {
+    const slotsPerPeriod = EPOCHS_PER_SYNC_COMMITTEE_PERIOD * 32 // the devnet's mainnet preset
+    const { network, chain } = testChain(2 * slotsPerPeriod + 64) // the clock in period 2: periods 0-2 can be had
+    const schedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
+    const updates = [0, 1, 2].map((period) => {
+      const attestedSlot = period * slotsPerPeriod + 40
+      return { bytes: lightClientUpdate(ForkName.fulu, attestedSlot, attestedSlot - 32).bytes, attestedSlot }
+    })
+    const bootstrap = lightClientBootstrap(ForkName.fulu, 24).bytes
+    const node = await track(startRelay(network, []))
+    // Whichever is asked first sends one update and resets; so does the next: three upstreams, three periods.
+    const servers = await Promise.all(
+      [0, 1, 2].map(() =>
+        track(
+          startLightClientServer(
+            node,
+            schedule,
+            () => ({ bootstrap, updates: (start, count) => updates.slice(start, start + count) }),
+            // Lodestar's limits take a whole range of updates (an unknown agent is held to every client's least).
+            { resetAfter: 1, agentVersion: 'Lodestar/v1.36.0/linux-x64' },
+          ),
+        ),
+      ),
+    )
+    for (const server of servers) await node.libp2p.dial(server.host.getMultiaddrs()[0]!)
+    await waitHandshaken(
+      node,
+      servers.map((server) => server.host),
+      15_000,
+    )
+    for (const server of servers) {
+      await expect.poll(() => node.peerStore.get(server.host.peerId)?.client, { timeout: 15_000 }).toBe('lodestar')
+    }
+    const requester = await track(startPeer(network, chain, { serveBlocks: false }))
+    await requester.libp2p.dial(node.listenAddresses[0]!)
+
+    const request = UPDATES.request!.serialize({ startPeriod: 0, count: 3 })
+    const out = await outcomeOf(clientFor(requester), node.libp2p.peerId, UPDATES, request, 3)
+    expect(out.error).toBeNull()
+    expect(payloads(out.chunks)).toEqual(updates.map((u) => hex(u.bytes)))
+    expect(servers.map((server) => server.served.updates)).toEqual([1, 1, 1])
+    expect(await metricValue(node, 'contower_relay_resumes_total', { outcome: 'whole' })).toBe(1)
+    expect(node.relayCache.get(cacheKey(UPDATES, request))?.chunks).toHaveLength(3)
+  })
+
   it('a bootstrap whose sync committee the branch does not prove is not forwarded nor cached; an honest one is, then from the cache', async () => {
     const { network, chain } = testChain(40)
     const schedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
@@ -124,10 +186,10 @@ describe('relay: light-client data from strangers', () => {
     const node = await track(startRelay(network, []))
     const bootstrap = lightClientBootstrap(ForkName.fulu, 24).bytes
     const liar = await track(
-      startLightClientServer(node, schedule, () => ({ bootstrap, updates: () => [forgedBytes] })),
+      startLightClientServer(node, schedule, () => ({ bootstrap, updates: () => [{ bytes: forgedBytes }] })),
     )
     const server = await track(
-      startLightClientServer(node, schedule, () => ({ bootstrap, updates: () => [update.bytes] })),
+      startLightClientServer(node, schedule, () => ({ bootstrap, updates: () => [{ bytes: update.bytes }] })),
     )
     // The liar first: the only upstream until it has been caught.
     await node.libp2p.dial(liar.host.getMultiaddrs()[0]!)

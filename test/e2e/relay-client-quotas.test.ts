@@ -3,7 +3,7 @@
 // stay within each one's limits (Prysm bans after five refusals, Teku disconnects at once) and still serve everyone,
 // also what no single one of them would serve at once.
 import type { Libp2p } from '@libp2p/interface'
-import { EPOCHS_PER_SYNC_COMMITTEE_PERIOD, ForkName } from '@lodestar/params'
+import { EPOCHS_PER_SYNC_COMMITTEE_PERIOD } from '@lodestar/params'
 import { describe, expect, it } from 'vitest'
 import { ForkSchedule } from '../../src/chain/forkSchedule.js'
 import type { SyntheticChain } from '../../src/devnet/syntheticChain.js'
@@ -15,6 +15,7 @@ import { RespCode } from '../../src/wire/constants.js'
 import { relevantStatus, serveBeaconProtocols } from '../helpers/beaconPeer.js'
 import {
   clientFor,
+  connectUpstreams,
   metricValue,
   outcomeOf,
   rangeRequest,
@@ -24,7 +25,7 @@ import {
   testChain,
   waitHandshaken,
 } from '../helpers/devnet.js'
-import { lightClientUpdate } from '../helpers/lightClient.js'
+import { updatesOfPeriods } from '../helpers/lightClient.js'
 import { createTestPeer } from '../helpers/peers.js'
 
 const BY_RANGE = getProtocol('beacon_blocks_by_range', 2)
@@ -198,24 +199,17 @@ describe('relay: upstreams held to their own clients’ limits', () => {
     const slotsPerPeriod = EPOCHS_PER_SYNC_COMMITTEE_PERIOD * 32 // the devnet's mainnet preset
     const { network } = testChain(2 * slotsPerPeriod + 64) // the clock in period 2: periods 0-2 can be had
     const schedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
-    const updates = [0, 1, 2].map((period) => {
-      const attestedSlot = period * slotsPerPeriod + 40
-      return { bytes: lightClientUpdate(ForkName.fulu, attestedSlot, attestedSlot - 32).bytes, attestedSlot }
-    })
+    const updates = updatesOfPeriods([0, 1, 2], slotsPerPeriod)
     const node = await track(startRelay(network, []))
     const lighthouses = [
       await track(startLighthouseLike(node, schedule, (p) => updates[p]!)),
       await track(startLighthouseLike(node, schedule, (p) => updates[p]!)),
     ]
-    for (const lh of lighthouses) await node.libp2p.dial(lh.host.getMultiaddrs()[0]!)
-    await waitHandshaken(
+    await connectUpstreams(
       node,
       lighthouses.map((lh) => lh.host),
-      15_000,
+      'lighthouse',
     )
-    for (const lh of lighthouses) {
-      await expect.poll(() => node.peerStore.get(lh.host.peerId)?.client, { timeout: 15_000 }).toBe('lighthouse')
-    }
     const requester = await track(startPeer(network, testChain().chain, { serveBlocks: false }))
     await requester.libp2p.dial(node.listenAddresses[0]!)
     const ask = () =>

@@ -15,6 +15,7 @@ import { RespCode } from '../../src/wire/constants.js'
 import { relevantStatus, serveBeaconProtocols } from '../helpers/beaconPeer.js'
 import {
   clientFor,
+  connectUpstreams,
   metricValue,
   outcomeOf,
   startPeer,
@@ -23,7 +24,7 @@ import {
   testChain,
   waitHandshaken,
 } from '../helpers/devnet.js'
-import { lightClientBootstrap, lightClientUpdate } from '../helpers/lightClient.js'
+import { lightClientBootstrap, lightClientUpdate, updatesOfPeriods } from '../helpers/lightClient.js'
 import { createTestPeer } from '../helpers/peers.js'
 
 const BOOTSTRAP = getProtocol('light_client_bootstrap', 1)
@@ -91,10 +92,7 @@ describe('relay: light-client data from strangers', () => {
     const slotsPerPeriod = EPOCHS_PER_SYNC_COMMITTEE_PERIOD * 32 // the devnet's mainnet preset
     const { network, chain } = testChain(2 * slotsPerPeriod + 64) // the clock in period 2: periods 0-2 can be had
     const schedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
-    const updates = [0, 1, 2].map((period) => {
-      const attestedSlot = period * slotsPerPeriod + 40
-      return { bytes: lightClientUpdate(ForkName.fulu, attestedSlot, attestedSlot - 32).bytes, attestedSlot }
-    })
+    const updates = updatesOfPeriods([0, 1, 2], slotsPerPeriod)
     const bootstrap = lightClientBootstrap(ForkName.fulu, 24).bytes
     const node = await track(startRelay(network, []))
     // Whichever is asked first sends one update and resets; so does the next: three upstreams, three periods.
@@ -111,15 +109,11 @@ describe('relay: light-client data from strangers', () => {
         ),
       ),
     )
-    for (const server of servers) await node.libp2p.dial(server.host.getMultiaddrs()[0]!)
-    await waitHandshaken(
+    await connectUpstreams(
       node,
       servers.map((server) => server.host),
-      15_000,
+      'lodestar',
     )
-    for (const server of servers) {
-      await expect.poll(() => node.peerStore.get(server.host.peerId)?.client, { timeout: 15_000 }).toBe('lodestar')
-    }
     const requester = await track(startPeer(network, chain, { serveBlocks: false }))
     await requester.libp2p.dial(node.listenAddresses[0]!)
 

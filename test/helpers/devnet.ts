@@ -1,4 +1,4 @@
-import type { PeerId } from '@libp2p/interface'
+import type { Libp2p, PeerId } from '@libp2p/interface'
 import { afterEach, expect } from 'vitest'
 import type { Network } from '../../src/chain/resolveNetwork.js'
 import { devnetNetwork } from '../../src/devnet/devnetNetwork.js'
@@ -68,6 +68,15 @@ export async function waitHandshaken(
   timeout = 10_000,
 ): Promise<void> {
   for (const p of peers) await expect.poll(() => node.peerStore.get(p.peerId)?.handshaken, { timeout }).toBe(true)
+}
+
+/** Dials each host from `node` and waits until it is handshaken and told apart as `client` by its agent string. */
+export async function connectUpstreams(node: ContowerNode, hosts: readonly Libp2p[], client: string): Promise<void> {
+  for (const host of hosts) await node.libp2p.dial(host.getMultiaddrs()[0]!)
+  await waitHandshaken(node, hosts, 15_000)
+  for (const host of hosts) {
+    await expect.poll(() => node.peerStore.get(host.peerId)?.client, { timeout: 15_000 }).toBe(client)
+  }
 }
 
 /** A req/resp client on a simulated peer's host: chunks are seen one by one, timeouts can be changed. */

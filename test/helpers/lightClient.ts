@@ -6,7 +6,7 @@ import {
   CURRENT_SYNC_COMMITTEE_GINDEX_ELECTRA,
   FINALIZED_ROOT_GINDEX,
   FINALIZED_ROOT_GINDEX_ELECTRA,
-  type ForkName,
+  ForkName,
   ForkSeq,
   isForkPostElectra,
   NEXT_SYNC_COMMITTEE_GINDEX,
@@ -127,6 +127,14 @@ export function lightClientUpdate(
   }
   const type = typeAt(fork, 'LightClientUpdate')
   return { value, bytes: type.serialize(value) as Uint8Array, type }
+}
+
+/** A Fulu update in each of `periods` (attested 40 slots into the period, finalizing 32 slots before): its bytes and slot. */
+export function updatesOfPeriods(periods: number[], slotsPerPeriod: number) {
+  return periods.map((period) => {
+    const attestedSlot = period * slotsPerPeriod + 40
+    return { bytes: lightClientUpdate(ForkName.fulu, attestedSlot, attestedSlot - 32).bytes, attestedSlot }
+  })
 }
 
 /** The update as a LightClientFinalityUpdate (or optimistic update) of the same fork. */

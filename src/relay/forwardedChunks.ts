@@ -10,8 +10,8 @@ export class ForwardedChunks {
   cacheable = true
   /** The item of the last chunk forwarded. */
   last: CheckedItem | null = null
-  /** The roots (hex) of the blocks forwarded. */
-  readonly blockRoots = new Set<string>()
+  /** The roots of the blocks forwarded, as computed by the checks (compared only when an answer goes on). */
+  readonly blockRoots: Uint8Array[] = []
   readonly chunks: ResponseChunk[] = []
   readonly items: CheckedItem[] = []
   private bytes = 0
@@ -25,7 +25,7 @@ export class ForwardedChunks {
   add(chunk: ResponseChunk, checked: CheckedItem): WireBytes {
     this.count++
     this.last = checked
-    if (checked.blockRoot) this.blockRoots.add(Buffer.from(checked.blockRoot).toString('hex'))
+    if (checked.blockRoot) this.blockRoots.push(checked.blockRoot)
     this.onForward(chunk.raw.byteLength)
     this.bytes += chunk.raw.byteLength
     // Too big to cache: stop holding it (a column response can reach hundreds of MB).

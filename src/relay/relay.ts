@@ -431,9 +431,11 @@ export class Relay {
         if (!asked) break
         if (resuming) {
           resumed = true
-          const resumeDeadline = deadlineSignal([signal], this.opts.firstChunkDeadlineMs)
-          resumeDeadlines.push(resumeDeadline, deadlineSignal([resumeDeadline], this.opts.maxQueueWaitMs))
-          ;[deadline, queueDeadline] = resumeDeadlines.slice(-2)
+          const firstChunk = deadlineSignal([signal], this.opts.firstChunkDeadlineMs)
+          const queueWait = deadlineSignal([firstChunk], this.opts.maxQueueWaitMs)
+          resumeDeadlines.push(firstChunk, queueWait)
+          deadline = firstChunk
+          queueDeadline = queueWait
         }
         let upstream: Upstream
         try {

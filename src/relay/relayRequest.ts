@@ -195,9 +195,10 @@ export function rangeParts(req: RelayRequest, fits: (part: RelayRequest) => bool
   return parts
 }
 
-/** The roots of a BlocksByRoot request not in `answered` (hex), as a request of its own; null when none are left. */
-export function rootsLeft(req: RelayRequest, answered: ReadonlySet<string>): RelayRequest | null {
-  const left = req.blockRoots!.filter((root) => !answered.has(hex(root)))
+/** The roots of a BlocksByRoot request not among `answered`, as a request of its own; null when none are left. */
+export function rootsLeft(req: RelayRequest, answered: readonly Uint8Array[]): RelayRequest | null {
+  const done = new Set(answered.map(hex))
+  const left = req.blockRoots!.filter((root) => !done.has(hex(root)))
   return left.length > 0 ? toRelayRequest(req.def, left) : null
 }
 

@@ -16,6 +16,13 @@ import { parseGenesisYaml } from '../src/chain/networks.js'
 const NETWORKS = ['mainnet', 'sepolia', 'hoodi'] as const
 /** phase0 beacon-chain.md FAR_FUTURE_EPOCH; Lodestar spells it Infinity. */
 const FAR_FUTURE_EPOCH_TEXT = '18446744073709551615'
+/**
+ * Forks scheduled after the installed @lodestar/config was released, laid over its values. Sepolia's Gloas:
+ * eth-clients/sepolia metadata/config.yaml (GLOAS_FORK_EPOCH 353024, with a gas limit step at the same epoch).
+ */
+const SCHEDULED_SINCE: Partial<Record<(typeof NETWORKS)[number], Record<string, unknown>>> = {
+  sepolia: { GLOAS_FORK_EPOCH: 353024, GAS_LIMIT_SCHEDULE: [{ EPOCH: 353024, GAS_LIMIT: 200_000_000 }] },
+}
 /** mainnet preset SLOTS_PER_EPOCH, for the UTC dates in comments only (all three networks use it). */
 const SLOTS_PER_EPOCH = 32
 
@@ -99,7 +106,11 @@ function main(): void {
   for (const name of NETWORKS) {
     const genesis = genesisData[name]
     const files = {
-      [`${name}.yaml`]: renderConfig(name, networksChainConfig[name] as Record<string, unknown>, genesis.genesisTime),
+      [`${name}.yaml`]: renderConfig(
+        name,
+        { ...(networksChainConfig[name] as Record<string, unknown>), ...SCHEDULED_SINCE[name] },
+        genesis.genesisTime,
+      ),
       [`${name}.genesis.yaml`]: renderGenesis(name, genesis),
     }
     // Self-check: the output must load with Contower's own parser.

@@ -1,4 +1,6 @@
 import { ByteVectorType, ContainerType } from '@chainsafe/ssz'
+import { computeForkDigest as lodestarForkDigest, createChainForkConfig } from '@lodestar/config'
+import { sepoliaChainConfig } from '@lodestar/config/networks'
 import { describe, expect, it } from 'vitest'
 import { Clock } from '../../../src/chain/clock.js'
 import {
@@ -44,16 +46,29 @@ describe('computeForkDigest', () => {
     expect(digestAt(10_000_000)).toBe('8c9f62fe')
   })
 
+  // Sepolia's before Gloas is docs/eth2-p2p.md's; its Gloas digest is Lodestar's computeForkDigest (below).
   it.each([
-    ['mainnet', '8c9f62fe'],
-    ['sepolia', '74d01459'],
-    ['hoodi', 'c6ecb76c'],
-  ] as const)('%s digest at the 2026-11-21 wall clock is %s', (name, expected) => {
+    ['mainnet', '8c9f62fe', 'fulu'],
+    ['sepolia', '669e6c11', 'gloas'],
+    ['hoodi', 'c6ecb76c', 'fulu'],
+  ] as const)('%s digest at the 2026-11-21 wall clock is %s (%s)', (name, expected, fork) => {
     const preset = loadNetworkPreset(name)
     const clock = Clock.fromChainConfig(preset.config, preset.genesisTime, { now: () => NOV_21_2026_MS })
     const schedule = new ForkSchedule(preset.config, preset.genesisValidatorsRoot)
     expect(schedule.digestHexAtEpoch(clock.currentEpoch)).toBe(expected)
-    expect(schedule.forkAtEpoch(clock.currentEpoch).name).toBe('fulu')
+    expect(schedule.forkAtEpoch(clock.currentEpoch).name).toBe(fork)
+  })
+
+  it('sepolia: 74d01459 until Gloas at epoch 353024, then the digest Lodestar computes for it', () => {
+    const sepolia = loadNetworkPreset('sepolia')
+    const lodestar = createChainForkConfig({ ...sepoliaChainConfig, GLOAS_FORK_EPOCH: 353024 })
+    const ours = (epoch: number) =>
+      forkDigestToHex(computeForkDigest(sepolia.config, sepolia.genesisValidatorsRoot, epoch))
+    const theirs = (epoch: number) =>
+      forkDigestToHex(lodestarForkDigest(lodestar, sepolia.genesisValidatorsRoot, epoch))
+    expect(ours(353023)).toBe('74d01459')
+    for (const epoch of [272640, 274176, 275712, 353023, 353024]) expect(ours(epoch)).toBe(theirs(epoch))
+    expect(ours(353024)).not.toBe('74d01459')
   })
 
   it('rejects a fractional or negative epoch', () => {

@@ -5,6 +5,7 @@
  * Here every transaction of the block climbs together, one native call per level for all of them.
  */
 import { hasher } from '@chainsafe/persistent-merkle-tree'
+import { ContainerType } from '@chainsafe/ssz'
 import type { ForkName } from '@lodestar/params'
 import { sszTypesFor } from '@lodestar/types'
 
@@ -54,7 +55,8 @@ function containerRoot(type: Container, bytes: Uint8Array): Uint8Array {
   type.fieldsEntries.forEach(({ fieldName, fieldType }, i) => {
     const field = bytes.subarray(ranges[i].start, ranges[i].end)
     if (fieldName === 'transactions') roots.set(transactionsRoot(transactionsIn(field)), i * CHUNK)
-    else if (fieldName === 'body' || fieldName === 'executionPayload') {
+    // Only a classic container's root is merkleized here; Gloas' progressive body (no transactions) is the library's.
+    else if ((fieldName === 'body' || fieldName === 'executionPayload') && fieldType instanceof ContainerType) {
       roots.set(containerRoot(fieldType as unknown as Container, field), i * CHUNK)
     } else roots.set(fieldType.hashTreeRoot(fieldType.deserialize(field)), i * CHUNK)
   })

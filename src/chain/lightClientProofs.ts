@@ -59,7 +59,7 @@ export interface LightClientUpdateLike {
  */
 export function bootstrapFault(schedule: ForkSchedule, bootstrap: LightClientBootstrapLike): string | null {
   const { header } = bootstrap
-  if (!knowsContainers(forkAtSlot(schedule, header.beacon.slot))) return null
+  if (!knowsLightClientContainers(forkAtSlot(schedule, header.beacon.slot))) return null
   const fault = headerFault(schedule, header)
   if (fault) return `header: ${fault}`
   const leaf = ssz.altair.SyncCommittee.hashTreeRoot(bootstrap.currentSyncCommittee)
@@ -81,7 +81,7 @@ export function bootstrapFault(schedule: ForkSchedule, bootstrap: LightClientBoo
  * branches), for the fields the update's type has.
  */
 export function updateFault(schedule: ForkSchedule, update: LightClientUpdateLike): string | null {
-  if (!knowsContainers(forkAtSlot(schedule, update.attestedHeader.beacon.slot))) return null
+  if (!knowsLightClientContainers(forkAtSlot(schedule, update.attestedHeader.beacon.slot))) return null
   if (popcount(update.syncAggregate.syncCommitteeBits.uint8Array) < MIN_SYNC_COMMITTEE_PARTICIPANTS) {
     return 'too few sync committee participants'
   }
@@ -170,7 +170,7 @@ export function isValidNormalizedMerkleBranch(
 }
 
 /** Gloas moves the state's fields (other generalized indices) and reshapes the header: not judged here. */
-function knowsContainers(fork: ForkName): boolean {
+export function knowsLightClientContainers(fork: ForkName): boolean {
   return ForkSeq[fork] !== undefined && ForkSeq[fork] < ForkSeq.gloas
 }
 

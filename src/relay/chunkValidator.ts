@@ -2,9 +2,10 @@ import { ContowerError } from '../errors.js'
 import { EPOCHS_PER_SYNC_COMMITTEE_PERIOD, type ForkName } from '@lodestar/params'
 import { BlockDecodeError, type BlockRootHasher } from '../chain/blockRootHasher.js'
 import type { ForkSchedule } from '../chain/forkSchedule.js'
+import { knowsLightClientContainers } from '../chain/lightClientProofs.js'
 import { equalBytes } from '../chain/chainView.js'
 import type { ResponseChunk } from '../wire/chunks.js'
-import { type ItemFacts, ItemFormatError, itemFacts, knowsLayouts, LIGHT_CLIENT_PROTOCOLS } from './items.js'
+import { type ItemFacts, ItemFormatError, itemFacts, LIGHT_CLIENT_PROTOCOLS } from './items.js'
 import { lightClientItem } from './lightClientItems.js'
 import type { RelayRequest } from './relayRequest.js'
 
@@ -131,7 +132,7 @@ export class ChunkValidator {
       )
     }
     const lastRoot = await this.settle()
-    if (lastRoot !== null && !equalBytes(facts.parentRoot, lastRoot)) throw this.brokenLink(facts.slot)
+    if (lastRoot !== null && !equalBytes(facts.parentRoot!, lastRoot)) throw this.brokenLink(facts.slot)
     return true
   }
 
@@ -151,7 +152,9 @@ export class ChunkValidator {
     if (!boundary) throw new InvalidChunkError('context_bytes_mismatch', 'unknown digest')
     if (LIGHT_CLIENT_PROTOCOLS.has(def.name)) {
       const fork = boundary.fork.name as ForkName
-      return knowsLayouts(fork) ? this.checkLightClient(fork, chunk) : { slot: null, blockRoot: null, parentRoot: null }
+      return knowsLightClientContainers(fork)
+        ? this.checkLightClient(fork, chunk)
+        : { slot: null, blockRoot: null, parentRoot: null }
     }
     const facts: ItemFacts | null = itemFormat(() => itemFacts(def.name, boundary.fork.name as ForkName, chunk.ssz!))
     if (facts === null || facts.slot === null) return { slot: null, blockRoot: null, parentRoot: null }
@@ -217,7 +220,7 @@ export class ChunkValidator {
     const item: CheckedItem = { slot, blockRoot: null, parentRoot: facts.parentRoot }
     this.lastRoot = root
     this.lastItem = item
-    if (previous !== null && !equalBytes(facts.parentRoot, previous)) throw this.brokenLink(slot)
+    if (previous !== null && !equalBytes(facts.parentRoot!, previous)) throw this.brokenLink(slot)
     this.joining = false
     if (known && !equalBytes(known, (await this.settle())!)) {
       throw new InvalidChunkError('known_root_mismatch', `slot ${slot}`)

@@ -1,6 +1,6 @@
 import { ContowerError } from '../errors.js'
 import { deadlineSignal } from '../deadline.js'
-import { ForkName, NUMBER_OF_COLUMNS } from '@lodestar/params'
+import { type ForkName, NUMBER_OF_COLUMNS } from '@lodestar/params'
 import type { ForkSchedule } from '../chain/forkSchedule.js'
 import type { Logger } from '../logger.js'
 import type { PeerData } from '../peers/peerStore.js'
@@ -12,7 +12,7 @@ import { RespCode } from '../wire/constants.js'
 import { type ResponseChunk, readResponseChunk, type WireBytes } from '../wire/chunks.js'
 import { type CheckedItem, ChunkValidator, InvalidChunkError } from './chunkValidator.js'
 import { type ColumnCandidate, type ColumnPart, planColumns } from './columnPlan.js'
-import { itemBytesRead, itemFacts } from './items.js'
+import { type ItemFacts, itemBytesRead, itemFacts } from './items.js'
 import type { RelayMetrics } from './metrics.js'
 import { type RelayRequest, toRelayRequest } from './relayRequest.js'
 import type { ResponseCache } from './responseCache.js'
@@ -199,7 +199,10 @@ export class ColumnRouter {
       }
       // After the entries above, so a sidecar they already keep is not charged again.
       if (collecting) {
-        this.modules.rememberSidecars(collected.map((i) => sidecarOf(i, req)).filter((x): x is Sidecar => x !== null))
+        const { forkSchedule } = this.modules
+        this.modules.rememberSidecars(
+          collected.map((i) => sidecarOf(forkSchedule, i, req)).filter((x): x is Sidecar => x !== null),
+        )
       }
     } catch (e) {
       if (signal.aborted || e instanceof ResponseError) throw e
@@ -310,7 +313,7 @@ export class ColumnRouter {
         boundsFor: this.modules.responseTypes.boundsFor(req.def),
         sszPrefixBytes: itemBytesRead(req.def.name),
       })
-      return chunk?.ssz ? (itemFacts(req.def.name, ForkName.fulu, chunk.ssz)?.slot ?? null) : null
+      return chunk ? (chunkFacts(this.modules.forkSchedule, req, chunk)?.slot ?? null) : null
     } catch {
       return null
     }
@@ -495,13 +498,20 @@ function subRequest(
 
 /**
  * A verified upstream item as the (root, column) index keeps it, or null for one without a readable header. The
- * root is hash_tree_root of the sidecar's BeaconBlockHeader: the root its block is asked by.
+ * root is the one its block is asked by: hash_tree_root of a Fulu sidecar's BeaconBlockHeader, a Gloas sidecar's
+ * beacon_block_root.
  */
-function sidecarOf(item: Item, req: RelayRequest): Sidecar | null {
+function sidecarOf(forkSchedule: ForkSchedule, item: Item, req: RelayRequest): Sidecar | null {
   const chunk = item.chunk as ResponseChunk
-  const facts = chunk.ssz ? itemFacts(req.def.name, ForkName.fulu, chunk.ssz) : null
+  const facts = chunkFacts(forkSchedule, req, chunk)
   if (!facts || facts.slot === null) return null
   return { root: facts.blockRoot(), column: item.key % NUMBER_OF_COLUMNS, slot: facts.slot, chunk: chunk.raw }
+}
+
+/** A sidecar chunk's facts, read with the layout of the fork its context bytes name (null when unknown). */
+function chunkFacts(forkSchedule: ForkSchedule, req: RelayRequest, chunk: ResponseChunk): ItemFacts | null {
+  const fork = chunk.contextBytes && forkSchedule.forkForDigest(chunk.contextBytes)?.fork.name
+  return fork && chunk.ssz ? itemFacts(req.def.name, fork as ForkName, chunk.ssz) : null
 }
 
 /** DataColumnSidecar.index: the container's first field, a little-endian u64 (a column is below 128). */

@@ -1,7 +1,7 @@
 import { ContowerError } from '../errors.js'
 import {
   BYTES_PER_CELL,
-  type ForkName,
+  ForkName,
   KZG_COMMITMENT_INCLUSION_PROOF_DEPTH,
   KZG_COMMITMENTS_INCLUSION_PROOF_DEPTH,
 } from '@lodestar/params'
@@ -13,20 +13,26 @@ import type { ProtocolName } from '../reqresp/protocols.js'
 /**
  * What the relay reads from a response item without decoding it whole: the slot (and column/blob index) sit at
  * fixed SSZ offsets, the block root is hashed on demand, a sidecar's proof checked on demand. Offsets follow the
- * containers of phase0…fulu; a fork that moves them (Gloas reshapes DataColumnSidecar) gets no slot here and
- * so only the generic checks.
+ * containers of phase0…gloas (Gloas reshapes DataColumnSidecar: its own layout); a later fork gets no slot here
+ * and so only the generic checks.
  */
 export interface ItemFacts {
   slot: number | null
   /** Column or blob index, for sidecars. */
   index: number | null
-  /** The parent_root the item's block (or sidecar header) names: the previous block's root, read, not hashed. */
-  parentRoot: Uint8Array
-  /** hash_tree_root of the item's BeaconBlock (blocks) or BeaconBlockHeader (sidecars); computed on demand. */
+  /** Blocks: the parent_root the block names, the previous block's root, read, not hashed. Sidecars: null. */
+  parentRoot: Uint8Array | null
+  /**
+   * hash_tree_root of the item's BeaconBlock (blocks) or BeaconBlockHeader (sidecars), computed on demand; a Gloas
+   * sidecar's beacon_block_root, read.
+   */
   blockRoot(): Uint8Array
   /** Blocks: the BeaconBlock's bytes (the signed block's message), to hash elsewhere; sidecars: null. */
   blockMessage: Uint8Array | null
-  /** Sidecars: the SSZ of the BeaconBlockHeader they carry (sidecars of one block carry the same); blocks: null. */
+  /**
+   * Sidecars: the bytes that name their block (sidecars of one block carry the same): the SSZ of their
+   * BeaconBlockHeader, a Gloas sidecar's beacon_block_root. Blocks: null.
+   */
   header: Uint8Array | null
   /**
    * Sidecars: why the sidecar is malformed or its KZG commitments are not proven to be in the block body its
@@ -37,6 +43,10 @@ export interface ItemFacts {
 
 /** DataColumnSidecar (fulu): index u64, three list offsets, then SignedBeaconBlockHeader. */
 const COLUMN_HEADER_OFFSET = 8 + 3 * 4
+/** DataColumnSidecar (gloas p2p-interface.md): index u64, two list offsets (cells, proofs), slot u64, block root. */
+const GLOAS_COLUMN_SLOT_OFFSET = 8 + 2 * 4
+const GLOAS_COLUMN_ROOT_OFFSET = GLOAS_COLUMN_SLOT_OFFSET + 8
+const GLOAS_COLUMN_FIXED_BYTES = GLOAS_COLUMN_ROOT_OFFSET + 32
 /** BlobSidecar (deneb): index u64, blob (131072), commitment (48), proof (48), then SignedBeaconBlockHeader. */
 const BLOB_HEADER_OFFSET = 8 + 131_072 + 48 + 48
 /** BeaconBlockHeader: slot, proposer_index, parent_root, state_root, body_root. */
@@ -64,49 +74,64 @@ export const LIGHT_CLIENT_PROTOCOLS: ReadonlySet<ProtocolName> = new Set<Protoco
   'light_client_optimistic_update',
 ])
 
-const PRE_GLOAS: ReadonlySet<string> = new Set(['phase0', 'altair', 'bellatrix', 'capella', 'deneb', 'electra', 'fulu'])
-
 export class ItemFormatError extends ContowerError<'ITEM_FORMAT'> {
   constructor(message: string) {
     super('ITEM_FORMAT', message)
   }
 }
 
-/** Where a protocol's items keep their facts: how many leading bytes are read, and the reading. */
-interface ItemLayout {
-  bytesRead: number
-  facts(fork: ForkName, bytes: Uint8Array): ItemFacts
+/** Where a protocol's items of a fork keep their facts (each item is read whole: see itemBytesRead). */
+type ItemLayout = (fork: ForkName, bytes: Uint8Array) => ItemFacts
+
+// A block's root is hashed over the whole block (by root to match the request, by range to link it to the next), a
+// Fulu or Deneb sidecar's commitments (after its cells) are hashed for the inclusion proof.
+const BLOCK: ItemLayout = blockFacts
+const COLUMN: ItemLayout = (fork, bytes) => sidecarFacts(bytes, COLUMN_HEADER_OFFSET, () => columnFault(fork, bytes))
+const GLOAS_COLUMN: ItemLayout = (_fork, bytes) => gloasColumnFacts(bytes)
+const BLOB: ItemLayout = (fork, bytes) => sidecarFacts(bytes, BLOB_HEADER_OFFSET, () => blobFault(fork, bytes))
+
+/** The forks whose containers these layouts (and lightClientProofs.ts) know: phase0…gloas. */
+const KNOWN_FORKS: readonly ForkName[] = [
+  ForkName.phase0,
+  ForkName.altair,
+  ForkName.bellatrix,
+  ForkName.capella,
+  ForkName.deneb,
+  ForkName.electra,
+  ForkName.fulu,
+  ForkName.gloas,
+]
+
+/** Layouts by fork: each from its fork until the next entry's (or the last known fork). */
+function byFork(from: [ForkName, ItemLayout][]): Partial<Record<ForkName, ItemLayout>> {
+  const out: Partial<Record<ForkName, ItemLayout>> = {}
+  let layout: ItemLayout | undefined
+  for (const fork of KNOWN_FORKS) {
+    layout = from.find(([f]) => f === fork)?.[1] ?? layout
+    if (layout) out[fork] = layout
+  }
+  return out
 }
 
-// Whole items: a block's root is hashed over the whole block (by root to match the request, by range to link it to
-// the next), a sidecar's commitments (after its cells) are hashed for the inclusion proof.
-const BLOCK: ItemLayout = { bytesRead: Infinity, facts: blockFacts }
-const COLUMN: ItemLayout = {
-  bytesRead: Infinity,
-  facts: (fork, bytes) => sidecarFacts(bytes, COLUMN_HEADER_OFFSET, () => columnFault(fork, bytes)),
-}
-const BLOB: ItemLayout = {
-  bytesRead: Infinity,
-  facts: (fork, bytes) => sidecarFacts(bytes, BLOB_HEADER_OFFSET, () => blobFault(fork, bytes)),
-}
-const LAYOUTS: Partial<Record<ProtocolName, ItemLayout>> = {
-  beacon_blocks_by_range: BLOCK,
-  beacon_blocks_by_root: BLOCK,
-  data_column_sidecars_by_range: COLUMN,
-  data_column_sidecars_by_root: COLUMN,
-  blob_sidecars_by_range: BLOB,
-  blob_sidecars_by_root: BLOB,
-}
-
-/** Whether the items of `fork` have the containers these layouts (and lightClientProofs.ts) read: phase0…fulu. */
-export function knowsLayouts(fork: ForkName): boolean {
-  return PRE_GLOAS.has(fork)
+/** Each protocol's layouts from the fork that introduced them; a fork after the last one known has none. */
+const LAYOUTS: Partial<Record<ProtocolName, Partial<Record<ForkName, ItemLayout>>>> = {
+  beacon_blocks_by_range: byFork([[ForkName.phase0, BLOCK]]),
+  beacon_blocks_by_root: byFork([[ForkName.phase0, BLOCK]]),
+  data_column_sidecars_by_range: byFork([
+    [ForkName.fulu, COLUMN],
+    [ForkName.gloas, GLOAS_COLUMN],
+  ]),
+  data_column_sidecars_by_root: byFork([
+    [ForkName.fulu, COLUMN],
+    [ForkName.gloas, GLOAS_COLUMN],
+  ]),
+  blob_sidecars_by_range: byFork([[ForkName.deneb, BLOB]]),
+  blob_sidecars_by_root: byFork([[ForkName.deneb, BLOB]]),
 }
 
 /** Facts about one response item of `protocol`, or null when the protocol's items carry no slot (light client). */
 export function itemFacts(protocol: ProtocolName, fork: ForkName, bytes: Uint8Array): ItemFacts | null {
-  if (!knowsLayouts(fork)) return null
-  return LAYOUTS[protocol]?.facts(fork, bytes) ?? null
+  return LAYOUTS[protocol]?.[fork]?.(fork, bytes) ?? null
 }
 
 /**
@@ -114,7 +139,7 @@ export function itemFacts(protocol: ProtocolName, fork: ForkName, bytes: Uint8Ar
  * forwards (it still checks every frame).
  */
 export function itemBytesRead(protocol: ProtocolName): number {
-  return LAYOUTS[protocol]?.bytesRead ?? (LIGHT_CLIENT_PROTOCOLS.has(protocol) ? Infinity : 0)
+  return LAYOUTS[protocol] || LIGHT_CLIENT_PROTOCOLS.has(protocol) ? Infinity : 0
 }
 
 function blockFacts(fork: ForkName, bytes: Uint8Array): ItemFacts {
@@ -147,7 +172,7 @@ function sidecarFacts(bytes: Uint8Array, headerOffset: number, fault: () => stri
   return {
     slot: readU64(bytes, headerOffset),
     index: readU64(bytes, 0),
-    parentRoot: bytes.subarray(headerOffset + PARENT_ROOT_START, headerOffset + PARENT_ROOT_END),
+    parentRoot: null,
     header: bytes.subarray(headerOffset, headerOffset + BLOCK_HEADER_BYTES),
     sidecarFault: fault,
     blockMessage: null,
@@ -156,6 +181,36 @@ function sidecarFacts(bytes: Uint8Array, headerOffset: number, fault: () => stri
       return ssz.phase0.BeaconBlockHeader.hashTreeRoot(ssz.phase0.BeaconBlockHeader.deserialize(header))
     },
   }
+}
+
+/**
+ * A Gloas sidecar names its block by root and slot, and carries no header or commitments (they are in the block's
+ * bid): gloas verify_data_column_sidecar's checks that need no block (a column, one proof per cell).
+ */
+function gloasColumnFacts(bytes: Uint8Array): ItemFacts {
+  if (bytes.length < GLOAS_COLUMN_FIXED_BYTES) throw new ItemFormatError(`sidecar of ${bytes.length} bytes`)
+  const blockRoot = bytes.subarray(GLOAS_COLUMN_ROOT_OFFSET, GLOAS_COLUMN_FIXED_BYTES)
+  return {
+    slot: readU64(bytes, GLOAS_COLUMN_SLOT_OFFSET),
+    index: readU64(bytes, 0),
+    parentRoot: null,
+    header: blockRoot,
+    blockMessage: null,
+    blockRoot: () => blockRoot,
+    sidecarFault: () => gloasColumnFault(bytes),
+  }
+}
+
+function gloasColumnFault(bytes: Uint8Array): string | null {
+  const cellsAt = readU32(bytes, 8)
+  const proofsAt = readU32(bytes, 12)
+  if (cellsAt !== GLOAS_COLUMN_FIXED_BYTES || proofsAt < cellsAt || bytes.length < proofsAt) {
+    return `list offsets ${cellsAt}, ${proofsAt} of ${bytes.length} bytes`
+  }
+  const cells = (proofsAt - cellsAt) / BYTES_PER_CELL
+  if (!Number.isInteger(cells) || cells === 0) return `cells of ${proofsAt - cellsAt} bytes`
+  if ((bytes.length - proofsAt) / KZG_BYTES !== cells) return `proofs are not one per cell (${cells})`
+  return null
 }
 
 /**

@@ -15,6 +15,7 @@ const FORKS = [
   ForkName.deneb,
   ForkName.electra,
   ForkName.fulu,
+  ForkName.gloas,
 ]
 
 describe('beaconBlockRoot', () => {
@@ -22,6 +23,22 @@ describe('beaconBlockRoot', () => {
     const type = sszTypesFor(fork).BeaconBlock
     const block = type.defaultValue()
     expect(hex(beaconBlockRoot(fork, type.serialize(block)))).toBe(hex(type.hashTreeRoot(block)))
+  })
+
+  it('equals hash_tree_root of a gloas block with a bid, commitments and attestations (progressive lists)', () => {
+    const block = ssz.gloas.BeaconBlock.defaultValue()
+    block.slot = 11_296_800
+    block.body.graffiti = new Uint8Array(32).fill(7)
+    const bid = block.body.signedExecutionPayloadBid.message
+    bid.blobKzgCommitments = Array.from({ length: 5 }, (_, i) => new Uint8Array(48).fill(i + 1))
+    bid.value = 123
+    block.body.attestations = Array.from({ length: 3 }, (_, i) => {
+      const att = ssz.gloas.Attestation.defaultValue()
+      att.data.slot = 11_296_799 - i
+      return att
+    })
+    const bytes = ssz.gloas.BeaconBlock.serialize(block)
+    expect(hex(beaconBlockRoot(ForkName.gloas, bytes))).toBe(hex(ssz.gloas.BeaconBlock.hashTreeRoot(block)))
   })
 
   it('equals hash_tree_root with transactions of 0, 1, 31, 32, 33, 64 and 1000 bytes', () => {

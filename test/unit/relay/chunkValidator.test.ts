@@ -15,7 +15,16 @@ import {
   lightClientBootstrap,
   lightClientUpdate,
 } from '../../helpers/lightClient.js'
-import { blobSidecar, chunkOf, columnSidecar, filled, hex, relayRequest, signedBlock } from './fixtures.js'
+import {
+  blobSidecar,
+  chunkOf,
+  columnSidecar,
+  filled,
+  gloasColumnSidecar,
+  hex,
+  relayRequest,
+  signedBlock,
+} from './fixtures.js'
 
 // Devnet: one digest (every fork at genesis), real Fulu blocks and column sidecars from the synthetic chain.
 const devnet = devnetNetwork({ genesisTime: 1_700_000_000 })
@@ -575,5 +584,68 @@ describe('ChunkValidator: roots hashed elsewhere (the worker)', () => {
     await x.check(at4)
     xRoots.asked[0].fail(new BlockDecodeError('truncated'))
     await expectInvalid(() => x.settle(), 'item_format')
+  })
+})
+
+// Sepolia: Fulu (BPO2) until epoch 353024, Gloas from then: blocks keep their layout, sidecars name their block by root.
+describe('ChunkValidator at Gloas', () => {
+  const sepolia = loadNetworkPreset('sepolia')
+  const schedule = new ForkSchedule(sepolia.config, sepolia.genesisValidatorsRoot)
+  const GLOAS_SLOT = 353_024 * SLOTS_PER_EPOCH
+  const digestOf = (slot: number) => schedule.digestAtEpoch(Math.floor(slot / SLOTS_PER_EPOCH))
+  const v = (req: RelayRequest, knownRoot?: (slot: number) => Uint8Array | undefined) =>
+    new ChunkValidator({ forkSchedule: schedule, knownRoot }, req)
+
+  it('links blocks across the Fulu→Gloas boundary and refuses a Gloas block that does not link', async () => {
+    const last = signedBlock(ForkName.fulu, GLOAS_SLOT - 1)
+    const first = signedBlock(ForkName.gloas, GLOAS_SLOT, last.messageRoot)
+    const stranger = signedBlock(ForkName.gloas, GLOAS_SLOT + 1, filled(32, 0x99))
+    const req = relayRequest('beacon_blocks_by_range', { startSlot: GLOAS_SLOT - 1, count: 4, step: 1 })
+    const chunk = (b: { bytes: Uint8Array }, slot: number) =>
+      chunkOf('beacon_blocks_by_range', b.bytes, digestOf(slot), schedule)
+    const ok = v(req)
+    expect((await ok.check(await chunk(last, GLOAS_SLOT - 1))).slot).toBe(GLOAS_SLOT - 1)
+    expect((await ok.check(await chunk(first, GLOAS_SLOT))).slot).toBe(GLOAS_SLOT)
+    expect(hex((await ok.settle())!)).toBe(hex(first.messageRoot))
+    const strangerChunk = await chunk(stranger, GLOAS_SLOT + 1)
+    await expectInvalid(() => ok.check(strangerChunk), 'broken_link')
+  })
+
+  it('data columns by root: the beacon_block_root names the requested block; the columns asked only', async () => {
+    const root = filled(32, 0x5a)
+    const req = relayRequest('data_column_sidecars_by_root', [{ blockRoot: root, columns: [3, 90] }])
+    const column = (r: Uint8Array, index: number, cells = 2) =>
+      chunkOf(
+        'data_column_sidecars_by_root',
+        gloasColumnSidecar(GLOAS_SLOT + 2, index, r, cells).bytes,
+        digestOf(GLOAS_SLOT),
+        schedule,
+      )
+    expect(await v(req).check(await column(root, 90))).toEqual({
+      slot: GLOAS_SLOT + 2,
+      blockRoot: null,
+      parentRoot: null,
+    })
+    await expectInvalid(async () => v(req).check(await column(filled(32, 0x5b), 90)), 'root_not_requested')
+    await expectInvalid(async () => v(req).check(await column(root, 4)), 'index_not_requested')
+    await expectInvalid(async () => v(req).check(await column(root, 3, 0)), 'invalid_sidecar')
+  })
+
+  it('data columns by range: the sidecars of a slot name one block, the one known for the slot', async () => {
+    const req = relayRequest('data_column_sidecars_by_range', { startSlot: GLOAS_SLOT, count: 4, columns: [1, 2] })
+    const column = (r: Uint8Array, index: number) =>
+      chunkOf(
+        'data_column_sidecars_by_range',
+        gloasColumnSidecar(GLOAS_SLOT + 1, index, r).bytes,
+        digestOf(GLOAS_SLOT),
+        schedule,
+      )
+    const root = filled(32, 0x61)
+    const one = v(req)
+    await one.check(await column(root, 1))
+    await expectInvalid(async () => one.check(await column(filled(32, 0x62), 2)), 'header_mismatch')
+    const known = (slot: number) => (slot === GLOAS_SLOT + 1 ? root : undefined)
+    expect((await v(req, known).check(await column(root, 2))).slot).toBe(GLOAS_SLOT + 1)
+    await expectInvalid(async () => v(req, known).check(await column(filled(32, 0x63), 2)), 'known_root_mismatch')
   })
 })

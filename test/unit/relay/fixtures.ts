@@ -132,6 +132,17 @@ export function columnSidecar(slot: number, index: number, proposerIndex = 77) {
   return { value, bytes: ssz.fulu.DataColumnSidecar.serialize(value), root }
 }
 
+/** A Gloas DataColumnSidecar: no header or commitments, its block named by root and slot. */
+export function gloasColumnSidecar(slot: number, index: number, blockRoot: Uint8Array = filled(32, 0x0a), cells = 2) {
+  const value = ssz.gloas.DataColumnSidecar.defaultValue()
+  value.index = index
+  value.column = Array.from({ length: cells }, (_, i) => filled(2048, i + 1))
+  value.kzgProofs = Array.from({ length: cells }, (_, i) => filled(48, i + 0x10))
+  value.slot = slot
+  value.beaconBlockRoot = blockRoot
+  return { value, bytes: ssz.gloas.DataColumnSidecar.serialize(value), root: blockRoot }
+}
+
 const BLOBS_PER_BLOCK = 6
 
 export function blobSidecar(slot: number, index: number, proposerIndex = 77) {

@@ -5,7 +5,7 @@ import { devnetNetwork } from '../../../src/devnet/devnetNetwork.js'
 import { SyntheticChain } from '../../../src/devnet/syntheticChain.js'
 import { ItemFormatError, itemBytesRead, itemFacts } from '../../../src/relay/items.js'
 import type { ProtocolName } from '../../../src/reqresp/protocols.js'
-import { blobSidecar, columnSidecar, hex, signedBlock } from './fixtures.js'
+import { blobSidecar, columnSidecar, gloasColumnSidecar, hex, signedBlock } from './fixtures.js'
 
 const PRE_GLOAS_FORKS = [
   ForkName.phase0,
@@ -84,7 +84,7 @@ describe('itemFacts: blocks', () => {
     const facts = itemFacts('beacon_blocks_by_range', ForkName.fulu, bytes.subarray(0, 148))!
     expect(facts.slot).toBe(5)
     const message = ssz.fulu.SignedBeaconBlock.deserialize(bytes).message
-    expect(hex(facts.parentRoot)).toBe(hex(message.parentRoot))
+    expect(hex(facts.parentRoot!)).toBe(hex(message.parentRoot))
     expect(() => itemFacts('beacon_blocks_by_range', ForkName.fulu, bytes.subarray(0, 147))).toThrow(ItemFormatError)
     const max = withU64(bytes, 100, BigInt(Number.MAX_SAFE_INTEGER))
     expect(itemFacts('beacon_blocks_by_range', ForkName.fulu, max)!.slot).toBe(Number.MAX_SAFE_INTEGER)
@@ -207,8 +207,8 @@ describe('itemFacts: items without facts', () => {
     expect(itemFacts('ping', ForkName.fulu, ssz.phase0.Ping.serialize(1n))).toBeNull()
   })
 
-  it.each([ForkName.gloas, ForkName.heze, 'zeta' as ForkName])(
-    'a fork after Fulu (%s) may move the fields: null, not a misread',
+  it.each([ForkName.heze, 'zeta' as ForkName])(
+    'a fork after Gloas (%s) may move the fields: null, not a misread',
     (fork) => {
       const block = signedBlock(ForkName.fulu, 77).bytes
       const column = columnSidecar(77, 1).bytes
@@ -220,4 +220,37 @@ describe('itemFacts: items without facts', () => {
       expect(itemFacts('beacon_blocks_by_range', fork, new Uint8Array(2))).toBeNull()
     },
   )
+
+  it('gloas blocks: slot and parent root read, the root hashed as the library hashes the block', () => {
+    const { bytes, value, messageRoot } = signedBlock(ForkName.gloas, 11_296_800)
+    for (const protocol of BLOCK_PROTOCOLS) {
+      const facts = itemFacts(protocol, ForkName.gloas, bytes)!
+      expect(facts.slot).toBe(11_296_800)
+      expect(hex(facts.parentRoot!)).toBe(hex(value.message.parentRoot))
+      expect(hex(facts.blockRoot())).toBe(hex(messageRoot))
+    }
+  })
+
+  it('gloas sidecars: slot, index and block root read from the new shape; one proof per cell, at least one', () => {
+    const root = new Uint8Array(32).fill(0xab)
+    const { bytes } = gloasColumnSidecar(11_296_801, 93, root, 3)
+    for (const protocol of COLUMN_PROTOCOLS) {
+      const facts = itemFacts(protocol, ForkName.gloas, bytes)!
+      expect([facts.slot, facts.index, facts.parentRoot]).toEqual([11_296_801, 93, null])
+      expect(hex(facts.blockRoot())).toBe(hex(root))
+      expect(facts.sidecarFault()).toBeNull()
+    }
+    const sidecar = gloasColumnSidecar(5, 1, root, 2).value
+    const faultOf = (v: typeof sidecar) =>
+      itemFacts(
+        'data_column_sidecars_by_root',
+        ForkName.gloas,
+        ssz.gloas.DataColumnSidecar.serialize(v),
+      )!.sidecarFault()
+    expect(faultOf({ ...sidecar, column: [], kzgProofs: [] })).toMatch(/cells of 0 bytes/)
+    expect(faultOf({ ...sidecar, kzgProofs: sidecar.kzgProofs.slice(1) })).toMatch(/not one per cell/)
+    expect(() => itemFacts('data_column_sidecars_by_range', ForkName.gloas, bytes.subarray(0, 55))).toThrow(
+      ItemFormatError,
+    )
+  })
 })

@@ -17,7 +17,7 @@ export const DEVNET_GENESIS_VALIDATORS_ROOT = new Uint8Array(
 
 /**
  * Fork versions: first byte = fork index as on mainnet (0x00 phase0 … 0x06 fulu), then `c0ffee`, so no digest
- * collides with a public network's. Every fork through Fulu is active from genesis; Gloas is listed but unscheduled.
+ * collides with a public network's. Every fork through Fulu is active from genesis; Gloas only when given an epoch.
  */
 export const DEVNET_FORKS = [
   { name: 'GENESIS', version: '0x00c0ffee', scheduled: true },
@@ -39,7 +39,7 @@ export interface DevnetChainOpts {
   /** A slot length that need not be whole seconds (SLOT_DURATION_MS only); wins over slotSeconds. */
   slotDurationMs?: number
   presetBase?: 'mainnet' | 'minimal'
-  /** Fork epochs by config name (ALTAIR … FULU); forks not named are active from genesis. */
+  /** Fork epochs by config name (ALTAIR … GLOAS); forks not named are active from genesis, Gloas never. */
   forkEpochs?: Partial<Record<(typeof DEVNET_FORKS)[number]['name'], number>>
 }
 
@@ -76,7 +76,7 @@ export function devnetChainConfigYaml(opts: DevnetChainOpts = {}): string {
     lines.push(`${fork.name}_FORK_VERSION: ${fork.version}`)
     // The genesis fork's epoch is 0 by definition; the spec has no GENESIS_FORK_EPOCH key.
     if (fork.name === 'GENESIS') continue
-    const epoch = fork.scheduled ? (opts.forkEpochs?.[fork.name] ?? 0) : FAR_FUTURE_EPOCH_U64
+    const epoch = opts.forkEpochs?.[fork.name] ?? (fork.scheduled ? 0 : FAR_FUTURE_EPOCH_U64)
     lines.push(`${fork.name}_FORK_EPOCH: ${epoch}`)
   }
   lines.push(

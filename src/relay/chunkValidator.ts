@@ -164,13 +164,13 @@ export class ChunkValidator {
     if (!equalBytes(expected, chunk.contextBytes)) {
       throw new InvalidChunkError('context_bytes_mismatch', `slot ${slot} is not in ${boundary.digestHex}`)
     }
-    const isBlock = facts.index === null
+    const isBlock = facts.kind === 'block'
     if (range) {
       if (slot < range.startSlot || slot >= range.endSlot) {
         throw new InvalidChunkError('slot_out_of_range', `slot ${slot} outside [${range.startSlot}, ${range.endSlot})`)
       }
-      // Blocks: one per slot, strictly increasing. Sidecars: several per slot, slots never going back.
-      if (isBlock ? slot <= this.lastSlot : slot < this.lastSlot) {
+      // Blocks and envelopes: one per slot, strictly increasing. Sidecars: several per slot, slots never going back.
+      if (facts.kind === 'sidecar' ? slot < this.lastSlot : slot <= this.lastSlot) {
         throw new InvalidChunkError('slot_not_increasing', `slot ${slot} after ${this.lastSlot}`)
       }
     }
@@ -183,7 +183,12 @@ export class ChunkValidator {
     const known = this.modules.knownRoot?.(slot)
     const fork = boundary.fork.name as ForkName
     if (range && isBlock) return this.chained(fork, slot, facts, known)
-    let blockRoot: Uint8Array | null = isBlock ? await this.blockRootOf(fork, facts) : null
+    // An envelope's block root is read, not hashed: matched to the root asked or known for its slot.
+    let blockRoot: Uint8Array | null = isBlock
+      ? await this.blockRootOf(fork, facts)
+      : facts.kind === 'envelope'
+        ? facts.blockRoot()
+        : null
     if (range && !isBlock) {
       // Sidecars of one block share its header: hashed once per slot, when there is a root to match.
       const header = facts.header!

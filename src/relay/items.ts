@@ -17,14 +17,16 @@ import type { ProtocolName } from '../reqresp/protocols.js'
  * and so only the generic checks.
  */
 export interface ItemFacts {
+  /** A block, a sidecar (column or blob), or a Gloas execution payload envelope. */
+  kind: 'block' | 'sidecar' | 'envelope'
   slot: number | null
   /** Column or blob index, for sidecars. */
   index: number | null
   /** Blocks: the parent_root the block names, the previous block's root, read, not hashed. Sidecars: null. */
   parentRoot: Uint8Array | null
   /**
-   * hash_tree_root of the item's BeaconBlock (blocks) or BeaconBlockHeader (sidecars), computed on demand; a Gloas
-   * sidecar's beacon_block_root, read.
+   * hash_tree_root of the item's BeaconBlock (blocks) or BeaconBlockHeader (sidecars), computed on demand; the
+   * beacon_block_root a Gloas sidecar or a payload envelope names, read.
    */
   blockRoot(): Uint8Array
   /** Blocks: the BeaconBlock's bytes (the signed block's message), to hash elsewhere; sidecars: null. */
@@ -36,7 +38,7 @@ export interface ItemFacts {
   header: Uint8Array | null
   /**
    * Sidecars: why the sidecar is malformed or its KZG commitments are not proven to be in the block body its
-   * header names (inclusion proof), or null when it is sound. Blocks: null.
+   * header names (inclusion proof), or null when it is sound. Blocks and envelopes: null.
    */
   sidecarFault(): string | null
 }
@@ -47,6 +49,15 @@ const COLUMN_HEADER_OFFSET = 8 + 3 * 4
 const GLOAS_COLUMN_SLOT_OFFSET = 8 + 2 * 4
 const GLOAS_COLUMN_ROOT_OFFSET = GLOAS_COLUMN_SLOT_OFFSET + 8
 const GLOAS_COLUMN_FIXED_BYTES = GLOAS_COLUMN_ROOT_OFFSET + 32
+/**
+ * SignedExecutionPayloadEnvelope (gloas): the message's offset and a signature; the message (ExecutionPayloadEnvelope):
+ * offsets of payload and execution_requests, builder_index, beacon_block_root, parent_beacon_block_root. The
+ * payload's slot_number (EIP-7843) follows its 18 other fields' fixed parts.
+ */
+const SIGNED_ENVELOPE_FIXED_BYTES = 100
+const ENVELOPE_ROOT_OFFSET = 4 + 4 + 8
+const ENVELOPE_FIXED_BYTES = ENVELOPE_ROOT_OFFSET + 32 + 32
+const PAYLOAD_SLOT_NUMBER_OFFSET = 32 + 20 + 32 + 32 + 256 + 32 + 8 + 8 + 8 + 8 + 4 + 32 + 32 + 4 + 4 + 8 + 8 + 4
 /** BlobSidecar (deneb): index u64, blob (131072), commitment (48), proof (48), then SignedBeaconBlockHeader. */
 const BLOB_HEADER_OFFSET = 8 + 131_072 + 48 + 48
 /** BeaconBlockHeader: slot, proposer_index, parent_root, state_root, body_root. */
@@ -89,6 +100,7 @@ const BLOCK: ItemLayout = blockFacts
 const COLUMN: ItemLayout = (fork, bytes) => sidecarFacts(bytes, COLUMN_HEADER_OFFSET, () => columnFault(fork, bytes))
 const GLOAS_COLUMN: ItemLayout = (_fork, bytes) => gloasColumnFacts(bytes)
 const BLOB: ItemLayout = (fork, bytes) => sidecarFacts(bytes, BLOB_HEADER_OFFSET, () => blobFault(fork, bytes))
+const ENVELOPE: ItemLayout = (_fork, bytes) => envelopeFacts(bytes)
 
 /** The forks whose containers these layouts (and lightClientProofs.ts) know: phase0…gloas. */
 const KNOWN_FORKS: readonly ForkName[] = [
@@ -127,6 +139,8 @@ const LAYOUTS: Partial<Record<ProtocolName, Partial<Record<ForkName, ItemLayout>
   ]),
   blob_sidecars_by_range: byFork([[ForkName.deneb, BLOB]]),
   blob_sidecars_by_root: byFork([[ForkName.deneb, BLOB]]),
+  execution_payload_envelopes_by_range: byFork([[ForkName.gloas, ENVELOPE]]),
+  execution_payload_envelopes_by_root: byFork([[ForkName.gloas, ENVELOPE]]),
 }
 
 /** Facts about one response item of `protocol`, or null when the protocol's items carry no slot (light client). */
@@ -149,6 +163,7 @@ function blockFacts(fork: ForkName, bytes: Uint8Array): ItemFacts {
   }
   if (bytes.length < offset + PARENT_ROOT_END) throw new ItemFormatError(`block of ${bytes.length} bytes is too short`)
   return {
+    kind: 'block',
     slot: readU64(bytes, offset),
     index: null,
     parentRoot: bytes.subarray(offset + PARENT_ROOT_START, offset + PARENT_ROOT_END),
@@ -170,6 +185,7 @@ function sidecarFacts(bytes: Uint8Array, headerOffset: number, fault: () => stri
     throw new ItemFormatError(`sidecar of ${bytes.length} bytes has no block header`)
   }
   return {
+    kind: 'sidecar',
     slot: readU64(bytes, headerOffset),
     index: readU64(bytes, 0),
     parentRoot: null,
@@ -191,6 +207,7 @@ function gloasColumnFacts(bytes: Uint8Array): ItemFacts {
   if (bytes.length < GLOAS_COLUMN_FIXED_BYTES) throw new ItemFormatError(`sidecar of ${bytes.length} bytes`)
   const blockRoot = bytes.subarray(GLOAS_COLUMN_ROOT_OFFSET, GLOAS_COLUMN_FIXED_BYTES)
   return {
+    kind: 'sidecar',
     slot: readU64(bytes, GLOAS_COLUMN_SLOT_OFFSET),
     index: readU64(bytes, 0),
     parentRoot: null,
@@ -198,6 +215,33 @@ function gloasColumnFacts(bytes: Uint8Array): ItemFacts {
     blockMessage: null,
     blockRoot: () => blockRoot,
     sidecarFault: () => gloasColumnFault(bytes),
+  }
+}
+
+/**
+ * An envelope names its block by root; its slot is the payload's slot_number (EIP-7843), which the block's state
+ * transition holds to the block's slot. Nothing more is read: the payload's content is bound to the block only by
+ * the builder's signature and the execution block hash, neither of which Contower can check.
+ */
+function envelopeFacts(bytes: Uint8Array): ItemFacts {
+  const message = readU32(bytes, 0)
+  if (message !== SIGNED_ENVELOPE_FIXED_BYTES || bytes.length < message + ENVELOPE_FIXED_BYTES) {
+    throw new ItemFormatError(`signed envelope message offset ${message} of ${bytes.length} bytes`)
+  }
+  const payload = message + readU32(bytes, message)
+  if (payload !== message + ENVELOPE_FIXED_BYTES || bytes.length < payload + PAYLOAD_SLOT_NUMBER_OFFSET + 8) {
+    throw new ItemFormatError(`envelope payload offset ${payload - message} of ${bytes.length} bytes`)
+  }
+  const blockRoot = bytes.subarray(message + ENVELOPE_ROOT_OFFSET, message + ENVELOPE_ROOT_OFFSET + 32)
+  return {
+    kind: 'envelope',
+    slot: readU64(bytes, payload + PAYLOAD_SLOT_NUMBER_OFFSET),
+    index: null,
+    parentRoot: null,
+    header: null,
+    blockMessage: null,
+    blockRoot: () => blockRoot,
+    sidecarFault: () => null,
   }
 }
 

@@ -74,6 +74,7 @@ export function toRelayRequest(def: ProtocolDef, decoded: unknown, horizon?: Hor
   switch (def.name) {
     case 'beacon_blocks_by_range':
     case 'blob_sidecars_by_range':
+    case 'execution_payload_envelopes_by_range':
     case 'light_client_updates_by_range': {
       const r = decoded as RangeRequest & { startPeriod?: number }
       if (r.count < 1) invalid('count must be at least 1')
@@ -116,6 +117,10 @@ export function toRelayRequest(def: ProtocolDef, decoded: unknown, horizon?: Hor
     case 'beacon_blocks_by_root': {
       blockRoots = decoded as Uint8Array[]
       roots = new Map(blockRoots.map((root) => [hex(root), null]))
+      break
+    }
+    case 'execution_payload_envelopes_by_root': {
+      roots = new Map((decoded as Uint8Array[]).map((root) => [hex(root), null]))
       break
     }
     case 'blob_sidecars_by_root': {

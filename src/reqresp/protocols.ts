@@ -7,6 +7,7 @@ import {
   MAX_REQUEST_BLOCKS_DENEB,
   MAX_REQUEST_DATA_COLUMN_SIDECARS,
   MAX_REQUEST_LIGHT_CLIENT_UPDATES,
+  MAX_REQUEST_PAYLOADS,
   PROTOCOL_PREFIX,
 } from '../spec/reqresp.js'
 
@@ -24,6 +25,8 @@ export type ProtocolName =
   | 'blob_sidecars_by_root'
   | 'data_column_sidecars_by_range'
   | 'data_column_sidecars_by_root'
+  | 'execution_payload_envelopes_by_range'
+  | 'execution_payload_envelopes_by_root'
   | 'light_client_bootstrap'
   | 'light_client_updates_by_range'
   | 'light_client_finality_update'
@@ -181,6 +184,27 @@ const SPECS: Spec[] = [
     response: forkType('DataColumnSidecar'),
     maxResponseChunks: (r) => sumColumns(r as Array<{ columns: number[] }>),
     requestCost: (r) => sumColumns(r as Array<{ columns: number[] }>),
+  },
+  // gloas p2p-interface.md: a block's payload travels apart from it, in an envelope named by the block's root.
+  {
+    name: 'execution_payload_envelopes_by_range',
+    version: 1,
+    kind: 'data',
+    contextBytes: true,
+    request: ssz.gloas.ExecutionPayloadEnvelopesByRangeRequest,
+    response: forkType('SignedExecutionPayloadEnvelope'),
+    maxResponseChunks: (r) => Math.min((r as Range).count, MAX_REQUEST_PAYLOADS),
+    requestCost: (r) => (r as Range).count,
+  },
+  {
+    name: 'execution_payload_envelopes_by_root',
+    version: 1,
+    kind: 'data',
+    contextBytes: true,
+    request: rootList(MAX_REQUEST_PAYLOADS),
+    response: forkType('SignedExecutionPayloadEnvelope'),
+    maxResponseChunks: (r) => (r as unknown[]).length,
+    requestCost: (r) => (r as unknown[]).length,
   },
   {
     name: 'light_client_bootstrap',

@@ -19,7 +19,15 @@ export class ResponseTypes {
         contextBytes: Buffer.from(contextBytes).toString('hex'),
       })
     }
-    return def.response(boundary.fork.name as ForkName)
+    const type = def.response(boundary.fork.name as ForkName)
+    // A digest of a fork before the protocol's items existed (a payload envelope before Gloas): no such item.
+    if (!type) {
+      throw new WireError(WireErrorCode.UNKNOWN_CONTEXT_BYTES, {
+        contextBytes: Buffer.from(contextBytes).toString('hex'),
+        fork: boundary.fork.name,
+      })
+    }
+    return type
   }
 
   boundsFor(def: ProtocolDef): (contextBytes: Uint8Array | null) => { minSize: number; maxSize: number } {

@@ -5,6 +5,7 @@ import {
   MAX_REQUEST_BLOCKS_DENEB,
   MAX_REQUEST_DATA_COLUMN_SIDECARS,
   MAX_REQUEST_LIGHT_CLIENT_UPDATES,
+  MAX_REQUEST_PAYLOADS,
 } from './reqresp.js'
 
 /** `tokens` items per `seconds`, as a bucket: bursts up to `tokens`, refilling at `tokens / seconds`. */
@@ -34,6 +35,9 @@ export const LODESTAR_QUOTAS: Readonly<Record<string, Quota>> = Object.freeze({
   blob_sidecars_by_root: { tokens: MAX_REQUEST_BLOB_SIDECARS_ELECTRA, seconds: 10 },
   data_column_sidecars_by_range: { tokens: MAX_REQUEST_DATA_COLUMN_SIDECARS, seconds: 10 },
   data_column_sidecars_by_root: { tokens: MAX_REQUEST_DATA_COLUMN_SIDECARS, seconds: 10 },
+  // Gloas payload envelopes: the sources above predate them; modelled on blocks, one envelope per block.
+  execution_payload_envelopes_by_range: { tokens: MAX_REQUEST_PAYLOADS, seconds: 10 },
+  execution_payload_envelopes_by_root: { tokens: MAX_REQUEST_PAYLOADS, seconds: 10 },
   light_client_bootstrap: { tokens: 5, seconds: 15 },
   light_client_updates_by_range: { tokens: MAX_REQUEST_LIGHT_CLIENT_UPDATES, seconds: 10 },
   light_client_finality_update: { tokens: 2, seconds: 12 },
@@ -82,7 +86,9 @@ export interface UpstreamQuotaModel {
  * minutes refused), Lighthouse and Nimbus only slow down (a slow answer still costs Contower its TTFB and a retry).
  * Light-client protocols are absent where the client does not serve them (Teku; Prysm after Capella): the
  * protocol is not announced then, and the peer is never asked. Blob protocols are modelled each on its own, not
- * shared as Teku and Prysm count them: no network Contower joins serves blobs any more (Fulu and later).
+ * shared as Teku and Prysm count them: no network Contower joins serves blobs any more (Fulu and later). Gloas payload
+ * envelopes (by range and by root) are in none of these sources: each client's are modelled on its blocks quota, in a
+ * bucket of their own where its blocks share one.
  */
 export const UPSTREAM_QUOTA_MODELS = Object.freeze({
   lodestar: { protocols: LODESTAR_QUOTAS },
@@ -96,6 +102,8 @@ export const UPSTREAM_QUOTA_MODELS = Object.freeze({
       blob_sidecars_by_root: { tokens: 1152, seconds: 13 },
       data_column_sidecars_by_range: { tokens: 16384, seconds: 10 },
       data_column_sidecars_by_root: { tokens: 16384, seconds: 10 },
+      execution_payload_envelopes_by_range: { tokens: 128, seconds: 10 },
+      execution_payload_envelopes_by_root: { tokens: 128, seconds: 10 },
       light_client_bootstrap: { tokens: 1, seconds: 10 },
       light_client_updates_by_range: { tokens: 1, seconds: 10 },
       light_client_finality_update: { tokens: 1, seconds: 10 },
@@ -115,6 +123,8 @@ export const UPSTREAM_QUOTA_MODELS = Object.freeze({
       blob_sidecars_by_root: { tokens: 1152, seconds: 70 },
       data_column_sidecars_by_range: { tokens: 16384, seconds: 20, bucket: 'columns' },
       data_column_sidecars_by_root: { tokens: 16384, seconds: 20, bucket: 'columns' },
+      execution_payload_envelopes_by_range: { tokens: 128, seconds: 20, bucket: 'payloads' },
+      execution_payload_envelopes_by_root: { tokens: 128, seconds: 20, bucket: 'payloads' },
     },
   },
   // Leaky buckets: 5 requests a second (burst 10) over all streams (v6; v7 allows twice that); blocks 64 per 30 s
@@ -130,6 +140,8 @@ export const UPSTREAM_QUOTA_MODELS = Object.freeze({
       blob_sidecars_by_root: { tokens: 1152, seconds: 90 },
       data_column_sidecars_by_range: { tokens: 16256, seconds: 256, bucket: 'columns' },
       data_column_sidecars_by_root: { tokens: 16256, seconds: 256, bucket: 'columns' },
+      execution_payload_envelopes_by_range: { tokens: 128, seconds: 60, bucket: 'payloads' },
+      execution_payload_envelopes_by_root: { tokens: 128, seconds: 60, bucket: 'payloads' },
       light_client_bootstrap: { tokens: 5, seconds: 5, per: 'request' },
       light_client_updates_by_range: { tokens: 5, seconds: 5, per: 'request' },
       light_client_finality_update: { tokens: 5, seconds: 5, per: 'request' },
@@ -145,6 +157,8 @@ export const UPSTREAM_QUOTA_MODELS = Object.freeze({
       beacon_blocks_by_root: { tokens: 160, seconds: 5, bucket: 'blocks' },
       data_column_sidecars_by_range: { tokens: 16384, seconds: 4, bucket: 'columns' },
       data_column_sidecars_by_root: { tokens: 16384, seconds: 4, bucket: 'columns' },
+      execution_payload_envelopes_by_range: { tokens: 160, seconds: 5, bucket: 'payloads' },
+      execution_payload_envelopes_by_root: { tokens: 160, seconds: 5, bucket: 'payloads' },
       light_client_bootstrap: { tokens: 2, seconds: 4 },
     },
   },

@@ -9,6 +9,8 @@ export const MAX_BLOBS_PER_BLOCK_ELECTRA = 9
 export const MAX_REQUEST_BLOB_SIDECARS_ELECTRA = 1152
 /** fulu: MAX_REQUEST_BLOCKS_DENEB * NUMBER_OF_COLUMNS. */
 export const MAX_REQUEST_DATA_COLUMN_SIDECARS = 16384
+/** gloas: max execution payload envelopes in one ExecutionPayloadEnvelopesByRange/ByRoot request. */
+export const MAX_REQUEST_PAYLOADS = 128
 /** altair light client p2p: max updates in one LightClientUpdatesByRange. */
 export const MAX_REQUEST_LIGHT_CLIENT_UPDATES = 128
 /** phase0: requesters must not have more than this many requests of one protocol open to one peer. */

@@ -51,6 +51,15 @@ describe('devnetNetwork', () => {
     ])
   })
 
+  it('schedules gloas when given its epoch: a boundary of its own there', () => {
+    const gloas = devnetNetwork({ genesisTime: 1_700_000_000, forkEpochs: { GLOAS: 3 } })
+    expect(gloas.config.forks.at(-1)).toMatchObject({ name: 'gloas', epoch: 3 })
+    const schedule = new ForkSchedule(gloas.config, gloas.genesisValidatorsRoot)
+    expect(schedule.forkAtEpoch(2).name).toBe('fulu')
+    expect(schedule.forkAtEpoch(3).name).toBe('gloas')
+    expect(hex(schedule.digestAtEpoch(3))).not.toBe(hex(schedule.digestAtEpoch(2)))
+  })
+
   it('uses sha256 of a fixed label as genesis validators root, and hands out a copy', () => {
     const expected = createHash('sha256').update('contower-devnet genesis validators root').digest()
     expect(hex(network.genesisValidatorsRoot)).toBe(expected.toString('hex'))

@@ -67,6 +67,8 @@ describe('LODESTAR_QUOTAS', () => {
       blob_sidecars_by_root: { tokens: 1152, seconds: 10 },
       data_column_sidecars_by_range: { tokens: 16384, seconds: 10 },
       data_column_sidecars_by_root: { tokens: 16384, seconds: 10 },
+      execution_payload_envelopes_by_range: { tokens: 128, seconds: 10 },
+      execution_payload_envelopes_by_root: { tokens: 128, seconds: 10 },
       light_client_bootstrap: { tokens: 5, seconds: 15 },
       light_client_updates_by_range: { tokens: 128, seconds: 10 },
       light_client_finality_update: { tokens: 2, seconds: 12 },

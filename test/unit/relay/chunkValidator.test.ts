@@ -22,6 +22,7 @@ import {
   filled,
   gloasColumnSidecar,
   hex,
+  payloadEnvelope,
   relayRequest,
   signedBlock,
 } from './fixtures.js'
@@ -647,5 +648,50 @@ describe('ChunkValidator at Gloas', () => {
     const known = (slot: number) => (slot === GLOAS_SLOT + 1 ? root : undefined)
     expect((await v(req, known).check(await column(root, 2))).slot).toBe(GLOAS_SLOT + 1)
     await expectInvalid(async () => v(req, known).check(await column(filled(32, 0x63), 2)), 'known_root_mismatch')
+  })
+
+  it('payload envelopes by range: in the range, one per slot in order, naming the block known for the slot', async () => {
+    const req = relayRequest('execution_payload_envelopes_by_range', { startSlot: GLOAS_SLOT, count: 8 })
+    const envelope = (slot: number, root = filled(32, slot % 256)) =>
+      chunkOf('execution_payload_envelopes_by_range', payloadEnvelope(slot, root).bytes, digestOf(slot), schedule)
+    const one = v(req)
+    expect(await one.check(await envelope(GLOAS_SLOT + 1))).toEqual({
+      slot: GLOAS_SLOT + 1,
+      blockRoot: null,
+      parentRoot: null,
+    })
+    expect((await one.check(await envelope(GLOAS_SLOT + 3))).slot).toBe(GLOAS_SLOT + 3)
+    await expectInvalid(async () => one.check(await envelope(GLOAS_SLOT + 3)), 'slot_not_increasing')
+    await expectInvalid(async () => v(req).check(await envelope(GLOAS_SLOT + 8)), 'slot_out_of_range')
+    const known = (slot: number) => (slot === GLOAS_SLOT + 2 ? filled(32, 0x77) : undefined)
+    expect((await v(req, known).check(await envelope(GLOAS_SLOT + 2, filled(32, 0x77)))).slot).toBe(GLOAS_SLOT + 2)
+    await expectInvalid(async () => v(req, known).check(await envelope(GLOAS_SLOT + 2)), 'known_root_mismatch')
+    // The context bytes must be those of the envelope's own slot.
+    await expectInvalid(
+      async () =>
+        v(req).check(
+          await chunkOf(
+            'execution_payload_envelopes_by_range',
+            payloadEnvelope(GLOAS_SLOT + 40).bytes,
+            digestOf(GLOAS_SLOT + 40),
+            schedule,
+          ),
+        ),
+      'slot_out_of_range',
+    )
+  })
+
+  it('payload envelopes by root: only envelopes of the roots asked', async () => {
+    const asked = filled(32, 0x44)
+    const req = relayRequest('execution_payload_envelopes_by_root', [asked, filled(32, 0x45)])
+    const envelope = (root: Uint8Array) =>
+      chunkOf(
+        'execution_payload_envelopes_by_root',
+        payloadEnvelope(GLOAS_SLOT + 5, root).bytes,
+        digestOf(GLOAS_SLOT),
+        schedule,
+      )
+    expect((await v(req).check(await envelope(asked))).slot).toBe(GLOAS_SLOT + 5)
+    await expectInvalid(async () => v(req).check(await envelope(filled(32, 0x46))), 'root_not_requested')
   })
 })

@@ -16,6 +16,8 @@ const VERSIONS: Partial<Record<ProtocolName, number>> = {
   blob_sidecars_by_root: 1,
   data_column_sidecars_by_range: 1,
   data_column_sidecars_by_root: 1,
+  execution_payload_envelopes_by_range: 1,
+  execution_payload_envelopes_by_root: 1,
   light_client_bootstrap: 1,
   light_client_updates_by_range: 1,
   light_client_finality_update: 1,
@@ -141,6 +143,21 @@ export function gloasColumnSidecar(slot: number, index: number, blockRoot: Uint8
   value.slot = slot
   value.beaconBlockRoot = blockRoot
   return { value, bytes: ssz.gloas.DataColumnSidecar.serialize(value), root: blockRoot }
+}
+
+/** A Gloas SignedExecutionPayloadEnvelope for the block `blockRoot` at `slot` (the payload's slot_number). */
+export function payloadEnvelope(slot: number, blockRoot: Uint8Array = filled(32, 0x0b), transactions = 2) {
+  const value = ssz.gloas.SignedExecutionPayloadEnvelope.defaultValue()
+  value.message.payload.slotNumber = slot
+  value.message.payload.timestamp = 1_655_733_600 + slot * 12
+  value.message.payload.blockHash = filled(32, 0x0c)
+  value.message.payload.transactions = Array.from({ length: transactions }, (_, i) => filled(100 + i, i + 1))
+  value.message.payload.extraData = filled(7, 0x0d)
+  value.message.builderIndex = 3
+  value.message.beaconBlockRoot = blockRoot
+  value.message.parentBeaconBlockRoot = filled(32, 0x0e)
+  value.signature = filled(96, 0x0f)
+  return { value, bytes: ssz.gloas.SignedExecutionPayloadEnvelope.serialize(value), root: blockRoot }
 }
 
 const BLOBS_PER_BLOCK = 6

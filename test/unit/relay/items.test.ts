@@ -5,7 +5,7 @@ import { devnetNetwork } from '../../../src/devnet/devnetNetwork.js'
 import { SyntheticChain } from '../../../src/devnet/syntheticChain.js'
 import { ItemFormatError, itemBytesRead, itemFacts } from '../../../src/relay/items.js'
 import type { ProtocolName } from '../../../src/reqresp/protocols.js'
-import { blobSidecar, columnSidecar, gloasColumnSidecar, hex, signedBlock } from './fixtures.js'
+import { blobSidecar, columnSidecar, gloasColumnSidecar, hex, payloadEnvelope, signedBlock } from './fixtures.js'
 
 const PRE_GLOAS_FORKS = [
   ForkName.phase0,
@@ -251,6 +251,23 @@ describe('itemFacts: items without facts', () => {
     expect(faultOf({ ...sidecar, kzgProofs: sidecar.kzgProofs.slice(1) })).toMatch(/not one per cell/)
     expect(() => itemFacts('data_column_sidecars_by_range', ForkName.gloas, bytes.subarray(0, 55))).toThrow(
       ItemFormatError,
+    )
+  })
+
+  it('gloas payload envelopes: the slot is the payload slot_number, the block root the one the envelope names', () => {
+    const root = new Uint8Array(32).fill(0xcd)
+    const { bytes } = payloadEnvelope(11_296_802, root, 3)
+    for (const protocol of ['execution_payload_envelopes_by_range', 'execution_payload_envelopes_by_root'] as const) {
+      const facts = itemFacts(protocol, ForkName.gloas, bytes)!
+      expect([facts.kind, facts.slot, facts.index, facts.parentRoot]).toEqual(['envelope', 11_296_802, null, null])
+      expect(hex(facts.blockRoot())).toBe(hex(root))
+      expect(itemFacts(protocol, ForkName.fulu, bytes)).toBeNull() // no envelopes before Gloas
+    }
+    expect(() => itemFacts('execution_payload_envelopes_by_range', ForkName.gloas, bytes.subarray(0, 600))).toThrow(
+      ItemFormatError,
+    )
+    expect(() => itemFacts('execution_payload_envelopes_by_range', ForkName.gloas, withU32(bytes, 0, 96))).toThrow(
+      /message offset 96/,
     )
   })
 })

@@ -13,7 +13,8 @@ import { getProtocol, PROTOCOLS, type ProtocolName, protocolId, sszBounds } from
 import { ResponseTypes } from '../../../src/reqresp/responseTypes.js'
 import { isWireError, WireErrorCode } from '../../../src/wire/errors.js'
 
-// The spec table of /work/shared/docs/eth2-p2p.md §2: name, version, whether success chunks carry context bytes.
+// The spec table of /work/shared/docs/eth2-p2p.md §2 and gloas p2p-interface.md's two payload envelope protocols:
+// name, version, whether success chunks carry context bytes.
 const TABLE: Array<[ProtocolName, number, boolean, 'handshake' | 'data']> = [
   ['status', 1, false, 'handshake'],
   ['status', 2, false, 'handshake'],
@@ -27,6 +28,8 @@ const TABLE: Array<[ProtocolName, number, boolean, 'handshake' | 'data']> = [
   ['blob_sidecars_by_root', 1, true, 'data'],
   ['data_column_sidecars_by_range', 1, true, 'data'],
   ['data_column_sidecars_by_root', 1, true, 'data'],
+  ['execution_payload_envelopes_by_range', 1, true, 'data'],
+  ['execution_payload_envelopes_by_root', 1, true, 'data'],
   ['light_client_bootstrap', 1, true, 'data'],
   ['light_client_updates_by_range', 1, true, 'data'],
   ['light_client_finality_update', 1, true, 'data'],
@@ -143,6 +146,16 @@ describe('maxResponseChunks and requestCost', () => {
     expect(def.maxResponseChunks(roots(3))).toBe(3)
     expect(def.requestCost(roots(3))).toBe(3)
     expect(def.maxResponseChunks(roots(128))).toBe(128)
+  })
+
+  it('payload envelopes: by range the count, capped at 128 chunks; by root the list length, at most 128', () => {
+    const byRange = getProtocol('execution_payload_envelopes_by_range', 1)
+    expect(byRange.maxResponseChunks({ startSlot: 5, count: 1000 })).toBe(128)
+    expect(byRange.requestCost({ startSlot: 5, count: 1000 })).toBe(1000)
+    const byRoot = getProtocol('execution_payload_envelopes_by_root', 1)
+    expect(byRoot.maxResponseChunks(roots(7))).toBe(7)
+    expect(byRoot.request!.maxSize).toBe(128 * 32)
+    expect(byRoot.response(ForkName.gloas)).toBe(ssz.gloas.SignedExecutionPayloadEnvelope)
   })
 
   it('data columns by range: count × columns, capped at 16384', () => {
@@ -290,6 +303,18 @@ describe('ResponseTypes (mainnet)', () => {
     }
     expect(isWireError(thrown, WireErrorCode.UNKNOWN_CONTEXT_BYTES)).toBe(true)
     expect((thrown as Error).message).toContain('deadbeef')
+  })
+
+  it('throws UNKNOWN_CONTEXT_BYTES for a digest of a fork before the protocol existed (envelopes at Fulu)', () => {
+    const envelopes = getProtocol('execution_payload_envelopes_by_range', 1)
+    let thrown: unknown
+    try {
+      atEpoch(420_000).boundsFor(envelopes)(digest('8c9f62fe'))
+    } catch (e) {
+      thrown = e
+    }
+    expect(isWireError(thrown, WireErrorCode.UNKNOWN_CONTEXT_BYTES)).toBe(true)
+    expect((thrown as Error).message).toContain('fulu')
   })
 
   it('without context bytes uses the wall-clock fork; the current digest follows the clock', () => {

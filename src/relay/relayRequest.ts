@@ -68,7 +68,6 @@ export function toRelayRequest(def: ProtocolDef, decoded: unknown, horizon?: Hor
   let range: RelayRequest['range'] = null
   let roots: RelayRequest['roots'] = null
   let columns: RelayRequest['columns'] = null
-  let blockRoots: RelayRequest['blockRoots'] = null
   let periods: RelayRequest['periods'] = null
 
   switch (def.name) {
@@ -114,11 +113,7 @@ export function toRelayRequest(def: ProtocolDef, decoded: unknown, horizon?: Hor
       roots = new Map([[hex(decoded as Uint8Array), null]])
       break
     }
-    case 'beacon_blocks_by_root': {
-      blockRoots = decoded as Uint8Array[]
-      roots = new Map(blockRoots.map((root) => [hex(root), null]))
-      break
-    }
+    case 'beacon_blocks_by_root':
     case 'execution_payload_envelopes_by_root': {
       roots = new Map((decoded as Uint8Array[]).map((root) => [hex(root), null]))
       break
@@ -148,7 +143,8 @@ export function toRelayRequest(def: ProtocolDef, decoded: unknown, horizon?: Hor
     roots,
     periods,
     columns,
-    blockRoots,
+    // Blocks the cache holds answer a BlocksByRoot request.
+    blockRoots: def.name === 'beacon_blocks_by_root' ? (decoded as Uint8Array[]) : null,
   }
 }
 

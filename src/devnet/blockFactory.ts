@@ -1,6 +1,6 @@
 import { createCipheriv, createHash } from 'node:crypto'
 import { ForkName, ForkSeq } from '@lodestar/params'
-import { type SignedBeaconBlock, sszTypesFor } from '@lodestar/types'
+import { type SignedBeaconBlock, ssz, sszTypesFor } from '@lodestar/types'
 
 /** phase0 `BLSSignature = Bytes96`. */
 export const SIGNATURE_BYTES = 96
@@ -109,35 +109,78 @@ export function buildBlock(inputs: BlockInputs): BuiltBlock {
   body.graffiti.set(new TextEncoder().encode(GRAFFITI))
   if (body.syncAggregate) body.syncAggregate.syncCommitteeSignature = G2_POINT_AT_INFINITY
 
-  const payload = body.executionPayload
-  if (payload && (inputs.executionEnabled ?? true)) {
-    payload.parentHash = parent ? executionBlockHash(seed, parent.slot) : new Uint8Array(ROOT_BYTES)
-    payload.feeRecipient = derive('fee_recipient', ADDRESS_BYTES)
-    payload.stateRoot = derive('execution_state_root', ROOT_BYTES)
-    payload.receiptsRoot = derive('receipts_root', ROOT_BYTES)
-    payload.prevRandao = derive('prev_randao', ROOT_BYTES)
-    payload.blockNumber = blockNumber
-    payload.gasLimit = GAS_LIMIT
-    payload.timestamp = inputs.timestamp
-    payload.extraData = EXTRA_DATA
-    payload.baseFeePerGas = BASE_FEE_PER_GAS
-    payload.blockHash = executionBlockHash(seed, slot)
-    // The genesis block carries the execution genesis block: no transactions, no blobs.
-    if (parent) {
-      payload.transactions = splitTransactions(derive('transactions', inputs.payloadBytes))
-      payload.gasUsed = Math.min(GAS_LIMIT, 21_000 * payload.transactions.length + 16 * inputs.payloadBytes)
-      if (ForkSeq[fork] >= ForkSeq.deneb) {
-        const commitments = derive('blob_kzg_commitments', inputs.blobCount * KZG_BYTES)
-        body.blobKzgCommitments = chunk(commitments, KZG_BYTES)
-        payload.blobGasUsed = GAS_PER_BLOB * BigInt(inputs.blobCount)
-      }
-    }
+  if (body.executionPayload && (inputs.executionEnabled ?? true)) {
+    const commitments = fillPayload(body.executionPayload, inputs, blockNumber)
+    if (commitments && ForkSeq[fork] >= ForkSeq.deneb) body.blobKzgCommitments = commitments
+  }
+  // Gloas: the block carries only the builder's bid for its payload; the payload travels in an envelope.
+  const bid = body.signedExecutionPayloadBid?.message
+  if (bid) {
+    bid.parentBlockHash = parent ? executionBlockHash(seed, parent.slot) : new Uint8Array(ROOT_BYTES)
+    bid.parentBlockRoot = block.parentRoot
+    bid.blockHash = executionBlockHash(seed, slot)
+    bid.prevRandao = derive('prev_randao', ROOT_BYTES)
+    bid.feeRecipient = derive('fee_recipient', ADDRESS_BYTES)
+    bid.gasLimit = BigInt(GAS_LIMIT)
+    bid.builderIndex = block.proposerIndex
+    bid.slot = slot
+    if (parent) bid.blobKzgCommitments = blobCommitments(inputs)
+    bid.executionRequestsRoot = ssz.gloas.ExecutionRequests.hashTreeRoot(ssz.gloas.ExecutionRequests.defaultValue())
   }
   // The genesis block is never signed (phase0 beacon-chain.md genesis): its signature stays zero.
   if (parent) signed.signature = DUMMY_SIGNATURE
 
   const root = types.BeaconBlock.hashTreeRoot(block as never)
   return { value: signed, root, ssz: types.SignedBeaconBlock.serialize(signed as never), blockNumber }
+}
+
+/**
+ * The Gloas SignedExecutionPayloadEnvelope of the block `built` from `inputs`: the payload its bid committed to (the
+ * same block hash, builder, randao and gas limit), its slot_number the block's slot, named by the block's root.
+ */
+export function buildEnvelope(inputs: BlockInputs, built: BuiltBlock): Uint8Array {
+  const signed = ssz.gloas.SignedExecutionPayloadEnvelope.defaultValue()
+  const envelope = signed.message
+  const block = built.value.message as { parentRoot: Uint8Array; proposerIndex: number }
+  fillPayload(envelope.payload, inputs, built.blockNumber)
+  envelope.payload.slotNumber = inputs.slot
+  envelope.builderIndex = block.proposerIndex
+  envelope.beaconBlockRoot = built.root
+  envelope.parentBeaconBlockRoot = block.parentRoot
+  signed.signature = DUMMY_SIGNATURE
+  return ssz.gloas.SignedExecutionPayloadEnvelope.serialize(signed)
+}
+
+/** An execution payload of `inputs` (in a block before Gloas, in an envelope from it); returns its blob commitments. */
+function fillPayload(
+  payload: NonNullable<BodyFields['executionPayload']>,
+  inputs: BlockInputs,
+  blockNumber: number,
+): Uint8Array[] | null {
+  const { seed, slot, parent } = inputs
+  const derive = (label: string, length: number) => seededBytes(seed, slot, label, length)
+  payload.parentHash = parent ? executionBlockHash(seed, parent.slot) : new Uint8Array(ROOT_BYTES)
+  payload.feeRecipient = derive('fee_recipient', ADDRESS_BYTES)
+  payload.stateRoot = derive('execution_state_root', ROOT_BYTES)
+  payload.receiptsRoot = derive('receipts_root', ROOT_BYTES)
+  payload.prevRandao = derive('prev_randao', ROOT_BYTES)
+  payload.blockNumber = blockNumber
+  payload.gasLimit = GAS_LIMIT
+  payload.timestamp = inputs.timestamp
+  payload.extraData = EXTRA_DATA
+  payload.baseFeePerGas = BASE_FEE_PER_GAS
+  payload.blockHash = executionBlockHash(seed, slot)
+  // The genesis block carries the execution genesis block: no transactions, no blobs.
+  if (!parent) return null
+  payload.transactions = splitTransactions(derive('transactions', inputs.payloadBytes))
+  payload.gasUsed = Math.min(GAS_LIMIT, 21_000 * payload.transactions.length + 16 * inputs.payloadBytes)
+  if (!(ForkSeq[inputs.fork ?? ForkName.fulu] >= ForkSeq.deneb)) return null
+  payload.blobGasUsed = GAS_PER_BLOB * BigInt(inputs.blobCount)
+  return blobCommitments(inputs)
+}
+
+function blobCommitments(inputs: BlockInputs): Uint8Array[] {
+  return chunk(seededBytes(inputs.seed, inputs.slot, 'blob_kzg_commitments', inputs.blobCount * KZG_BYTES), KZG_BYTES)
 }
 
 /** The body fields buildBlock sets; those after phase0 exist from their fork on. */
@@ -162,6 +205,20 @@ interface BodyFields {
     blobGasUsed?: bigint
   }
   blobKzgCommitments?: Uint8Array[]
+  signedExecutionPayloadBid?: {
+    message: {
+      parentBlockHash: Uint8Array
+      parentBlockRoot: Uint8Array
+      blockHash: Uint8Array
+      prevRandao: Uint8Array
+      feeRecipient: Uint8Array
+      gasLimit: bigint
+      builderIndex: number
+      slot: number
+      blobKzgCommitments: Uint8Array[]
+      executionRequestsRoot: Uint8Array
+    }
+  }
 }
 
 /** Cut the bytes into transactions of MIN_TX_BYTES..MAX_TX_BYTES, sizes read from the bytes themselves. */

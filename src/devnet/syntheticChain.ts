@@ -1,8 +1,9 @@
 import { ForkName, ForkSeq, NUMBER_OF_COLUMNS } from '@lodestar/params'
+import { sszTypesFor } from '@lodestar/types'
 import { forkAtEpoch } from '../chain/chainConfig.js'
 import { getBlobParameters } from '../chain/forkDigest.js'
 import type { Network } from '../chain/resolveNetwork.js'
-import { buildBlock, type ParentLink } from './blockFactory.js'
+import { type BlockInputs, buildBlock, buildEnvelope, type ParentLink } from './blockFactory.js'
 import { type ColumnSidecarBase, columnSidecarBase, columnSidecarSsz } from './dataColumns.js'
 
 export interface ChainBlock {
@@ -176,6 +177,23 @@ export class SyntheticChain {
     return base === null ? null : columnSidecarSsz(this.opts.seed, slot, base, index)
   }
 
+  /**
+   * Serialized SignedExecutionPayloadEnvelope of the Gloas block at `slot`, the payload its bid committed to; null
+   * without a block or before Gloas. Not kept: built again on each call.
+   */
+  envelopeAt(slot: number): Uint8Array | null {
+    const block = this.blockAt(slot)
+    if (block === null || ForkSeq[block.fork] < ForkSeq.gloas) return null
+    const { parentSlot } = this.records[slot]!
+    const parent = parentSlot === null ? null : this.records[parentSlot]!.link
+    return buildEnvelope(this.blockInputs(slot, parent), {
+      value: sszTypesFor(block.fork).SignedBeaconBlock.deserialize(block.ssz),
+      root: block.root,
+      ssz: block.ssz,
+      blockNumber: this.records[slot]!.link.blockNumber,
+    })
+  }
+
   /** Blocks held in memory now (all built ones unless maxCachedBlocks bounds them). */
   get cachedBlockCount(): number {
     return this.cache.size
@@ -202,12 +220,10 @@ export class SyntheticChain {
     }
   }
 
-  private build(slot: number, parentSlot: number | null): ChainBlock {
+  private blockInputs(slot: number, parent: ParentLink | null): BlockInputs {
     const { network } = this.modules
-    const parent = parentSlot === null ? null : this.records[parentSlot]!.link
-    const fork = this.forkAtSlot(slot)
-    const built = buildBlock({
-      fork,
+    return {
+      fork: this.forkAtSlot(slot),
       executionEnabled: Math.floor(slot / this.slotsPerEpoch) >= this.opts.mergeEpoch,
       seed: this.opts.seed,
       slot,
@@ -215,7 +231,13 @@ export class SyntheticChain {
       timestamp: network.genesisTime + Math.floor((slot * network.config.slotDurationMs) / 1000),
       payloadBytes: this.opts.payloadBytes,
       blobCount: this.opts.blobsPerBlock,
-    })
+    }
+  }
+
+  private build(slot: number, parentSlot: number | null): ChainBlock {
+    const parent = parentSlot === null ? null : this.records[parentSlot]!.link
+    const fork = this.forkAtSlot(slot)
+    const built = buildBlock(this.blockInputs(slot, parent))
     const block: ChainBlock = {
       slot,
       root: built.root,

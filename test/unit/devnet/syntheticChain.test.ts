@@ -213,3 +213,44 @@ describe('SyntheticChain across forks', () => {
     expect(chain.dataColumnSidecar(5 * E, 0)).not.toBeNull()
   })
 })
+
+describe('SyntheticChain at Gloas', () => {
+  const gloasNetwork = devnetNetwork({ genesisTime: GENESIS_TIME, forkEpochs: { GLOAS: 1 } })
+  const chain = new SyntheticChain({ network: gloasNetwork }, { ...SMALL, blobsPerBlock: 2, skipSlotEvery: 7 })
+  const E = chain.slotsPerEpoch
+
+  it('builds Gloas blocks with a bid, linked to the Fulu blocks before them', () => {
+    const last = chain.blockAt(E - 1)!
+    const first = chain.blockAt(E)!
+    expect([last.fork, first.fork]).toEqual(['fulu', 'gloas'])
+    expect(hex(first.parentRoot)).toBe(hex(last.root))
+    const signed = ssz.gloas.SignedBeaconBlock.deserialize(first.ssz)
+    expect(hex(ssz.gloas.BeaconBlock.hashTreeRoot(signed.message))).toBe(hex(first.root))
+    const bid = signed.message.body.signedExecutionPayloadBid.message
+    expect([bid.slot, bid.blobKzgCommitments.length]).toEqual([E, 2])
+    expect(hex(bid.parentBlockRoot)).toBe(hex(last.root))
+    // The bid builds on the payload of the Fulu block before it.
+    const fuluPayload = ssz.fulu.SignedBeaconBlock.deserialize(last.ssz).message.body.executionPayload
+    expect(hex(bid.parentBlockHash)).toBe(hex(fuluPayload.blockHash))
+  })
+
+  it('gives each Gloas block an envelope with the payload its bid committed to, and none before Gloas or on a skip', () => {
+    expect(chain.envelopeAt(E - 1)).toBeNull()
+    expect(chain.envelopeAt(14)).toBeNull() // skipped
+    for (const slot of [E, E + 1]) {
+      const block = ssz.gloas.SignedBeaconBlock.deserialize(chain.blockAt(slot)!.ssz).message
+      const bid = block.body.signedExecutionPayloadBid.message
+      const envelope = ssz.gloas.SignedExecutionPayloadEnvelope.deserialize(chain.envelopeAt(slot)!).message
+      expect(hex(envelope.beaconBlockRoot)).toBe(hex(chain.blockAt(slot)!.root))
+      expect(hex(envelope.parentBeaconBlockRoot)).toBe(hex(block.parentRoot))
+      expect(envelope.payload.slotNumber).toBe(slot)
+      expect(hex(envelope.payload.blockHash)).toBe(hex(bid.blockHash))
+      expect(hex(envelope.payload.prevRandao)).toBe(hex(bid.prevRandao))
+      expect([envelope.builderIndex, BigInt(envelope.payload.gasLimit)]).toEqual([bid.builderIndex, bid.gasLimit])
+      expect(hex(ssz.gloas.ExecutionRequests.hashTreeRoot(envelope.executionRequests))).toBe(
+        hex(bid.executionRequestsRoot),
+      )
+      expect(envelope.payload.transactions.length).toBeGreaterThan(0)
+    }
+  })
+})

@@ -76,7 +76,7 @@ export class GossipCodec {
       boundary,
       fork,
       type,
-      maxBytes: maxUncompressedBytes(type),
+      maxBytes: maxUncompressedBytes(type, parsed.kind, fork),
       idPrefix: messageIdTopicPrefix(topic, fork === 'phase0'),
     }
     this.infos.set(topic, info)

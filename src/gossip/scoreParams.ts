@@ -4,7 +4,9 @@
  * - P3/P3b (mesh message delivery deficits) are off: their expected rates need the active validator count, and a
  *   relay is not the one to punish a quiet mesh; they are also what makes a peer's score fall during missed slots.
  * - Topics the clients leave unscored (sync committee, light client, data columns) get P4 only, so a peer flooding
- *   them with invalid messages is graylisted like any other.
+ *   them with invalid messages is graylisted like any other. So do Gloas's payload topics (execution_payload,
+ *   payload_attestation_message, execution_payload_bid, proposer_preferences): their rates depend on builders and
+ *   the PTC, which a relay cannot estimate.
  */
 import type { PeerScoreParams, PeerScoreThresholds, TopicScoreParams } from '@libp2p/gossipsub/score'
 import type { ChainConfig } from '../chain/chainConfig.js'
@@ -146,6 +148,10 @@ function topicParamsByKind(
     light_client_finality_update: { ...invalidOnly, topicWeight: P4_ONLY_WEIGHT },
     light_client_optimistic_update: { ...invalidOnly, topicWeight: P4_ONLY_WEIGHT },
     data_column_sidecar: { ...invalidOnly, topicWeight: P4_ONLY_WEIGHT },
+    execution_payload: { ...invalidOnly, topicWeight: P4_ONLY_WEIGHT },
+    payload_attestation_message: { ...invalidOnly, topicWeight: P4_ONLY_WEIGHT },
+    execution_payload_bid: { ...invalidOnly, topicWeight: P4_ONLY_WEIGHT },
+    proposer_preferences: { ...invalidOnly, topicWeight: P4_ONLY_WEIGHT },
   }
 }
 

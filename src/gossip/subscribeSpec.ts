@@ -37,6 +37,11 @@ export const DEFAULT_SUBSCRIBE: readonly GlobalTopicKind[] = [
   'sync_committee_contribution_and_proof',
   'light_client_finality_update',
   'light_client_optimistic_update',
+  // Gloas: a digest before Gloas has none of these topics, so they are joined from the Gloas digest on.
+  'execution_payload',
+  'payload_attestation_message',
+  'execution_payload_bid',
+  'proposer_preferences',
 ]
 
 /** The topics chosen, canonical order (global kinds as GLOBAL_TOPIC_KINDS lists them, then subnets ascending). */

@@ -1,7 +1,7 @@
 /**
  * The gossip time checks of the spec, on unix milliseconds, each with the MAXIMUM_GOSSIP_CLOCK_DISPARITY allowance:
  * phase0 p2p-interface.md `is_future_slot`, `is_within_slot_range`; altair `is_current_slot`; deneb
- * `is_within_epoch`, `is_current_or_previous_epoch`.
+ * `is_within_epoch`, `is_current_or_previous_epoch`; gloas `is_current_or_next_slot`, `is_past_slot`.
  */
 import type { Clock } from '../chain/clock.js'
 
@@ -46,6 +46,16 @@ export class TimeWindows {
 
   isCurrentSlot(slot: number, nowMs: number): boolean {
     return this.isWithinSlotRange(slot, 0, nowMs)
+  }
+
+  /** gloas is_current_or_next_slot: `slot` is the current slot or the next one (slot 0 has no slot before it). */
+  isCurrentOrNextSlot(slot: number, nowMs: number): boolean {
+    return this.isCurrentSlot(slot, nowMs) || (slot > 0 && this.isCurrentSlot(slot - 1, nowMs))
+  }
+
+  /** gloas is_past_slot: `slot` started more than the disparity ago. */
+  isPastSlot(slot: number, nowMs: number): boolean {
+    return nowMs > this.slotStartMs(slot) + this.disparityMs
   }
 
   isWithinEpoch(epoch: number, nowMs: number): boolean {

@@ -1,9 +1,17 @@
 /**
- * The SSZ type of each topic's messages for a fork (phase0 … fulu p2p-interface.md topic tables), and the size cap
- * its uncompressed payload must respect: the type's own bound or MAX_PAYLOAD_SIZE, whichever is lower.
+ * The SSZ type of each topic's messages for a fork (phase0 … gloas p2p-interface.md topic tables), and the size cap
+ * its uncompressed payload must respect: the type's own bound (from Gloas, the "Type-specific SSZ bounds" table where
+ * it names the type) or MAX_PAYLOAD_SIZE, whichever is lower.
  */
 import type { Type } from '@chainsafe/ssz'
-import { ForkName, ForkSeq } from '@lodestar/params'
+import {
+  ForkName,
+  ForkSeq,
+  MAX_ATTESTER_SLASHING_SIZE,
+  MAX_DATA_COLUMN_SIDECAR_SIZE,
+  MAX_SIGNED_AGGREGATE_AND_PROOF_SIZE,
+  MAX_SIGNED_EXECUTION_PAYLOAD_BID_SIZE,
+} from '@lodestar/params'
 import { sszTypesFor } from '@lodestar/types'
 import { MAX_PAYLOAD_SIZE_BYTES } from '../wire/constants.js'
 import type { TopicKind } from './topics.js'
@@ -25,6 +33,21 @@ const TYPE_NAMES: Record<TopicKind, string> = {
   light_client_finality_update: 'LightClientFinalityUpdate',
   light_client_optimistic_update: 'LightClientOptimisticUpdate',
   data_column_sidecar: 'DataColumnSidecar',
+  execution_payload: 'SignedExecutionPayloadEnvelope',
+  payload_attestation_message: 'PayloadAttestationMessage',
+  execution_payload_bid: 'SignedExecutionPayloadBid',
+  proposer_preferences: 'SignedProposerPreferences',
+}
+
+/**
+ * gloas p2p-interface.md "Type-specific SSZ bounds" (EIP-7688, preset values): progressive lists carry no limit of
+ * their own, so these supersede the type's bound for the topics whose message is the named type.
+ */
+const GLOAS_SSZ_BOUNDS: Partial<Record<TopicKind, number>> = {
+  beacon_aggregate_and_proof: MAX_SIGNED_AGGREGATE_AND_PROOF_SIZE,
+  attester_slashing: MAX_ATTESTER_SLASHING_SIZE,
+  data_column_sidecar: MAX_DATA_COLUMN_SIDECAR_SIZE,
+  execution_payload_bid: MAX_SIGNED_EXECUTION_PAYLOAD_BID_SIZE,
 }
 
 /** Forks whose gossip rules this module implements; a later fork's messages are IGNOREd, never judged by old rules. */
@@ -36,6 +59,7 @@ export const SUPPORTED_FORKS: ReadonlySet<string> = new Set([
   ForkName.deneb,
   ForkName.electra,
   ForkName.fulu,
+  ForkName.gloas,
 ])
 
 const cache = new Map<string, GossipSszType | null>()
@@ -59,7 +83,14 @@ function lookup(kind: TopicKind, fork: string): GossipSszType | null {
   return types[name] ?? null
 }
 
-/** Largest uncompressed payload a message of `type` may have (the spec's size limits, phase0 p2p-interface.md). */
-export function maxUncompressedBytes(type: GossipSszType | null): number {
-  return type === null ? MAX_PAYLOAD_SIZE_BYTES : Math.min(type.maxSize, MAX_PAYLOAD_SIZE_BYTES)
+/**
+ * Largest uncompressed payload a message of `type` may have on a `kind` topic of `fork` (the spec's size limits,
+ * phase0 p2p-interface.md; the Gloas table replaces the type's bound where it names one).
+ */
+export function maxUncompressedBytes(type: GossipSszType | null, kind?: TopicKind, fork?: string): number {
+  if (type === null) return MAX_PAYLOAD_SIZE_BYTES
+  const seq = fork === undefined ? undefined : ForkSeq[fork as keyof typeof ForkSeq]
+  // Only Gloas: a later fork may supersede the table again (Heze does for bids), and its rules are not written here.
+  const gloasBound = kind !== undefined && seq === ForkSeq.gloas ? GLOAS_SSZ_BOUNDS[kind] : undefined
+  return Math.min(gloasBound ?? type.maxSize, MAX_PAYLOAD_SIZE_BYTES)
 }

@@ -1,5 +1,5 @@
 /**
- * Gossip topic names of the beacon network (phase0 … fulu p2p-interface.md "Topics and messages"):
+ * Gossip topic names of the beacon network (phase0 … gloas p2p-interface.md "Topics and messages"):
  * `/eth2/{ForkDigest hex}/{Name}/ssz_snappy`. Parsing is strict (lowercase hex digest, canonical subnet ids), so a
  * topic string maps to exactly one (digest, kind, subnet) and back.
  */
@@ -26,6 +26,11 @@ export const GLOBAL_TOPIC_KINDS = [
   'bls_to_execution_change',
   'light_client_finality_update',
   'light_client_optimistic_update',
+  // gloas p2p-interface.md "Topics and messages" (EIP-7732: the payload travels apart from its block).
+  'execution_payload',
+  'payload_attestation_message',
+  'execution_payload_bid',
+  'proposer_preferences',
 ] as const
 
 /** Topic families with one topic per subnet id: `{kind}_{subnet}`. */
@@ -56,6 +61,10 @@ const INTRODUCED_IN: Record<TopicKind, ForkSeq> = {
   light_client_optimistic_update: ForkSeq.altair,
   bls_to_execution_change: ForkSeq.capella,
   data_column_sidecar: ForkSeq.fulu,
+  execution_payload: ForkSeq.gloas,
+  payload_attestation_message: ForkSeq.gloas,
+  execution_payload_bid: ForkSeq.gloas,
+  proposer_preferences: ForkSeq.gloas,
 }
 
 /** A topic's `{Name}` part: a global kind (subnet null) or one subnet of a subnet family. */

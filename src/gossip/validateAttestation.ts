@@ -1,6 +1,7 @@
 /**
  * beacon_attestation_{subnet} and beacon_aggregate_and_proof, the checks that need no state (phase0, deneb,
- * electra p2p-interface.md), in the spec's order: data.index is 0 from Electra; committee index below
+ * electra, gloas p2p-interface.md), in the spec's order: data.index is 0 in Electra and Fulu, 0 or 1 from Gloas
+ * (EIP-7732: the payload status; whether 1 is allowed for the block voted for needs the block); committee index below
  * MAX_COMMITTEES_PER_SLOT (the real bound, the slot's committee count, needs state); slot/epoch window → IGNORE;
  * target epoch = epoch of slot; participants. Not judged: subnet mapping (needs the committee count), committee
  * membership, first-seen caches, signatures, the block voted for.
@@ -38,7 +39,8 @@ export interface SignedAggregateLike {
 export function validateSubnetAttestation(ctx: ValidationContext, att: SubnetAttestationLike): Verdict {
   const electra = ctx.forkSeq >= ForkSeq.electra
   if (electra) {
-    if (att.data.index !== 0) return reject('nonzero_data_index')
+    const index = dataIndexFault(ctx, att.data.index)
+    if (index) return index
     if (!(att.committeeIndex! < MAX_COMMITTEES_PER_SLOT)) return reject('committee_index_out_of_range')
   } else if (!(att.data.index < MAX_COMMITTEES_PER_SLOT)) {
     return reject('committee_index_out_of_range')
@@ -53,7 +55,8 @@ export function validateSubnetAttestation(ctx: ValidationContext, att: SubnetAtt
 export function validateAggregate(ctx: ValidationContext, signed: SignedAggregateLike): Verdict {
   const aggregate = signed.message.aggregate
   if (ctx.forkSeq >= ForkSeq.electra) {
-    if (aggregate.data.index !== 0) return reject('nonzero_data_index')
+    const index = dataIndexFault(ctx, aggregate.data.index)
+    if (index) return index
     if (popcount(aggregate.committeeBits!.uint8Array) !== 1) return reject('committee_bits')
   } else if (!(aggregate.data.index < MAX_COMMITTEES_PER_SLOT)) {
     return reject('committee_index_out_of_range')
@@ -62,6 +65,12 @@ export function validateAggregate(ctx: ValidationContext, signed: SignedAggregat
   if (window) return window
   if (popcount(aggregate.aggregationBits.uint8Array) === 0) return reject('no_participants')
   return ACCEPT
+}
+
+/** Electra and Fulu: data.index is 0 (EIP-7549); Gloas: 0 or 1, whether the slot's payload was present. */
+function dataIndexFault(ctx: ValidationContext, index: number): Verdict | null {
+  if (ctx.forkSeq >= ForkSeq.gloas) return index > 1 ? reject('data_index_out_of_range') : null
+  return index !== 0 ? reject('nonzero_data_index') : null
 }
 
 /** The slot/epoch window (IGNORE) and the target epoch (REJECT); null when both pass. */

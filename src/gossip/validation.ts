@@ -1,16 +1,16 @@
 /**
  * Stateless validation of one gossip message: what a node with no chain of its own can know for certain.
  *
- *   topic of this chain, digest active now (next digest only from its fork on, old one up to two epochs after)
- *     → else IGNORE
+ *   topic of this chain, digest active now (next digest only from its fork on, old one up to two epochs after;
+ *     gloas proposer_preferences from MIN_SEED_LOOKAHEAD epochs before its fork) → else IGNORE
  *   compressed size ≤ max_compressed_len(MAX_PAYLOAD_SIZE), snappy block valid, uncompressed size ≤ the type's
  *     bound and MAX_PAYLOAD_SIZE, SSZ decodes as the topic's type for the digest's fork   → else REJECT
  *   the topic's own checks (validateBlock, validateAttestation, validateDataColumn, validateOperations,
- *     validateLightClient)
+ *     validateLightClient, validatePayloadTopics)
  *
  * A fork whose rules are not implemented here is IGNOREd: a message is never ACCEPTed by default.
  */
-import { ForkSeq } from '@lodestar/params'
+import { ForkSeq, MIN_SEED_LOOKAHEAD } from '@lodestar/params'
 import type { Clock } from '../chain/clock.js'
 import type { DigestBoundary, ForkSchedule } from '../chain/forkSchedule.js'
 import { MAX_PAYLOAD_SIZE_BYTES } from '../wire/constants.js'
@@ -21,7 +21,7 @@ import { TimeWindows } from './timeWindows.js'
 import { SUPPORTED_FORKS } from './topicTypes.js'
 import { validateAggregate, validateSubnetAttestation } from './validateAttestation.js'
 import { validateBeaconBlock } from './validateBlock.js'
-import { validateDataColumnSidecar } from './validateDataColumn.js'
+import { validateDataColumnSidecar, validateGloasDataColumnSidecar } from './validateDataColumn.js'
 import { LightClientGate } from './validateLightClient.js'
 import {
   validateAttesterSlashing,
@@ -30,6 +30,12 @@ import {
   validateProposerSlashing,
   validateSyncCommitteeMessage,
 } from './validateOperations.js'
+import {
+  validateExecutionPayloadBid,
+  validateExecutionPayloadEnvelope,
+  validatePayloadAttestationMessage,
+  validateProposerPreferences,
+} from './validatePayloadTopics.js'
 import type { ValidationContext } from './validationContext.js'
 import { ACCEPT, ignore, reject, type Verdict } from './verdict.js'
 
@@ -63,7 +69,9 @@ export class GossipValidator {
   validate(info: TopicInfo | null, data: Uint8Array, decoded: DecodedPayload): Verdict {
     if (info === null) return ignore('unknown_topic')
     const nowMs = this.now()
-    const digest = this.digestState(info.boundary, nowMs)
+    // gloas p2p-interface.md "proposer_preferences": proposers send them in the epoch before the fork.
+    const opensEarlyEpochs = info.kind === 'proposer_preferences' ? MIN_SEED_LOOKAHEAD : 0
+    const digest = this.digestState(info.boundary, nowMs, opensEarlyEpochs)
     if (digest !== null) return digest
     if (!SUPPORTED_FORKS.has(info.fork) || info.type === null) return ignore('unsupported_fork')
     if (data.length > MAX_COMPRESSED_MESSAGE_BYTES) return reject('too_large')
@@ -89,12 +97,14 @@ export class GossipValidator {
   }
 
   /**
-   * IGNORE for a digest not in force: a later boundary before its epoch starts (minus the clock disparity), an earlier
-   * one more than OLD_DIGEST_EPOCHS after the boundary that replaced it (plus the disparity). Null when in force.
+   * IGNORE for a digest not in force: a later boundary before its epoch starts (minus the clock disparity, and minus
+   * `opensEarlyEpochs` for a topic the spec opens early), an earlier one more than OLD_DIGEST_EPOCHS after the
+   * boundary that replaced it (plus the disparity). Null when in force.
    */
-  digestState(boundary: DigestBoundary, nowMs: number): Verdict | null {
+  digestState(boundary: DigestBoundary, nowMs: number, opensEarlyEpochs = 0): Verdict | null {
     const { windows } = this
-    if (windows.isFutureSlot(boundary.epoch * windows.slotsPerEpoch, nowMs)) return ignore('pre_fork')
+    const opensAtSlot = (boundary.epoch - opensEarlyEpochs) * windows.slotsPerEpoch
+    if (windows.isFutureSlot(opensAtSlot, nowMs)) return ignore('pre_fork')
     if (boundary.endEpoch !== Infinity) {
       const endMs = windows.slotStartMs((boundary.endEpoch + OLD_DIGEST_EPOCHS) * windows.slotsPerEpoch)
       if (nowMs - windows.disparityMs >= endMs) return ignore('stale_digest')
@@ -112,7 +122,18 @@ export class GossipValidator {
       case 'beacon_attestation':
         return validateSubnetAttestation(ctx, value as Parameters<typeof validateSubnetAttestation>[1])
       case 'data_column_sidecar':
-        return validateDataColumnSidecar(ctx, value as Parameters<typeof validateDataColumnSidecar>[1])
+        // Gloas reshapes the sidecar (EIP-7732): slot and block root instead of header, commitments and proof.
+        return ctx.forkSeq >= ForkSeq.gloas
+          ? validateGloasDataColumnSidecar(ctx, value as Parameters<typeof validateGloasDataColumnSidecar>[1])
+          : validateDataColumnSidecar(ctx, value as Parameters<typeof validateDataColumnSidecar>[1])
+      case 'execution_payload':
+        return validateExecutionPayloadEnvelope(ctx, value as Parameters<typeof validateExecutionPayloadEnvelope>[1])
+      case 'payload_attestation_message':
+        return validatePayloadAttestationMessage(ctx, value as Parameters<typeof validatePayloadAttestationMessage>[1])
+      case 'execution_payload_bid':
+        return validateExecutionPayloadBid(ctx, value as Parameters<typeof validateExecutionPayloadBid>[1])
+      case 'proposer_preferences':
+        return validateProposerPreferences(ctx, value as Parameters<typeof validateProposerPreferences>[1])
       case 'proposer_slashing':
         return validateProposerSlashing(ctx, value as Parameters<typeof validateProposerSlashing>[1])
       case 'attester_slashing':

@@ -29,6 +29,12 @@ export type IgnoreReason =
   | 'no_slashable_intersection'
   /** A bls_to_execution_change while the wall clock is before CAPELLA_FORK_EPOCH. */
   | 'pre_capella'
+  /** Gloas bid for neither the current nor the next slot (is_current_or_next_slot). */
+  | 'not_current_or_next_slot'
+  /** Gloas proposer preferences whose proposal slot has started (is_past_slot). */
+  | 'past_slot'
+  /** Gloas proposer preferences before the proposal's lookahead epoch: the proposer is not known yet. */
+  | 'proposer_unknown'
   /** The validator threw (a bug): never forward what was not checked. */
   | 'validator_error'
 
@@ -41,6 +47,8 @@ export type RejectReason =
   | 'ssz_decode'
   /** Electra: attestation.data.index must be 0. */
   | 'nonzero_data_index'
+  /** Gloas: attestation.data.index (the payload status) must be 0 or 1. */
+  | 'data_index_out_of_range'
   /** A committee index no slot can have (≥ MAX_COMMITTEES_PER_SLOT). */
   | 'committee_index_out_of_range'
   /** Electra aggregate whose committee_bits do not name exactly one committee. */
@@ -59,6 +67,18 @@ export type RejectReason =
   | 'no_commitments'
   | 'column_length_mismatch'
   | 'inclusion_proof'
+  /** Gloas data column with no cell. */
+  | 'empty_column'
+  /** Gloas block body over a per-block operation limit, or with deposits (verify_block_body_operation_limits). */
+  | 'operation_limits'
+  /** Gloas execution requests over a per-payload limit (verify_execution_requests_limits). */
+  | 'execution_request_limits'
+  /** Gloas payload envelope with more than MAX_WITHDRAWALS_PER_PAYLOAD withdrawals. */
+  | 'too_many_withdrawals'
+  /** Gloas block whose bid names another parent block than the block's own. */
+  | 'bid_parent_mismatch'
+  /** Gloas bid on gossip with a non-zero execution payment. */
+  | 'nonzero_execution_payment'
   | 'subcommittee_index_out_of_range'
   /** A slashing whose two messages are not a slashable pair. */
   | 'not_slashable'

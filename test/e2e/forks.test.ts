@@ -1,6 +1,6 @@
-// Contower carries a chain across five fork boundaries (issue 14): minimal preset, 500 ms slots, Altair at genesis,
-// then Bellatrix, Capella, Deneb, Electra and Fulu at epochs 1 … 5, with the default (pre-merge) execution payload
-// until Deneb. Two simulated beacon peers hold the chain and publish each slot's block; Contower is the only peer of a
+// Contower carries a chain across six fork boundaries (issue 14): minimal preset, 500 ms slots, Altair at genesis,
+// then Bellatrix, Capella, Deneb, Electra, Fulu and Gloas at epochs 1 … 6, with the default (pre-merge) execution
+// payload until Deneb and a builder's bid instead of a payload from Gloas. Two simulated beacon peers hold the chain and publish each slot's block; Contower is the only peer of a
 // watcher built apart from its relay code (test/helpers/forkWatcher.ts), which follows the gossip on every fork's
 // topic and asks for block ranges that span each boundary.
 import '../helpers/minimalPreset.js'
@@ -19,18 +19,19 @@ const SLOT_MS = 500
 /** The build's block root worker (`npm test` builds first), as the daemon runs it. */
 const BUILT_WORKER = new URL('../../dist/bundle/blockRootWorker.js', import.meta.url)
 const SLOTS_PER_EPOCH = 8
-const FORK_EPOCHS = { ALTAIR: 0, BELLATRIX: 1, CAPELLA: 2, DENEB: 3, ELECTRA: 4, FULU: 5 }
+const FORK_EPOCHS = { ALTAIR: 0, BELLATRIX: 1, CAPELLA: 2, DENEB: 3, ELECTRA: 4, FULU: 5, GLOAS: 6 }
 const BOUNDARIES = [
   { epoch: 1, before: ForkName.altair, after: ForkName.bellatrix },
   { epoch: 2, before: ForkName.bellatrix, after: ForkName.capella },
   { epoch: 3, before: ForkName.capella, after: ForkName.deneb },
   { epoch: 4, before: ForkName.deneb, after: ForkName.electra },
   { epoch: 5, before: ForkName.electra, after: ForkName.fulu },
+  { epoch: 6, before: ForkName.fulu, after: ForkName.gloas },
 ]
 /** Payloads are the default ExecutionPayload() before this epoch: the merge happens at the Deneb boundary. */
 const MERGE_EPOCH = 3
 /** Blocks are built up to this slot, an epoch past the last boundary. */
-const LAST_SLOT = 6 * SLOTS_PER_EPOCH + 2
+const LAST_SLOT = 7 * SLOTS_PER_EPOCH + 2
 
 /** Genesis this far ahead of the setup: every host is up and meshed before the first block (a loaded machine). */
 const GENESIS_DELAY_S = 10
@@ -82,7 +83,7 @@ afterAll(async () => {
   await Promise.all(serving.map((p) => p.stop()))
 })
 
-describe('a chain crossing Altair → Bellatrix → Capella → Deneb → Electra → Fulu at consecutive epochs', () => {
+describe('a chain crossing Altair → Bellatrix → Capella → Deneb → Electra → Fulu → Gloas at consecutive epochs', () => {
   it('relays gossip on both sides of every boundary, each block on its own fork’s topic', async () => {
     const wanted = BOUNDARIES.flatMap((b) => [b.epoch * SLOTS_PER_EPOCH - 1, b.epoch * SLOTS_PER_EPOCH])
     await expect
@@ -116,15 +117,15 @@ describe('a chain crossing Altair → Bellatrix → Capella → Deneb → Electr
     expect(await metricValue(node, 'contower_relay_block_roots_total', { thread: 'event_loop' })).toBe(0)
   })
 
-  it('relays the whole chain from genesis in one range: pre-merge payloads until Deneb, then the slot’s time', async () => {
-    // Up to the newest block gossip brought: past the Fulu boundary.
+  it('relays the whole chain from genesis in one range: pre-merge payloads until Deneb, the slot’s time to Fulu, a bid from Gloas', async () => {
+    // Up to the newest block gossip brought: past the Gloas boundary.
     const head = Math.max(...watcher.gossip.keys())
-    expect(head).toBeGreaterThanOrEqual(FORK_EPOCHS.FULU * SLOTS_PER_EPOCH)
+    expect(head).toBeGreaterThanOrEqual(FORK_EPOCHS.GLOAS * SLOTS_PER_EPOCH)
     const blocks = await watcher.blocksByRange(node.libp2p.peerId, 0, head + 1)
     expect(blocks.map((x) => x.slot)).toEqual([...Array(head + 1).keys()])
     for (const x of blocks) {
       const epoch = Math.floor(x.slot / SLOTS_PER_EPOCH)
-      if (epoch < FORK_EPOCHS.BELLATRIX) expect(x.payload).toBeNull()
+      if (epoch < FORK_EPOCHS.BELLATRIX || epoch >= FORK_EPOCHS.GLOAS) expect(x.payload).toBeNull()
       else if (epoch < MERGE_EPOCH) expect(x.payload).toEqual({ isDefault: true, timestamp: 0 })
       else
         expect(x.payload).toEqual({ isDefault: false, timestamp: genesisTime + Math.floor((x.slot * SLOT_MS) / 1000) })

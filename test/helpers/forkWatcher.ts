@@ -30,7 +30,7 @@ export interface SeenBlock {
   fork: ForkName
   root: string
   parentRoot: string
-  /** Execution payload (Bellatrix on): whether it is the default one, and its timestamp. */
+  /** Execution payload (Bellatrix to Fulu): whether it is the default one, and its timestamp. */
   payload: { isDefault: boolean; timestamp: number } | null
 }
 
@@ -48,7 +48,8 @@ function describe(fork: ForkName, bytes: Uint8Array): SeenBlock {
   const signed = types.SignedBeaconBlock.deserialize(bytes)
   const body = signed.message.body as { executionPayload?: unknown }
   let payload: SeenBlock['payload'] = null
-  if (ForkSeq[fork] >= ForkSeq.bellatrix) {
+  // Bellatrix to Fulu: the block carries its payload; from Gloas a bid, the payload travels apart.
+  if (ForkSeq[fork] >= ForkSeq.bellatrix && body.executionPayload) {
     const type = (
       types as unknown as { ExecutionPayload: { defaultValue(): unknown; equals(a: unknown, b: unknown): boolean } }
     ).ExecutionPayload

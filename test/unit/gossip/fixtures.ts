@@ -21,12 +21,19 @@ export const GENESIS_TIME = 1_700_000_000
 export const SLOT_MS = 2000
 export const SLOTS_PER_EPOCH = 32
 
+const EXTRA_FORK_VERSIONS: Record<string, string> = { HEZE: '0x08c0ffee' }
+
 /** The devnet (every fork through Fulu at genesis), or with later epochs for some forks, e.g. { FULU: 2 }. */
 export function testNetwork(forkEpochs: Record<string, number | null> = {}): Network {
   let yaml = devnetChainConfigYaml({ slotSeconds: SLOT_MS / 1000 })
   for (const [fork, epoch] of Object.entries(forkEpochs)) {
     const value = epoch === null ? '18446744073709551615' : String(epoch)
-    yaml = yaml.replace(new RegExp(`^${fork}_FORK_EPOCH: .*$`, 'm'), `${fork}_FORK_EPOCH: ${value}`)
+    const line = new RegExp(`^${fork}_FORK_EPOCH: .*$`, 'm')
+    // A fork the devnet does not list (Heze, after Gloas) is appended with a version of the devnet's pattern.
+    if (!line.test(yaml) && fork in EXTRA_FORK_VERSIONS) {
+      yaml += `\n${fork}_FORK_VERSION: ${EXTRA_FORK_VERSIONS[fork]}\n${fork}_FORK_EPOCH: ${value}\n`
+    }
+    yaml = yaml.replace(line, `${fork}_FORK_EPOCH: ${value}`)
   }
   if (Object.keys(forkEpochs).length === 0)
     return devnetNetwork({ genesisTime: GENESIS_TIME, slotSeconds: SLOT_MS / 1000 })

@@ -44,8 +44,11 @@ class FakeRouter extends EventTarget {
 
 const logger = createLogger({ level: 'silent', format: 'json' })
 
-function setup(opts: { fulu?: number; subscribe?: string[] } = {}) {
-  const network = testNetwork(opts.fulu === undefined ? {} : { FULU: opts.fulu })
+function setup(opts: { fulu?: number; gloas?: number; subscribe?: string[] } = {}) {
+  const network = testNetwork({
+    ...(opts.fulu === undefined ? {} : { FULU: opts.fulu }),
+    ...(opts.gloas === undefined ? {} : { GLOAS: opts.gloas }),
+  })
   const forkSchedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
   const clock = Clock.fromChainConfig(network.config, network.genesisTime)
   const registry = new Registry()
@@ -111,6 +114,23 @@ describe('GossipService subscriptions', () => {
     expect(router.subscriptions.size).toBe(0)
     expect(service.topics()).toEqual([])
     expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('joins Gloas’s new global topics by default, on the Gloas digest only (two epochs before its fork)', () => {
+    vi.setSystemTime(msAt(5 * SLOTS_PER_EPOCH))
+    const { service, digest } = setup({ gloas: 8 })
+    const fulu = digest(0)
+    const gloas = digest(8)
+    const NEW = ['execution_payload', 'payload_attestation_message', 'execution_payload_bid', 'proposer_preferences']
+    const on = (d: string) => NEW.map((kind) => formatTopic(d, { kind: kind as 'beacon_block', subnet: null }))
+    service.start()
+    expect(service.topics()).toHaveLength(9)
+    vi.advanceTimersByTime(msAt(6 * SLOTS_PER_EPOCH, 50) - Date.now())
+    const topics = new Set(service.topics())
+    for (const topic of on(gloas)) expect(topics.has(topic), topic).toBe(true)
+    for (const topic of on(fulu)) expect(topics.has(topic), topic).toBe(false)
+    expect(topics.size).toBe(9 + 13)
+    service.stop()
   })
 
   it('subscribes to the --subscribe set and reports the subnets it covers', () => {

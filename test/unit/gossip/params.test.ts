@@ -13,6 +13,7 @@ import { gossipsubMetricsTap } from '../../../src/gossip/gossipsubMetrics.js'
 import { gossipsubOptions, MAX_GOSSIP_RPC_BYTES } from '../../../src/gossip/params.js'
 import { MAX_POSITIVE_SCORE, TOPIC_SCORE_CAP } from '../../../src/gossip/scoreParams.js'
 import { formatTopic } from '../../../src/gossip/topics.js'
+import { testNetwork } from './fixtures.js'
 
 const mainnet = loadNetworkPreset('mainnet')
 const forkSchedule = new ForkSchedule(mainnet.config, mainnet.genesisValidatorsRoot)
@@ -101,6 +102,29 @@ describe('gossipsub options (mainnet)', () => {
   it('whitelists the IPs it is given from the colocation penalty', () => {
     const devnet = gossipsubOptions({ forkSchedule, codec }, { ipColocationWhitelist: ['127.0.0.1'] })
     expect([...createPeerScoreParams(devnet.scoreParams).IPColocationFactorWhitelist]).toEqual(['127.0.0.1'])
+  })
+})
+
+describe('gossipsub scores on a Gloas chain', () => {
+  it('scores Gloas’s new topics on invalid messages only (P4), like the other topics clients leave unscored', () => {
+    const network = testNetwork({ GLOAS: 1 })
+    const schedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
+    const gloasCodec = new GossipCodec({ forkSchedule: schedule })
+    const params = createPeerScoreParams(gossipsubOptions({ forkSchedule: schedule, codec: gloasCodec }).scoreParams)
+    expect(() => validatePeerScoreParams(params)).not.toThrow()
+    const gloas = schedule.digestHexAtEpoch(1)
+    for (const kind of [
+      'execution_payload',
+      'payload_attestation_message',
+      'execution_payload_bid',
+      'proposer_preferences',
+    ] as const) {
+      const t = params.topics[formatTopic(gloas, { kind, subnet: null })]!
+      expect(t, kind).toBeDefined()
+      expect(t.invalidMessageDeliveriesWeight * t.topicWeight, kind).toBeCloseTo(-110)
+      expect(t.timeInMeshWeight, kind).toBe(0)
+      expect(t.firstMessageDeliveriesWeight, kind).toBe(0)
+    }
   })
 })
 

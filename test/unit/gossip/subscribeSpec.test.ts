@@ -21,7 +21,7 @@ function errorOf(items: string[]): GossipError {
 }
 
 describe('parseSubscribeSpec (--subscribe)', () => {
-  it('defaults to the nine global topics of the issue, and nothing else', () => {
+  it('defaults to the global topics (the nine of the issue, and Gloas’s four), and nothing else', () => {
     const expected = [
       'beacon_block',
       'beacon_aggregate_and_proof',
@@ -32,6 +32,10 @@ describe('parseSubscribeSpec (--subscribe)', () => {
       'bls_to_execution_change',
       'light_client_finality_update',
       'light_client_optimistic_update',
+      'execution_payload',
+      'payload_attestation_message',
+      'execution_payload_bid',
+      'proposer_preferences',
     ]
     expect(names([])).toEqual(expected)
     expect(names([' ', ''])).toEqual(expected)
@@ -54,7 +58,7 @@ describe('parseSubscribeSpec (--subscribe)', () => {
     expect(all).toHaveLength(128 + 64)
     expect(subscribedKinds(all)).toEqual(['beacon_attestation', 'data_column_sidecar'])
     const withDefault = names(['default', 'sync_committee_all'])
-    expect(withDefault).toHaveLength(9 + 4)
+    expect(withDefault).toHaveLength(13 + 4)
     expect(withDefault.slice(-4)).toEqual([
       'sync_committee_0',
       'sync_committee_1',

@@ -42,8 +42,8 @@ describe('gossip topics', () => {
         count++
       }
     }
-    // 9 global kinds + first and last subnet of three families.
-    expect(count).toBe(9 + 6)
+    // 13 global kinds (9, and Gloas's 4) + first and last subnet of three families.
+    expect(count).toBe(13 + 6)
     expect(topicNameString({ kind: 'sync_committee', subnet: 3 })).toBe('sync_committee_3')
   })
 
@@ -86,6 +86,12 @@ describe('gossip topics', () => {
     expect(kindExistsInFork('bls_to_execution_change', 'capella')).toBe(true)
     expect(kindExistsInFork('data_column_sidecar', 'electra')).toBe(false)
     expect(kindExistsInFork('data_column_sidecar', 'fulu')).toBe(true)
+    for (const kind of ['execution_payload', 'payload_attestation_message', 'execution_payload_bid'] as const) {
+      expect(kindExistsInFork(kind, 'fulu')).toBe(false)
+      expect(kindExistsInFork(kind, 'gloas')).toBe(true)
+    }
+    expect(kindExistsInFork('proposer_preferences', 'fulu')).toBe(false)
+    expect(kindExistsInFork('proposer_preferences', 'gloas')).toBe(true)
     // A fork newer than this code keeps every topic; validation IGNOREs what it cannot judge.
     expect(kindExistsInFork('data_column_sidecar', 'someday')).toBe(true)
   })

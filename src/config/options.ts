@@ -239,7 +239,7 @@ export const OPTIONS: readonly OptionDef[] = [
     type: 'list',
     default: ['default'],
     defaultReason:
-      'default = beacon_block, beacon_aggregate_and_proof, voluntary_exit, proposer_slashing, attester_slashing, bls_to_execution_change, sync_committee_contribution_and_proof and the light-client updates',
+      'default = beacon_block, beacon_aggregate_and_proof, voluntary_exit, proposer_slashing, attester_slashing, bls_to_execution_change, sync_committee_contribution_and_proof, the light-client updates and, from Gloas, execution_payload, payload_attestation_message, execution_payload_bid and proposer_preferences',
     description:
       'Gossip topics to relay, comma-separated: topic names, beacon_attestation_5, beacon_attestation_0-15, data_column_sidecar_all, default, none; --attnets/--syncnets subnets are added',
     commands: RELAY,

@@ -54,7 +54,15 @@ export interface CheckedItem {
   parentRoot: Uint8Array | null
   /** The sync committee period of a light-client update asked by range. */
   period?: number
+  /**
+   * The item passed every check Contower can make, but they do not bind its content (a payload envelope; the data of
+   * a fork whose containers are not known here): forwarded, never cached.
+   */
+  unverified?: true
 }
+
+/** What Contower cannot check at all: forwarded as it came (framing, length and digest checked), never cached. */
+const UNCHECKED: CheckedItem = Object.freeze({ slot: null, blockRoot: null, parentRoot: null, unverified: true })
 
 export interface ChunkValidatorModules {
   forkSchedule: ForkSchedule
@@ -146,18 +154,16 @@ export class ChunkValidator {
 
   async check(chunk: ResponseChunk): Promise<CheckedItem> {
     const { def, range, roots, columns } = this.req
-    if (!def.contextBytes || !chunk.contextBytes || !chunk.ssz) return { slot: null, blockRoot: null, parentRoot: null }
+    if (!def.contextBytes || !chunk.contextBytes || !chunk.ssz) return UNCHECKED
     const { forkSchedule } = this.modules
     const boundary = forkSchedule.forkForDigest(chunk.contextBytes)
     if (!boundary) throw new InvalidChunkError('context_bytes_mismatch', 'unknown digest')
     if (LIGHT_CLIENT_PROTOCOLS.has(def.name)) {
       const fork = boundary.fork.name as ForkName
-      return knowsLightClientContainers(fork)
-        ? this.checkLightClient(fork, chunk)
-        : { slot: null, blockRoot: null, parentRoot: null }
+      return knowsLightClientContainers(fork) ? this.checkLightClient(fork, chunk) : UNCHECKED
     }
     const facts: ItemFacts | null = itemFormat(() => itemFacts(def.name, boundary.fork.name as ForkName, chunk.ssz!))
-    if (facts === null || facts.slot === null) return { slot: null, blockRoot: null, parentRoot: null }
+    if (facts === null || facts.slot === null) return UNCHECKED
     const { slot } = facts
 
     const expected = forkSchedule.digestAtEpoch(Math.floor(slot / forkSchedule.config.slotsPerEpoch))
@@ -211,7 +217,14 @@ export class ChunkValidator {
         throw new InvalidChunkError('index_not_requested', `index ${facts.index} at slot ${slot}`)
       }
     }
-    return { slot, blockRoot: isBlock ? blockRoot : null, parentRoot: isBlock ? facts.parentRoot : null }
+    const item: CheckedItem = {
+      slot,
+      blockRoot: isBlock ? blockRoot : null,
+      parentRoot: isBlock ? facts.parentRoot : null,
+    }
+    // An envelope's payload is bound to its block only by signatures and the execution block hash (not checked here).
+    if (facts.kind === 'envelope') item.unverified = true
+    return item
   }
 
   /**

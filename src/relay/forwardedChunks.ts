@@ -28,8 +28,8 @@ export class ForwardedChunks {
     if (checked.blockRoot) this.blockRoots.push(checked.blockRoot)
     this.onForward(chunk.raw.byteLength)
     this.bytes += chunk.raw.byteLength
-    // Too big to cache: stop holding it (a column response can reach hundreds of MB).
-    if (this.bytes > this.maxCacheBytes) this.dropFromCache()
+    // Too big to cache: stop holding it (a column response can reach hundreds of MB). Unverified: never cached.
+    if (this.bytes > this.maxCacheBytes || checked.unverified) this.dropFromCache()
     if (this.cacheable) {
       this.chunks.push(chunk)
       this.items.push(checked)

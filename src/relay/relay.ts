@@ -12,7 +12,7 @@ import { type PeerScores } from '../peers/score.js'
 import { PeerAction } from '../reqresp/peerAction.js'
 import type { ReqRespClient } from '../reqresp/client.js'
 import { RequestError, RequestErrorCode, ResponseError } from '../reqresp/errors.js'
-import type { ProtocolDef, ProtocolName } from '../reqresp/protocols.js'
+import type { ProtocolDef } from '../reqresp/protocols.js'
 import type { ResponseTypes } from '../reqresp/responseTypes.js'
 import type { InboundRequest, RequestHandler } from '../reqresp/server.js'
 import { Uint8ArrayList } from 'uint8arraylist'
@@ -45,15 +45,6 @@ import { ForwardedChunks } from './forwardedChunks.js'
  * the range's answer while another upstream may have blocks there.
  */
 const EMPTY_ANSWER = 'empty_answer'
-
-/**
- * Answers forwarded but never cached: a payload envelope's content is bound to its block only by the builder's
- * signature and the execution block hash, which Contower cannot check, and the cache holds only verified data.
- */
-const UNCACHED_PROTOCOLS: ReadonlySet<ProtocolName> = new Set<ProtocolName>([
-  'execution_payload_envelopes_by_range',
-  'execution_payload_envelopes_by_root',
-])
 
 /** The source of answers from the fleet's shared cache, for known roots: another instance's upstreams. */
 const FLEET_SOURCE = 'fleet'
@@ -426,7 +417,6 @@ export class Relay {
       metrics?.chunks.inc({ protocol: label, source: 'upstream' })
       metrics?.bytes.inc({ protocol: label, source: 'upstream' }, bytes)
     })
-    if (UNCACHED_PROTOCOLS.has(req.def.name)) out.dropFromCache()
     const resumeDeadlines: ClearableSignal[] = []
     let resumed = false
     try {

@@ -431,12 +431,12 @@ describe('ChunkValidator: light-client data', () => {
 })
 
 describe('ChunkValidator: chunks it cannot place', () => {
-  it('status chunks (no context bytes) pass', async () => {
+  it('status chunks (no context bytes) pass, unverified (nothing to check them against: never cached)', async () => {
     const bytes = ssz.fulu.Status.serialize(ssz.fulu.Status.defaultValue())
     const chunk = await chunkOf('status', bytes, undefined, devSchedule)
     expect(chunk.contextBytes).toBeUndefined()
     const v = validator(relayRequest('status', ssz.fulu.Status.defaultValue()))
-    expect(await v.check(chunk)).toEqual({ slot: null, blockRoot: null, parentRoot: null })
+    expect(await v.check(chunk)).toEqual({ slot: null, blockRoot: null, parentRoot: null, unverified: true })
   })
 })
 
@@ -655,10 +655,12 @@ describe('ChunkValidator at Gloas', () => {
     const envelope = (slot: number, root = filled(32, slot % 256)) =>
       chunkOf('execution_payload_envelopes_by_range', payloadEnvelope(slot, root).bytes, digestOf(slot), schedule)
     const one = v(req)
+    // Checked, but its payload is not bound to its block by anything Contower can check: never cached.
     expect(await one.check(await envelope(GLOAS_SLOT + 1))).toEqual({
       slot: GLOAS_SLOT + 1,
       blockRoot: null,
       parentRoot: null,
+      unverified: true,
     })
     expect((await one.check(await envelope(GLOAS_SLOT + 3))).slot).toBe(GLOAS_SLOT + 3)
     await expectInvalid(async () => one.check(await envelope(GLOAS_SLOT + 3)), 'slot_not_increasing')
@@ -693,5 +695,23 @@ describe('ChunkValidator at Gloas', () => {
       )
     expect((await v(req).check(await envelope(asked))).slot).toBe(GLOAS_SLOT + 5)
     await expectInvalid(async () => v(req).check(await envelope(filled(32, 0x46))), 'root_not_requested')
+  })
+
+  it('light-client data of Gloas (containers not judged here) passes unverified: forwarded, never cached', async () => {
+    const update = ssz.gloas.LightClientFinalityUpdate.defaultValue()
+    update.attestedHeader.beacon.slot = GLOAS_SLOT + 9
+    update.signatureSlot = GLOAS_SLOT + 10
+    const chunk = await chunkOf(
+      'light_client_finality_update',
+      ssz.gloas.LightClientFinalityUpdate.serialize(update),
+      digestOf(GLOAS_SLOT),
+      schedule,
+    )
+    expect(await v(relayRequest('light_client_finality_update', null)).check(chunk)).toEqual({
+      slot: null,
+      blockRoot: null,
+      parentRoot: null,
+      unverified: true,
+    })
   })
 })

@@ -1,5 +1,5 @@
 /**
- * The checks of light-client data (altair…fulu light-client/sync-protocol.md) open to a node without the chain or the
+ * The checks of light-client data (altair…gloas light-client/sync-protocol.md) open to a node without the chain or the
  * sync committee: each header's execution branch, the sync-committee and finality branches against the attested
  * state root, the slot order and a participant. What is not checked: the sync committee's signature (it needs the
  * committee, which only a light client following the chain holds), nor that the data is the canonical chain's.
@@ -7,14 +7,19 @@
 import {
   CURRENT_SYNC_COMMITTEE_GINDEX,
   CURRENT_SYNC_COMMITTEE_GINDEX_ELECTRA,
+  CURRENT_SYNC_COMMITTEE_GINDEX_GLOAS,
+  EXECUTION_BLOCK_HASH_GINDEX,
+  EXECUTION_BLOCK_HASH_GINDEX_DENEB,
+  EXECUTION_BLOCK_HASH_GINDEX_GLOAS,
   FINALIZED_ROOT_GINDEX,
   FINALIZED_ROOT_GINDEX_ELECTRA,
+  FINALIZED_ROOT_GINDEX_GLOAS,
   type ForkName,
   ForkSeq,
-  isForkPostElectra,
   MIN_SYNC_COMMITTEE_PARTICIPANTS,
   NEXT_SYNC_COMMITTEE_GINDEX,
   NEXT_SYNC_COMMITTEE_GINDEX_ELECTRA,
+  NEXT_SYNC_COMMITTEE_GINDEX_GLOAS,
 } from '@lodestar/params'
 import { type phase0, ssz } from '@lodestar/types'
 import { popcount } from './bits.js'
@@ -27,8 +32,33 @@ const ZERO_ROOT = new Uint8Array(32)
 
 export interface LightClientHeaderLike {
   beacon: phase0.BeaconBlockHeader
+  /** Capella…Fulu containers: the execution payload header. */
   execution?: unknown
+  /** Gloas containers: only the execution block hash (gloas sync-protocol.md "Modified LightClientHeader"). */
+  executionBlockHash?: Uint8Array
   executionBranch?: Uint8Array[]
+}
+
+/** A generalized index into the state as each fork lays it out (Electra and Gloas move the fields). */
+interface StateGindex {
+  base: number
+  electra: number
+  gloas: number
+}
+const CURRENT_SYNC_COMMITTEE: StateGindex = {
+  base: CURRENT_SYNC_COMMITTEE_GINDEX,
+  electra: CURRENT_SYNC_COMMITTEE_GINDEX_ELECTRA,
+  gloas: CURRENT_SYNC_COMMITTEE_GINDEX_GLOAS,
+}
+const NEXT_SYNC_COMMITTEE: StateGindex = {
+  base: NEXT_SYNC_COMMITTEE_GINDEX,
+  electra: NEXT_SYNC_COMMITTEE_GINDEX_ELECTRA,
+  gloas: NEXT_SYNC_COMMITTEE_GINDEX_GLOAS,
+}
+const FINALIZED_ROOT: StateGindex = {
+  base: FINALIZED_ROOT_GINDEX,
+  electra: FINALIZED_ROOT_GINDEX_ELECTRA,
+  gloas: FINALIZED_ROOT_GINDEX_GLOAS,
 }
 
 interface SyncCommitteeLike {
@@ -63,12 +93,7 @@ export function bootstrapFault(schedule: ForkSchedule, bootstrap: LightClientBoo
   const fault = headerFault(schedule, header)
   if (fault) return `header: ${fault}`
   const leaf = ssz.altair.SyncCommittee.hashTreeRoot(bootstrap.currentSyncCommittee)
-  const gindex = atSlot(
-    schedule,
-    header.beacon.slot,
-    CURRENT_SYNC_COMMITTEE_GINDEX,
-    CURRENT_SYNC_COMMITTEE_GINDEX_ELECTRA,
-  )
+  const gindex = atSlot(schedule, header.beacon.slot, CURRENT_SYNC_COMMITTEE)
   if (!isValidNormalizedMerkleBranch(leaf, bootstrap.currentSyncCommitteeBranch, gindex, header.beacon.stateRoot)) {
     return 'current_sync_committee_branch does not prove the committee in the state'
   }
@@ -107,7 +132,7 @@ export function updateFault(schedule: ForkSchedule, update: LightClientUpdateLik
       } else if (!emptyHeader) {
         return 'a genesis finalized header that is not empty'
       }
-      const gindex = atSlot(schedule, attestedSlot, FINALIZED_ROOT_GINDEX, FINALIZED_ROOT_GINDEX_ELECTRA)
+      const gindex = atSlot(schedule, attestedSlot, FINALIZED_ROOT)
       if (!isValidNormalizedMerkleBranch(finalizedRoot, finalityBranch, gindex, stateRoot)) {
         return 'finality_branch does not prove the finalized header in the attested state'
       }
@@ -121,7 +146,7 @@ export function updateFault(schedule: ForkSchedule, update: LightClientUpdateLik
       }
     } else {
       const leaf = ssz.altair.SyncCommittee.hashTreeRoot(nextSyncCommittee)
-      const gindex = atSlot(schedule, attestedSlot, NEXT_SYNC_COMMITTEE_GINDEX, NEXT_SYNC_COMMITTEE_GINDEX_ELECTRA)
+      const gindex = atSlot(schedule, attestedSlot, NEXT_SYNC_COMMITTEE)
       if (!isValidNormalizedMerkleBranch(leaf, nextSyncCommitteeBranch, gindex, stateRoot)) {
         return 'next_sync_committee_branch does not prove the committee in the attested state'
       }
@@ -133,6 +158,7 @@ export function updateFault(schedule: ForkSchedule, update: LightClientUpdateLik
 /** capella/deneb is_valid_light_client_header: the execution header is proven in the body (empty before Capella). */
 function headerFault(schedule: ForkSchedule, header: LightClientHeaderLike): string | null {
   const fork = forkAtSlot(schedule, header.beacon.slot)
+  if (header.executionBlockHash) return blockHashHeaderFault(fork, header)
   const { execution, executionBranch } = header
   if (execution === undefined || executionBranch === undefined) return null // an altair header: nothing to prove
   const blobGas = execution as { blobGasUsed?: bigint | number; excessBlobGas?: bigint | number }
@@ -155,6 +181,30 @@ function headerFault(schedule: ForkSchedule, header: LightClientHeaderLike): str
   return null
 }
 
+/**
+ * gloas is_valid_light_client_header: a Gloas container's header carries the execution block hash alone, proven in
+ * the body where the header's own fork keeps it (the bid's parent_block_hash from Gloas, the payload's block_hash
+ * from Capella), and zero with an empty branch before Capella.
+ */
+function blockHashHeaderFault(fork: ForkName, header: LightClientHeaderLike): string | null {
+  const blockHash = header.executionBlockHash!
+  const branch = header.executionBranch ?? []
+  const seq = ForkSeq[fork]
+  if (seq < ForkSeq.capella) {
+    return isZero([blockHash]) && isZero(branch) ? null : 'an execution block hash before Capella'
+  }
+  const gindex =
+    seq >= ForkSeq.gloas
+      ? EXECUTION_BLOCK_HASH_GINDEX_GLOAS
+      : seq >= ForkSeq.deneb
+        ? EXECUTION_BLOCK_HASH_GINDEX_DENEB
+        : EXECUTION_BLOCK_HASH_GINDEX
+  if (!isValidNormalizedMerkleBranch(blockHash, branch, gindex, header.beacon.bodyRoot)) {
+    return 'execution_branch does not prove the execution block hash in the body'
+  }
+  return null
+}
+
 /** altair is_valid_normalized_merkle_branch (electra): extra leading branch entries must be zero. */
 export function isValidNormalizedMerkleBranch(
   leaf: Uint8Array,
@@ -169,13 +219,14 @@ export function isValidNormalizedMerkleBranch(
   return isValidMerkleBranch(leaf, branch.slice(extra), depth, gindex - 2 ** depth, root)
 }
 
-/** Gloas moves the state's fields (other generalized indices) and reshapes the header: not judged here. */
+/** The forks whose light-client containers and state layouts are judged here: altair…gloas (and phase0, none). */
 export function knowsLightClientContainers(fork: ForkName): boolean {
-  return ForkSeq[fork] !== undefined && ForkSeq[fork] < ForkSeq.gloas
+  return ForkSeq[fork] !== undefined && ForkSeq[fork] <= ForkSeq.gloas
 }
 
-function atSlot(schedule: ForkSchedule, slot: number, before: number, electra: number): number {
-  return isForkPostElectra(forkAtSlot(schedule, slot)) ? electra : before
+function atSlot(schedule: ForkSchedule, slot: number, gindex: StateGindex): number {
+  const seq = ForkSeq[forkAtSlot(schedule, slot)]
+  return seq >= ForkSeq.gloas ? gindex.gloas : seq >= ForkSeq.electra ? gindex.electra : gindex.base
 }
 
 function forkAtSlot(schedule: ForkSchedule, slot: number): ForkName {
@@ -199,5 +250,6 @@ function isDefaultHeader(header: LightClientHeaderLike): boolean {
   )
   if (!beaconEmpty) return false
   if (header.executionBranch === undefined) return true
-  return isZero(header.executionBranch) && isDefaultExecution(header)
+  if (!isZero(header.executionBranch)) return false
+  return header.executionBlockHash ? isZero([header.executionBlockHash]) : isDefaultExecution(header)
 }

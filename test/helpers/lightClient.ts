@@ -1,18 +1,8 @@
-// Light-client data with real proofs, built as a full node builds it (altair…fulu full-node.md): a beacon state and a
-// block body as SSZ trees, each branch read from the tree by its generalized index. Independent of the code under test.
+// Light-client data with real proofs, built as a full node builds it (altair…gloas full-node.md): a beacon state and a
+// block body as SSZ trees, each branch read from the tree at the generalized index the SSZ type gives for the field's
+// path. Independent of the code under test (which takes its indices from the spec's constants).
 import { Tree } from '@chainsafe/persistent-merkle-tree'
-import {
-  CURRENT_SYNC_COMMITTEE_GINDEX,
-  CURRENT_SYNC_COMMITTEE_GINDEX_ELECTRA,
-  FINALIZED_ROOT_GINDEX,
-  FINALIZED_ROOT_GINDEX_ELECTRA,
-  ForkName,
-  ForkSeq,
-  isForkPostElectra,
-  NEXT_SYNC_COMMITTEE_GINDEX,
-  NEXT_SYNC_COMMITTEE_GINDEX_ELECTRA,
-  SYNC_COMMITTEE_SIZE,
-} from '@lodestar/params'
+import { ForkName, ForkSeq, SYNC_COMMITTEE_SIZE } from '@lodestar/params'
 import { ssz, sszTypesFor } from '@lodestar/types'
 
 /** Types by name at a fork, loosely: these helpers build the same containers at several forks. */
@@ -57,7 +47,18 @@ function block(
     bodyRoot: new Uint8Array(32),
   }
   const header: AnyType = { beacon }
-  if (ForkSeq[fork] >= ForkSeq.capella) {
+  if (ForkSeq[fork] >= ForkSeq.gloas) {
+    // gloas: the header carries the execution block hash, proven in the body as the bid's parent_block_hash.
+    const bid = body.signedExecutionPayloadBid.message
+    bid.parentBlockHash = new Uint8Array(32).fill((slot % 250) + 1)
+    bid.slot = slot
+    const bodyType = typeAt(fork, 'BeaconBlockBody')
+    const bodyView = bodyType.toViewDU(body)
+    beacon.bodyRoot = bodyView.hashTreeRoot()
+    header.executionBlockHash = bid.parentBlockHash
+    const gindex = bodyType.getPathInfo(['signedExecutionPayloadBid', 'message', 'parentBlockHash']).gindex
+    header.executionBranch = new Tree(bodyView.node).getSingleProof(gindex)
+  } else if (ForkSeq[fork] >= ForkSeq.capella) {
     body.executionPayload.blockNumber = slot
     body.executionPayload.gasLimit = 30_000_000
     const bodyView = typeAt(fork, 'BeaconBlockBody').toViewDU(body)
@@ -68,14 +69,17 @@ function block(
       transactionsRoot: ssz.bellatrix.Transactions.hashTreeRoot(transactions),
       withdrawalsRoot: ssz.capella.Withdrawals.hashTreeRoot(withdrawals),
     }
-    header.executionBranch = new Tree(bodyView.node).getSingleProof(25n)
+    header.executionBranch = new Tree(bodyView.node).getSingleProof(
+      typeAt(fork, 'BeaconBlockBody').getPathInfo(['executionPayload']).gindex,
+    )
   } else {
     beacon.bodyRoot = typeAt(fork, 'BeaconBlockBody').hashTreeRoot(body)
   }
   return { header, root: ssz.phase0.BeaconBlockHeader.hashTreeRoot(beacon), stateTree: new Tree(stateView.node) }
 }
 
-const gindexAt = (fork: ForkName, before: number, electra: number) => BigInt(isForkPostElectra(fork) ? electra : before)
+/** The generalized index of a field of `fork`'s BeaconState, as its SSZ type lays it out. */
+const stateGindex = (fork: ForkName, path: string[]): bigint => typeAt(fork, 'BeaconState').getPathInfo(path).gindex
 
 /** A LightClientBootstrap of `fork` for a block at `slot`, serialized, and that block's root. */
 export function lightClientBootstrap(fork: ForkName, slot: number, committeeSeed = 1) {
@@ -84,9 +88,7 @@ export function lightClientBootstrap(fork: ForkName, slot: number, committeeSeed
   const value = {
     header: b.header,
     currentSyncCommittee: current,
-    currentSyncCommitteeBranch: b.stateTree.getSingleProof(
-      gindexAt(fork, CURRENT_SYNC_COMMITTEE_GINDEX, CURRENT_SYNC_COMMITTEE_GINDEX_ELECTRA),
-    ),
+    currentSyncCommitteeBranch: b.stateTree.getSingleProof(stateGindex(fork, ['currentSyncCommittee'])),
   }
   const type = typeAt(fork, 'LightClientBootstrap')
   return { value, bytes: type.serialize(value) as Uint8Array, root: b.root, type }
@@ -115,13 +117,9 @@ export function lightClientUpdate(
   const value = {
     attestedHeader: attested.header,
     nextSyncCommittee: next,
-    nextSyncCommitteeBranch: attested.stateTree.getSingleProof(
-      gindexAt(fork, NEXT_SYNC_COMMITTEE_GINDEX, NEXT_SYNC_COMMITTEE_GINDEX_ELECTRA),
-    ),
+    nextSyncCommitteeBranch: attested.stateTree.getSingleProof(stateGindex(fork, ['nextSyncCommittee'])),
     finalizedHeader: finalized.header,
-    finalityBranch: attested.stateTree.getSingleProof(
-      gindexAt(fork, FINALIZED_ROOT_GINDEX, FINALIZED_ROOT_GINDEX_ELECTRA),
-    ),
+    finalityBranch: attested.stateTree.getSingleProof(stateGindex(fork, ['finalizedCheckpoint', 'root'])),
     syncAggregate: { syncCommitteeBits: bits, syncCommitteeSignature: new Uint8Array(96) },
     signatureSlot,
   }

@@ -697,21 +697,22 @@ describe('ChunkValidator at Gloas', () => {
     await expectInvalid(async () => v(req).check(await envelope(filled(32, 0x46))), 'root_not_requested')
   })
 
-  it('light-client data of Gloas (containers not judged here) passes unverified: forwarded, never cached', async () => {
-    const update = ssz.gloas.LightClientFinalityUpdate.defaultValue()
-    update.attestedHeader.beacon.slot = GLOAS_SLOT + 9
-    update.signatureSlot = GLOAS_SLOT + 10
-    const chunk = await chunkOf(
-      'light_client_finality_update',
-      ssz.gloas.LightClientFinalityUpdate.serialize(update),
-      digestOf(GLOAS_SLOT),
-      schedule,
+  it('light-client data of Gloas: proven against the Gloas state layout and the bid in the body, or refused', async () => {
+    const { value } = lightClientUpdate(ForkName.gloas, GLOAS_SLOT + 200, GLOAS_SLOT + 136)
+    const finality = (bytes: Uint8Array) =>
+      chunkOf('light_client_finality_update', bytes, digestOf(GLOAS_SLOT + 200), schedule)
+    const checked = await v(relayRequest('light_client_finality_update', null)).check(
+      await finality(asFinalityUpdate(ForkName.gloas, value)),
     )
-    expect(await v(relayRequest('light_client_finality_update', null)).check(chunk)).toEqual({
-      slot: null,
-      blockRoot: null,
-      parentRoot: null,
-      unverified: true,
-    })
+    expect(checked.unverified).toBeUndefined()
+    const moved = structuredClone(value)
+    moved.finalizedHeader.executionBlockHash = filled(32, 0x5c)
+    await expectInvalid(
+      async () =>
+        v(relayRequest('light_client_finality_update', null)).check(
+          await finality(asFinalityUpdate(ForkName.gloas, moved)),
+        ),
+      'invalid_light_client',
+    )
   })
 })

@@ -31,7 +31,9 @@ function block(
   fork: ForkName,
   slot: number,
   state: { current: unknown; next: unknown; finalizedRoot: Uint8Array },
-): Block & { stateTree: Tree } {
+): Block & { stateTree: Tree; blockHashBranch: Uint8Array[] } {
+  /** Capella…Fulu: the payload's block_hash proven in the body (what a Gloas container's header carries). */
+  let blockHashBranch: Uint8Array[] = []
   const stateView = typeAt(fork, 'BeaconState').defaultViewDU()
   stateView.slot = slot
   stateView.currentSyncCommittee = ssz.altair.SyncCommittee.toViewDU(state.current as never)
@@ -72,10 +74,42 @@ function block(
     header.executionBranch = new Tree(bodyView.node).getSingleProof(
       typeAt(fork, 'BeaconBlockBody').getPathInfo(['executionPayload']).gindex,
     )
+    blockHashBranch = new Tree(bodyView.node).getSingleProof(
+      typeAt(fork, 'BeaconBlockBody').getPathInfo(['executionPayload', 'blockHash']).gindex,
+    )
   } else {
     beacon.bodyRoot = typeAt(fork, 'BeaconBlockBody').hashTreeRoot(body)
   }
-  return { header, root: ssz.phase0.BeaconBlockHeader.hashTreeRoot(beacon), stateTree: new Tree(stateView.node) }
+  const root = ssz.phase0.BeaconBlockHeader.hashTreeRoot(beacon)
+  return { header, root, stateTree: new Tree(stateView.node), blockHashBranch }
+}
+
+/**
+ * A bootstrap of a Capella…Fulu block at `slot` as a Gloas container carries it (gloas light-client/fork.md
+ * upgrade_lc_header_to_gloas): the header keeps only the execution block hash, each branch is padded with leading
+ * zeros to the Gloas vector's length.
+ */
+export function lightClientBootstrapInGloasContainer(fork: ForkName, slot: number) {
+  const current = syncCommittee(1)
+  const b = block(fork, slot, { current, next: syncCommittee(2), finalizedRoot: new Uint8Array(32) })
+  const type = ssz.gloas.LightClientBootstrap
+  const pad = (branch: Uint8Array[], length: number) => [
+    ...Array.from({ length: length - branch.length }, () => new Uint8Array(32)),
+    ...branch,
+  ]
+  const value = {
+    header: {
+      beacon: b.header.beacon,
+      executionBlockHash: b.header.execution.blockHash as Uint8Array,
+      executionBranch: pad(b.blockHashBranch, type.fields.header.fields.executionBranch.length),
+    },
+    currentSyncCommittee: current,
+    currentSyncCommitteeBranch: pad(
+      b.stateTree.getSingleProof(stateGindex(fork, ['currentSyncCommittee'])),
+      type.fields.currentSyncCommitteeBranch.length,
+    ),
+  }
+  return { value, bytes: type.serialize(value), root: b.root }
 }
 
 /** The generalized index of a field of `fork`'s BeaconState, as its SSZ type lays it out. */

@@ -13,6 +13,7 @@ import {
   asFinalityUpdate,
   asOptimisticUpdate,
   lightClientBootstrap,
+  lightClientBootstrapInGloasContainer,
   lightClientUpdate,
 } from '../../helpers/lightClient.js'
 
@@ -61,6 +62,16 @@ describe('bootstrapFault', () => {
         otherExecution.header.execution.blockNumber = 1
         expect(bootstrapFault(schedule, otherExecution)).toMatch(/execution_branch/)
       }
+    },
+  )
+
+  it.each([ForkName.capella, ForkName.fulu])(
+    'passes a %s bootstrap in a Gloas container (execution block hash alone), fails a changed hash',
+    (fork) => {
+      const { value } = lightClientBootstrapInGloasContainer(fork, FIRST_SLOT[fork]! + 7)
+      expect(bootstrapFault(schedule, value)).toBeNull()
+      value.header.executionBlockHash = new Uint8Array(32).fill(0x3c)
+      expect(bootstrapFault(schedule, value)).toMatch(/execution_branch/)
     },
   )
 

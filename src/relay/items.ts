@@ -2,6 +2,7 @@ import { ContowerError } from '../errors.js'
 import {
   BYTES_PER_CELL,
   ForkName,
+  ForkSeq,
   KZG_COMMITMENT_INCLUSION_PROOF_DEPTH,
   KZG_COMMITMENTS_INCLUSION_PROOF_DEPTH,
 } from '@lodestar/params'
@@ -102,17 +103,10 @@ const GLOAS_COLUMN: ItemLayout = (_fork, bytes) => gloasColumnFacts(bytes)
 const BLOB: ItemLayout = (fork, bytes) => sidecarFacts(bytes, BLOB_HEADER_OFFSET, () => blobFault(fork, bytes))
 const ENVELOPE: ItemLayout = (_fork, bytes) => envelopeFacts(bytes)
 
-/** The forks whose containers these layouts (and lightClientProofs.ts) know: phase0…gloas. */
-const KNOWN_FORKS: readonly ForkName[] = [
-  ForkName.phase0,
-  ForkName.altair,
-  ForkName.bellatrix,
-  ForkName.capella,
-  ForkName.deneb,
-  ForkName.electra,
-  ForkName.fulu,
-  ForkName.gloas,
-]
+/** The forks whose containers these layouts know, in order: phase0…gloas. */
+const KNOWN_FORKS: readonly ForkName[] = Object.values(ForkName)
+  .filter((fork) => ForkSeq[fork] <= ForkSeq.gloas)
+  .sort((a, b) => ForkSeq[a] - ForkSeq[b])
 
 /** Layouts by fork: each from its fork until the next entry's (or the last known fork). */
 function byFork(from: [ForkName, ItemLayout][]): Partial<Record<ForkName, ItemLayout>> {

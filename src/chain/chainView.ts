@@ -2,6 +2,7 @@ import type { ForkName } from '@lodestar/params'
 import type { ChainSeed } from './beaconApi.js'
 import { beaconBlockRoot, SIGNED_BLOCK_FIXED_BYTES } from './blockRoot.js'
 import type { Clock } from './clock.js'
+import { PayloadBids } from './payloadBids.js'
 import type { ForkSchedule } from './forkSchedule.js'
 
 /** A peer's Status as we use it (Status v1 peers have no earliest available slot: 0). */
@@ -50,6 +51,8 @@ export class ChainView {
    * the peer it reached us from (gossipsub delivers a message once). Bounded: a few per slot, a proposer may equivocate.
    */
   private readonly gossipRoots = new Map<number, Array<{ root: Uint8Array; from: string }>>()
+  /** The bids of the Gloas blocks seen (relayed on gossip, or forwarded verified by the relay), by block root. */
+  readonly payloadBids = new PayloadBids()
 
   constructor(private readonly modules: ChainViewModules) {}
 
@@ -67,9 +70,11 @@ export class ChainView {
     const { forkSchedule } = this.modules
     const fork = forkSchedule.forkAtEpoch(Math.floor(slot / forkSchedule.config.slotsPerEpoch))
     try {
-      const root = beaconBlockRoot(fork.name as ForkName, signedBlock.subarray(offset))
+      const message = signedBlock.subarray(offset)
+      const root = beaconBlockRoot(fork.name as ForkName, message)
       this.noteGossipBlock(slot, root)
       this.noteGossipRoot(slot, root, from)
+      this.payloadBids.noteBlock(fork.name as ForkName, message, root)
       return true
     } catch {
       return false

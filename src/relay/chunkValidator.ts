@@ -3,9 +3,10 @@ import { EPOCHS_PER_SYNC_COMMITTEE_PERIOD, type ForkName } from '@lodestar/param
 import { BlockDecodeError, type BlockRootHasher } from '../chain/blockRootHasher.js'
 import type { ForkSchedule } from '../chain/forkSchedule.js'
 import { knowsLightClientContainers } from '../chain/lightClientProofs.js'
+import type { PayloadBid } from '../chain/payloadBids.js'
 import { equalBytes } from '../chain/chainView.js'
 import type { ResponseChunk } from '../wire/chunks.js'
-import { type ItemFacts, ItemFormatError, itemFacts, LIGHT_CLIENT_PROTOCOLS } from './items.js'
+import { envelopeBidFault, type ItemFacts, ItemFormatError, itemFacts, LIGHT_CLIENT_PROTOCOLS } from './items.js'
 import { lightClientItem } from './lightClientItems.js'
 import type { RelayRequest } from './relayRequest.js'
 
@@ -26,6 +27,8 @@ export type InvalidChunkReason =
   | 'fork_at_join'
   /** A block (or sidecar header) whose root differs from the one Contower already knows for its slot. */
   | 'known_root_mismatch'
+  /** A payload envelope that is not the one its block's bid committed to (the block known by its root). */
+  | 'envelope_bid_mismatch'
   /** A sidecar whose lists do not match its commitments, or whose commitments' inclusion proof fails. */
   | 'invalid_sidecar'
   /** Sidecars of one slot in a by-range response that carry different block headers. */
@@ -70,6 +73,8 @@ export interface ChunkValidatorModules {
   knownRoot?: (slot: number) => Uint8Array | undefined
   /** Hashes block roots off the event loop; without it, they are hashed in check(). */
   blockRoots?: Pick<BlockRootHasher, 'root'>
+  /** The bid of a Gloas block Contower holds by root, which that block's payload envelope must match. */
+  payloadBid?: (root: Uint8Array) => PayloadBid | undefined
 }
 
 /**
@@ -222,8 +227,13 @@ export class ChunkValidator {
       blockRoot: isBlock ? blockRoot : null,
       parentRoot: isBlock ? facts.parentRoot : null,
     }
-    // An envelope's payload is bound to its block only by signatures and the execution block hash (not checked here).
-    if (facts.kind === 'envelope') item.unverified = true
+    if (facts.kind === 'envelope') {
+      const bid = this.modules.payloadBid?.(blockRoot!)
+      const mismatch = bid && itemFormat(() => envelopeBidFault(chunk.ssz!, bid))
+      if (mismatch) throw new InvalidChunkError('envelope_bid_mismatch', `${mismatch} at slot ${slot}`)
+      // Its transactions are bound to the block only by the execution block hash (a keccak not computed here).
+      item.unverified = true
+    }
     return item
   }
 

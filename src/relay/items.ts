@@ -8,6 +8,8 @@ import {
 } from '@lodestar/params'
 import { ssz } from '@lodestar/types'
 import { beaconBlockRoot, SIGNED_BLOCK_FIXED_BYTES } from '../chain/blockRoot.js'
+import { equalBytes } from '../chain/chainView.js'
+import type { PayloadBid } from '../chain/payloadBids.js'
 import { verifyBlobInclusionProof, verifyCommitmentsInclusionProof } from '../chain/inclusionProof.js'
 import type { ProtocolName } from '../reqresp/protocols.js'
 
@@ -56,9 +58,17 @@ const GLOAS_COLUMN_FIXED_BYTES = GLOAS_COLUMN_ROOT_OFFSET + 32
  * payload's slot_number (EIP-7843) follows its 18 other fields' fixed parts.
  */
 const SIGNED_ENVELOPE_FIXED_BYTES = 100
-const ENVELOPE_ROOT_OFFSET = 4 + 4 + 8
-const ENVELOPE_FIXED_BYTES = ENVELOPE_ROOT_OFFSET + 32 + 32
-const PAYLOAD_SLOT_NUMBER_OFFSET = 32 + 20 + 32 + 32 + 256 + 32 + 8 + 8 + 8 + 8 + 4 + 32 + 32 + 4 + 4 + 8 + 8 + 4
+const ENVELOPE_BUILDER_OFFSET = 4 + 4
+const ENVELOPE_ROOT_OFFSET = ENVELOPE_BUILDER_OFFSET + 8
+const ENVELOPE_PARENT_ROOT_OFFSET = ENVELOPE_ROOT_OFFSET + 32
+const ENVELOPE_FIXED_BYTES = ENVELOPE_PARENT_ROOT_OFFSET + 32
+/** ExecutionPayload (gloas): parent_hash, fee_recipient, state_root, receipts_root, logs_bloom, then prev_randao… */
+const PAYLOAD_PREV_RANDAO_OFFSET = 32 + 20 + 32 + 32 + 256
+const PAYLOAD_GAS_LIMIT_OFFSET = PAYLOAD_PREV_RANDAO_OFFSET + 32 + 8
+/** …gas_used, timestamp, extra_data's offset, base_fee_per_gas, then block_hash… */
+const PAYLOAD_BLOCK_HASH_OFFSET = PAYLOAD_GAS_LIMIT_OFFSET + 8 + 8 + 8 + 4 + 32
+/** …transactions' and withdrawals' offsets, blob_gas_used, excess_blob_gas, block_access_list's offset, slot_number. */
+const PAYLOAD_SLOT_NUMBER_OFFSET = PAYLOAD_BLOCK_HASH_OFFSET + 32 + 4 + 4 + 8 + 8 + 4
 /** BlobSidecar (deneb): index u64, blob (131072), commitment (48), proof (48), then SignedBeaconBlockHeader. */
 const BLOB_HEADER_OFFSET = 8 + 131_072 + 48 + 48
 /** BeaconBlockHeader: slot, proposer_index, parent_root, state_root, body_root. */
@@ -237,6 +247,34 @@ function envelopeFacts(bytes: Uint8Array): ItemFacts {
     blockRoot: () => blockRoot,
     sidecarFault: () => null,
   }
+}
+
+/**
+ * Why an envelope (bytes whose facts were read: offsets checked) is not the one its block's bid committed to, or null:
+ * gloas fork-choice.md verify_execution_payload_envelope's comparisons with the block, in its order.
+ */
+export function envelopeBidFault(bytes: Uint8Array, bid: PayloadBid): string | null {
+  const message = SIGNED_ENVELOPE_FIXED_BYTES
+  const payload = message + readU32(bytes, message)
+  const requests = message + readU32(bytes, message + 4)
+  const at = (offset: number, length: number) => bytes.subarray(offset, offset + length)
+  if (!equalBytes(at(message + ENVELOPE_PARENT_ROOT_OFFSET, 32), bid.parentRoot)) return 'parent_beacon_block_root'
+  if (readU64(bytes, message + ENVELOPE_BUILDER_OFFSET) !== bid.builderIndex) return 'builder_index'
+  if (!equalBytes(at(payload + PAYLOAD_PREV_RANDAO_OFFSET, 32), bid.prevRandao)) return 'prev_randao'
+  const gasLimit = new DataView(bytes.buffer, bytes.byteOffset + payload + PAYLOAD_GAS_LIMIT_OFFSET, 8)
+  if (gasLimit.getBigUint64(0, true) !== bid.gasLimit) return 'gas_limit'
+  if (!equalBytes(at(payload + PAYLOAD_BLOCK_HASH_OFFSET, 32), bid.blockHash)) return 'block_hash'
+  if (requests < payload || requests > bytes.length) return 'execution_requests offset'
+  let requestsRoot: Uint8Array
+  try {
+    const type = ssz.gloas.ExecutionRequests
+    requestsRoot = type.hashTreeRoot(type.deserialize(bytes.subarray(requests)))
+  } catch {
+    return 'execution_requests do not decode'
+  }
+  if (!equalBytes(requestsRoot, bid.executionRequestsRoot)) return 'execution_requests root'
+  if (readU64(bytes, payload + PAYLOAD_SLOT_NUMBER_OFFSET) !== bid.slot) return 'slot_number'
+  return null
 }
 
 function gloasColumnFault(bytes: Uint8Array): string | null {

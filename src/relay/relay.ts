@@ -1,6 +1,6 @@
 import type { PeerId } from '@libp2p/interface'
 import { type ClearableSignal, deadlineSignal } from '../deadline.js'
-import { EPOCHS_PER_SYNC_COMMITTEE_PERIOD } from '@lodestar/params'
+import { EPOCHS_PER_SYNC_COMMITTEE_PERIOD, type ForkName } from '@lodestar/params'
 import { type Clock, MAXIMUM_GOSSIP_CLOCK_DISPARITY_MS } from '../chain/clock.js'
 import type { ForkSchedule } from '../chain/forkSchedule.js'
 import type { ChainView } from '../chain/chainView.js'
@@ -20,6 +20,7 @@ import { ByteReader } from '../wire/byteReader.js'
 import { RespCode } from '../wire/constants.js'
 import { type ResponseChunk, readResponseChunk, type WireBytes } from '../wire/chunks.js'
 import type { BlockRootHasher } from '../chain/blockRootHasher.js'
+import { SIGNED_BLOCK_FIXED_BYTES } from '../chain/blockRoot.js'
 import { type CheckedItem, ChunkValidator, InvalidChunkError } from './chunkValidator.js'
 import { ColumnRouter, type Sidecar } from './columnRouter.js'
 import { itemBytesRead } from './items.js'
@@ -610,7 +611,16 @@ export class Relay {
   /** The checks of one upstream answer to `req`, whose first block must follow `after` when given. */
   private validatorFor(req: RelayRequest, after?: CheckedItem): ChunkValidator {
     const { forkSchedule, blockRoots } = this.modules
-    return new ChunkValidator({ forkSchedule, knownRoot: (slot) => this.knownRoots.get(slot), blockRoots }, req, after)
+    return new ChunkValidator(
+      {
+        forkSchedule,
+        knownRoot: (slot) => this.knownRoots.get(slot),
+        blockRoots,
+        payloadBid: (root) => this.modules.chainView.payloadBids.get(root),
+      },
+      req,
+      after,
+    )
   }
 
   /** Slots asked after a BlocksByRange range to prove its last block: within the protocol's count limit. */
@@ -792,6 +802,11 @@ export class Relay {
       const { blockRoot, slot } = items[i]
       if (!blockRoot) continue
       blocks.push({ root: blockRoot, chunk: chunks[i].raw })
+      const signed = chunks[i].ssz
+      if (slot !== null && signed) {
+        const fork = forkSchedule.forkAtEpoch(Math.floor(slot / forkSchedule.config.slotsPerEpoch)).name as ForkName
+        chainView.payloadBids.noteBlock(fork, signed.subarray(SIGNED_BLOCK_FIXED_BYTES), blockRoot)
+      }
       if (source !== null && slot !== null && slot <= finalizedSlot) this.knownRoots.note(slot, blockRoot, source)
     }
     if (blocks.length > 0) cache.setBlocks(blocks, { finalized })

@@ -125,4 +125,41 @@ describe('relay at Gloas, from peers Contower did not build', () => {
     expect(await untilWhole(byRange, truth)).toEqual(truth)
     expect(seen.filter((h) => !truth.includes(h))).toEqual([])
   })
+
+  it('refuses an envelope that is not the one its block’s bid committed to, once it has seen the block', async () => {
+    const { network, chain } = gloasChain()
+    const liar = await track(startGloasPeer(network, chain, 'changed_payload'))
+    const node = await track(startRelay(network, []))
+    await connectUpstreams(node, [liar.host], 'other')
+    const requester = await track(startPeer(network, chain, { serveBlocks: false }))
+    await requester.libp2p.dial(node.listenAddresses[0]!)
+    const client = clientFor(requester)
+    const roots = [chain.blockAt(34)!.root]
+    const byRoot = () =>
+      outcomeOf(client, node.libp2p.peerId, ENVELOPES_BY_ROOT, ENVELOPES_BY_ROOT.request!.serialize(roots), 1)
+
+    // Before Contower has seen block 34 nothing ties its envelope to it: forwarded as it came, never cached.
+    const unseen = await byRoot()
+    expect(unseen.error).toBeNull()
+    expect(unseen.chunks).toHaveLength(1)
+    expect(hex(unseen.chunks[0]!.ssz)).not.toBe(hex(chain.envelopeAt(34)))
+
+    // The block comes through Contower (verified, so its bid is noted): the changed envelope is refused now.
+    const range = BLOCKS.request!.serialize({ startSlot: 33, count: 3, step: 1 })
+    const blocks = await outcomeOf(client, node.libp2p.peerId, BLOCKS, range, 3)
+    expect(blocks.chunks.map((c) => hex(c.ssz))).toEqual([33, 34].map((slot) => hex(chain.blockAt(slot)!.ssz)))
+    const refused = await byRoot()
+    expect(refused.chunks).toEqual([])
+    expect(refused.error?.detail.respCode).toBe(RespCode.ServerError)
+    expect(await metricValue(node, 'contower_relay_upstream_errors_total', { reason: 'envelope_bid_mismatch' })).toBe(1)
+    expect(node.scores.score(liar.host.peerId.toString())).toBeLessThan(0)
+
+    // An honest peer: the envelope the bid committed to.
+    await liar.stop()
+    const honest = await track(startGloasPeer(network, chain))
+    await connectUpstreams(node, [honest.host], 'other')
+    const good = await byRoot()
+    expect(good.error).toBeNull()
+    expect(good.chunks.map((c) => hex(c.ssz))).toEqual([hex(chain.envelopeAt(34))])
+  })
 })

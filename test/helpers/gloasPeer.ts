@@ -18,9 +18,10 @@ const ENVELOPES_BY_ROOT = protocolId('execution_payload_envelopes_by_root', 1)
 
 /**
  * How a Gloas peer lies: `other_block` answers each root (or slot) with the envelope of the next block instead;
- * `reversed` sends a range's envelopes last slot first.
+ * `reversed` sends a range's envelopes last slot first; `changed_payload` changes each envelope's execution block
+ * hash (the root it names stays right).
  */
-export type GloasPeerLie = 'none' | 'other_block' | 'reversed'
+export type GloasPeerLie = 'none' | 'other_block' | 'reversed' | 'changed_payload'
 
 export interface GloasPeer {
   host: Libp2p
@@ -60,6 +61,11 @@ export async function startGloasPeer(network: Network, chain: SyntheticChain, li
     const head = headSlot()
     for (let s = lie === 'other_block' ? slot + 1 : slot; s <= head; s++) {
       const bytes = chain.envelopeAt(s)
+      if (bytes && lie === 'changed_payload') {
+        const changed = ssz.gloas.SignedExecutionPayloadEnvelope.deserialize(bytes)
+        changed.message.payload.blockHash = new Uint8Array(32).fill(0x66)
+        return { slot: s, bytes: ssz.gloas.SignedExecutionPayloadEnvelope.serialize(changed) }
+      }
       if (bytes) return { slot: s, bytes }
       if (lie !== 'other_block') return null
     }

@@ -3,6 +3,7 @@ import { ssz } from '@lodestar/types'
 import { describe, expect, it } from 'vitest'
 import { BlockDecodeError } from '../../../src/chain/blockRootHasher.js'
 import { ForkSchedule } from '../../../src/chain/forkSchedule.js'
+import { PayloadBids } from '../../../src/chain/payloadBids.js'
 import { loadNetworkPreset } from '../../../src/chain/networks.js'
 import { devnetNetwork } from '../../../src/devnet/devnetNetwork.js'
 import { SyntheticChain } from '../../../src/devnet/syntheticChain.js'
@@ -714,5 +715,55 @@ describe('ChunkValidator at Gloas', () => {
         ),
       'invalid_light_client',
     )
+  })
+})
+
+// The devnet's Gloas chain: each block's bid and its envelope are consistent, as a builder makes them.
+describe('payload envelopes against the bid of a block Contower holds', () => {
+  const network = devnetNetwork({ genesisTime: 1_700_000_000, forkEpochs: { GLOAS: 1 } })
+  const schedule = new ForkSchedule(network.config, network.genesisValidatorsRoot)
+  const gloasChain = new SyntheticChain({ network }, { payloadBytes: 1_000 })
+  const block = gloasChain.blockAt(33)!
+  const bids = new PayloadBids()
+  bids.noteBlock(ForkName.gloas, block.ssz.subarray(100), block.root)
+  const EnvelopeType = ssz.gloas.SignedExecutionPayloadEnvelope
+  const check = async (bytes: Uint8Array, root = block.root) => {
+    const req = relayRequest('execution_payload_envelopes_by_root', [root])
+    const chunk = await chunkOf('execution_payload_envelopes_by_root', bytes, schedule.digestAtEpoch(1), schedule)
+    return new ChunkValidator({ forkSchedule: schedule, payloadBid: (r) => bids.get(r) }, req).check(chunk)
+  }
+
+  it('passes the envelope the bid committed to; refuses one with any field it compares changed', async () => {
+    const good = gloasChain.envelopeAt(33)!
+    expect((await check(good)).slot).toBe(33)
+    type Envelope = ReturnType<typeof EnvelopeType.deserialize>
+    const changes: Array<[string, (e: Envelope) => void]> = [
+      ['parent_beacon_block_root', (e) => (e.message.parentBeaconBlockRoot = filled(32, 1))],
+      ['builder_index', (e) => (e.message.builderIndex += 1)],
+      ['prev_randao', (e) => (e.message.payload.prevRandao = filled(32, 2))],
+      ['gas_limit', (e) => (e.message.payload.gasLimit += 1)],
+      ['block_hash', (e) => (e.message.payload.blockHash = filled(32, 3))],
+      [
+        'execution_requests root',
+        (e) => {
+          const withdrawals = ssz.gloas.ExecutionRequests.fields.withdrawals
+          e.message.executionRequests.withdrawals = [withdrawals.elementType.defaultValue()]
+        },
+      ],
+      ['slot_number', (e) => (e.message.payload.slotNumber = 34)],
+    ]
+    for (const [field, change] of changes) {
+      const changed = EnvelopeType.deserialize(good)
+      change(changed)
+      const error = await expectInvalid(() => check(EnvelopeType.serialize(changed)), 'envelope_bid_mismatch')
+      expect(error.message).toContain(field)
+    }
+  })
+
+  it('forwards, unverified, the envelope of a block it has not seen: there is nothing to compare', async () => {
+    const other = gloasChain.blockAt(35)!
+    const changed = EnvelopeType.deserialize(gloasChain.envelopeAt(35)!)
+    changed.message.payload.blockHash = filled(32, 3)
+    expect(await check(EnvelopeType.serialize(changed), other.root)).toMatchObject({ slot: 35, unverified: true })
   })
 })

@@ -171,8 +171,12 @@ describe('relay fault after the first block', () => {
     const out = await outcomeOf(clientFor(requester, { respTimeoutMs: 3_000 }), node.libp2p.peerId, BY_RANGE, ssz, 8)
     expect(out.error).toBeNull()
     expect(raw(out.chunks)).toEqual(raw(direct))
-    expect(await metricValue(node, 'contower_relay_resumes_total', { outcome: 'whole' })).toBe(1)
-    expect(await metricValue(node, 'contower_relay_failovers_total', BY_RANGE_LABEL)).toBe(0)
+    const resumed = await metricValue(node, 'contower_relay_resumes_total', { outcome: 'whole' })
+    const failedOver = await metricValue(node, 'contower_relay_failovers_total', BY_RANGE_LABEL)
+    // A reset can overtake the blocks sent before it (the transport drops what was not read yet): on a loaded
+    // machine the reset may then arrive before any block, which is a failover, not a resume. A silent stream cannot.
+    if (c.fault === 'disconnect') expect([resumed, failedOver].sort()).toEqual([0, 1])
+    else expect([resumed, failedOver]).toEqual([1, 0])
     expect(node.scores.score(faulty.peerId.toString())).toBeLessThan(0)
     expect(raw(node.relayCache.get(cacheKey(BY_RANGE, ssz))!.chunks.map((chunk) => ({ raw: chunk })))).toEqual(
       raw(direct),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { Network } from '../../src/chain/resolveNetwork.js'
 import { devnetNetwork } from '../../src/devnet/devnetNetwork.js'
 import { SyntheticChain } from '../../src/devnet/syntheticChain.js'
 import { getProtocol } from '../../src/reqresp/protocols.js'
@@ -13,7 +14,7 @@ import {
   startRelay,
   stopAfterEach,
 } from '../helpers/devnet.js'
-import { startGloasPeer } from '../helpers/gloasPeer.js'
+import { type GloasPeer, startGloasPeer } from '../helpers/gloasPeer.js'
 
 const BLOCKS = getProtocol('beacon_blocks_by_range', 2)
 const ENVELOPES_BY_RANGE = getProtocol('execution_payload_envelopes_by_range', 1)
@@ -29,15 +30,24 @@ function gloasChain() {
   return { network, chain }
 }
 
+/** Contower with `upstreams` as its peers, and a requester connected to it only. */
+async function relayFor(network: Network, chain: SyntheticChain, upstreams: GloasPeer[]) {
+  const node = await track(startRelay(network, []))
+  await connectUpstreams(
+    node,
+    upstreams.map((u) => u.host),
+    'other',
+  )
+  const requester = await track(startPeer(network, chain, { serveBlocks: false }))
+  await requester.libp2p.dial(node.listenAddresses[0]!)
+  return { node, client: clientFor(requester) }
+}
+
 describe('relay at Gloas, from peers Contower did not build', () => {
   it('relays blocks across the Fulu→Gloas boundary and payload envelopes by range and by root, never cached', async () => {
     const { network, chain } = gloasChain()
     const upstream = await track(startGloasPeer(network, chain))
-    const node = await track(startRelay(network, []))
-    await connectUpstreams(node, [upstream.host], 'other')
-    const requester = await track(startPeer(network, chain, { serveBlocks: false }))
-    await requester.libp2p.dial(node.listenAddresses[0]!)
-    const client = clientFor(requester)
+    const { node, client } = await relayFor(network, chain, [upstream])
     const ask = (def: typeof BLOCKS, request: unknown, max: number) =>
       outcomeOf(client, node.libp2p.peerId, def, def.request!.serialize(request as never), max)
 
@@ -73,11 +83,7 @@ describe('relay at Gloas, from peers Contower did not build', () => {
   it('refuses envelopes of other blocks or out of order, charges their sender, and serves the truth once it can', async () => {
     const { network, chain } = gloasChain()
     const wrongBlock = await track(startGloasPeer(network, chain, 'other_block'))
-    const node = await track(startRelay(network, []))
-    await connectUpstreams(node, [wrongBlock.host], 'other')
-    const requester = await track(startPeer(network, chain, { serveBlocks: false }))
-    await requester.libp2p.dial(node.listenAddresses[0]!)
-    const client = clientFor(requester)
+    const { node, client } = await relayFor(network, chain, [wrongBlock])
     const byRoot = (roots: Uint8Array[]) =>
       outcomeOf(client, node.libp2p.peerId, ENVELOPES_BY_ROOT, ENVELOPES_BY_ROOT.request!.serialize(roots), 2)
     const byRange = () =>
@@ -129,11 +135,7 @@ describe('relay at Gloas, from peers Contower did not build', () => {
   it('refuses an envelope that is not the one its block’s bid committed to, once it has seen the block', async () => {
     const { network, chain } = gloasChain()
     const liar = await track(startGloasPeer(network, chain, 'changed_payload'))
-    const node = await track(startRelay(network, []))
-    await connectUpstreams(node, [liar.host], 'other')
-    const requester = await track(startPeer(network, chain, { serveBlocks: false }))
-    await requester.libp2p.dial(node.listenAddresses[0]!)
-    const client = clientFor(requester)
+    const { node, client } = await relayFor(network, chain, [liar])
     const roots = [chain.blockAt(34)!.root]
     const byRoot = () =>
       outcomeOf(client, node.libp2p.peerId, ENVELOPES_BY_ROOT, ENVELOPES_BY_ROOT.request!.serialize(roots), 1)

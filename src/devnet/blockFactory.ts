@@ -98,10 +98,10 @@ export function buildBlock(inputs: BlockInputs): BuiltBlock {
   const signed = types.SignedBeaconBlock.defaultValue()
   const block = signed.message
   const body = block.body as BodyFields
-  const blockNumber = parent ? parent.blockNumber + 1 : 0
+  const blockNumber = blockNumberOf(inputs)
 
   block.slot = slot
-  block.proposerIndex = parent ? readU32(derive('proposer_index', 4)) % PROPOSER_INDEX_RANGE : 0
+  block.proposerIndex = proposerIndexOf(inputs)
   block.parentRoot = parent ? parent.root : new Uint8Array(ROOT_BYTES)
   block.stateRoot = derive('state_root', ROOT_BYTES)
   body.randaoReveal = derive('randao_reveal', SIGNATURE_BYTES)
@@ -135,18 +135,17 @@ export function buildBlock(inputs: BlockInputs): BuiltBlock {
 }
 
 /**
- * The Gloas SignedExecutionPayloadEnvelope of the block `built` from `inputs`: the payload its bid committed to (the
- * same block hash, builder, randao and gas limit), its slot_number the block's slot, named by the block's root.
+ * The Gloas SignedExecutionPayloadEnvelope of the block built from `inputs`, whose root is `blockRoot`: the payload
+ * its bid committed to (the same block hash, builder, randao and gas limit), its slot_number the block's slot.
  */
-export function buildEnvelope(inputs: BlockInputs, built: BuiltBlock): Uint8Array {
+export function buildEnvelope(inputs: BlockInputs, blockRoot: Uint8Array): Uint8Array {
   const signed = ssz.gloas.SignedExecutionPayloadEnvelope.defaultValue()
   const envelope = signed.message
-  const block = built.value.message as { parentRoot: Uint8Array; proposerIndex: number }
-  fillPayload(envelope.payload, inputs, built.blockNumber)
+  fillPayload(envelope.payload, inputs, blockNumberOf(inputs))
   envelope.payload.slotNumber = inputs.slot
-  envelope.builderIndex = block.proposerIndex
-  envelope.beaconBlockRoot = built.root
-  envelope.parentBeaconBlockRoot = block.parentRoot
+  envelope.builderIndex = proposerIndexOf(inputs)
+  envelope.beaconBlockRoot = blockRoot
+  envelope.parentBeaconBlockRoot = inputs.parent ? inputs.parent.root : new Uint8Array(ROOT_BYTES)
   signed.signature = DUMMY_SIGNATURE
   return ssz.gloas.SignedExecutionPayloadEnvelope.serialize(signed)
 }
@@ -177,6 +176,17 @@ function fillPayload(
   if (!(ForkSeq[inputs.fork ?? ForkName.fulu] >= ForkSeq.deneb)) return null
   payload.blobGasUsed = GAS_PER_BLOB * BigInt(inputs.blobCount)
   return blobCommitments(inputs)
+}
+
+/** The execution block number: the genesis block's 0, then its parent's + 1. */
+function blockNumberOf(inputs: BlockInputs): number {
+  return inputs.parent ? inputs.parent.blockNumber + 1 : 0
+}
+
+/** The block's proposer (and, in Gloas, its builder): drawn from (seed, slot); the genesis block's 0. */
+function proposerIndexOf(inputs: BlockInputs): number {
+  if (!inputs.parent) return 0
+  return readU32(seededBytes(inputs.seed, inputs.slot, 'proposer_index', 4)) % PROPOSER_INDEX_RANGE
 }
 
 function blobCommitments(inputs: BlockInputs): Uint8Array[] {

@@ -1,5 +1,4 @@
 import { ForkName, ForkSeq, NUMBER_OF_COLUMNS } from '@lodestar/params'
-import { sszTypesFor } from '@lodestar/types'
 import { forkAtEpoch } from '../chain/chainConfig.js'
 import { getBlobParameters } from '../chain/forkDigest.js'
 import type { Network } from '../chain/resolveNetwork.js'
@@ -186,12 +185,7 @@ export class SyntheticChain {
     if (block === null || ForkSeq[block.fork] < ForkSeq.gloas) return null
     const { parentSlot } = this.records[slot]!
     const parent = parentSlot === null ? null : this.records[parentSlot]!.link
-    return buildEnvelope(this.blockInputs(slot, parent), {
-      value: sszTypesFor(block.fork).SignedBeaconBlock.deserialize(block.ssz),
-      root: block.root,
-      ssz: block.ssz,
-      blockNumber: this.records[slot]!.link.blockNumber,
-    })
+    return buildEnvelope(this.blockInputs(slot, parent), block.root)
   }
 
   /** Blocks held in memory now (all built ones unless maxCachedBlocks bounds them). */
